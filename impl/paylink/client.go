@@ -1,0 +1,340 @@
+package paylink
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Client is the unified API over several providers: it routes by id, validates what every provider
+// has in common, and merges lists newest first behind one cursor. It is safe for concurrent use once
+// the providers are registered.
+type Client struct {
+	providers map[string]Provider
+	order     []string
+	cursors   *cursorCodec
+	now       func() time.Time
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*Client)
+
+// WithCursorKey sets the key that signs list cursors. Instances behind one load balancer need the
+// same key; without one, a random key is made and cursors do not survive a restart.
+func WithCursorKey(key []byte) ClientOption {
+	return func(c *Client) { c.cursors = newCursorCodec(key) }
+}
+
+// WithClock sets the clock used to refuse expiry times in the past.
+func WithClock(now func() time.Time) ClientOption {
+	return func(c *Client) { c.now = now }
+}
+
+// NewClient returns a Client over the providers, in the order given.
+func NewClient(providers []Provider, opts ...ClientOption) (*Client, error) {
+	c := &Client{providers: map[string]Provider{}, now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.cursors == nil {
+		c.cursors = newCursorCodec(nil)
+	}
+	for _, p := range providers {
+		name := p.Name()
+		if _, dup := c.providers[name]; dup {
+			return nil, fmt.Errorf("provider %q registered twice", name)
+		}
+		c.providers[name] = p
+		c.order = append(c.order, name)
+	}
+	return c, nil
+}
+
+// Providers returns the registered providers in registration order.
+func (c *Client) Providers() []Provider {
+	out := make([]Provider, len(c.order))
+	for i, n := range c.order {
+		out[i] = c.providers[n]
+	}
+	return out
+}
+
+// Provider returns the registered provider of that name.
+func (c *Client) Provider(name string) (Provider, bool) {
+	p, ok := c.providers[name]
+	return p, ok
+}
+
+func (c *Client) provider(field, name string) (Provider, error) {
+	if p, ok := c.providers[name]; ok {
+		return p, nil
+	}
+	return nil, Invalid(field, fmt.Sprintf("unknown provider %q (configured: %v)", name, c.order))
+}
+
+// Create creates a link at in.Provider.
+func (c *Client) Create(ctx context.Context, in CreateInput) (Link, error) {
+	p, err := c.provider("/provider", in.Provider)
+	if err != nil {
+		return Link{}, err
+	}
+	if err := c.checkCreate(p, in); err != nil {
+		return Link{}, err
+	}
+	l, err := p.Create(ctx, in)
+	if err != nil {
+		return Link{}, err
+	}
+	return qualify(p.Name(), l), nil
+}
+
+// checkCreate refuses what no provider call should be made for: fields the provider has no place
+// for, currencies it does not take, amounts that are not positive and expiries in the past.
+func (c *Client) checkCreate(p Provider, in CreateInput) error {
+	caps := p.Capabilities()
+	var v []Violation
+	switch {
+	case in.Amount == nil && caps.Amounts && !caps.OpenAmount:
+		v = append(v, Violation{"/amount", "required by " + p.Name()})
+	case in.Amount != nil && !caps.Amounts:
+		return Unsupported(p.Name(), "/amount", "links carry no amount at this provider (it comes from the order or invoice)")
+	case in.Amount != nil:
+		if len(caps.Currencies) > 0 && !slices.Contains(caps.Currencies, in.Amount.Currency) {
+			v = append(v, Violation{"/amount/currency", fmt.Sprintf("%s does not take %s (takes %v)", p.Name(), in.Amount.Currency, caps.Currencies)})
+		}
+		if in.Amount.Minor <= 0 {
+			v = append(v, Violation{"/amount/value", "must be greater than zero"})
+		}
+	}
+	if in.Reusable && !caps.ReusableLinks {
+		return Unsupported(p.Name(), "/reusable", "this provider has no reusable links")
+	}
+	if !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(c.now()) {
+		v = append(v, Violation{"/expiresAt", "must be in the future"})
+	}
+	if len(v) > 0 {
+		return &ValidationError{Violations: v}
+	}
+	return nil
+}
+
+func (c *Client) route(id ID) (Provider, string, error) {
+	name, linkID, err := id.Parse()
+	if err != nil {
+		return nil, "", err
+	}
+	p, ok := c.providers[name]
+	if !ok {
+		return nil, "", fmt.Errorf("%w: no provider %q is configured", ErrNotFound, name)
+	}
+	return p, linkID, nil
+}
+
+// Get returns the link as its provider reports it now.
+func (c *Client) Get(ctx context.Context, id ID) (Link, error) {
+	p, linkID, err := c.route(id)
+	if err != nil {
+		return Link{}, err
+	}
+	l, err := p.Get(ctx, linkID)
+	if err != nil {
+		return Link{}, err
+	}
+	return qualify(p.Name(), l), nil
+}
+
+// Close closes the link. A link that is already closed gives ErrAlreadyClosed; a completed or
+// expired one ErrNotClosable.
+func (c *Client) Close(ctx context.Context, id ID, in CloseInput) (Link, error) {
+	p, linkID, err := c.route(id)
+	if err != nil {
+		return Link{}, err
+	}
+	if !p.Capabilities().Supports(OpClose) {
+		return Link{}, Unsupported(p.Name(), "", "links cannot be closed")
+	}
+	l, err := p.Close(ctx, linkID, in)
+	if err != nil {
+		return Link{}, err
+	}
+	return qualify(p.Name(), l), nil
+}
+
+func qualify(provider string, l Link) Link {
+	l.Provider = provider
+	l.ID = NewID(provider, l.ProviderLinkID)
+	return l
+}
+
+// ListQuery selects links for List. Limit defaults to 20 and is capped at 100.
+type ListQuery struct {
+	Provider string
+	Status   Status
+	Limit    int
+	Cursor   string
+}
+
+// ListPage is one page of the merged list; NextCursor is empty on the last page.
+type ListPage struct {
+	Links      []Link
+	NextCursor string
+}
+
+// maxProviderPages bounds how many provider pages one List call reads from each provider.
+const maxProviderPages = 100
+
+// List returns one page of links of all providers (or q.Provider), newest first. Providers that
+// cannot list are skipped unless named, when the error is ErrUnsupported. Links are read from the
+// providers concurrently, so a page costs about the slowest provider.
+func (c *Client) List(ctx context.Context, q ListQuery) (ListPage, error) {
+	if q.Limit <= 0 {
+		q.Limit = 20
+	}
+	q.Limit = min(q.Limit, 100)
+	if q.Status != "" && !q.Status.Valid() {
+		return ListPage{}, Invalid("query.status", fmt.Sprintf("%q is not a status", q.Status))
+	}
+	var names []string
+	if q.Provider != "" {
+		p, err := c.provider("query.provider", q.Provider)
+		if err != nil {
+			return ListPage{}, err
+		}
+		if !p.Capabilities().Supports(OpList) {
+			return ListPage{}, Unsupported(p.Name(), "query.provider", "this provider documents no list endpoint; get links by id")
+		}
+		names = []string{q.Provider}
+	} else {
+		for _, n := range c.order {
+			if c.providers[n].Capabilities().Supports(OpList) {
+				names = append(names, n)
+			}
+		}
+	}
+	cur := cursor{Provider: q.Provider, Status: q.Status}
+	if q.Cursor != "" {
+		var err error
+		if cur, err = c.cursors.decode(q.Cursor); err != nil {
+			return ListPage{}, Invalid("query.cursor", err.Error())
+		}
+		if cur.Provider != q.Provider || cur.Status != q.Status {
+			return ListPage{}, Invalid("query.cursor", "was made for other provider or status filters; repeat the filters of the first page")
+		}
+	}
+
+	results := make([]providerPages, len(names))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() {
+			results[i] = c.collect(ctx, c.providers[n], cur, q.Limit+1)
+			if results[i].err != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+
+	var all []candidate
+	for _, r := range results {
+		if r.err != nil {
+			return ListPage{}, r.err
+		}
+		all = append(all, r.links...)
+	}
+	slices.SortFunc(all, func(a, b candidate) int { return newerFirst(a.link, b.link) })
+
+	page := ListPage{}
+	more := len(all) > q.Limit
+	if more {
+		all = all[:q.Limit]
+	}
+	next := cursor{Provider: q.Provider, Status: q.Status, Pages: map[string]string{}}
+	for k, v := range cur.Pages {
+		next.Pages[k] = v
+	}
+	for _, cand := range all {
+		page.Links = append(page.Links, cand.link)
+		next.Pages[cand.link.Provider] = cand.page
+	}
+	if more && len(all) > 0 {
+		last := all[len(all)-1].link
+		next.CreatedAt, next.ID = last.CreatedAt.UnixNano(), string(last.ID)
+		page.NextCursor = c.cursors.encode(next)
+	}
+	return page, nil
+}
+
+// All iterates over every link matching q (its Cursor and Limit are the starting point and the
+// page size), fetching pages as it goes.
+func (c *Client) All(ctx context.Context, q ListQuery) iter.Seq2[Link, error] {
+	return func(yield func(Link, error) bool) {
+		for {
+			page, err := c.List(ctx, q)
+			if err != nil {
+				yield(Link{}, err)
+				return
+			}
+			for _, l := range page.Links {
+				if !yield(l, nil) {
+					return
+				}
+			}
+			if page.NextCursor == "" {
+				return
+			}
+			q.Cursor = page.NextCursor
+		}
+	}
+}
+
+type candidate struct {
+	link Link
+	page string // the provider page token the link was read from
+}
+
+type providerPages struct {
+	links []candidate
+	err   error
+}
+
+// collect reads pages of one provider from the cursor's page for it, keeping links older than the
+// cursor position that match the status, until it has want of them or the provider has no more.
+func (c *Client) collect(ctx context.Context, p Provider, cur cursor, want int) providerPages {
+	var out providerPages
+	token := cur.Pages[p.Name()]
+	seen := map[string]bool{}
+	for range maxProviderPages {
+		res, err := p.List(ctx, PageQuery{Status: cur.Status, Page: token})
+		if err != nil {
+			out.err = err
+			return out
+		}
+		for _, l := range res.Links {
+			l = qualify(p.Name(), l)
+			if (cur.Status != "" && l.Status != cur.Status) || !cur.before(l) {
+				continue
+			}
+			out.links = append(out.links, candidate{link: l, page: token})
+		}
+		if len(out.links) >= want || res.Next == "" || seen[res.Next] {
+			return out
+		}
+		seen[token] = true
+		token = res.Next
+	}
+	return out
+}
+
+// newerFirst orders links by creation time, newest first, then by id, so the order is total.
+func newerFirst(a, b Link) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(string(b.ID), string(a.ID))
+}

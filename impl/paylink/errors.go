@@ -1,0 +1,169 @@
+package paylink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Every error the Client and the adapters return matches one of them with errors.Is.
+var (
+	ErrNotFound            = errors.New("payment link not found")
+	ErrAlreadyClosed       = errors.New("payment link is already closed")
+	ErrNotClosable         = errors.New("payment link cannot be closed in its current status")
+	ErrInvalidInput        = errors.New("invalid input")
+	ErrUnsupported         = errors.New("not supported by this provider")
+	ErrProviderAuth        = errors.New("provider refused the configured credentials")
+	ErrProviderUnavailable = errors.New("provider unavailable")
+	ErrProviderTimeout     = errors.New("provider did not answer in time")
+	ErrContractViolation   = errors.New("provider answer violates its specification")
+	ErrProvider            = errors.New("provider failed")
+)
+
+// Violation names one invalid field and why. Field is a JSON pointer into the unified create body
+// ("/amount/value") or a parameter ("query.cursor").
+type Violation struct {
+	Field  string
+	Reason string
+}
+
+// ValidationError is invalid input, with every violation found. It matches ErrInvalidInput.
+type ValidationError struct {
+	Violations []Violation
+}
+
+// Invalid returns a ValidationError with one violation.
+func Invalid(field, reason string) *ValidationError {
+	return &ValidationError{Violations: []Violation{{Field: field, Reason: reason}}}
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Violations))
+	for i, v := range e.Violations {
+		parts[i] = v.Field + ": " + v.Reason
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Is makes a ValidationError match ErrInvalidInput.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }
+
+// UnsupportedError is a request a provider cannot honour (a field it has no place for, an operation
+// it lacks). It matches ErrUnsupported.
+type UnsupportedError struct {
+	Provider string
+	Field    string
+	Reason   string
+}
+
+// Unsupported returns an UnsupportedError.
+func Unsupported(provider, field, reason string) *UnsupportedError {
+	return &UnsupportedError{Provider: provider, Field: field, Reason: reason}
+}
+
+func (e *UnsupportedError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", e.Provider, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.Provider, e.Field, e.Reason)
+}
+
+// Is makes an UnsupportedError match ErrUnsupported.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
+
+// ProviderError is a failed call to a provider. Kind is the sentinel it matches (ErrNotFound,
+// ErrAlreadyClosed, ErrProviderAuth, …); Status, Code and Message are what the provider answered,
+// when it answered. It never holds credentials.
+type ProviderError struct {
+	Provider   string
+	Kind       error
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *ProviderError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Provider)
+	b.WriteString(": ")
+	b.WriteString(e.Kind.Error())
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d", e.Status)
+		if e.Code != "" {
+			b.WriteString(" " + e.Code)
+		}
+		b.WriteString(")")
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes the kind and the cause to errors.Is and errors.As.
+func (e *ProviderError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// KindForStatus is the default reading of a provider's HTTP error status; adapters refine it where
+// their provider documents more (e.g. MijnKlantportaal's 422 on close means already closed).
+func KindForStatus(status int) error {
+	switch {
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return ErrProviderAuth
+	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+		return ErrInvalidInput
+	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusBadGateway:
+		return ErrProviderUnavailable
+	case status == http.StatusGatewayTimeout || status == http.StatusRequestTimeout:
+		return ErrProviderTimeout
+	default:
+		return ErrProvider
+	}
+}
+
+// ResponseError builds the ProviderError of an unexpected provider answer. retryAfter is the value
+// of its Retry-After header, if any.
+func ResponseError(provider string, status int, code, message, retryAfter string) *ProviderError {
+	e := &ProviderError{Provider: provider, Kind: KindForStatus(status), Status: status, Code: code, Message: message}
+	if secs, err := time.ParseDuration(strings.TrimSpace(retryAfter) + "s"); err == nil && secs > 0 {
+		e.RetryAfter = secs
+	}
+	return e
+}
+
+// TransportError wraps a failure to get an answer from the provider: a timeout, a refused or reset
+// connection, or an answer the validating transport rejected (which already matches
+// ErrContractViolation).
+func TransportError(provider string, err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrContractViolation):
+		return &ProviderError{Provider: provider, Kind: ErrContractViolation, Err: err}
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return &ProviderError{Provider: provider, Kind: ErrProviderTimeout, Err: err}
+	default:
+		return &ProviderError{Provider: provider, Kind: ErrProviderUnavailable, Err: err}
+	}
+}
+
+// DecodeError is the ProviderError of a 2xx answer whose body could not be read as documented.
+func DecodeError(provider string, status int, err error) error {
+	return &ProviderError{Provider: provider, Kind: ErrContractViolation, Status: status, Err: err}
+}

@@ -1,0 +1,92 @@
+package validation
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/paylinks/paylinks/impl/paylink"
+)
+
+// ContractError is a provider answer that breaks the provider's curated spec. It matches
+// paylink.ErrContractViolation.
+type ContractError struct {
+	Operation  string
+	Status     int
+	Violations []Violation
+}
+
+func (e *ContractError) Error() string {
+	return fmt.Sprintf("%s answered %d against its spec: %s", e.Operation, e.Status, (&Error{Violations: e.Violations}).Error()[len("spec violation: "):])
+}
+
+// Is makes a ContractError match paylink.ErrContractViolation.
+func (e *ContractError) Is(target error) bool { return target == paylink.ErrContractViolation }
+
+// Transport is an http.RoundTripper that validates every response of a provider against its spec
+// as it arrives, so drift is caught where it starts. In enforce mode (Report false) an invalid
+// answer becomes a *ContractError and never reaches the caller; in report mode it is passed on and
+// OnViolation is told.
+type Transport struct {
+	Spec *Spec
+	// Base does the requests; nil means http.DefaultTransport.
+	Base http.RoundTripper
+	// Prefix is the path of the provider's base URL (e.g. "/v1"), cut before matching spec paths.
+	Prefix string
+	// Report passes invalid answers on instead of failing the call.
+	Report bool
+	// OnViolation, if set, is called for every invalid answer.
+	OnViolation func(ctx context.Context, operation string, err *ContractError)
+	// MaxBody bounds how much of an answer is read (default 8 MiB).
+	MaxBody int64
+}
+
+// RoundTrip does the request and validates the answer.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	res, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Clone(req.Context())
+	m.URL.Path = strings.TrimPrefix(req.URL.Path, strings.TrimSuffix(t.Prefix, "/"))
+	m.Body = http.NoBody
+	op, err := t.Spec.Find(m)
+	if err != nil {
+		return res, nil // not an operation of the spec: nothing to hold the answer to
+	}
+	limit := t.MaxBody
+	if limit <= 0 {
+		limit = 8 << 20
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	res.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s answer: %w", op.ID(), err)
+	}
+	if int64(len(body)) > limit {
+		return nil, &ContractError{Operation: op.ID(), Status: res.StatusCode, Violations: []Violation{{Field: "body", Reason: fmt.Sprintf("larger than %d bytes", limit)}}}
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	if res.StatusCode >= 500 && !op.Documents(res.StatusCode) {
+		// An outage the spec does not describe is not a contract violation: the caller sees the
+		// status and treats it as the provider being unavailable.
+		return res, nil
+	}
+	if verr := t.Spec.ValidateResponse(req.Context(), op, res.StatusCode, res.Header, body); verr != nil {
+		ce := &ContractError{Operation: op.ID(), Status: res.StatusCode, Violations: verr.(*Error).Violations}
+		if t.OnViolation != nil {
+			t.OnViolation(req.Context(), op.ID(), ce)
+		}
+		if !t.Report {
+			return nil, ce
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,307 @@
+// Package validation checks HTTP requests and responses against a curated OpenAPI spec with
+// kin-openapi, and reports violations as field + reason pairs that callers turn into their own
+// error bodies (problem+json for paylinks, the provider's own shape in a sandbox).
+//
+// Everything expensive (parsing the document, compiling schemas and the router) happens once in
+// New; validating is safe for concurrent use.
+package validation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+// Violation is one way a message breaks the spec. Field is a JSON pointer into the body
+// ("/amount/value"), or "query.limit", "header.Idempotency-Key", "path.id", "body".
+type Violation struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// Kind says what went wrong with a request, which decides its HTTP status.
+type Kind int
+
+// The kinds of request failure.
+const (
+	// Malformed: bad parameters, headers, content type or JSON syntax (400).
+	Malformed Kind = iota
+	// Invalid: a well-formed body that breaks the schema (422).
+	Invalid
+	// NoRoute: no operation has this path (404).
+	NoRoute
+	// NoMethod: the path exists, the method does not (405).
+	NoMethod
+)
+
+// Error is a request or response that breaks the spec.
+type Error struct {
+	Kind       Kind
+	Violations []Violation
+}
+
+func (e *Error) Error() string {
+	parts := make([]string, len(e.Violations))
+	for i, v := range e.Violations {
+		parts[i] = v.Field + ": " + v.Reason
+	}
+	return "spec violation: " + strings.Join(parts, "; ")
+}
+
+// Spec validates messages of one OpenAPI document.
+type Spec struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+// New prepares the document for validation. Servers are ignored: paths are matched as they are
+// written in the spec, from the root of the request path the caller passes in.
+func New(doc *openapi3.T) (*Spec, error) {
+	doc.Servers = openapi3.Servers{{URL: "/"}}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("invalid spec %q: %w", doc.Info.Title, err)
+	}
+	r, err := legacy.NewRouter(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &Spec{doc: doc, router: r}, nil
+}
+
+// Doc returns the document.
+func (s *Spec) Doc() *openapi3.T { return s.doc }
+
+// Operation is a matched operation of the spec with the request it was matched for.
+type Operation struct {
+	route  *routers.Route
+	params map[string]string
+	req    *http.Request
+}
+
+// ID returns the operationId.
+func (o *Operation) ID() string { return o.route.Operation.OperationID }
+
+// Documents reports whether the operation documents the status (or has a default response).
+func (o *Operation) Documents(status int) bool {
+	r := o.route.Operation.Responses
+	return r.Status(status) != nil || r.Default() != nil
+}
+
+// PathParams returns the path parameters by name.
+func (o *Operation) PathParams() map[string]string { return o.params }
+
+// Find matches the request to an operation. The error is an *Error of kind NoRoute or NoMethod.
+func (s *Spec) Find(r *http.Request) (*Operation, error) {
+	route, params, err := s.router.FindRoute(r)
+	if err != nil {
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			return nil, &Error{Kind: NoMethod, Violations: []Violation{{Field: "method", Reason: r.Method + " is not allowed on " + r.URL.Path}}}
+		}
+		return nil, &Error{Kind: NoRoute, Violations: []Violation{{Field: "path", Reason: "no operation at " + r.URL.Path}}}
+	}
+	return &Operation{route: route, params: params, req: r}, nil
+}
+
+var options = &openapi3filter.Options{
+	MultiError:          true,
+	AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+	SkipSettingDefaults: true,
+}
+
+// ValidateRequest checks the parameters, headers and body of the request the operation was found
+// for. The body is read and put back, so handlers still see it. Security is not checked here: each
+// server authenticates its own way.
+func (s *Spec) ValidateRequest(ctx context.Context, op *Operation, body []byte) error {
+	r := op.req
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+	}
+	if len(body) > 0 {
+		if v := duplicateKeys(body); len(v) > 0 {
+			return &Error{Kind: Malformed, Violations: v}
+		}
+	}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: op.params, Route: op.route, Options: options}
+	err := openapi3filter.ValidateRequest(ctx, in)
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if err == nil {
+		return nil
+	}
+	return requestError(err)
+}
+
+// ValidateResponse checks a response to the operation: the status must be documented, and the
+// headers and body must match.
+func (s *Spec) ValidateResponse(ctx context.Context, op *Operation, status int, header http.Header, body []byte) error {
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: op.req, PathParams: op.params, Route: op.route, Options: options},
+		Status:                 status,
+		Header:                 header,
+		Options:                &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+	}
+	in.SetBodyBytes(body)
+	err := openapi3filter.ValidateResponse(ctx, in)
+	if err == nil {
+		return nil
+	}
+	return &Error{Kind: Invalid, Violations: violations(err, "")}
+}
+
+func requestError(err error) *Error {
+	v := violations(err, "")
+	kind := Invalid
+	for _, e := range flatten(err) {
+		var re *openapi3filter.RequestError
+		if errors.As(e, &re) {
+			var se *openapi3.SchemaError
+			if re.Parameter != nil || re.RequestBody == nil || !errors.As(re.Err, &se) {
+				kind = Malformed
+			}
+		}
+	}
+	return &Error{Kind: kind, Violations: v}
+}
+
+func flatten(err error) []error {
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		var out []error
+		for _, e := range me {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// violations turns kin-openapi's errors into field + reason pairs, without echoing values.
+func violations(err error, prefix string) []Violation {
+	var out []Violation
+	for _, e := range flatten(err) {
+		var re *openapi3filter.RequestError
+		var rs *openapi3filter.ResponseError
+		var se *openapi3.SchemaError
+		switch {
+		case errors.As(e, &re) && re.Parameter != nil:
+			reason := re.Reason
+			if re.Err != nil {
+				if errors.As(re.Err, &se) {
+					reason = schemaReason(se)
+				} else if reason == "" || errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+					reason = re.Err.Error()
+				}
+			}
+			out = append(out, Violation{Field: re.Parameter.In + "." + re.Parameter.Name, Reason: reason})
+		case errors.As(e, &re) && re.Err != nil && !errors.As(re.Err, &se):
+			reason := re.Reason
+			if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+				reason = "a body is required"
+			} else if reason == "" {
+				reason = re.Err.Error()
+			} else {
+				reason += ": " + re.Err.Error()
+			}
+			out = append(out, Violation{Field: "body", Reason: reason})
+		case errors.As(e, &re) && re.Err != nil:
+			out = append(out, schemaViolations(re.Err)...)
+		case errors.As(e, &re):
+			out = append(out, Violation{Field: "body", Reason: re.Reason})
+		case errors.As(e, &rs) && rs.Err != nil && errors.As(rs.Err, &se):
+			out = append(out, schemaViolations(rs.Err)...)
+		case errors.As(e, &rs):
+			reason := rs.Reason
+			if rs.Err != nil {
+				reason = strings.TrimSpace(reason + " " + rs.Err.Error())
+			}
+			out = append(out, Violation{Field: "response", Reason: reason})
+		default:
+			out = append(out, Violation{Field: "body", Reason: e.Error()})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
+
+func schemaViolations(err error) []Violation {
+	var out []Violation
+	for _, e := range flatten(err) {
+		var se *openapi3.SchemaError
+		if errors.As(e, &se) {
+			out = append(out, Violation{Field: "/" + strings.Join(se.JSONPointer(), "/"), Reason: schemaReason(se)})
+		} else {
+			out = append(out, Violation{Field: "body", Reason: e.Error()})
+		}
+	}
+	return out
+}
+
+func schemaReason(se *openapi3.SchemaError) string {
+	if se.Reason != "" {
+		return se.Reason
+	}
+	return "doesn't match the schema (" + se.SchemaField + ")"
+}
+
+// duplicateKeys reports object keys that appear twice in one object, exactly or differing only in
+// case. Go's encoding/json binds keys case-insensitively and keeps the last, while the validator
+// sees every key: without this check a handler could bind a value that was never validated.
+func duplicateKeys(body []byte) []Violation {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var out []Violation
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k, _ := kt.(string)
+				folded := strings.ToLower(k)
+				if seen[folded] {
+					out = append(out, Violation{Field: path + "/" + k, Reason: "duplicate key (keys must be unique, also ignoring case)"})
+				}
+				seen[folded] = true
+				if err := walk(path + "/" + k); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(fmt.Sprintf("%s/%d", path, i)); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	if err := walk(""); err != nil {
+		return nil // syntax errors are reported by the validator with its own message
+	}
+	return out
+}

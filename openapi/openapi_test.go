@@ -1,0 +1,104 @@
+package openapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/paylinks/paylinks/gen/hub2"
+	"github.com/paylinks/paylinks/gen/mijnklantportaal"
+	"github.com/paylinks/paylinks/gen/paylinks"
+	"github.com/paylinks/paylinks/gen/telness"
+	"github.com/paylinks/paylinks/openapi"
+)
+
+// The operations each curated spec must cover (DESIGN.md, issue 2).
+var specs = []struct {
+	file       string
+	embedded   func() (*openapi3.T, error)
+	operations []string
+}{
+	{"mijnklantportaal.yaml", mijnklantportaal.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListPaymentLinkPayments"}},
+	{"hub2.yaml", hub2.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink"}},
+	{"telness.yaml", telness.GetSwagger, []string{"CreatePaymentLink", "GetPaymentLink", "CancelPaymentLink"}},
+	{"paylinks.yaml", paylinks.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListProviders"}},
+}
+
+func load(t *testing.T, file string) *openapi3.T {
+	t.Helper()
+	data, err := fs.ReadFile(openapi.Files, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(data)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return doc
+}
+
+func TestEverySpecIsCovered(t *testing.T) {
+	files, err := fs.Glob(openapi.Files, "*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, s := range specs {
+		known[s.file] = true
+	}
+	for _, f := range files {
+		if !known[f] {
+			t.Errorf("%s has no gen package and no entry in this test", f)
+		}
+	}
+}
+
+func TestSpecsValidate(t *testing.T) {
+	for _, s := range specs {
+		t.Run(s.file, func(t *testing.T) {
+			t.Parallel()
+			doc := load(t, s.file)
+			if doc.OpenAPI != "3.0.3" {
+				t.Errorf("openapi version %q, want 3.0.3", doc.OpenAPI)
+			}
+			if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+				t.Fatalf("invalid: %v", err)
+			}
+			var got []string
+			for _, item := range doc.Paths.Map() {
+				for _, op := range item.Operations() {
+					got = append(got, op.OperationID)
+				}
+			}
+			if len(got) != len(s.operations) {
+				t.Errorf("%d operations %v, want %d %v", len(got), got, len(s.operations), s.operations)
+			}
+			for _, want := range s.operations {
+				if !strings.Contains(" "+strings.Join(got, " ")+" ", " "+want+" ") {
+					t.Errorf("operation %s missing (have %v)", want, got)
+				}
+			}
+		})
+	}
+}
+
+func TestEmbeddedSpecsMatchFiles(t *testing.T) {
+	for _, s := range specs {
+		t.Run(s.file, func(t *testing.T) {
+			t.Parallel()
+			embedded, err := s.embedded()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.Marshal(load(t, s.file))
+			got, _ := json.Marshal(embedded)
+			if string(got) != string(want) {
+				t.Errorf("the spec embedded in gen differs from openapi/%s: run go generate ./...", s.file)
+			}
+		})
+	}
+}
