@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/paylinks/paylinks/impl/paylink"
@@ -54,8 +55,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Spec paths are matched without the scheme, host and base path of the provider's URL.
 	m := req.Clone(req.Context())
-	m.URL.Path = strings.TrimPrefix(req.URL.Path, strings.TrimSuffix(t.Prefix, "/"))
+	m.URL = &url.URL{Path: strings.TrimPrefix(req.URL.Path, strings.TrimSuffix(t.Prefix, "/")), RawQuery: req.URL.RawQuery}
+	m.Host = ""
 	m.Body = http.NoBody
 	op, err := t.Spec.Find(m)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -101,16 +102,45 @@ func (o *Operation) Documents(status int) bool {
 // PathParams returns the path parameters by name.
 func (o *Operation) PathParams() map[string]string { return o.params }
 
-// Find matches the request to an operation. The error is an *Error of kind NoRoute or NoMethod.
+// emptyParam reports a path parameter matched by nothing ("/payment-links/" is not a link).
+func emptyParam(params map[string]string) bool {
+	for _, v := range params {
+		if v == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Find matches the request to an operation by its method and path. The error is an *Error of kind
+// NoRoute or NoMethod.
 func (s *Spec) Find(r *http.Request) (*Operation, error) {
+	if r.URL.Host != "" || r.URL.Scheme != "" {
+		// A client-side request: match its path only, as the spec's server is "/".
+		c := *r
+		c.URL = &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+		c.Host = ""
+		r = &c
+	}
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+		// The router forgives a trailing slash; the spec's paths have none.
+		return nil, &Error{Kind: NoRoute, Violations: []Violation{{Field: "path", Reason: "no operation at " + p}}}
+	}
 	route, params, err := s.router.FindRoute(r)
-	if err != nil {
-		if errors.Is(err, routers.ErrMethodNotAllowed) {
+	if err == nil && !emptyParam(params) {
+		return &Operation{route: route, params: params, req: r}, nil
+	}
+	// The router reports a wrong method only on some paths: ask for the path with other methods.
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Header: http.Header{}}
+		if _, params, err := s.router.FindRoute(probe); err == nil && !emptyParam(params) {
 			return nil, &Error{Kind: NoMethod, Violations: []Violation{{Field: "method", Reason: r.Method + " is not allowed on " + r.URL.Path}}}
 		}
-		return nil, &Error{Kind: NoRoute, Violations: []Violation{{Field: "path", Reason: "no operation at " + r.URL.Path}}}
 	}
-	return &Operation{route: route, params: params, req: r}, nil
+	return nil, &Error{Kind: NoRoute, Violations: []Violation{{Field: "path", Reason: "no operation at " + r.URL.Path}}}
 }
 
 var options = &openapi3filter.Options{
@@ -176,9 +206,10 @@ func requestError(err error) *Error {
 	return &Error{Kind: kind, Violations: v}
 }
 
+// flatten splits a MultiError (only at the top: a parameter error keeps its nested errors, so its
+// violation keeps the parameter's name).
 func flatten(err error) []error {
-	var me openapi3.MultiError
-	if errors.As(err, &me) {
+	if me, ok := err.(openapi3.MultiError); ok {
 		var out []error
 		for _, e := range me {
 			out = append(out, flatten(e)...)
@@ -241,7 +272,18 @@ func schemaViolations(err error) []Violation {
 	for _, e := range flatten(err) {
 		var se *openapi3.SchemaError
 		if errors.As(e, &se) {
-			out = append(out, Violation{Field: "/" + strings.Join(se.JSONPointer(), "/"), Reason: schemaReason(se)})
+			field := "/" + strings.Join(se.JSONPointer(), "/")
+			reason := schemaReason(se)
+			// An unknown property is reported at its parent: name the property itself.
+			if strings.HasSuffix(se.Reason, " is unsupported") {
+				if _, rest, ok := strings.Cut(se.Reason, `property "`); ok {
+					if name, _, ok := strings.Cut(rest, `"`); ok {
+						field = strings.TrimSuffix(field, "/") + "/" + name
+						reason = "unknown property"
+					}
+				}
+			}
+			out = append(out, Violation{Field: field, Reason: reason})
 		} else {
 			out = append(out, Violation{Field: "body", Reason: e.Error()})
 		}

@@ -1,0 +1,373 @@
+// Package hub2 is the paylinks adapter for Hub2 payment links (West and Central African mobile
+// money, XOF and XAF). It maps the unified domain of impl/paylink onto the generated Hub2 client
+// of gen/hub2: amounts in minor units, the active/completed/expired/closed status table, the
+// single_use/multi_use link types, PATCH …/close and the unpaginated list.
+//
+// It imports only the domain, its own generated package and libraries; never another adapter,
+// the sandbox or the server.
+package hub2
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	api "github.com/paylinks/paylinks/gen/hub2"
+	"github.com/paylinks/paylinks/impl/paylink"
+)
+
+// Name is the provider id of Hub2.
+const Name = "hub2"
+
+// DefaultBaseURL is Hub2's API host, for live and sandbox alike (the Environment header selects).
+const DefaultBaseURL = "https://api.hub2.io"
+
+// Environments Hub2 accepts in its Environment header.
+const (
+	EnvironmentLive    = "live"
+	EnvironmentSandbox = "sandbox"
+)
+
+// Currencies are the currencies Hub2 payment links take; both have no decimals, so the unified
+// "1000" XOF is 1000 on Hub2's wire.
+var Currencies = []string{"XOF", "XAF"}
+
+// Config configures an Adapter.
+type Config struct {
+	// BaseURL of the API; empty means DefaultBaseURL.
+	BaseURL string
+	// APIKey, MerchantID and Environment are Hub2's three auth headers, sent on every request.
+	// A key is bound to one environment at Hub2, so Environment is required: "live" or "sandbox".
+	APIKey      string
+	MerchantID  string
+	Environment string
+	// HTTPClient does the requests; nil means http.DefaultClient. Wrap it to validate answers
+	// against the curated spec or to set timeouts.
+	HTTPClient api.HttpRequestDoer
+}
+
+// Adapter is the Hub2 paylink.Provider. It is safe for concurrent use.
+//
+// It calls the generated client's plain methods and parses the answers itself, because the
+// …WithResponse methods return one error for "no answer" and "an answer that does not decode",
+// which the domain tells apart (TransportError vs DecodeError).
+type Adapter struct {
+	client                          *api.ClientWithResponses
+	apiKey, merchantID, environment string
+}
+
+var (
+	_ paylink.Provider       = (*Adapter)(nil)
+	_ paylink.OptionsDecoder = (*Adapter)(nil)
+)
+
+// New returns an adapter for the configured merchant and environment. It refuses a config
+// without credentials or with an environment other than live or sandbox, so a typo fails at
+// start-up rather than as a 400 on the first call.
+func New(cfg Config) (*Adapter, error) {
+	var missing []string
+	if cfg.APIKey == "" {
+		missing = append(missing, "APIKey")
+	}
+	if cfg.MerchantID == "" {
+		missing = append(missing, "MerchantID")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("hub2: %v required", missing)
+	}
+	if cfg.Environment != EnvironmentLive && cfg.Environment != EnvironmentSandbox {
+		return nil, fmt.Errorf("hub2: Environment must be %q or %q, not %q", EnvironmentLive, EnvironmentSandbox, cfg.Environment)
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("hub2: BaseURL %q is not an absolute http(s) URL", base)
+	}
+	a := &Adapter{apiKey: cfg.APIKey, merchantID: cfg.MerchantID, environment: cfg.Environment}
+	opts := []api.ClientOption{api.WithRequestEditorFn(a.Authorize)}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, api.WithHTTPClient(cfg.HTTPClient))
+	}
+	c, err := api.NewClientWithResponses(base, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("hub2: %w", err)
+	}
+	a.client = c
+	return a, nil
+}
+
+// Authorize sets Hub2's three auth headers on a request. The adapter's own calls use it, and so
+// can a caller forwarding its own requests to Hub2 (the server's passthrough).
+func (a *Adapter) Authorize(_ context.Context, r *http.Request) error {
+	r.Header.Set("ApiKey", a.apiKey)
+	r.Header.Set("MerchantId", a.merchantID)
+	r.Header.Set("Environment", a.environment)
+	return nil
+}
+
+// Name returns "hub2".
+func (a *Adapter) Name() string { return Name }
+
+// Capabilities reports what Hub2 links support through this adapter.
+func (a *Adapter) Capabilities() paylink.Capabilities {
+	return paylink.Capabilities{
+		Operations:    []paylink.Operation{paylink.OpCreate, paylink.OpGet, paylink.OpList, paylink.OpClose},
+		Amounts:       true,
+		ReusableLinks: true,
+		// Hub2 reports open-amount links but documents no way to create one.
+		OpenAmount:        false,
+		Currencies:        slices.Clone(Currencies),
+		NativeIdempotency: false,
+		Notes: []string{
+			"reference is required (Hub2 purchaseReference).",
+			"metadata is not supported: Hub2 links have no metadata field.",
+			"Without expiresAt, Hub2 expires the link 15 minutes after creation.",
+			"Reusable links (Hub2 multi_use) complete after providerOptions.hub2.maximumPayments successful payments, and never without it.",
+			"Links read from Hub2 may have no amount (open-amount links made elsewhere, e.g. in the Hub2 dashboard).",
+			"Hub2 returns the description only when a link is created; get and list do not carry it.",
+			"The list is one unpaginated array; Hub2 may truncate it, so narrow it with the status filter.",
+			"Create is not idempotent at Hub2: a retried create can make a second link.",
+		},
+	}
+}
+
+// Create creates a link. Hub2 needs a reference (purchaseReference) and a fixed amount in XOF or
+// XAF; metadata has no place at Hub2 and is refused rather than dropped.
+func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.Link, error) {
+	body, err := createBody(in)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	rsp, err := a.client.ClientInterface.CreatePaymentLink(ctx, body)
+	if err != nil {
+		return paylink.Link{}, paylink.TransportError(Name, err)
+	}
+	raw, err := readBody(rsp)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	res, err := api.ParseCreatePaymentLinkResponse(rsp)
+	if err != nil {
+		return paylink.Link{}, answerError(rsp, raw, err)
+	}
+	created := res.JSON201
+	if created == nil {
+		created = res.JSON200
+	}
+	if created == nil {
+		return paylink.Link{}, answerError(rsp, raw, nil)
+	}
+	return toLink(rsp.StatusCode, fromCreated(*created), raw)
+}
+
+// createBody maps the unified input to Hub2's create request, with every violation found.
+func createBody(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error) {
+	if len(in.Metadata) > 0 {
+		return api.CreatePaymentLinkRequest{}, paylink.Unsupported(Name, "/metadata", "Hub2 payment links have no metadata; keep it on your side keyed by the reference")
+	}
+	opts, err := optionsOf(in.Options)
+	if err != nil {
+		return api.CreatePaymentLinkRequest{}, err
+	}
+	var v []paylink.Violation
+	if in.Reference == "" {
+		v = append(v, paylink.Violation{Field: "/reference", Reason: "required by hub2 (its purchaseReference)"})
+	}
+	switch {
+	case in.Amount == nil:
+		v = append(v, paylink.Violation{Field: "/amount", Reason: "required by hub2 (open amounts cannot be created)"})
+	case !slices.Contains(Currencies, in.Amount.Currency):
+		v = append(v, paylink.Violation{Field: "/amount/currency", Reason: fmt.Sprintf("hub2 takes %v, not %q", Currencies, in.Amount.Currency)})
+	case in.Amount.Minor < 1:
+		v = append(v, paylink.Violation{Field: "/amount/value", Reason: "must be greater than zero"})
+	}
+	v = append(v, opts.violations(in.Reusable)...)
+	if len(v) > 0 {
+		return api.CreatePaymentLinkRequest{}, &paylink.ValidationError{Violations: v}
+	}
+
+	typ := api.PaymentLinkTypeSingleUse
+	if in.Reusable {
+		typ = api.PaymentLinkTypeMultiUse
+	}
+	body := api.CreatePaymentLinkRequest{
+		PurchaseReference:   in.Reference,
+		Amount:              in.Amount.Minor, // Hub2 amounts are minor units
+		Currency:            in.Amount.Currency,
+		Type:                &typ,
+		Description:         nonEmpty(in.Description),
+		Country:             nonEmpty(opts.Country),
+		CustomerPhoneNumber: nonEmpty(opts.CustomerPhoneNumber),
+		SuccessUrl:          nonEmpty(opts.SuccessURL),
+		FailureUrl:          nonEmpty(opts.FailureURL),
+	}
+	if !in.ExpiresAt.IsZero() {
+		// Hub2 keeps milliseconds; sending more would make the echoed expiry differ from ours.
+		t := in.ExpiresAt.UTC().Truncate(time.Millisecond)
+		body.ExpirationDate = &t
+	}
+	if opts.MaximumPayments > 0 {
+		body.MaximumPayments = &opts.MaximumPayments
+	}
+	if len(opts.PaymentMethods) > 0 {
+		body.PaymentMethods = &opts.PaymentMethods
+	}
+	if len(opts.Operators) > 0 {
+		body.Providers = &opts.Operators
+	}
+	return body, nil
+}
+
+// Get returns the link with its current status.
+func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
+	rsp, err := a.client.ClientInterface.GetPaymentLink(ctx, linkID)
+	if err != nil {
+		return paylink.Link{}, paylink.TransportError(Name, err)
+	}
+	raw, err := readBody(rsp)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	res, err := api.ParseGetPaymentLinkResponse(rsp)
+	if err != nil {
+		return paylink.Link{}, answerError(rsp, raw, err)
+	}
+	if res.JSON200 == nil {
+		return paylink.Link{}, answerError(rsp, raw, nil)
+	}
+	return toLink(rsp.StatusCode, fromPaymentLink(*res.JSON200), raw)
+}
+
+// List returns all of the merchant's links in one page, newest first: Hub2 does not paginate. A
+// status filter is passed to Hub2; StatusUnknown has no Hub2 value, so it lists everything and
+// the caller's own filtering drops what does not match.
+func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageResult, error) {
+	if q.Page != "" {
+		return paylink.PageResult{}, paylink.Invalid("query.cursor", "hub2 lists have a single page; the page token must be empty")
+	}
+	params := &api.ListPaymentLinksParams{}
+	if s, ok := statusParam(q.Status); ok {
+		params.Status = &s
+	}
+	rsp, err := a.client.ClientInterface.ListPaymentLinks(ctx, params)
+	if err != nil {
+		return paylink.PageResult{}, paylink.TransportError(Name, err)
+	}
+	raw, err := readBody(rsp)
+	if err != nil {
+		return paylink.PageResult{}, err
+	}
+	res, err := api.ParseListPaymentLinksResponse(rsp)
+	if err != nil {
+		return paylink.PageResult{}, answerError(rsp, raw, err)
+	}
+	if res.JSON200 == nil {
+		return paylink.PageResult{}, answerError(rsp, raw, nil)
+	}
+	// Each item keeps its own JSON as Raw.
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil || len(items) != len(*res.JSON200) {
+		return paylink.PageResult{}, paylink.DecodeError(Name, rsp.StatusCode, fmt.Errorf("list items: %v", err))
+	}
+	out := paylink.PageResult{Links: make([]paylink.Link, 0, len(items))}
+	for i, p := range *res.JSON200 {
+		l, err := toLink(rsp.StatusCode, fromPaymentLink(p), items[i])
+		if err != nil {
+			return paylink.PageResult{}, err
+		}
+		out.Links = append(out.Links, l)
+	}
+	// Hub2 does not document its order; the page contract is newest first.
+	slices.SortStableFunc(out.Links, func(x, y paylink.Link) int { return y.CreatedAt.Compare(x.CreatedAt) })
+	return out, nil
+}
+
+// Close closes an active link. Hub2 answers 409 for any link that is not active; a GET then tells
+// an already closed link (ErrAlreadyClosed) from a completed or expired one (ErrNotClosable).
+func (a *Adapter) Close(ctx context.Context, linkID string, _ paylink.CloseInput) (paylink.Link, error) {
+	rsp, err := a.client.ClientInterface.ClosePaymentLink(ctx, linkID)
+	if err != nil {
+		return paylink.Link{}, paylink.TransportError(Name, err)
+	}
+	raw, err := readBody(rsp)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	res, err := api.ParseClosePaymentLinkResponse(rsp)
+	if err != nil {
+		return paylink.Link{}, answerError(rsp, raw, err)
+	}
+	switch {
+	case res.JSON200 != nil:
+		return toLink(rsp.StatusCode, fromPaymentLink(*res.JSON200), raw)
+	case rsp.StatusCode == http.StatusConflict:
+		e := api.Error{}
+		if res.JSON409 != nil {
+			e = *res.JSON409
+		}
+		return paylink.Link{}, a.conflict(ctx, linkID, e)
+	default:
+		return paylink.Link{}, answerError(rsp, raw, nil)
+	}
+}
+
+// conflict explains a 409 of close by the link's status. HUB2-24: the 409 is inferred from Hub2's
+// global table and its codes are not documented, so the status, not the code, decides.
+func (a *Adapter) conflict(ctx context.Context, linkID string, e api.Error) error {
+	pe := &paylink.ProviderError{Provider: Name, Kind: paylink.ErrNotClosable, Status: http.StatusConflict, Code: e.Code, Message: e.Message}
+	l, err := a.Get(ctx, linkID)
+	switch {
+	case err != nil:
+		// The close answer itself says the link is not active: not closable, whatever it is now.
+	case l.Status == paylink.StatusClosed:
+		pe.Kind = paylink.ErrAlreadyClosed
+	case l.Status == paylink.StatusActive:
+		// Hub2's 409 also means "another action is in progress": a conflict, not a final state.
+		pe.Kind = paylink.ErrProvider
+	}
+	return pe
+}
+
+// readBody reads the answer so that failing to read it (a transport problem) is told apart from
+// failing to decode it (a contract problem); the body is put back for the generated parser.
+func readBody(rsp *http.Response) ([]byte, error) {
+	defer rsp.Body.Close()
+	b, err := io.ReadAll(rsp.Body)
+	if err != nil {
+		return nil, paylink.TransportError(Name, err)
+	}
+	rsp.Body = io.NopCloser(bytes.NewReader(b))
+	return b, nil
+}
+
+// answerError is the error of an answer that is not the success the call expects. A 2xx that
+// could not be decoded is a contract violation; anything else a ProviderError with Hub2's code
+// and message when the body is Hub2's error.
+func answerError(rsp *http.Response, body []byte, decodeErr error) error {
+	if rsp.StatusCode >= 200 && rsp.StatusCode < 300 {
+		if decodeErr == nil {
+			decodeErr = fmt.Errorf("unexpected %d answer with content type %q", rsp.StatusCode, rsp.Header.Get("Content-Type"))
+		}
+		return paylink.DecodeError(Name, rsp.StatusCode, decodeErr)
+	}
+	var e api.Error
+	if json.Unmarshal(body, &e) != nil {
+		e = api.Error{}
+	}
+	return paylink.ResponseError(Name, rsp.StatusCode, e.Code, e.Message, rsp.Header.Get("Retry-After"))
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,161 @@
+package mijnklantportaal
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+	_ "time/tzdata" // Europe/Amsterdam must be known on hosts without zoneinfo
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
+	api "github.com/paylinks/paylinks/gen/mijnklantportaal"
+	"github.com/paylinks/paylinks/impl/paylink"
+)
+
+// amsterdam is the portal's time zone, in which expiry dates are days. The tz database is embedded,
+// so loading it cannot fail on any host; should it anyway, UTC dates are the least wrong fallback.
+var amsterdam = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}()
+
+// statusOf maps MijnKlantportaal's link status to the unified one. A status this version does not
+// know is StatusUnknown, never a success.
+func statusOf(s api.PaymentLinkStatus) paylink.Status {
+	switch s {
+	case api.PaymentLinkStatusOpen:
+		return paylink.StatusActive
+	case api.PaymentLinkStatusPaid: // single-use links only: reusable ones stay open
+		return paylink.StatusCompleted
+	case api.PaymentLinkStatusExpired:
+		return paylink.StatusExpired
+	case api.PaymentLinkStatusClosed:
+		return paylink.StatusClosed
+	default:
+		return paylink.StatusUnknown
+	}
+}
+
+// expiryDate is the expiry date to send for the unified expiry t: the Europe/Amsterdam date of
+// the last instant before t. MijnKlantportaal ends a link at the end of its expiry date, so the
+// link is payable at least until t: 2024-05-14T22:00:00Z (midnight in Amsterdam) gives 2024-05-14,
+// and one nanosecond later gives 2024-05-15.
+func expiryDate(t time.Time) *openapi_types.Date {
+	y, m, d := t.Add(-time.Nanosecond).In(amsterdam).Date()
+	return &openapi_types.Date{Time: time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
+}
+
+// toLink maps a MijnKlantportaal link to the unified one; raw is the provider's object as received.
+// An amount the currency cannot represent is a contract violation, not a rounding.
+func toLink(status int, l api.PaymentLink, raw []byte) (paylink.Link, error) {
+	amount, err := paylink.ParseAmount(string(l.Currency), l.Amount)
+	if err != nil {
+		return paylink.Link{}, paylink.DecodeError(Name, status, fmt.Errorf("link %s: amount: %w", l.Id, err))
+	}
+	out := paylink.Link{
+		ID:             paylink.NewID(Name, l.Id),
+		Provider:       Name,
+		ProviderLinkID: l.Id,
+		Status:         statusOf(l.Status),
+		ProviderStatus: string(l.Status),
+		Amount:         &amount,
+		Description:    l.Description,
+		Reusable:       l.Reusable,
+		CreatedAt:      l.CreatedAt.UTC(),
+		Raw:            slices.Clone(raw),
+	}
+	if l.CheckoutUrl != nil {
+		out.URL = *l.CheckoutUrl
+	}
+	if l.ExpiresAt != nil {
+		out.ExpiresAt = l.ExpiresAt.UTC()
+	}
+	return out, nil
+}
+
+// rawItems returns the JSON of each item of a page's data, for Link.Raw.
+func rawItems(body []byte, want int) ([]json.RawMessage, error) {
+	var page struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, err
+	}
+	if len(page.Data) != want {
+		return nil, fmt.Errorf("page data has %d items, decoded %d", len(page.Data), want)
+	}
+	return page.Data, nil
+}
+
+// nextPage is the page token of the page after p: the page number in next_page_url, or the one
+// after the current page if that URL has none; empty on the last page.
+func nextPage(p api.PaymentLinkPage) string {
+	if p.NextPageUrl == nil {
+		return ""
+	}
+	if u, err := url.Parse(*p.NextPageUrl); err == nil {
+		if n, err := strconv.Atoi(u.Query().Get("page")); err == nil && n > p.CurrentPage {
+			return strconv.Itoa(n)
+		}
+	}
+	return strconv.Itoa(p.CurrentPage + 1)
+}
+
+// providerError is the body of MijnKlantportaal's error answers: {message} everywhere, Laravel's
+// errors per field on validation failures, and {code, message} on 429.
+type providerError struct {
+	Message string              `json:"message"`
+	Errors  map[string][]string `json:"errors"`
+}
+
+func providerMessage(body []byte) string {
+	var e providerError
+	_ = json.Unmarshal(body, &e) // a body that is not the documented JSON leaves the message empty
+	return e.Message
+}
+
+// failure is the error of an answer no operation expects: its kind comes from the status, its
+// message from the body, and a 429's Retry-After says when to try again.
+func failure(rsp *http.Response, body []byte) error {
+	return paylink.ResponseError(Name, rsp.StatusCode, "", providerMessage(body), rsp.Header.Get("Retry-After"))
+}
+
+// createFields maps the fields of MijnKlantportaal's create body to the unified create body.
+var createFields = map[string]string{
+	"amount":      "/amount/value",
+	"description": "/description",
+	"expiresAt":   "/expiresAt",
+	"reusable":    "/reusable",
+}
+
+// invalidCreate is a create the provider refused as invalid: a ProviderError (with the provider's
+// status and message) that also carries the field violations as a *paylink.ValidationError.
+func invalidCreate(rsp *http.Response, body []byte) error {
+	var e providerError
+	_ = json.Unmarshal(body, &e)
+	keys := make([]string, 0, len(e.Errors))
+	for k := range e.Errors {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	v := &paylink.ValidationError{}
+	for _, k := range keys {
+		field, ok := createFields[k]
+		if !ok {
+			field = "" // the whole body: the provider named something we do not send
+		}
+		for _, msg := range e.Errors[k] {
+			v.Violations = append(v.Violations, paylink.Violation{Field: field, Reason: msg})
+		}
+	}
+	if len(v.Violations) == 0 {
+		v.Violations = []paylink.Violation{{Field: "", Reason: e.Message}}
+	}
+	return &paylink.ProviderError{Provider: Name, Kind: paylink.ErrInvalidInput, Status: rsp.StatusCode, Message: e.Message, Err: v}
+}

@@ -1,0 +1,348 @@
+// Package telness is the paylinks adapter of Telness Tech Connect payment links: it maps the
+// unified create/get/close onto POST /payment-links, GET /payment-links/{id} and
+// POST /payment-links/{id}/cancel through the generated client of gen/telness.
+//
+// Telness links differ from the other providers' in ways callers notice:
+//   - a link collects for one order or one invoice (Options.OrderID xor Options.InvoiceID) and has
+//     no amount or currency of its own, so Link.Amount is always nil and an amount is refused;
+//   - there is no list endpoint, so List is unsupported and the unified list skips Telness;
+//   - there is no reference field: the unified reference is kept in metadata["reference"] and read
+//     back from there, so that metadata key is reserved;
+//   - Link.URL is set only while the link is ACTIVE (Telness keeps returning it; Raw has it);
+//   - idempotency keys are honoured natively (X-Idempotency-Key, 24 h).
+//
+// It imports only the domain (impl/paylink) and its own generated package.
+package telness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	api "github.com/paylinks/paylinks/gen/telness"
+	"github.com/paylinks/paylinks/impl/paylink"
+)
+
+// Name is the provider id.
+const Name = "telness"
+
+// referenceKey is the metadata key that carries the unified reference (Telness has no field for it).
+const referenceKey = "reference"
+
+// maxIdempotencyKey is Telness's limit on X-Idempotency-Key (TEL-15).
+const maxIdempotencyKey = 256
+
+// maxBody bounds how much of an answer is read; a payment link is a few hundred bytes.
+const maxBody = 8 << 20
+
+var (
+	_ paylink.Provider       = (*Adapter)(nil)
+	_ paylink.OptionsDecoder = (*Adapter)(nil)
+)
+
+// Config is what the adapter needs to reach a Telness tenant.
+type Config struct {
+	// BaseURL is the Connect API of the tenant (https://<tenant host>), or a sandbox
+	// (http://127.0.0.1:8080/sandbox/telness).
+	BaseURL string
+	// APIKey is sent as X-API-Key on every request. It is never logged or put into errors.
+	APIKey string
+	// HTTPClient does the requests (e.g. with a validating transport); nil means an http.Client
+	// with a 30 s timeout.
+	HTTPClient api.HttpRequestDoer
+}
+
+// Adapter is the Telness provider. It is safe for concurrent use.
+type Adapter struct {
+	apiKey string
+	client *api.ClientWithResponses
+}
+
+// New returns an adapter for the tenant at cfg.BaseURL.
+func New(cfg Config) (*Adapter, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("telness: BaseURL must be an absolute http(s) URL, got %q", cfg.BaseURL)
+	}
+	if cfg.APIKey == "" {
+		return nil, errors.New("telness: APIKey is required")
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	a := &Adapter{apiKey: cfg.APIKey}
+	client, err := api.NewClientWithResponses(cfg.BaseURL, api.WithHTTPClient(hc), api.WithRequestEditorFn(a.Authorize))
+	if err != nil {
+		return nil, fmt.Errorf("telness: %w", err)
+	}
+	a.client = client
+	return a, nil
+}
+
+// Authorize sets the X-API-Key header on a request to Telness: the typed client's own requests,
+// and those a passthrough proxy forwards.
+func (a *Adapter) Authorize(_ context.Context, r *http.Request) error {
+	r.Header.Set("X-API-Key", a.apiKey)
+	return nil
+}
+
+// Name returns "telness".
+func (a *Adapter) Name() string { return Name }
+
+// Capabilities says what Telness supports: create, get and close, no list, no amounts.
+func (a *Adapter) Capabilities() paylink.Capabilities {
+	return paylink.Capabilities{
+		Operations:        []paylink.Operation{paylink.OpCreate, paylink.OpGet, paylink.OpClose},
+		Amounts:           false,
+		ReusableLinks:     false,
+		OpenAmount:        false,
+		Currencies:        []string{},
+		NativeIdempotency: true,
+		Notes: []string{
+			"A link collects for exactly one order or invoice: set providerOptions.telness.orderId or invoiceId. Links carry no amount or currency (they come from the order or invoice), so amount is absent on Telness links and refused on create.",
+			"Telness documents no endpoint to list payment links: the unified list skips Telness; get its links by id.",
+			"Links are single-use. Close cancels an ACTIVE link; closing a cancelled link is already_closed, a completed or expired one not_closable.",
+			"Telness has no reference field: reference is stored in the link's metadata under \"reference\" and read back from there, so that metadata key is reserved.",
+			"Idempotency-Key is passed on to Telness as X-Idempotency-Key (kept 24 hours) for create and close.",
+		},
+	}
+}
+
+// Create creates a link for the order or invoice named in the Options.
+func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.Link, error) {
+	// The Client refuses these already (capabilities); refusing here too keeps a direct caller from
+	// having them silently dropped.
+	if in.Amount != nil {
+		return paylink.Link{}, paylink.Unsupported(Name, "/amount", "links carry no amount at this provider (it comes from the order or invoice)")
+	}
+	if in.Reusable {
+		return paylink.Link{}, paylink.Unsupported(Name, "/reusable", "this provider has no reusable links")
+	}
+	var v []paylink.Violation
+	opts, err := options(in.Options)
+	var ve *paylink.ValidationError
+	if errors.As(err, &ve) {
+		v = append(v, ve.Violations...)
+	} else if err != nil {
+		return paylink.Link{}, err
+	}
+	if _, taken := in.Metadata[referenceKey]; taken {
+		v = append(v, paylink.Violation{Field: "/metadata/" + referenceKey, Reason: "reserved at telness, where it holds the reference; set reference instead"})
+	}
+	if len(in.IdempotencyKey) > maxIdempotencyKey {
+		v = append(v, paylink.Violation{Field: "header.Idempotency-Key", Reason: fmt.Sprintf("telness takes at most %d characters", maxIdempotencyKey)})
+	}
+	if len(v) > 0 {
+		return paylink.Link{}, &paylink.ValidationError{Violations: v}
+	}
+
+	body := api.CreatePaymentLinkRequest{
+		OrderId:          nonEmpty(opts.OrderID),
+		InvoiceId:        nonEmpty(opts.InvoiceID),
+		PaymentProfileId: nonEmpty(opts.PaymentProfileID),
+		SuccessUrl:       nonEmpty(opts.SuccessURL),
+		CancelUrl:        nonEmpty(opts.CancelURL),
+		Description:      nonEmpty(in.Description),
+	}
+	if opts.SavePaymentProfile {
+		body.SavePaymentProfile = &opts.SavePaymentProfile
+	}
+	if !in.ExpiresAt.IsZero() {
+		t := in.ExpiresAt.UTC()
+		body.ExpiresAt = &t
+	}
+	md := maps.Clone(in.Metadata)
+	if in.Reference != "" {
+		if md == nil {
+			md = map[string]string{}
+		}
+		md[referenceKey] = in.Reference
+	}
+	if len(md) > 0 {
+		m := api.Metadata(md)
+		body.Metadata = &m
+	}
+	params := &api.CreatePaymentLinkParams{XIdempotencyKey: nonEmpty(in.IdempotencyKey)}
+
+	res, err := a.client.CreatePaymentLink(ctx, params, body)
+	if err != nil {
+		return paylink.Link{}, paylink.TransportError(Name, err)
+	}
+	status, raw, err := read(res)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	if status != http.StatusCreated && status != http.StatusOK { // TEL-9: either means created
+		return paylink.Link{}, responseError(status, res.Header, raw)
+	}
+	return decodeLink(status, raw)
+}
+
+// Get returns the link as Telness reports it now.
+func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
+	res, err := a.client.GetPaymentLink(ctx, linkID)
+	if err != nil {
+		return paylink.Link{}, paylink.TransportError(Name, err)
+	}
+	status, raw, err := read(res)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	if status != http.StatusOK {
+		return paylink.Link{}, responseError(status, res.Header, raw)
+	}
+	return decodeLink(status, raw)
+}
+
+// List is not supported: Telness documents no endpoint that lists payment links.
+func (a *Adapter) List(context.Context, paylink.PageQuery) (paylink.PageResult, error) {
+	return paylink.PageResult{}, paylink.Unsupported(Name, "", "Telness documents no endpoint to list payment links; get them by id")
+}
+
+// Close cancels the link. Telness answers 409 for any link that is not ACTIVE; the adapter reads
+// the link to tell an already cancelled one (ErrAlreadyClosed) from a completed or expired one
+// (ErrNotClosable).
+func (a *Adapter) Close(ctx context.Context, linkID string, in paylink.CloseInput) (paylink.Link, error) {
+	if len(in.IdempotencyKey) > maxIdempotencyKey {
+		return paylink.Link{}, paylink.Invalid("header.Idempotency-Key", fmt.Sprintf("telness takes at most %d characters", maxIdempotencyKey))
+	}
+	res, err := a.client.CancelPaymentLink(ctx, linkID, &api.CancelPaymentLinkParams{XIdempotencyKey: nonEmpty(in.IdempotencyKey)})
+	if err != nil {
+		return paylink.Link{}, paylink.TransportError(Name, err)
+	}
+	status, raw, err := read(res)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	if status == http.StatusOK {
+		return decodeLink(status, raw)
+	}
+	pe := responseError(status, res.Header, raw)
+	if status == http.StatusConflict && pe.Kind == paylink.ErrProvider {
+		return paylink.Link{}, a.whyNotCancellable(ctx, linkID, pe)
+	}
+	return paylink.Link{}, pe
+}
+
+// whyNotCancellable refines a 409 on cancel (TEL-8: payment_link_not_cancellable, or any code
+// this version does not know) by the link's status.
+func (a *Adapter) whyNotCancellable(ctx context.Context, linkID string, pe *paylink.ProviderError) error {
+	l, err := a.Get(ctx, linkID)
+	if err != nil {
+		// Telness said the link cannot be cancelled; without its status, that is all we know.
+		pe.Kind = paylink.ErrNotClosable
+		pe.Message = strings.TrimPrefix(pe.Message+"; reading its status failed: "+err.Error(), "; ")
+		return pe
+	}
+	switch l.Status {
+	case paylink.StatusClosed:
+		pe.Kind = paylink.ErrAlreadyClosed
+	case paylink.StatusActive:
+		// Refused although ACTIVE: not a state conflict we can name; keep the provider's answer.
+	default:
+		pe.Kind = paylink.ErrNotClosable
+	}
+	return pe
+}
+
+// read reads an answer, bounded.
+func read(res *http.Response) (int, []byte, error) {
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
+	if err != nil {
+		return res.StatusCode, nil, paylink.TransportError(Name, err)
+	}
+	if len(body) > maxBody {
+		return res.StatusCode, nil, paylink.DecodeError(Name, res.StatusCode, fmt.Errorf("answer larger than %d bytes", maxBody))
+	}
+	return res.StatusCode, body, nil
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// decodeLink decodes a PaymentLink answer into a Link.
+func decodeLink(status int, raw []byte) (paylink.Link, error) {
+	var pl api.PaymentLink
+	if err := json.Unmarshal(raw, &pl); err != nil {
+		return paylink.Link{}, paylink.DecodeError(Name, status, err)
+	}
+	if pl.PaymentLinkId == "" {
+		return paylink.Link{}, paylink.DecodeError(Name, status, errors.New("paymentLinkId is missing"))
+	}
+	return toLink(pl, raw), nil
+}
+
+// responseError turns an error answer into a ProviderError with Telness's code and message.
+func responseError(status int, header http.Header, raw []byte) *paylink.ProviderError {
+	var body api.Error
+	_ = json.Unmarshal(raw, &body) // an unreadable error body still has a status
+	code := ""
+	if body.Code != nil {
+		code = *body.Code
+	}
+	pe := paylink.ResponseError(Name, status, code, body.Message, header.Get("Retry-After"))
+	switch code {
+	case "idempotency_key_mismatch":
+		// The caller reused a key for another request: their input, not a provider failure.
+		pe.Kind = paylink.ErrInvalidInput
+	case "idempotency_key_locked":
+		// The first request with the key is still running: retry later.
+		pe.Kind = paylink.ErrProviderUnavailable
+	}
+	if status == http.StatusBadRequest && body.Details != nil && len(*body.Details) > 0 {
+		v := make([]paylink.Violation, 0, len(*body.Details))
+		for _, d := range *body.Details {
+			v = append(v, violationFor(d))
+		}
+		pe.Err = &paylink.ValidationError{Violations: v}
+	}
+	return pe
+}
+
+// unifiedField says where a Telness request property lives in the unified create body.
+var unifiedField = map[string]string{
+	"orderId":                  optionsField + "/orderId",
+	"invoiceId":                optionsField + "/invoiceId",
+	"paymentProfileId":         optionsField + "/paymentProfileId",
+	"savePaymentProfile":       optionsField + "/savePaymentProfile",
+	"successUrl":               optionsField + "/successUrl",
+	"cancelUrl":                optionsField + "/cancelUrl",
+	"description":              "/description",
+	"expiresAt":                "/expiresAt",
+	"metadata":                 "/metadata",
+	"metadata." + referenceKey: "/reference",
+	"X-Idempotency-Key":        "header.Idempotency-Key",
+}
+
+// violationFor points a Telness error detail at the unified field it is about.
+func violationFor(d api.ErrorDetail) paylink.Violation {
+	prop := ""
+	if d.Property != nil {
+		prop = *d.Property
+	}
+	field, ok := unifiedField[prop]
+	switch {
+	case ok:
+	case strings.HasPrefix(prop, "metadata."):
+		field = "/metadata/" + strings.TrimPrefix(prop, "metadata.")
+	case prop == "":
+		field = "/"
+	default:
+		field = optionsField
+		d.Message = prop + ": " + d.Message
+	}
+	return paylink.Violation{Field: field, Reason: d.Message}
+}

@@ -1,0 +1,455 @@
+package telness_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	api "github.com/paylinks/paylinks/gen/telness"
+	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/telness"
+	"github.com/paylinks/paylinks/impl/sandbox"
+	tsandbox "github.com/paylinks/paylinks/impl/sandbox/telness"
+	"github.com/paylinks/paylinks/impl/validation"
+)
+
+var start = time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)
+
+const apiKey = "tn_test_key"
+
+// world is a Telness sandbox mounted as `paylinks serve` mounts it, and an adapter talking to it
+// through a validating transport in enforce mode, so every answer is held to the curated spec.
+type world struct {
+	sb      *tsandbox.Sandbox
+	clock   *sandbox.Clock
+	adapter *telness.Adapter
+	base    string
+	hc      *http.Client
+}
+
+func newWorld(t *testing.T, cfg sandbox.Config) *world {
+	t.Helper()
+	cfg.Clock = sandbox.NewClock(start)
+	sb := tsandbox.New(cfg)
+	srv := httptest.NewServer(sandbox.Handler("/sandbox", sb))
+	t.Cleanup(srv.Close)
+	doc, err := api.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := validation.New(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: validatingTransport(spec, "/sandbox/telness")}
+	base := srv.URL + "/sandbox/telness"
+	a, err := telness.New(telness.Config{BaseURL: base, APIKey: apiKey, HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{sb: sb, clock: cfg.Clock, adapter: a, base: base, hc: hc}
+}
+
+func TestEndToEndThroughClient(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, sandbox.Config{Seed: 11})
+	client, err := paylink.NewClient([]paylink.Provider{w.adapter}, paylink.WithClock(w.clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	created, err := client.Create(ctx, paylink.CreateInput{
+		Provider:    "telness",
+		Description: "Invoice 2024-001",
+		Reference:   "INV-2024-001",
+		ExpiresAt:   start.Add(48 * time.Hour),
+		Metadata:    map[string]string{"campaign": "spring"},
+		Options:     telness.Options{InvoiceID: "inv_1", SuccessURL: "https://shop.example.com/ok"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Status != paylink.StatusActive || created.ProviderStatus != "ACTIVE" || created.Amount != nil || created.Reusable {
+		t.Errorf("created: %+v", created)
+	}
+	if created.Reference != "INV-2024-001" || created.Description != "Invoice 2024-001" || created.Metadata["campaign"] != "spring" || len(created.Metadata) != 1 {
+		t.Errorf("reference/description/metadata: %q %q %v", created.Reference, created.Description, created.Metadata)
+	}
+	if !created.CreatedAt.Equal(start) || !created.ExpiresAt.Equal(start.Add(48*time.Hour)) || !created.CompletedAt.IsZero() {
+		t.Errorf("times: %s %s %s", created.CreatedAt, created.ExpiresAt, created.CompletedAt)
+	}
+	if !strings.HasSuffix(created.URL, "/telness/"+created.ProviderLinkID) || created.ID != paylink.NewID("telness", created.ProviderLinkID) {
+		t.Errorf("url %s id %s", created.URL, created.ID)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(created.Raw, &raw); err != nil || raw["paymentLinkId"] != created.ProviderLinkID {
+		t.Errorf("raw %s: %v", created.Raw, err)
+	}
+
+	got, err := client.Get(ctx, created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != created.ID || got.Status != paylink.StatusActive || got.Reference != created.Reference {
+		t.Errorf("get: %+v", got)
+	}
+
+	// No list at Telness: naming it is unsupported, and the merged list skips it.
+	_, err = client.List(ctx, paylink.ListQuery{Provider: "telness"})
+	var ue *paylink.UnsupportedError
+	if !errors.Is(err, paylink.ErrUnsupported) || !errors.As(err, &ue) {
+		t.Errorf("list telness: %v, want ErrUnsupported", err)
+	}
+	if page, err := client.List(ctx, paylink.ListQuery{}); err != nil || len(page.Links) != 0 {
+		t.Errorf("merged list: %v, %v", page, err)
+	}
+	if _, err := w.adapter.List(ctx, paylink.PageQuery{}); !errors.As(err, &ue) || ue.Provider != "telness" {
+		t.Errorf("adapter list: %v", err)
+	}
+
+	_ = w.clock.Advance(time.Minute)
+	closed, err := client.Close(ctx, created.ID, paylink.CloseInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if closed.Status != paylink.StatusClosed || closed.ProviderStatus != "CANCELLED" || !closed.UpdatedAt.Equal(start.Add(time.Minute)) || closed.URL != "" {
+		t.Errorf("closed: %+v", closed)
+	}
+	_, err = client.Close(ctx, created.ID, paylink.CloseInput{})
+	var pe *paylink.ProviderError
+	if !errors.Is(err, paylink.ErrAlreadyClosed) || !errors.As(err, &pe) || pe.Status != http.StatusConflict || pe.Code != "payment_link_not_cancellable" {
+		t.Errorf("close again: %v, want ErrAlreadyClosed from a 409", err)
+	}
+	if errors.Is(err, paylink.ErrNotClosable) {
+		t.Errorf("close again also matches ErrNotClosable: %v", err)
+	}
+}
+
+// Completed and expired links cannot be closed, which is not the same as already closed.
+func TestCloseNotClosable(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, sandbox.Config{})
+	ctx := context.Background()
+	paid, err := w.adapter.Create(ctx, paylink.CreateInput{Options: telness.Options{OrderID: "o1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiring, err := w.adapter.Create(ctx, paylink.CreateInput{Options: &telness.Options{OrderID: "o2"}, ExpiresAt: start.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.clock.Advance(30 * time.Minute)
+	if err := w.sb.Pay(paid.ProviderLinkID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.adapter.Get(ctx, paid.ProviderLinkID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != paylink.StatusCompleted || !got.CompletedAt.Equal(start.Add(30*time.Minute)) {
+		t.Errorf("paid: %+v", got)
+	}
+	_ = w.clock.Advance(time.Hour)
+	if got, _ := w.adapter.Get(ctx, expiring.ProviderLinkID); got.Status != paylink.StatusExpired {
+		t.Errorf("expiring: %s", got.Status)
+	}
+	for _, id := range []string{paid.ProviderLinkID, expiring.ProviderLinkID} {
+		_, err := w.adapter.Close(ctx, id, paylink.CloseInput{})
+		if !errors.Is(err, paylink.ErrNotClosable) || errors.Is(err, paylink.ErrAlreadyClosed) {
+			t.Errorf("close %s: %v, want ErrNotClosable only", id, err)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, sandbox.Config{Credentials: []string{apiKey}})
+	ctx := context.Background()
+
+	if _, err := w.adapter.Get(ctx, "j47ac10b-58cc-4372-a567-0e02b2c3d479"); !errors.Is(err, paylink.ErrNotFound) {
+		t.Errorf("get unknown: %v", err)
+	}
+	if _, err := w.adapter.Close(ctx, "nope", paylink.CloseInput{}); !errors.Is(err, paylink.ErrNotFound) {
+		t.Errorf("close unknown: %v", err)
+	}
+
+	wrong, err := telness.New(telness.Config{BaseURL: w.base, APIKey: "not-the-key", HTTPClient: w.hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = wrong.Create(ctx, paylink.CreateInput{Options: telness.Options{OrderID: "o"}})
+	var pe *paylink.ProviderError
+	if !errors.Is(err, paylink.ErrProviderAuth) || !errors.As(err, &pe) || pe.Status != http.StatusUnauthorized {
+		t.Errorf("bad credentials: %v", err)
+	}
+	if strings.Contains(err.Error(), "not-the-key") {
+		t.Errorf("the error shows the API key: %v", err)
+	}
+
+	// Refused before any call: the violation names the unified field.
+	tests := []struct {
+		name  string
+		in    paylink.CreateInput
+		field string
+	}{
+		{"no options", paylink.CreateInput{}, "/providerOptions/telness/orderId"},
+		{"both ids", paylink.CreateInput{Options: telness.Options{OrderID: "o", InvoiceID: "i"}}, "/providerOptions/telness/orderId"},
+		{"relative success URL", paylink.CreateInput{Options: telness.Options{OrderID: "o", SuccessURL: "/done"}}, "/providerOptions/telness/successUrl"},
+		{"another provider's options", paylink.CreateInput{Options: struct{ PhoneNumber string }{"+225"}}, "/providerOptions/telness"},
+		{"reserved metadata key", paylink.CreateInput{Options: telness.Options{OrderID: "o"}, Metadata: map[string]string{"reference": "x"}}, "/metadata/reference"},
+		{"idempotency key too long", paylink.CreateInput{Options: telness.Options{OrderID: "o"}, IdempotencyKey: strings.Repeat("k", 257)}, "header.Idempotency-Key"},
+	}
+	for _, tt := range tests {
+		_, err := w.adapter.Create(ctx, tt.in)
+		var ve *paylink.ValidationError
+		if !errors.As(err, &ve) || ve.Violations[0].Field != tt.field {
+			t.Errorf("%s: %v, want a violation at %s", tt.name, err, tt.field)
+		}
+	}
+
+	// What only Telness checks comes back as invalid input, pointed at the unified field.
+	_, err = w.adapter.Create(ctx, paylink.CreateInput{Options: telness.Options{OrderID: "o"}, ExpiresAt: start.Add(-time.Hour)})
+	var ve *paylink.ValidationError
+	if !errors.Is(err, paylink.ErrInvalidInput) || !errors.As(err, &pe) || pe.Status != http.StatusBadRequest || !errors.As(err, &ve) || ve.Violations[0].Field != "/expiresAt" {
+		t.Errorf("past expiry at the provider: %v", err)
+	}
+}
+
+// Amounts and reusable links are refused by the adapter itself, without a call to Telness.
+func TestRefusesAmountsAndReuse(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	t.Cleanup(srv.Close)
+	a, err := telness.New(telness.Config{BaseURL: srv.URL, APIKey: apiKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	amount := func(code, value string) *paylink.Amount {
+		v, err := paylink.ParseAmount(code, value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	tests := []struct {
+		name  string
+		in    paylink.CreateInput
+		field string
+	}{
+		{"EUR 12.95", paylink.CreateInput{Amount: amount("EUR", "12.95")}, "/amount"},
+		{"XOF 1000", paylink.CreateInput{Amount: amount("XOF", "1000")}, "/amount"},
+		{"zero", paylink.CreateInput{Amount: amount("EUR", "0")}, "/amount"},
+		{"amount with valid options", paylink.CreateInput{Amount: amount("USD", "29.00"), Options: telness.Options{OrderID: "o"}}, "/amount"},
+		{"reusable", paylink.CreateInput{Reusable: true, Options: telness.Options{OrderID: "o"}}, "/reusable"},
+	}
+	for _, tt := range tests {
+		_, err := a.Create(context.Background(), tt.in)
+		var ue *paylink.UnsupportedError
+		if !errors.As(err, &ue) || ue.Field != tt.field || ue.Provider != "telness" {
+			t.Errorf("%s: %v, want unsupported at %s", tt.name, err, tt.field)
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d calls reached the provider", n)
+	}
+	caps := a.Capabilities()
+	if caps.Amounts || caps.ReusableLinks || caps.OpenAmount || caps.Supports(paylink.OpList) || !caps.NativeIdempotency || len(caps.Notes) == 0 {
+		t.Errorf("capabilities: %+v", caps)
+	}
+	for _, op := range []paylink.Operation{paylink.OpCreate, paylink.OpGet, paylink.OpClose} {
+		if !caps.Supports(op) {
+			t.Errorf("capabilities lack %s", op)
+		}
+	}
+}
+
+func TestIdempotencyKeysPassThrough(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, sandbox.Config{})
+	ctx := context.Background()
+	in := paylink.CreateInput{Options: telness.Options{OrderID: "o1"}, IdempotencyKey: "create-1"}
+	first, err := w.adapter.Create(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.adapter.Create(ctx, in)
+	if err != nil || again.ProviderLinkID != first.ProviderLinkID {
+		t.Errorf("retry with the same key: %v, %v; want the same link", again.ProviderLinkID, err)
+	}
+	in.Options = telness.Options{OrderID: "o2"}
+	_, err = w.adapter.Create(ctx, in)
+	var pe *paylink.ProviderError
+	if !errors.Is(err, paylink.ErrInvalidInput) || !errors.As(err, &pe) || pe.Code != "idempotency_key_mismatch" {
+		t.Errorf("same key, another request: %v", err)
+	}
+
+	closed, err := w.adapter.Close(ctx, first.ProviderLinkID, paylink.CloseInput{IdempotencyKey: "close-1"})
+	if err != nil || closed.Status != paylink.StatusClosed {
+		t.Fatalf("close: %v %v", closed.Status, err)
+	}
+	// A retried close with its key is answered as the first was, not as "already closed".
+	retried, err := w.adapter.Close(ctx, first.ProviderLinkID, paylink.CloseInput{IdempotencyKey: "close-1"})
+	if err != nil || retried.Status != paylink.StatusClosed || string(retried.Raw) != string(closed.Raw) {
+		t.Errorf("retried close: %v", err)
+	}
+	if _, err := w.adapter.Close(ctx, first.ProviderLinkID, paylink.CloseInput{}); !errors.Is(err, paylink.ErrAlreadyClosed) {
+		t.Errorf("close without key: %v", err)
+	}
+}
+
+// fakeTelness answers with fixed responses, for what the sandbox never does.
+func fakeTelness(t *testing.T, h http.HandlerFunc) *telness.Adapter {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	a, err := telness.New(telness.Config{BaseURL: srv.URL + "/api", APIKey: apiKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestProviderMisbehaviour(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("create answered 200 is fine too", func(t *testing.T) {
+		t.Parallel()
+		a := fakeTelness(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/api/payment-links" || r.Header.Get("X-API-Key") != apiKey || r.Header.Get("X-Idempotency-Key") != "k1" {
+				t.Errorf("request %s %s %v", r.Method, r.URL.Path, r.Header)
+			}
+			var body map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			if body["orderId"] != "o" || body["expiresAt"] != "2024-01-16T10:00:00Z" || body["savePaymentProfile"] != true {
+				t.Errorf("body %v", body)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"paymentLinkId":"x1","url":"https://pay.test/x1","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`))
+		})
+		l, err := a.Create(ctx, paylink.CreateInput{
+			IdempotencyKey: "k1", ExpiresAt: time.Date(2024, 1, 16, 11, 0, 0, 0, time.FixedZone("CET", 3600)),
+			Options: telness.Options{OrderID: "o", SavePaymentProfile: true},
+		})
+		if err != nil || l.ProviderLinkID != "x1" {
+			t.Errorf("%+v %v", l, err)
+		}
+	})
+
+	t.Run("undecodable 2xx is a contract violation", func(t *testing.T) {
+		t.Parallel()
+		a := fakeTelness(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"paymentLinkId":`)) })
+		if _, err := a.Get(ctx, "x"); !errors.Is(err, paylink.ErrContractViolation) {
+			t.Errorf("%v", err)
+		}
+	})
+
+	t.Run("unknown status is unknown, not an error", func(t *testing.T) {
+		t.Parallel()
+		a := fakeTelness(t, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`{"paymentLinkId":"x","url":"https://pay.test/x","status":"PARTIALLY_PAID","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`))
+		})
+		l, err := a.Get(ctx, "x")
+		if err != nil || l.Status != paylink.StatusUnknown || l.ProviderStatus != "PARTIALLY_PAID" {
+			t.Errorf("%+v %v", l, err)
+		}
+	})
+
+	t.Run("409 on cancel and the link cannot be read", func(t *testing.T) {
+		t.Parallel()
+		a := fakeTelness(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				w.WriteHeader(http.StatusConflict)
+				_, _ = w.Write([]byte(`{"message":"Payment link is not active","code":"payment_link_not_cancellable"}`))
+				return
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+		})
+		_, err := a.Close(ctx, "x", paylink.CloseInput{})
+		var pe *paylink.ProviderError
+		if !errors.Is(err, paylink.ErrNotClosable) || !errors.As(err, &pe) || pe.Code != "payment_link_not_cancellable" {
+			t.Errorf("%v", err)
+		}
+	})
+
+	t.Run("409 locked on cancel is not a state answer", func(t *testing.T) {
+		t.Parallel()
+		var gets atomic.Int32
+		a := fakeTelness(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet {
+				gets.Add(1)
+			}
+			w.WriteHeader(http.StatusConflict)
+			_, _ = w.Write([]byte(`{"message":"in progress","code":"idempotency_key_locked"}`))
+		})
+		_, err := a.Close(ctx, "x", paylink.CloseInput{IdempotencyKey: "k"})
+		if !errors.Is(err, paylink.ErrProviderUnavailable) || errors.Is(err, paylink.ErrAlreadyClosed) || gets.Load() != 0 {
+			t.Errorf("%v (gets %d)", err, gets.Load())
+		}
+	})
+
+	t.Run("a provider that is down", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.NotFoundHandler())
+		srv.Close()
+		a, err := telness.New(telness.Config{BaseURL: srv.URL, APIKey: apiKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Get(ctx, "x"); !errors.Is(err, paylink.ErrProviderUnavailable) {
+			t.Errorf("%v", err)
+		}
+	})
+}
+
+// The validating transport stops an answer that breaks the spec before the adapter reads it.
+func TestContractViolationThroughValidatingTransport(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"paymentLinkId":"x","url":"https://pay.test/x","status":"PARTIALLY_PAID","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`))
+	}))
+	t.Cleanup(srv.Close)
+	doc, _ := api.GetSwagger()
+	spec, err := validation.New(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := telness.New(telness.Config{BaseURL: srv.URL, APIKey: apiKey, HTTPClient: &http.Client{Transport: validatingTransport(spec, "")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Get(context.Background(), "x"); !errors.Is(err, paylink.ErrContractViolation) {
+		t.Errorf("%v, want ErrContractViolation", err)
+	}
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []telness.Config{
+		{BaseURL: "", APIKey: apiKey},
+		{BaseURL: "apiv2.example.com", APIKey: apiKey},
+		{BaseURL: "ftp://apiv2.example.com", APIKey: apiKey},
+		{BaseURL: "https://apiv2.example.com", APIKey: ""},
+	} {
+		if _, err := telness.New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+	a, err := telness.New(telness.Config{BaseURL: "https://apiv2.example.com", APIKey: apiKey})
+	if err != nil || a.Name() != "telness" {
+		t.Fatalf("%v %v", a, err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "https://apiv2.example.com/payment-links/x", nil)
+	if err := a.Authorize(context.Background(), req); err != nil || req.Header.Get("X-API-Key") != apiKey {
+		t.Errorf("Authorize: %v %v", req.Header, err)
+	}
+}

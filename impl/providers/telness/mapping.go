@@ -1,0 +1,68 @@
+package telness
+
+import (
+	"bytes"
+	"maps"
+	"time"
+
+	api "github.com/paylinks/paylinks/gen/telness"
+	"github.com/paylinks/paylinks/impl/paylink"
+)
+
+// statusOf maps Telness's link status to the unified one. A value this version does not know is
+// StatusUnknown, never a success.
+func statusOf(s api.PaymentLinkStatus) paylink.Status {
+	switch s {
+	case api.PaymentLinkStatusActive:
+		return paylink.StatusActive
+	case api.PaymentLinkStatusCompleted:
+		return paylink.StatusCompleted
+	case api.PaymentLinkStatusExpired:
+		return paylink.StatusExpired
+	case api.PaymentLinkStatusCancelled:
+		return paylink.StatusClosed
+	default:
+		return paylink.StatusUnknown
+	}
+}
+
+// toLink maps a Telness PaymentLink. Amount stays nil: Telness links carry none (TEL-14). The
+// reference comes out of metadata["reference"], where Create puts it; Raw is the answer as received.
+func toLink(pl api.PaymentLink, raw []byte) paylink.Link {
+	l := paylink.Link{
+		ID:             paylink.NewID(Name, pl.PaymentLinkId),
+		Provider:       Name,
+		ProviderLinkID: pl.PaymentLinkId,
+		Status:         statusOf(pl.Status),
+		ProviderStatus: string(pl.Status),
+		CreatedAt:      pl.CreatedAt.UTC(),
+		UpdatedAt:      pl.UpdatedAt.UTC(),
+		ExpiresAt:      utc(pl.ExpiresAt),
+		CompletedAt:    utc(pl.CompletedAt),
+		Raw:            bytes.Clone(raw),
+	}
+	// Telness keeps returning the URL of a link it no longer takes payments on; the unified URL is
+	// only where a payer can still pay (Raw keeps the provider's).
+	if l.Status == paylink.StatusActive {
+		l.URL = pl.Url
+	}
+	if pl.Description != nil {
+		l.Description = *pl.Description
+	}
+	if pl.Metadata != nil {
+		md := maps.Clone(map[string]string(*pl.Metadata))
+		l.Reference = md[referenceKey]
+		delete(md, referenceKey)
+		if len(md) > 0 {
+			l.Metadata = md
+		}
+	}
+	return l
+}
+
+func utc(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}

@@ -1,0 +1,368 @@
+package hub2
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	api "github.com/paylinks/paylinks/gen/hub2"
+	"github.com/paylinks/paylinks/impl/sandbox"
+)
+
+// link is the sandbox's record of one payment link.
+type link struct {
+	seq         int
+	owner       principal
+	id          string
+	status      api.PaymentLinkStatus
+	reference   string
+	description *string
+	amount      int64
+	currency    string
+	country     *string
+	typ         api.PaymentLinkType
+	// maximumPayments is nil for an unlimited multi_use link.
+	maximumPayments *int
+	successCount    int
+	phone           *string
+	methods         []string
+	operators       []string
+	successURL      *string
+	failureURL      *string
+	createdAt       time.Time
+	updatedAt       time.Time
+	expiresAt       time.Time
+	attempts        []api.PaymentAttempt
+}
+
+// now is the sandbox time at Hub2's precision (milliseconds).
+func (s *Sandbox) now() time.Time { return s.cfg.Clock.Now().UTC().Truncate(time.Millisecond) }
+
+// refresh applies what time did to the link since it was last read: an active link whose
+// expirationDate has passed is expired from that instant on.
+func (l *link) refresh(now time.Time) {
+	if l.status == api.PaymentLinkStatusActive && !now.Before(l.expiresAt) {
+		l.status = api.PaymentLinkStatusExpired
+		l.updatedAt = l.expiresAt
+	}
+}
+
+// lookup returns the link if it exists for this principal, refreshed. Callers hold s.mu.
+func (s *Sandbox) lookup(p principal, id string) (*link, bool) {
+	l, ok := s.links[id]
+	if !ok || l.owner != p {
+		return nil, false
+	}
+	l.refresh(s.now())
+	return l, true
+}
+
+// CreatePaymentLink creates a link (201). Beyond the schema it refuses, with 400, currencies other
+// than XOF/XAF, a single_use link with maximumPayments other than 1, and an expiry not in the
+// future; the expiry defaults to 15 minutes after creation.
+func (s *Sandbox) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLinkRequestObject) (api.CreatePaymentLinkResponseObject, error) {
+	if req.Body == nil {
+		return api.CreatePaymentLink400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(s.errorBody(http.StatusBadRequest, "Bad Request", "a body is required"))}, nil
+	}
+	b := *req.Body
+	bad := func(code, msg string) (api.CreatePaymentLinkResponseObject, error) {
+		return api.CreatePaymentLink400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(s.errorBody(http.StatusBadRequest, code, msg))}, nil
+	}
+	if !slices.Contains(Currencies, b.Currency) {
+		return bad("invalid-currency", fmt.Sprintf("Currency is not supported (supported: %v)", Currencies))
+	}
+	typ := api.PaymentLinkTypeSingleUse
+	if b.Type != nil {
+		typ = *b.Type
+	}
+	maxPayments := b.MaximumPayments
+	if typ == api.PaymentLinkTypeSingleUse {
+		if maxPayments != nil && *maxPayments != 1 {
+			return bad("invalid-maximum-payments", "maximumPayments is only allowed for multi_use links")
+		}
+		one := 1
+		maxPayments = &one
+	}
+	now := s.now()
+	expires := now.Add(DefaultExpiry)
+	if b.ExpirationDate != nil {
+		expires = b.ExpirationDate.UTC().Truncate(time.Millisecond)
+		if !expires.After(now) {
+			return bad("invalid-expiration-date", "expirationDate must be in the future")
+		}
+	}
+	methods := []string{"mobile_money"}
+	if b.PaymentMethods != nil && len(*b.PaymentMethods) > 0 {
+		methods = slices.Clone(*b.PaymentMethods)
+	}
+	operators := defaultOperators
+	if b.Providers != nil && len(*b.Providers) > 0 {
+		operators = slices.Clone(*b.Providers)
+	}
+	p := principalFrom(ctx)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextSeq++
+	l := &link{
+		seq:             s.nextSeq,
+		owner:           p,
+		id:              s.linkIDs.Next("pl_", 21, sandbox.Nanoid),
+		status:          api.PaymentLinkStatusActive,
+		reference:       b.PurchaseReference,
+		description:     b.Description,
+		amount:          b.Amount,
+		currency:        b.Currency,
+		country:         b.Country,
+		typ:             typ,
+		maximumPayments: maxPayments,
+		phone:           b.CustomerPhoneNumber,
+		methods:         methods,
+		operators:       operators,
+		successURL:      b.SuccessUrl,
+		failureURL:      b.FailureUrl,
+		createdAt:       now,
+		updatedAt:       now,
+		expiresAt:       expires,
+	}
+	s.links[l.id] = l
+	return reply{status: http.StatusCreated, body: s.created(l)}, nil
+}
+
+// ListPaymentLinks returns the principal's links newest first, as one bare array, filtered by the
+// inclusive date bounds and the status (evaluated after expiry).
+func (s *Sandbox) ListPaymentLinks(ctx context.Context, req api.ListPaymentLinksRequestObject) (api.ListPaymentLinksResponseObject, error) {
+	q := req.Params
+	p := principalFrom(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found []*link
+	for id := range s.links {
+		l, ok := s.lookup(p, id)
+		if !ok || !matches(l, q) {
+			continue
+		}
+		found = append(found, l)
+	}
+	slices.SortFunc(found, func(a, b *link) int {
+		if c := b.createdAt.Compare(a.createdAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.seq, a.seq)
+	})
+	out := make([]linkBody, 0, len(found))
+	for _, l := range found {
+		out = append(out, s.body(l, true))
+	}
+	return reply{status: http.StatusOK, body: out}, nil
+}
+
+func matches(l *link, q api.ListPaymentLinksParams) bool {
+	switch {
+	case q.Status != nil && l.status != *q.Status:
+		return false
+	case q.FromCreatedAt != nil && l.createdAt.Before(*q.FromCreatedAt):
+		return false
+	case q.ToCreatedAt != nil && l.createdAt.After(*q.ToCreatedAt):
+		return false
+	case q.FromExpirationDate != nil && l.expiresAt.Before(*q.FromExpirationDate):
+		return false
+	case q.ToExpirationDate != nil && l.expiresAt.After(*q.ToExpirationDate):
+		return false
+	}
+	return true
+}
+
+// GetPaymentLink returns the link with its payment attempts, or 404.
+func (s *Sandbox) GetPaymentLink(ctx context.Context, req api.GetPaymentLinkRequestObject) (api.GetPaymentLinkResponseObject, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.lookup(principalFrom(ctx), req.Id)
+	if !ok {
+		return api.GetPaymentLink404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(s.notFound())}, nil
+	}
+	return reply{status: http.StatusOK, body: s.body(l, true)}, nil
+}
+
+// Conflict codes of close, one per state a link cannot be closed from (HUB2-24 models the 409;
+// the codes are the sandbox's, kebab-case like Hub2's business codes).
+const (
+	CodeAlreadyClosed = "payment-link-already-closed"
+	CodeCompleted     = "payment-link-completed"
+	CodeExpired       = "payment-link-expired"
+)
+
+// ClosePaymentLink closes an active link (200 with status closed); any other link is a 409.
+func (s *Sandbox) ClosePaymentLink(ctx context.Context, req api.ClosePaymentLinkRequestObject) (api.ClosePaymentLinkResponseObject, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.lookup(principalFrom(ctx), req.Id)
+	if !ok {
+		return api.ClosePaymentLink404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(s.notFound())}, nil
+	}
+	conflict := func(code string) (api.ClosePaymentLinkResponseObject, error) {
+		msg := fmt.Sprintf("Payment link is not active (status %s)", l.status)
+		return api.ClosePaymentLink409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse(s.errorBody(http.StatusConflict, code, msg))}, nil
+	}
+	switch l.status {
+	case api.PaymentLinkStatusActive:
+		l.status = api.PaymentLinkStatusClosed
+		l.updatedAt = s.now()
+		return reply{status: http.StatusOK, body: s.body(l, false)}, nil
+	case api.PaymentLinkStatusClosed:
+		return conflict(CodeAlreadyClosed)
+	case api.PaymentLinkStatusCompleted:
+		return conflict(CodeCompleted)
+	default:
+		return conflict(CodeExpired)
+	}
+}
+
+func (s *Sandbox) notFound() api.Error {
+	return s.errorBody(http.StatusNotFound, "Not Found", "Payment link not found")
+}
+
+// Pay records a successful payment attempt. A single_use link, or a multi_use link reaching its
+// maximumPayments, is completed by it; an unlimited multi_use link stays active.
+func (s *Sandbox) Pay(linkID string) error {
+	return s.attempt(linkID, true)
+}
+
+// Fail records a failed payment attempt; the link stays active and payable.
+func (s *Sandbox) Fail(linkID string) error {
+	return s.attempt(linkID, false)
+}
+
+func (s *Sandbox) attempt(linkID string, success bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[linkID]
+	if !ok {
+		return fmt.Errorf("%w: %s", sandbox.ErrNoLink, linkID)
+	}
+	now := s.now()
+	l.refresh(now)
+	if l.status != api.PaymentLinkStatusActive {
+		return fmt.Errorf("%w: %s is %s", sandbox.ErrNotPayable, linkID, l.status)
+	}
+	a := api.PaymentAttempt{
+		Id:        s.attIDs.Next("pay_", 21, sandbox.Nanoid),
+		IntentId:  ptr(s.attIDs.Next("pi_", 21, sandbox.Nanoid)),
+		CreatedAt: &now,
+		UpdatedAt: &now,
+		Amount:    ptr(l.amount),
+		Currency:  ptr(l.currency),
+		Method:    ptr(l.methods[0]),
+		Country:   l.country,
+		Number:    l.phone,
+	}
+	if success {
+		a.Status = "successful"
+		l.successCount++
+		if l.maximumPayments != nil && l.successCount >= *l.maximumPayments {
+			l.status = api.PaymentLinkStatusCompleted
+		}
+	} else {
+		a.Status = "failed"
+		a.Failure = &api.AttemptFailure{Message: ptr("The payer declined the payment (sandbox)")}
+	}
+	l.attempts = append(l.attempts, a)
+	l.updatedAt = now
+	return nil
+}
+
+// Checkout describes the link for the shared checkout page.
+func (s *Sandbox) Checkout(linkID string) (sandbox.Checkout, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[linkID]
+	if !ok {
+		return sandbox.Checkout{}, fmt.Errorf("%w: %s", sandbox.ErrNoLink, linkID)
+	}
+	l.refresh(s.now())
+	c := sandbox.Checkout{
+		Provider: Name,
+		LinkID:   l.id,
+		// XOF and XAF have no decimals: minor units are the amount people read.
+		Amount:  fmt.Sprintf("%d %s", l.amount, l.currency),
+		Status:  string(l.status),
+		Payable: l.status == api.PaymentLinkStatusActive,
+	}
+	if l.description != nil {
+		c.Description = *l.description
+	}
+	return c, nil
+}
+
+func (s *Sandbox) checkoutURL(id string) string {
+	return s.cfg.CheckoutBase + "/" + Name + "/" + url.PathEscape(id)
+}
+
+// body renders the link as list, get and close return it.
+func (s *Sandbox) body(l *link, withAttempts bool) linkBody {
+	b := linkBody{
+		PaymentLink: api.PaymentLink{
+			Id:                  l.id,
+			Url:                 s.checkoutURL(l.id),
+			Status:              l.status,
+			PurchaseReference:   l.reference,
+			Amount:              ptr(l.amount),
+			Currency:            l.currency,
+			CurrentSuccessCount: l.successCount,
+			MaximumAttempts:     maximumAttempts,
+			MaximumPayments:     l.maximumPayments,
+			CustomerPhoneNumber: l.phone,
+			Type:                l.typ,
+			OpenAmount:          ptr(false),
+		},
+		CreatedAt:      msTime(l.createdAt),
+		UpdatedAt:      msTime(l.updatedAt),
+		ExpirationDate: msTime(l.expiresAt),
+	}
+	if withAttempts {
+		atts := make([]attemptBody, len(l.attempts))
+		for i, a := range l.attempts {
+			atts[i] = attemptBody{PaymentAttempt: a, CreatedAt: msTime(*a.CreatedAt), UpdatedAt: msTime(*a.UpdatedAt)}
+		}
+		b.PaymentAttempts = &atts
+	}
+	return b
+}
+
+// created renders the link as create returns it: no currentSuccessCount, plus operators,
+// merchantId, description and the redirect URLs (HUB2-16).
+func (s *Sandbox) created(l *link) createdBody {
+	ops := map[string][]string{}
+	for _, m := range l.methods {
+		ops[m] = slices.Clone(l.operators)
+	}
+	return createdBody{
+		CreatedPaymentLink: api.CreatedPaymentLink{
+			Id:                  l.id,
+			Url:                 s.checkoutURL(l.id),
+			Status:              l.status,
+			PurchaseReference:   l.reference,
+			Amount:              ptr(l.amount),
+			Currency:            l.currency,
+			MaximumAttempts:     maximumAttempts,
+			MaximumPayments:     l.maximumPayments,
+			CustomerPhoneNumber: l.phone,
+			Type:                l.typ,
+			OpenAmount:          ptr(false),
+			Operators:           &ops,
+			MerchantId:          ptr(l.owner.merchantID),
+			Description:         l.description,
+			SuccessUrl:          l.successURL,
+			FailureUrl:          l.failureURL,
+		},
+		CreatedAt:      msTime(l.createdAt),
+		UpdatedAt:      msTime(l.updatedAt),
+		ExpirationDate: msTime(l.expiresAt),
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

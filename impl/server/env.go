@@ -1,0 +1,100 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FromEnv reads the configuration from PAYLINKS_* environment variables (see the README). Flags
+// given to `paylinks serve` override it.
+//
+//	PAYLINKS_API_KEYS                  comma-separated bearer keys of callers
+//	PAYLINKS_<PROVIDER>_BASE_URL       a real provider; unset = its embedded sandbox
+//	PAYLINKS_<PROVIDER>_<CREDENTIAL>   e.g. PAYLINKS_HUB2_API_KEY
+//	PAYLINKS_<PROVIDER>_TIMEOUT        per-provider timeout (Go duration)
+func FromEnv(getenv func(string) string) (Config, error) {
+	var cfg Config
+	var err error
+	cfg.Addr = getenv("PAYLINKS_ADDR")
+	cfg.PublicURL = getenv("PAYLINKS_PUBLIC_URL")
+	cfg.Mode = Mode(getenv("PAYLINKS_VALIDATION_MODE"))
+	for _, k := range strings.Split(getenv("PAYLINKS_API_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			cfg.APIKeys = append(cfg.APIKeys, k)
+		}
+	}
+	cfg.RedisURL = getenv("PAYLINKS_REDIS_URL")
+	if k := getenv("PAYLINKS_CURSOR_KEY"); k != "" {
+		cfg.CursorKey = []byte(k)
+	}
+	if cfg.ProviderTimeout, err = envDuration(getenv, "PAYLINKS_PROVIDER_TIMEOUT"); err != nil {
+		return cfg, err
+	}
+	if cfg.ShutdownTimeout, err = envDuration(getenv, "PAYLINKS_SHUTDOWN_TIMEOUT"); err != nil {
+		return cfg, err
+	}
+	if v := getenv("PAYLINKS_PROVIDER_RETRIES"); v != "" {
+		if cfg.MaxRetries, err = strconv.Atoi(v); err != nil || cfg.MaxRetries < 0 {
+			return cfg, fmt.Errorf("PAYLINKS_PROVIDER_RETRIES=%q: give a whole number ≥ 0", v)
+		}
+	} else {
+		cfg.MaxRetries = 2
+	}
+	if v := getenv("PAYLINKS_MAX_BODY_BYTES"); v != "" {
+		if cfg.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64); err != nil || cfg.MaxBodyBytes <= 0 {
+			return cfg, fmt.Errorf("PAYLINKS_MAX_BODY_BYTES=%q: give a positive number of bytes", v)
+		}
+	}
+	if v := getenv("PAYLINKS_MAX_HEADER_BYTES"); v != "" {
+		if cfg.MaxHeaderBytes, err = strconv.Atoi(v); err != nil || cfg.MaxHeaderBytes <= 0 {
+			return cfg, fmt.Errorf("PAYLINKS_MAX_HEADER_BYTES=%q: give a positive number of bytes", v)
+		}
+	}
+	if v := getenv("PAYLINKS_IDEMPOTENCY_FAIL_OPEN"); v != "" {
+		if cfg.IdempotencyFailOpen, err = strconv.ParseBool(v); err != nil {
+			return cfg, fmt.Errorf("PAYLINKS_IDEMPOTENCY_FAIL_OPEN=%q: give true or false", v)
+		}
+	}
+	cfg.Providers = map[string]ProviderConfig{}
+	for _, kit := range Providers {
+		prefix := "PAYLINKS_" + strings.ToUpper(kit.Name) + "_"
+		pc := ProviderConfig{BaseURL: getenv(prefix + "BASE_URL"), Credentials: map[string]string{}}
+		for _, c := range kit.Credentials {
+			if v := getenv(prefix + strings.ToUpper(c)); v != "" {
+				pc.Credentials[c] = v
+			}
+		}
+		if pc.Timeout, err = envDuration(getenv, prefix+"TIMEOUT"); err != nil {
+			return cfg, err
+		}
+		cfg.Providers[kit.Name] = pc
+	}
+	return cfg, nil
+}
+
+func envDuration(getenv func(string) string, name string) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: give a positive duration such as 10s", name, v)
+	}
+	return d, nil
+}
+
+// ParseLevel reads a log level name (debug, info, warn, error).
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if s == "" {
+		return slog.LevelInfo, nil
+	}
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("log level %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}

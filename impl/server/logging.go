@@ -1,0 +1,34 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// secretKeys are log attribute names whose values are never written.
+var secretKeys = []string{"authorization", "token", "secret", "password", "apikey", "api_key", "x-api-key", "credential"}
+
+// NewLogger returns the JSON logger paylinks uses, which redacts attributes that name secrets.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			k := strings.ToLower(a.Key)
+			for _, s := range secretKeys {
+				if strings.Contains(k, s) {
+					return slog.String(a.Key, "[redacted]")
+				}
+			}
+			return a
+		},
+	}))
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "req_" + hex.EncodeToString(b)
+}

@@ -1,0 +1,206 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paylinks/paylinks/impl/idempotency"
+	"github.com/paylinks/paylinks/impl/validation"
+)
+
+// violationsHeader carries the violations let through in report mode.
+const violationsHeader = "X-Paylinks-Violations"
+
+// readBody reads the whole request body (the body limit middleware bounds it) and puts it back.
+func readBody(c echo.Context) ([]byte, error) {
+	r := c.Request()
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "the request body could not be read")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
+}
+
+// validateUnified validates requests to the unified API before any handler runs, and our answers
+// before they leave. Our own answer breaking our spec is a bug: enforce mode answers 500 instead.
+func (s *Server) validateUnified(spec *validation.Spec) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			op, err := spec.Find(r)
+			if err != nil {
+				return err
+			}
+			body, err := readBody(c)
+			if err != nil {
+				return err
+			}
+			if verr := spec.ValidateRequest(r.Context(), op, body); verr != nil {
+				s.metrics.violations.WithLabelValues("paylinks", op.ID(), "request").Inc()
+				if s.cfg.Mode == Enforce {
+					return verr
+				}
+				c.Response().Header().Add(violationsHeader, summary(verr.(*validation.Error).Violations))
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+
+			rec := &recorder{header: c.Response().Header().Clone()}
+			w := c.Response().Writer
+			c.Response().Writer = rec
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			c.Response().Writer = w
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			if verr := spec.ValidateResponse(r.Context(), op, rec.status, rec.header, rec.body.Bytes()); verr != nil {
+				vs := verr.(*validation.Error).Violations
+				s.metrics.violations.WithLabelValues("paylinks", op.ID(), "response").Inc()
+				s.log.ErrorContext(r.Context(), "our answer violates the unified spec", "operation", op.ID(), "status", rec.status, "violations", vs)
+				if s.cfg.Mode == Enforce {
+					w.Header().Del("Content-Length")
+					writeProblem(w, w.Header().Get(echo.HeaderXRequestID), errors.New("answer failed validation"))
+					return nil
+				}
+				w.Header().Add(violationsHeader, summary(vs))
+			}
+			w.WriteHeader(rec.status)
+			_, err = w.Write(rec.body.Bytes())
+			return err
+		}
+	}
+}
+
+func summary(vs []validation.Violation) string {
+	parts := make([]string, 0, len(vs))
+	for _, v := range vs {
+		parts = append(parts, v.Field+": "+v.Reason)
+	}
+	s := strings.Join(parts, "; ")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 1024 {
+		s = s[:1024]
+	}
+	return s
+}
+
+// recorder buffers an answer so it can be validated (and stored for idempotency) before it leaves.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+// idempotent runs POSTs that carry an Idempotency-Key once per key: a repeat with the same request
+// gets the stored answer (Idempotent-Replayed: true), a repeat with another request a 409, and
+// concurrent repeats wait for the first. Keys are scoped to the caller's API key. Provider outages
+// (5xx) are not stored, so a retry with the same key runs again.
+func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" || r.Method != http.MethodPost {
+			return next(c)
+		}
+		body, err := readBody(c)
+		if err != nil {
+			return err
+		}
+		caller, _ := c.Get(callerKey).(string)
+		scope := idempotency.Fingerprint("key", caller, []byte(key))
+		fp := idempotency.Fingerprint(r.Method, r.URL.Path, body)
+		res, replayed, err := s.guard.Do(r.Context(), scope, fp, func() (idempotency.Response, bool) {
+			rec := &recorder{header: c.Response().Header().Clone()}
+			w := c.Response().Writer
+			c.Response().Writer = rec
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			c.Response().Writer = w
+			c.Response().Committed = false
+			return idempotency.Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, rec.status < 500
+		})
+		switch {
+		case errors.Is(err, idempotency.ErrMismatch):
+			return err
+		case err != nil && s.cfg.IdempotencyFailOpen && !errors.Is(err, context.Canceled):
+			s.log.ErrorContext(r.Context(), "idempotency store failed; serving without the guarantee", "error", err.Error())
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			return next(c)
+		case err != nil:
+			s.log.ErrorContext(r.Context(), "idempotency store failed; refusing the request", "error", err.Error())
+			return idempotency.ErrUnavailable
+		}
+		h := c.Response().Header()
+		for k, v := range res.Header {
+			if k != echo.HeaderXRequestID {
+				h[k] = v
+			}
+		}
+		if replayed {
+			s.metrics.replays.Inc()
+			h.Set("Idempotent-Replayed", "true")
+		}
+		c.Response().WriteHeader(res.Status)
+		_, err = c.Response().Write(res.Body)
+		return err
+	}
+}
+
+// violationNotes carries report-mode violations from the provider transport to the answer.
+type violationNotes struct {
+	mu sync.Mutex
+	vs []validation.Violation
+}
+
+type notesKey struct{}
+
+func withViolationNotes(ctx context.Context) (context.Context, *violationNotes) {
+	n := &violationNotes{}
+	return context.WithValue(ctx, notesKey{}, n), n
+}
+
+func noteViolations(ctx context.Context, vs []validation.Violation) {
+	if n, ok := ctx.Value(notesKey{}).(*violationNotes); ok {
+		n.mu.Lock()
+		n.vs = append(n.vs, vs...)
+		n.mu.Unlock()
+	}
+}
+
+var _ = json.Marshal

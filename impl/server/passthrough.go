@@ -1,0 +1,96 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/validation"
+)
+
+// hopHeaders are never forwarded in either direction (RFC 9110 §7.6.1), nor are the caller's
+// credentials and cookies: the proxy injects the provider's own credentials.
+var hopHeaders = []string{
+	"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
+	"Transfer-Encoding", "Upgrade", "Authorization", "Cookie", "Set-Cookie", "Host", "Content-Length",
+	"Accept-Encoding", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded",
+}
+
+// passthrough forwards /providers/<name>/<path> to the provider's own API, validating the request
+// against the provider's curated spec before it leaves and the answer as it arrives.
+func (s *Server) passthrough(c echo.Context) error {
+	p, ok := s.providers[c.Param("provider")]
+	if !ok {
+		return echo.ErrNotFound
+	}
+	r := c.Request()
+	rest := "/" + c.Param("*")
+	m := r.Clone(r.Context())
+	m.URL = &url.URL{Path: rest, RawQuery: r.URL.RawQuery}
+	op, err := p.spec.Find(m)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if verr := p.spec.ValidateRequest(r.Context(), op, body); verr != nil {
+		s.metrics.violations.WithLabelValues(p.kit.Name, op.ID(), "request").Inc()
+		if s.cfg.Mode == Enforce {
+			return verr
+		}
+		c.Response().Header().Add(violationsHeader, summary(verr.(*validation.Error).Violations))
+	}
+
+	ctx, notes := withViolationNotes(r.Context())
+	target := *p.baseURL
+	target.Path = strings.TrimSuffix(p.baseURL.Path, "/") + rest
+	target.RawQuery = r.URL.RawQuery
+	out, err := http.NewRequestWithContext(ctx, r.Method, target.String(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	copyHeaders(out.Header, r.Header)
+	out.Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
+	if err := p.adapter.Authorize(ctx, out); err != nil {
+		return err
+	}
+	res, err := p.http.Do(out)
+	if err != nil {
+		var ce *validation.ContractError
+		if errors.As(err, &ce) {
+			return &paylink.ProviderError{Provider: p.kit.Name, Kind: paylink.ErrContractViolation, Err: err}
+		}
+		return paylink.TransportError(p.kit.Name, err)
+	}
+	defer res.Body.Close()
+	copyHeaders(c.Response().Header(), res.Header)
+	if len(notes.vs) > 0 {
+		c.Response().Header().Add(violationsHeader, summary(notes.vs))
+	}
+	c.Response().WriteHeader(res.StatusCode)
+	_, err = io.Copy(c.Response(), res.Body)
+	return err
+}
+
+func copyHeaders(dst, src http.Header) {
+	for k, v := range src {
+		dst[k] = append([]string(nil), v...)
+	}
+	for _, h := range hopHeaders {
+		dst.Del(h)
+	}
+	// Headers the Connection header names are hop-by-hop too.
+	for _, f := range src.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			dst.Del(strings.TrimSpace(name))
+		}
+	}
+}

@@ -1,0 +1,486 @@
+// Package server is `paylinks serve`: one Echo server with the unified API (/v1), a validated
+// passthrough to each provider (/providers/<name>/…), the embedded sandboxes (/sandbox/…), the
+// unified spec and its docs, health checks and Prometheus metrics.
+//
+// Every request to /v1 and /providers is authenticated with a paylinks API key and validated
+// against its spec before any handler or provider sees it; every answer is validated before it
+// leaves, and every provider answer as it arrives.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	api "github.com/paylinks/paylinks/gen/paylinks"
+	"github.com/paylinks/paylinks/impl/idempotency"
+	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/sandbox"
+	"github.com/paylinks/paylinks/impl/validation"
+	"github.com/paylinks/paylinks/openapi"
+)
+
+// DemoAPIKey is the API key accepted in sandbox mode (only sandboxes, no PAYLINKS_API_KEYS).
+const DemoAPIKey = "sk_sandbox_demo"
+
+// Mode is how spec violations are handled.
+type Mode string
+
+// The validation modes.
+const (
+	// Enforce turns violations into problem answers; invalid data never passes.
+	Enforce Mode = "enforce"
+	// Report passes messages on, adds an X-Paylinks-Violations header, logs and counts.
+	Report Mode = "report"
+)
+
+// ProviderConfig is the configuration of one provider. With no BaseURL the provider runs on its
+// embedded sandbox.
+type ProviderConfig struct {
+	BaseURL     string
+	Credentials map[string]string
+	// Timeout bounds one call to the provider, retries included (default Config.ProviderTimeout).
+	Timeout time.Duration
+}
+
+// Config is everything `paylinks serve` is made from.
+type Config struct {
+	Addr string
+	// PublicURL is how callers reach this server (checkout links point here); default http://Addr.
+	PublicURL string
+	// APIKeys are the bearer keys callers authenticate with.
+	APIKeys   []string
+	Providers map[string]ProviderConfig
+	// Mode applies to both hops: callers' requests and our answers, and providers' answers.
+	Mode            Mode
+	ProviderTimeout time.Duration
+	// MaxRetries is how often a safe provider call (GET, or carrying an idempotency key) is retried.
+	MaxRetries     int
+	MaxBodyBytes   int64
+	MaxHeaderBytes int
+	// Idempotency stores Idempotency-Key records; nil means Redis at RedisURL, or in memory.
+	Idempotency idempotency.Store
+	// RedisURL is the Redis that instances behind one load balancer share for idempotency.
+	RedisURL string
+	// IdempotencyFailOpen serves requests with an Idempotency-Key without the guarantee when the
+	// store is down (logged); the default refuses them with 503.
+	IdempotencyFailOpen bool
+	CursorKey           []byte
+	SandboxSeed         uint64
+	ShutdownTimeout     time.Duration
+	Logger              *slog.Logger
+	// Kits are the providers this server knows; nil means Providers (all built in).
+	Kits []ProviderKit
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.Mode == "" {
+		c.Mode = Enforce
+	}
+	if c.ProviderTimeout <= 0 {
+		c.ProviderTimeout = 10 * time.Second
+	}
+	if c.MaxRetries < 0 {
+		c.MaxRetries = 0
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 32 << 10
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = NewLogger(os.Stderr, slog.LevelInfo)
+	}
+	if c.Kits == nil {
+		c.Kits = Providers
+	}
+	return c
+}
+
+// Server is a configured paylinks server.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	echo      *echo.Echo
+	client    *paylink.Client
+	providers map[string]*provider
+	metrics   *metrics
+	keys      [][]byte
+	guard     *idempotency.Guard
+	ready     atomic.Bool
+	// SandboxMode is true when every provider runs on its sandbox and no API keys are configured:
+	// DemoAPIKey is then accepted.
+	SandboxMode bool
+}
+
+// provider is one provider as wired into the server.
+type provider struct {
+	kit     ProviderKit
+	mode    api.ProviderInfoMode
+	baseURL *url.URL
+	spec    *validation.Spec
+	adapter Adapter
+	http    *http.Client
+	sim     sandbox.Simulator
+}
+
+// New checks the configuration and wires the server. It refuses to start with a real provider
+// configured and no API key, so a live deployment is never open.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Mode != Enforce && cfg.Mode != Report {
+		return nil, fmt.Errorf("validation mode %q: use enforce or report", cfg.Mode)
+	}
+	if cfg.Idempotency == nil && cfg.RedisURL != "" {
+		r, err := idempotency.NewRedis(cfg.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Idempotency = r
+	}
+	if cfg.Idempotency == nil {
+		cfg.Idempotency = idempotency.NewMemory()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, providers: map[string]*provider{}, metrics: newMetrics()}
+	s.guard = &idempotency.Guard{Store: cfg.Idempotency}
+	for _, k := range cfg.APIKeys {
+		if k = strings.TrimSpace(k); k != "" {
+			s.keys = append(s.keys, []byte(k))
+		}
+	}
+	known := map[string]bool{}
+	for _, k := range cfg.Kits {
+		known[k.Name] = true
+	}
+	for name := range cfg.Providers {
+		if !known[name] {
+			return nil, fmt.Errorf("unknown provider %q in configuration", name)
+		}
+	}
+
+	clock := sandbox.WallClock()
+	var sims []sandbox.Simulator
+	var domain []paylink.Provider
+	live := false
+	for i, kit := range cfg.Kits {
+		pc := cfg.Providers[kit.Name]
+		p, err := s.wire(kit, pc, clock, cfg.SandboxSeed+uint64(i))
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: %w", kit.Name, err)
+		}
+		if p.sim != nil {
+			sims = append(sims, p.sim)
+		} else {
+			live = true
+		}
+		s.providers[kit.Name] = p
+		domain = append(domain, p.adapter)
+	}
+	switch {
+	case live && len(s.keys) == 0:
+		return nil, errors.New("a real provider is configured but no API key: set PAYLINKS_API_KEYS so the proxy is not open to anyone")
+	case len(s.keys) == 0:
+		s.SandboxMode = true
+		s.keys = [][]byte{[]byte(DemoAPIKey)}
+	}
+	opts := []paylink.ClientOption{}
+	if len(cfg.CursorKey) > 0 {
+		opts = append(opts, paylink.WithCursorKey(cfg.CursorKey))
+	}
+	client, err := paylink.NewClient(domain, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.client = client
+	if err := s.routes(sims); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// wire builds one provider: its spec validator, its HTTP client (validating, retrying, measured),
+// its sandbox when it has no base URL, and its adapter.
+func (s *Server) wire(kit ProviderKit, pc ProviderConfig, clock *sandbox.Clock, seed uint64) (*provider, error) {
+	doc, err := kit.Spec()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := validation.New(doc)
+	if err != nil {
+		return nil, err
+	}
+	p := &provider{kit: kit, spec: spec, mode: api.ProviderInfoModeLive}
+	creds := map[string]string{}
+	for k, v := range pc.Credentials {
+		creds[k] = v
+	}
+	var base http.RoundTripper = newTransport()
+	if pc.BaseURL == "" {
+		p.mode = api.ProviderInfoModeSandbox
+		p.sim = kit.NewSandbox(sandbox.Config{Clock: clock, Seed: seed, CheckoutBase: s.cfg.PublicURL + "/sandbox/checkout"})
+		pc.BaseURL = "http://sandbox.invalid/sandbox/" + kit.Name
+		base = inProcess{sandbox.Handler("/sandbox", p.sim)}
+		for k, v := range kit.SandboxCredentials {
+			if creds[k] == "" {
+				creds[k] = v
+			}
+		}
+	}
+	for _, name := range kit.Credentials {
+		if creds[name] == "" {
+			return nil, fmt.Errorf("credential %s is not set (PAYLINKS_%s_%s)", name, strings.ToUpper(kit.Name), strings.ToUpper(name))
+		}
+	}
+	u, err := url.Parse(pc.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("base URL %q: give an absolute http(s) URL", pc.BaseURL)
+	}
+	p.baseURL = u
+	timeout := pc.Timeout
+	if timeout <= 0 {
+		timeout = s.cfg.ProviderTimeout
+	}
+	p.http = &http.Client{
+		Timeout: timeout,
+		Transport: &validation.Transport{
+			Spec:   spec,
+			Prefix: u.Path,
+			Report: s.cfg.Mode == Report,
+			Base:   retrying(s.metrics.instrument(kit.Name, base), s.cfg.MaxRetries),
+			OnViolation: func(ctx context.Context, op string, ce *validation.ContractError) {
+				s.metrics.violations.WithLabelValues(kit.Name, op, "response").Inc()
+				s.log.WarnContext(ctx, "provider answer violates its spec", "provider", kit.Name, "operation", op, "status", ce.Status, "violations", ce.Violations, "mode", string(s.cfg.Mode))
+				noteViolations(ctx, ce.Violations)
+			},
+		},
+		// Redirects from a provider are not followed: credentials must not travel elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	p.adapter, err = kit.NewAdapter(pc.BaseURL, creds, p.http)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s *Server) routes(sims []sandbox.Simulator) error {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		Generator: newRequestID,
+		// A caller's id is kept only if it is short and plain, so logs cannot be forged through it.
+		Skipper: func(echo.Context) bool { return false },
+	}))
+	e.Use(s.observe)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openapi.Paylinks) })
+	e.GET("/docs", s.docs)
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/docs") })
+
+	limit := middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", s.cfg.MaxBodyBytes)})
+
+	doc, err := api.GetSwagger()
+	if err != nil {
+		return err
+	}
+	spec, err := validation.New(doc)
+	if err != nil {
+		return err
+	}
+	v1 := e.Group("/v1", limit, s.authenticate, s.validateUnified(spec), s.idempotent)
+	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes()}, nil))
+	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
+
+	pass := e.Group("/providers", limit, s.authenticate)
+	pass.Any("/:provider/*", s.passthrough)
+
+	if len(sims) > 0 {
+		sb := echo.WrapHandler(sandbox.Handler("/sandbox", sims...))
+		e.Any("/sandbox/*", sb)
+	}
+	s.echo = e
+	return nil
+}
+
+// v1Router registers the generated routes under the /v1 group without repeating the prefix the
+// spec's paths already carry.
+type v1Router struct{ g *echo.Group }
+
+func (r v1Router) route(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.Add(method, strings.TrimPrefix(path, "/v1"), h, m...)
+}
+func (r v1Router) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodConnect, p, h, m...)
+}
+func (r v1Router) DELETE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodDelete, p, h, m...)
+}
+func (r v1Router) GET(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodGet, p, h, m...)
+}
+func (r v1Router) HEAD(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodHead, p, h, m...)
+}
+func (r v1Router) OPTIONS(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodOptions, p, h, m...)
+}
+func (r v1Router) PATCH(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodPatch, p, h, m...)
+}
+func (r v1Router) POST(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodPost, p, h, m...)
+}
+func (r v1Router) PUT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodPut, p, h, m...)
+}
+func (r v1Router) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodTrace, p, h, m...)
+}
+
+func (s *Server) modes() map[string]api.ProviderInfoMode {
+	m := map[string]api.ProviderInfoMode{}
+	for n, p := range s.providers {
+		m[n] = p.mode
+	}
+	return m
+}
+
+// Handler returns the server's HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Client returns the domain client the server runs on.
+func (s *Server) Client() *paylink.Client { return s.client }
+
+// Simulator returns the sandbox of the provider, if it runs on one.
+func (s *Server) Simulator(name string) (sandbox.Simulator, bool) {
+	p, ok := s.providers[name]
+	if !ok || p.sim == nil {
+		return nil, false
+	}
+	return p.sim, true
+}
+
+// Serve answers requests on the listener until ctx is done, then stops taking new requests and
+// drains the ones in flight (up to ShutdownTimeout).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      s.cfg.ProviderTimeout*2 + 10*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.logStart(ln.Addr().String())
+	s.ready.Store(true)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	s.log.Info("shutting down: draining requests in flight", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+func (s *Server) logStart(addr string) {
+	var live, sand []string
+	for _, k := range s.cfg.Kits {
+		if s.providers[k.Name].sim != nil {
+			sand = append(sand, k.Name)
+		} else {
+			live = append(live, k.Name)
+		}
+	}
+	s.log.Info("paylinks serving", "addr", addr, "public_url", s.cfg.PublicURL, "mode", string(s.cfg.Mode), "live_providers", live, "sandbox_providers", sand)
+	if s.SandboxMode {
+		s.log.Warn("SANDBOX MODE: every provider is an embedded sandbox and no PAYLINKS_API_KEYS are set; the demo API key is accepted", "demo_api_key", DemoAPIKey)
+	}
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	if !s.ready.Load() {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+	}
+	if p, ok := s.cfg.Idempotency.(interface{ Ping(context.Context) error }); ok {
+		if err := p.Ping(c.Request().Context()); err != nil {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "idempotency store unreachable"})
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// authenticate requires a configured API key as a bearer token. The key is compared in constant
+// time and never logged.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok || !s.validKey(strings.TrimSpace(token)) {
+			return errUnauthorized
+		}
+		c.Set(callerKey, token)
+		return next(c)
+	}
+}
+
+const callerKey = "paylinks.caller"
+
+func (s *Server) validKey(token string) bool {
+	found := 0
+	for _, k := range s.keys {
+		found |= subtle.ConstantTimeCompare(k, []byte(token))
+	}
+	return token != "" && found == 1
+}
+
+// handleError writes any error as a problem; it is echo's error handler, so it sees errors of
+// every route but the sandboxes, which answer in their provider's own error shapes.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	rid := c.Response().Header().Get(echo.HeaderXRequestID)
+	p := writeProblem(c.Response(), rid, err)
+	c.Response().Committed = true
+	if p.Status >= 500 {
+		s.log.ErrorContext(c.Request().Context(), "request failed", "request_id", rid, "status", p.Status, "code", string(p.Code), "error", err.Error())
+	}
+}

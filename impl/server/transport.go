@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// newTransport is the connection pool to real providers: keep-alive, bounded idle connections,
+// and timeouts on every phase.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// maxRetryWait is the longest a retry waits; a provider asking for more (Retry-After) gets its
+// answer passed on instead, so the caller decides.
+const maxRetryWait = 2 * time.Second
+
+// retrying retries only calls that are safe to repeat: GET and HEAD, and calls that carry an
+// idempotency key the provider honours. It retries connection failures, 429 and 5xx (but 501) with
+// exponential backoff (or the provider's Retry-After, up to maxRetryWait), and passes the last
+// answer on when it gives up.
+func retrying(next http.RoundTripper, max int) http.RoundTripper {
+	if max <= 0 {
+		return next
+	}
+	rt := &retryablehttp.RoundTripper{Client: &retryablehttp.Client{
+		HTTPClient:   &http.Client{Transport: next, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		RetryWaitMin: 50 * time.Millisecond,
+		RetryWaitMax: maxRetryWait,
+		RetryMax:     max,
+		Backoff:      retryablehttp.DefaultBackoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		CheckRetry: func(ctx context.Context, res *http.Response, err error) (bool, error) {
+			if res != nil && (res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable) {
+				if wait := retryablehttp.DefaultBackoff(0, time.Hour, 0, res); wait > maxRetryWait {
+					return false, nil
+				}
+			}
+			return retryablehttp.DefaultRetryPolicy(ctx, res, err)
+		},
+	}}
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if !safeToRetry(r) {
+			return next.RoundTrip(r)
+		}
+		return rt.RoundTrip(r)
+	})
+}
+
+func safeToRetry(r *http.Request) bool {
+	switch {
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return true
+	case r.Header.Get("X-Idempotency-Key") != "" || r.Header.Get("Idempotency-Key") != "":
+		return true
+	}
+	return false
+}
+
+// inProcess hands requests to an embedded sandbox without a network hop.
+type inProcess struct{ h http.Handler }
+
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	// Make it look as a server sees a request: a path-only URL, the host in Host.
+	in := r.Clone(r.Context())
+	in.URL = &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	in.RequestURI, in.Host, in.RemoteAddr = r.URL.RequestURI(), r.URL.Host, "127.0.0.1:0"
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, in)
+	res := rec.Result()
+	res.Request = r
+	return res, nil
+}
