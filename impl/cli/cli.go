@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 )
@@ -38,9 +39,12 @@ Exit codes: 0 ok, 1 an error from the server or the network, 2 bad usage.
 `
 
 // Run runs one client command. args starts with the command ("links", "providers", "spec"), without
-// the program name; getenv reads the environment (os.Getenv, or a map in tests). It returns the
+// the program name; getenv reads the environment (nil means os.Getenv). It returns the
 // process exit code: 0 ok, 1 an error from the server or the network, 2 bad usage.
 func Run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, "paylinks: no command given\n\nUsage:\n"+Usage)
@@ -58,7 +62,7 @@ func Run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		fmt.Fprint(stdout, "Usage:\n"+Usage)
 		return exitOK
 	default:
-		err = unknownCommand("paylinks", args[0], []string{"links", "providers", "spec", "serve"})
+		err = unknownCommand("paylinks", args[0], []string{"links", "providers", "spec"})
 	}
 	return c.exit(err)
 }

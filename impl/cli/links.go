@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ Examples:
 
 	var (
 		links []api.PaymentLink
-		raw   []json.RawMessage
+		raw   = []json.RawMessage{} // "data": [] when nothing matches, never null
 		next  *string
 	)
 	for {
@@ -233,6 +234,7 @@ Examples:
 	if res.JSON200 == nil {
 		return c.problemError(g, res, res.HTTPResponse.Header, failure{retryKey: *key})
 	}
+	c.replayed(res.HTTPResponse.Header, *key)
 	c.showLink(g, res.Body, *res.JSON200)
 	return nil
 }
@@ -331,8 +333,16 @@ Examples:
 	if res.JSON201 == nil {
 		return c.problemError(g, res, res.HTTPResponse.Header, failure{retryKey: *key})
 	}
+	c.replayed(res.HTTPResponse.Header, *key)
 	c.showLink(g, res.Body, *res.JSON201)
 	return nil
+}
+
+// replayed notes on stderr when the answer is the stored one of an earlier request with the key.
+func (c *cli) replayed(h http.Header, key string) {
+	if h.Get("Idempotent-Replayed") == "true" {
+		fmt.Fprintf(c.stderr, "Replayed: this is the answer to an earlier request with --idempotency-key %s; nothing was done again.\n", key)
+	}
 }
 
 // parseNoArgs parses a command that takes flags only.

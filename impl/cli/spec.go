@@ -22,6 +22,10 @@ Work with OpenAPI documents offline (no server needed).
 Commands:
   validate FILE…   validate OpenAPI files with the rules of the project's curated specs
 
+Examples:
+  paylinks spec validate openapi/paylinks.yaml
+  paylinks spec validate openapi/*.yaml
+
 Run 'paylinks spec validate --help' for details.
 `
 

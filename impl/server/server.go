@@ -242,7 +242,9 @@ func (s *Server) wire(kit ProviderKit, pc ProviderConfig, clock *sandbox.Clock, 
 	if pc.BaseURL == "" {
 		p.mode = api.ProviderInfoModeSandbox
 		p.sim = kit.NewSandbox(sandbox.Config{Clock: clock, Seed: seed, CheckoutBase: s.cfg.PublicURL + "/sandbox/checkout"})
-		pc.BaseURL = "http://sandbox.invalid/sandbox/" + kit.Name
+		// The sandbox answers in process, but at the URL callers can reach it on, so the URLs it
+		// hands out (page links) work from outside.
+		pc.BaseURL = s.cfg.PublicURL + "/sandbox/" + kit.Name
 		base = inProcess{sandbox.Handler("/sandbox", p.sim)}
 		for k, v := range kit.SandboxCredentials {
 			if creds[k] == "" {
@@ -432,7 +434,7 @@ func (s *Server) logStart(addr string) {
 	}
 	s.log.Info("paylinks serving", "addr", addr, "public_url", s.cfg.PublicURL, "mode", string(s.cfg.Mode), "live_providers", live, "sandbox_providers", sand)
 	if s.SandboxMode {
-		s.log.Warn("SANDBOX MODE: every provider is an embedded sandbox and no PAYLINKS_API_KEYS are set; the demo API key is accepted", "demo_api_key", DemoAPIKey)
+		s.log.Warn("SANDBOX MODE: every provider is an embedded sandbox and no PAYLINKS_API_KEYS are set; the demo API key is accepted", "demo_key", DemoAPIKey)
 	}
 }
 
