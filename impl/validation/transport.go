@@ -56,11 +56,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	// Spec paths are matched without the scheme, host and base path of the provider's URL.
-	m := req.Clone(req.Context())
+	m := *req
 	m.URL = &url.URL{Path: strings.TrimPrefix(req.URL.Path, strings.TrimSuffix(t.Prefix, "/")), RawQuery: req.URL.RawQuery}
 	m.Host = ""
 	m.Body = http.NoBody
-	op, err := t.Spec.Find(m)
+	op, err := t.Spec.Find(&m)
 	if err != nil {
 		return res, nil // not an operation of the spec: nothing to hold the answer to
 	}

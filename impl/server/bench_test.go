@@ -1,0 +1,103 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// upstreamPage is a MijnKlantportaal-like upstream with a 15-link page and a close, answered from
+// bytes built once.
+func benchUpstream(tb testing.TB) *httptest.Server {
+	link := func(i int, status string) map[string]any {
+		var checkout any = fmt.Sprintf("https://demo.mijnklantportaal.nl/payment-link/plk_%014d", i)
+		if status == "closed" {
+			checkout = nil
+		}
+		return map[string]any{"id": fmt.Sprintf("plk_%014d", i), "description": "Contribution costs", "currency": "EUR",
+			"amount": "12.95", "reusable": false, "expiresAt": "2030-05-14T21:00:00+02:00", "status": status,
+			"checkoutUrl": checkout, "createdAt": "2024-04-29T21:00:00+02:00"}
+	}
+	var data []any
+	for i := range 15 {
+		data = append(data, link(i, "open"))
+	}
+	page, _ := json.Marshal(map[string]any{"current_page": 1, "data": data,
+		"first_page_url": "https://api.mijnklantportaal.nl/v1/payment-links?page=1", "from": 1,
+		"next_page_url": "https://api.mijnklantportaal.nl/v1/payment-links?page=2",
+		"path": "https://api.mijnklantportaal.nl/v1/payment-links", "per_page": 15, "prev_page_url": nil, "to": 15})
+	closed, _ := json.Marshal(link(1, "closed"))
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodDelete {
+			w.Write(closed)
+			return
+		}
+		w.Write(page)
+	}))
+	tb.Cleanup(up.Close)
+	return up
+}
+
+func benchServer(tb testing.TB) http.Handler {
+	up := benchUpstream(tb)
+	srv, err := New(Config{APIKeys: []string{"k"}, Logger: NewLogger(io.Discard, 8),
+		Providers: map[string]ProviderConfig{"mijnklantportaal": {BaseURL: up.URL + "/v1", Credentials: map[string]string{"token": "t"}}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return srv.Handler()
+}
+
+// BenchmarkPassthrough measures the validated passthrough, both hops validated, in process.
+func BenchmarkPassthrough(b *testing.B) {
+	h := benchServer(b)
+	for _, bc := range []struct{ name, method, path string }{
+		{"list15", "GET", "/providers/mijnklantportaal/payment-links"},
+		{"close", "DELETE", "/providers/mijnklantportaal/payment-links/plk_00000000000001"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(bc.method, bc.path, nil)
+				r.Header.Set("Authorization", "Bearer k")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != 200 {
+					b.Fatalf("%d %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkUnified measures the unified API on the embedded sandboxes.
+func BenchmarkUnified(b *testing.B) {
+	srv, err := New(Config{Logger: NewLogger(io.Discard, 8)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	for i := range 30 {
+		r := httptest.NewRequest("POST", "/v1/payment-links", strings.NewReader(fmt.Sprintf(`{"provider":"mijnklantportaal","description":"d%d","amount":{"currency":"EUR","value":"1.00"}}`, i)))
+		r.Header.Set("Authorization", "Bearer "+DemoAPIKey)
+		r.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	b.Run("list20", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r := httptest.NewRequest("GET", "/v1/payment-links?limit=20", nil)
+			r.Header.Set("Authorization", "Bearer "+DemoAPIKey)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatalf("%d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
