@@ -25,8 +25,9 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 
-bench: ## Go benchmarks (validation, mapping, routing) and the load comparison in bench/
+bench: ## Go benchmarks (validation, mapping, routing) and the load comparison in bench/ (DURATION=10s)
 	$(GO) test -run '^$$' -bench . -benchmem ./impl/...
+	$(GO) run ./bench/load -duration $(or $(DURATION),10s) -conns 16
 
 fuzz: ## Run each fuzzer briefly (FUZZTIME=10s)
 	@echo "no fuzzers yet"

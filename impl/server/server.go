@@ -454,8 +454,8 @@ func (s *Server) readyz(c echo.Context) error {
 // time and never logged.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-		if !ok || !s.validKey(strings.TrimSpace(token)) {
+		token, ok := bearer(c.Request().Header.Get("Authorization"))
+		if !ok || !s.validKey(token) {
 			return errUnauthorized
 		}
 		c.Set(callerKey, token)
@@ -464,6 +464,16 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 const callerKey = "paylinks.caller"
+
+// bearer reads a bearer token; the scheme is case-insensitive (RFC 9110 §11.1).
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
 
 func (s *Server) validKey(token string) bool {
 	found := 0
