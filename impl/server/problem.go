@@ -48,7 +48,7 @@ func problemFor(err error) api.Problem {
 	case errors.Is(err, idempotency.ErrMismatch):
 		p = problem(http.StatusConflict, api.ProblemCodeIdempotencyConflict, "Idempotency key reused", "This Idempotency-Key was used with a different request; use a new key for a new request.")
 	case errors.Is(err, idempotency.ErrUnavailable):
-		p = problem(http.StatusServiceUnavailable, api.ProblemCodeInternal, "Idempotency store unavailable", "Requests with an Idempotency-Key cannot be processed safely right now; retry later.")
+		p = problem(http.StatusServiceUnavailable, api.ProblemCodeIdempotencyUnavailable, "Idempotency store unavailable", "Requests with an Idempotency-Key cannot be processed safely right now; retry later.")
 	case errors.Is(err, errUnauthorized):
 		p = problem(http.StatusUnauthorized, api.ProblemCodeUnauthorized, "Unauthorized", err.Error())
 	case errors.As(err, &pe):
