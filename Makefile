@@ -29,5 +29,10 @@ bench: ## Go benchmarks (validation, mapping, routing) and the load comparison i
 	$(GO) test -run '^$$' -bench . -benchmem ./impl/...
 	$(GO) run ./bench/load -duration $(or $(DURATION),10s) -conns 16
 
-fuzz: ## Run each fuzzer briefly (FUZZTIME=10s)
-	@echo "no fuzzers yet"
+FUZZTIME ?= 10s
+fuzz: ## Run every fuzzer for FUZZTIME each (default 10s); the seed corpus runs in make test anyway
+	@for pkg in $$($(GO) list ./impl/...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
