@@ -29,7 +29,7 @@ func benchUpstream(tb testing.TB) *httptest.Server {
 	page, _ := json.Marshal(map[string]any{"current_page": 1, "data": data,
 		"first_page_url": "https://api.mijnklantportaal.nl/v1/payment-links?page=1", "from": 1,
 		"next_page_url": "https://api.mijnklantportaal.nl/v1/payment-links?page=2",
-		"path": "https://api.mijnklantportaal.nl/v1/payment-links", "per_page": 15, "prev_page_url": nil, "to": 15})
+		"path":          "https://api.mijnklantportaal.nl/v1/payment-links", "per_page": 15, "prev_page_url": nil, "to": 15})
 	closed, _ := json.Marshal(link(1, "closed"))
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
