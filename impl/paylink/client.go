@@ -229,22 +229,29 @@ func (c *Client) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	results := make([]providerPages, len(names))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
+	// The first provider to fail decides the error: the others' calls are then cancelled, and their
+	// context.Canceled says nothing about them.
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
 	for i, n := range names {
 		wg.Go(func() {
 			results[i] = c.collect(ctx, c.providers[n], cur, q.Limit+1)
-			if results[i].err != nil {
+			if err := results[i].err; err != nil {
+				errOnce.Do(func() { firstErr = err })
 				cancel()
 			}
 		})
 	}
 	wg.Wait()
+	if firstErr != nil {
+		return ListPage{}, firstErr
+	}
 
 	var all []candidate
 	for _, r := range results {
-		if r.err != nil {
-			return ListPage{}, r.err
-		}
 		all = append(all, r.links...)
 	}
 	slices.SortFunc(all, func(a, b candidate) int { return newerFirst(a.link, b.link) })
@@ -254,15 +261,16 @@ func (c *Client) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	if more {
 		all = all[:q.Limit]
 	}
-	next := cursor{Provider: q.Provider, Status: q.Status, Pages: map[string]string{}}
-	for k, v := range cur.Pages {
-		next.Pages[k] = v
-	}
+	included := make(map[ID]bool, len(all))
 	for _, cand := range all {
 		page.Links = append(page.Links, cand.link)
-		next.Pages[cand.link.Provider] = cand.page
+		included[cand.link.ID] = true
 	}
 	if more && len(all) > 0 {
+		next := cursor{Provider: q.Provider, Status: q.Status, Pages: map[string]string{}}
+		for i, n := range names {
+			next.Pages[n] = results[i].resume(included)
+		}
 		last := all[len(all)-1].link
 		next.CreatedAt, next.ID = last.CreatedAt.UnixNano(), string(last.ID)
 		page.NextCursor = c.cursors.encode(next)
@@ -299,36 +307,78 @@ type candidate struct {
 }
 
 type providerPages struct {
-	links []candidate
+	links []candidate // in the order the provider gave them
+	last  string      // the token of the last page read
 	err   error
 }
 
-// collect reads pages of one provider from the cursor's page for it, keeping links older than the
-// cursor position that match the status, until it has want of them or the provider has no more.
+// resume returns the page to read the provider from for the next page of the list: the page of its
+// first link that did not make it into this one. Every link of the provider still to come is on
+// that page or a later one, also when links created meanwhile push the provider's pages down.
+func (r providerPages) resume(included map[ID]bool) string {
+	for _, cand := range r.links {
+		if !included[cand.link.ID] {
+			return cand.page
+		}
+	}
+	return r.last
+}
+
+// collect reads pages of one provider from the cursor's page for it, keeping links after the
+// cursor position that match the status, until it holds the provider's want first links in the
+// merged order or the provider has no more.
+//
+// Having want links is not enough: links created in the same instant (MijnKlantportaal keeps
+// seconds) come from the provider in an order of its own, while the merged order breaks such ties
+// by id. So reading goes on while the next page may still hold a link as new as the want-th.
 func (c *Client) collect(ctx context.Context, p Provider, cur cursor, want int) providerPages {
 	var out providerPages
 	token := cur.Pages[p.Name()]
-	seen := map[string]bool{}
+	seen := map[string]bool{token: true}
+	var oldest time.Time // of every link read; the provider's pages are newest first
+	read := 0
 	for range maxProviderPages {
 		res, err := p.List(ctx, PageQuery{Status: cur.Status, Page: token})
 		if err != nil {
 			out.err = err
 			return out
 		}
+		out.last = token
 		for _, l := range res.Links {
 			l = qualify(p.Name(), l)
+			if read == 0 || l.CreatedAt.Before(oldest) {
+				oldest = l.CreatedAt
+			}
+			read++
 			if (cur.Status != "" && l.Status != cur.Status) || !cur.before(l) {
 				continue
 			}
 			out.links = append(out.links, candidate{link: l, page: token})
 		}
-		if len(out.links) >= want || res.Next == "" || seen[res.Next] {
+		if res.Next == "" || seen[res.Next] || holdsFirst(out.links, want, oldest) {
 			return out
 		}
-		seen[token] = true
+		seen[res.Next] = true
 		token = res.Next
 	}
+	// Stopping silently could end the list early or out of order: say so instead.
+	out.err = &ProviderError{Provider: p.Name(), Kind: ErrProvider, Err: fmt.Errorf("more than %d provider pages to read for one page of the list; narrow the filters (e.g. by provider or status)", maxProviderPages)}
 	return out
+}
+
+// holdsFirst reports whether links are certain to include the want first links of their provider
+// in the merged order: there are that many, and the links not read yet, none newer than oldest,
+// are all older than the want-th.
+func holdsFirst(links []candidate, want int, oldest time.Time) bool {
+	if len(links) < want {
+		return false
+	}
+	times := make([]time.Time, len(links))
+	for i, c := range links {
+		times[i] = c.link.CreatedAt
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return b.Compare(a) })
+	return oldest.Before(times[want-1])
 }
 
 // newerFirst orders links by creation time, newest first, then by id, so the order is total.

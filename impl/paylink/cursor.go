@@ -56,6 +56,8 @@ func (cc *cursorCodec) encode(c cursor) string {
 	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(cc.mac(payload))
 }
 
+var cursorEncoding = base64.RawURLEncoding.Strict()
+
 var errBadCursor = errors.New("not a cursor of this server (tampered, truncated, or signed with another key); start again without a cursor")
 
 func (cc *cursorCodec) decode(s string) (cursor, error) {
@@ -63,8 +65,9 @@ func (cc *cursorCodec) decode(s string) (cursor, error) {
 	if !ok {
 		return cursor{}, errBadCursor
 	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p)
-	sig, err2 := base64.RawURLEncoding.DecodeString(m)
+	// Strict, so that no two strings are the same cursor: a changed character is always refused.
+	payload, err1 := cursorEncoding.DecodeString(p)
+	sig, err2 := cursorEncoding.DecodeString(m)
 	if err1 != nil || err2 != nil || !hmac.Equal(sig, cc.mac(payload)) {
 		return cursor{}, errBadCursor
 	}

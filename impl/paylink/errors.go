@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -139,11 +141,22 @@ func KindForStatus(status int) error {
 // ResponseError builds the ProviderError of an unexpected provider answer. retryAfter is the value
 // of its Retry-After header, if any.
 func ResponseError(provider string, status int, code, message, retryAfter string) *ProviderError {
-	e := &ProviderError{Provider: provider, Kind: KindForStatus(status), Status: status, Code: code, Message: message}
-	if secs, err := time.ParseDuration(strings.TrimSpace(retryAfter) + "s"); err == nil && secs > 0 {
-		e.RetryAfter = secs
+	return &ProviderError{Provider: provider, Kind: KindForStatus(status), Status: status, Code: code, Message: message, RetryAfter: retryAfterSeconds(retryAfter)}
+}
+
+// retryAfterSeconds reads a Retry-After header in its delta-seconds form ("120", RFC 9110 §10.2.3).
+// Anything else, an HTTP date included, is zero: no hint, so callers use their own backoff. Going
+// through time.ParseDuration would misread "10m" as ten milliseconds and take "1.5" or "+5".
+func retryAfterSeconds(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.Trim(v, "0123456789") != "" {
+		return 0
 	}
-	return e
+	secs, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || secs <= 0 || secs > int64(math.MaxInt64/time.Second) {
+		return 0
+	}
+	return time.Duration(secs) * time.Second
 }
 
 // TransportError wraps a failure to get an answer from the provider: a timeout, a refused or reset

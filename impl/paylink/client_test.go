@@ -1,0 +1,1002 @@
+package paylink_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/hub2"
+	"github.com/paylinks/paylinks/impl/providers/mijnklantportaal"
+	"github.com/paylinks/paylinks/impl/providers/telness"
+	"github.com/paylinks/paylinks/impl/sandbox"
+	hub2sandbox "github.com/paylinks/paylinks/impl/sandbox/hub2"
+	mkpsandbox "github.com/paylinks/paylinks/impl/sandbox/mijnklantportaal"
+	tsandbox "github.com/paylinks/paylinks/impl/sandbox/telness"
+)
+
+// start is when every sandbox clock of these tests begins.
+var start = time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// The credentials the sandboxes accept, and nothing else.
+const (
+	mkpToken   = "mkp-token-s3cr3t"
+	hub2Key    = "hub2-key-s3cr3t"
+	telnessKey = "telness-key-s3cr3t"
+)
+
+// world is the three real adapters against the three sandboxes, served by one httptest server as
+// `paylinks serve` mounts them, all on one clock so that creation times interleave across providers.
+type world struct {
+	clock  *sandbox.Clock
+	mkp    *mkpsandbox.Sandbox
+	hub2   *hub2sandbox.Sandbox
+	tel    *tsandbox.Sandbox
+	srv    *httptest.Server
+	client *paylink.Client
+	// providers are the adapters, in registration order.
+	providers []paylink.Provider
+	// calls counts the requests that reached a provider API (the control API not included).
+	calls atomic.Int64
+	n     int // links created so far, to number their descriptions and references
+}
+
+func newWorld(t *testing.T, opts ...paylink.ClientOption) *world {
+	t.Helper()
+	w := &world{clock: sandbox.NewClock(start)}
+	w.mkp = mkpsandbox.New(sandbox.Config{Clock: w.clock, Seed: 1, Credentials: []string{mkpToken}})
+	w.hub2 = hub2sandbox.New(sandbox.Config{Clock: w.clock, Seed: 2, Credentials: []string{hub2Key}})
+	w.tel = tsandbox.New(sandbox.Config{Clock: w.clock, Seed: 3, Credentials: []string{telnessKey}})
+	h := sandbox.Handler("/sandbox", w.mkp, w.hub2, w.tel)
+	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.URL.Path, "/_control/") {
+			w.calls.Add(1)
+		}
+		h.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(w.srv.Close)
+	w.providers = adapters(t, w.srv.URL, mkpToken, hub2Key, telnessKey)
+	c, err := paylink.NewClient(w.providers, append([]paylink.ClientOption{paylink.WithClock(w.clock.Now)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.client = c
+	return w
+}
+
+// adapters returns the three adapters calling the sandboxes at base with the given credentials.
+func adapters(t *testing.T, base, token, apiKey, telKey string) []paylink.Provider {
+	t.Helper()
+	mkp, err := mijnklantportaal.New(mijnklantportaal.Config{BaseURL: base + "/sandbox/mijnklantportaal", Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hub2.New(hub2.Config{BaseURL: base + "/sandbox/hub2", APIKey: apiKey, MerchantID: "16", Environment: hub2.EnvironmentSandbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := telness.New(telness.Config{BaseURL: base + "/sandbox/telness", APIKey: telKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []paylink.Provider{mkp, h, tn}
+}
+
+// input is a valid create at the provider.
+func (w *world) input(provider string) paylink.CreateInput {
+	w.n++
+	switch provider {
+	case "mijnklantportaal":
+		a, _ := paylink.AmountFromMinor("EUR", int64(100*w.n))
+		return paylink.CreateInput{Provider: provider, Amount: &a, Description: fmt.Sprintf("Invoice %d", w.n)}
+	case "hub2":
+		a, _ := paylink.AmountFromMinor("XOF", int64(1000*w.n))
+		return paylink.CreateInput{Provider: provider, Amount: &a, Reference: fmt.Sprintf("ORDER-%d", w.n),
+			Description: fmt.Sprintf("Order %d", w.n), ExpiresAt: start.Add(30 * 24 * time.Hour)}
+	default:
+		return paylink.CreateInput{Provider: provider, Description: fmt.Sprintf("Invoice %d", w.n),
+			Options: telness.Options{InvoiceID: fmt.Sprintf("inv_%d", w.n)}}
+	}
+}
+
+// create creates a link at the provider through the Client.
+func (w *world) create(t *testing.T, provider string) paylink.Link {
+	t.Helper()
+	l, err := w.client.Create(context.Background(), w.input(provider))
+	if err != nil {
+		t.Fatalf("creating at %s: %v", provider, err)
+	}
+	return l
+}
+
+// createSpread creates n links, a second apart, at mkp and hub2 in the pattern mkp, mkp, hub2, …,
+// and returns them oldest first.
+func (w *world) createSpread(t *testing.T, n int) []paylink.Link {
+	t.Helper()
+	var out []paylink.Link
+	for i := range n {
+		p := "mijnklantportaal"
+		if i%3 == 2 {
+			p = "hub2"
+		}
+		out = append(out, w.create(t, p))
+		w.tick(t)
+	}
+	return out
+}
+
+func (w *world) tick(t *testing.T) {
+	t.Helper()
+	if err := w.clock.Advance(time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *world) sim(provider string) sandbox.Simulator {
+	switch provider {
+	case "mijnklantportaal":
+		return w.mkp
+	case "hub2":
+		return w.hub2
+	default:
+		return w.tel
+	}
+}
+
+// pay simulates a successful payment of the link.
+func (w *world) pay(t *testing.T, l paylink.Link) {
+	t.Helper()
+	if err := w.sim(l.Provider).Pay(l.ProviderLinkID); err != nil {
+		t.Fatalf("paying %s: %v", l.ID, err)
+	}
+}
+
+// pages reads every page of q with List and NextCursor.
+func pages(t *testing.T, c *paylink.Client, q paylink.ListQuery) [][]paylink.Link {
+	t.Helper()
+	var out [][]paylink.Link
+	for range 1000 {
+		p, err := c.List(context.Background(), q)
+		if err != nil {
+			t.Fatalf("List(%+v) after %d pages: %v", q, len(out), err)
+		}
+		out = append(out, p.Links)
+		if p.NextCursor == "" {
+			return out
+		}
+		q.Cursor = p.NextCursor
+	}
+	t.Fatalf("List(%+v) did not end after 1000 pages", q)
+	return nil
+}
+
+// all reads every link of q through All.
+func all(t *testing.T, c *paylink.Client, q paylink.ListQuery) []paylink.Link {
+	t.Helper()
+	var out []paylink.Link
+	for l, err := range c.All(context.Background(), q) {
+		if err != nil {
+			t.Fatalf("All(%+v) after %d links: %v", q, len(out), err)
+		}
+		out = append(out, l)
+		if len(out) > 10000 {
+			t.Fatalf("All(%+v) does not end", q)
+		}
+	}
+	return out
+}
+
+// checkNewestFirst checks the links are in the Client's total order: newest first, then by id
+// descending, which also means no link comes twice.
+func checkNewestFirst(t *testing.T, links []paylink.Link) {
+	t.Helper()
+	for i := 1; i < len(links); i++ {
+		a, b := links[i-1], links[i]
+		if a.CreatedAt.Before(b.CreatedAt) || (a.CreatedAt.Equal(b.CreatedAt) && a.ID <= b.ID) {
+			t.Errorf("links %d and %d out of order: %s %s, then %s %s", i-1, i,
+				a.CreatedAt.Format(time.RFC3339Nano), a.ID, b.CreatedAt.Format(time.RFC3339Nano), b.ID)
+		}
+	}
+}
+
+// checkSame checks got holds each of want exactly once, and nothing else.
+func checkSame(t *testing.T, got, want []paylink.Link) {
+	t.Helper()
+	seen := map[paylink.ID]int{}
+	for _, l := range got {
+		seen[l.ID]++
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("%s listed %d times", id, n)
+		}
+	}
+	wanted := map[paylink.ID]bool{}
+	for _, l := range want {
+		wanted[l.ID] = true
+		if seen[l.ID] == 0 {
+			t.Errorf("%s (%s, created %s) never listed", l.ID, l.Provider, l.CreatedAt.Format(time.RFC3339))
+		}
+	}
+	for id := range seen {
+		if !wanted[id] {
+			t.Errorf("%s listed but not expected", id)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("listed %d links, want %d", len(got), len(want))
+	}
+}
+
+// checkViolation checks err is a ValidationError with exactly the fields.
+func checkViolation(t *testing.T, err error, fields ...string) {
+	t.Helper()
+	var ve *paylink.ValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, paylink.ErrInvalidInput) {
+		t.Fatalf("err = %v, want a *ValidationError at %v", err, fields)
+	}
+	var got []string
+	for _, v := range ve.Violations {
+		got = append(got, v.Field)
+	}
+	if !slices.Equal(got, fields) {
+		t.Errorf("violations at %v, want %v (%v)", got, fields, err)
+	}
+}
+
+func amount(t *testing.T, currency, value string) *paylink.Amount {
+	t.Helper()
+	a, err := paylink.ParseAmount(currency, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &a
+}
+
+func TestNewClientRefusesDuplicateProvider(t *testing.T) {
+	t.Parallel()
+	a, b := &stub{name: "a"}, &stub{name: "a"}
+	if _, err := paylink.NewClient([]paylink.Provider{a, b}); err == nil {
+		t.Error("NewClient with two providers named a succeeded")
+	}
+}
+
+func TestCreate(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	for _, p := range []string{"mijnklantportaal", "hub2", "telness"} {
+		in := w.input(p)
+		l, err := w.client.Create(ctx, in)
+		if err != nil {
+			t.Fatalf("Create at %s: %v", p, err)
+		}
+		provider, linkID, err := l.ID.Parse()
+		if err != nil || provider != p || linkID != l.ProviderLinkID || l.Provider != p || linkID == "" {
+			t.Errorf("Create at %s = id %q (parses to %q, %q, %v), provider %q, provider link id %q", p, l.ID, provider, linkID, err, l.Provider, l.ProviderLinkID)
+		}
+		if l.Status != paylink.StatusActive || !l.CreatedAt.Equal(start) {
+			t.Errorf("Create at %s = status %s, created %v; want active, created %v", p, l.Status, l.CreatedAt, start)
+		}
+		if (in.Amount == nil) != (l.Amount == nil) || (in.Amount != nil && *in.Amount != *l.Amount) {
+			t.Errorf("Create at %s: amount %v, asked %v", p, l.Amount, in.Amount)
+		}
+	}
+}
+
+func TestCreateValidation(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	past := start.Add(-time.Minute)
+	tests := []struct {
+		name string
+		in   func() paylink.CreateInput
+		// fields of the ValidationError; or, with unsupported set, the field of the UnsupportedError
+		fields      []string
+		unsupported string
+	}{
+		{"unknown provider", func() paylink.CreateInput {
+			in := w.input("mijnklantportaal")
+			in.Provider = "stripe"
+			return in
+		}, []string{"/provider"}, ""},
+		{"no provider", func() paylink.CreateInput {
+			in := w.input("mijnklantportaal")
+			in.Provider = ""
+			return in
+		}, []string{"/provider"}, ""},
+		{"provider in another case", func() paylink.CreateInput {
+			in := w.input("hub2")
+			in.Provider = "Hub2"
+			return in
+		}, []string{"/provider"}, ""},
+		{"amount missing at mijnklantportaal", func() paylink.CreateInput {
+			in := w.input("mijnklantportaal")
+			in.Amount = nil
+			return in
+		}, []string{"/amount"}, ""},
+		{"amount missing at hub2", func() paylink.CreateInput {
+			in := w.input("hub2")
+			in.Amount = nil
+			return in
+		}, []string{"/amount"}, ""},
+		{"amount at telness", func() paylink.CreateInput {
+			in := w.input("telness")
+			in.Amount = amount(t, "EUR", "10.00")
+			return in
+		}, nil, "/amount"},
+		{"XOF at mijnklantportaal", func() paylink.CreateInput {
+			in := w.input("mijnklantportaal")
+			in.Amount = amount(t, "XOF", "1000")
+			return in
+		}, []string{"/amount/currency"}, ""},
+		{"EUR at hub2", func() paylink.CreateInput {
+			in := w.input("hub2")
+			in.Amount = amount(t, "EUR", "10.00")
+			return in
+		}, []string{"/amount/currency"}, ""},
+		{"zero at mijnklantportaal", func() paylink.CreateInput {
+			in := w.input("mijnklantportaal")
+			in.Amount = amount(t, "EUR", "0.00")
+			return in
+		}, []string{"/amount/value"}, ""},
+		{"negative at mijnklantportaal", func() paylink.CreateInput {
+			in := w.input("mijnklantportaal")
+			in.Amount = amount(t, "EUR", "-1.00")
+			return in
+		}, []string{"/amount/value"}, ""},
+		{"zero at hub2", func() paylink.CreateInput {
+			in := w.input("hub2")
+			in.Amount = amount(t, "XOF", "0")
+			return in
+		}, []string{"/amount/value"}, ""},
+		{"expiry in the past at mijnklantportaal", func() paylink.CreateInput {
+			in := w.input("mijnklantportaal")
+			in.ExpiresAt = past
+			return in
+		}, []string{"/expiresAt"}, ""},
+		{"expiry in the past at hub2", func() paylink.CreateInput {
+			in := w.input("hub2")
+			in.ExpiresAt = past
+			return in
+		}, []string{"/expiresAt"}, ""},
+		{"expiry in the past at telness", func() paylink.CreateInput {
+			in := w.input("telness")
+			in.ExpiresAt = past
+			return in
+		}, []string{"/expiresAt"}, ""},
+		{"expiry now", func() paylink.CreateInput {
+			in := w.input("hub2")
+			in.ExpiresAt = start
+			return in
+		}, []string{"/expiresAt"}, ""},
+		{"every violation at once", func() paylink.CreateInput {
+			in := w.input("hub2")
+			in.Amount = amount(t, "EUR", "-5.00")
+			in.ExpiresAt = past
+			return in
+		}, []string{"/amount/currency", "/amount/value", "/expiresAt"}, ""},
+		{"reusable at telness", func() paylink.CreateInput {
+			in := w.input("telness")
+			in.Reusable = true
+			return in
+		}, nil, "/reusable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := w.calls.Load()
+			_, err := w.client.Create(context.Background(), tt.in())
+			if tt.unsupported != "" {
+				var ue *paylink.UnsupportedError
+				if !errors.As(err, &ue) || !errors.Is(err, paylink.ErrUnsupported) || ue.Field != tt.unsupported {
+					t.Errorf("err = %v, want an *UnsupportedError at %s", err, tt.unsupported)
+				}
+			} else {
+				checkViolation(t, err, tt.fields...)
+			}
+			if n := w.calls.Load() - before; n != 0 {
+				t.Errorf("%d requests reached the providers; the Client should refuse before calling", n)
+			}
+		})
+	}
+}
+
+func TestCreateFutureExpiryFollowsTheClock(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	in := w.input("hub2")
+	in.ExpiresAt = start.Add(time.Hour)
+	if _, err := w.client.Create(context.Background(), in); err != nil {
+		t.Fatalf("expiry an hour ahead of the clock: %v", err)
+	}
+	if err := w.clock.Advance(2 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	in = w.input("hub2")
+	in.ExpiresAt = start.Add(time.Hour)
+	_, err := w.client.Create(context.Background(), in)
+	checkViolation(t, err, "/expiresAt")
+}
+
+func TestGetAndClose(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{"mijnklantportaal", "hub2", "telness"} {
+		t.Run(p, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			ctx := context.Background()
+			created := w.create(t, p)
+
+			got, err := w.client.Get(ctx, created.ID)
+			if err != nil {
+				t.Fatalf("Get: %v", err)
+			}
+			if got.ID != created.ID || got.Provider != p || got.ProviderLinkID != created.ProviderLinkID || got.Status != paylink.StatusActive {
+				t.Errorf("Get = %s %s %s %s, want %s %s %s active", got.ID, got.Provider, got.ProviderLinkID, got.Status, created.ID, p, created.ProviderLinkID)
+			}
+
+			closed, err := w.client.Close(ctx, created.ID, paylink.CloseInput{})
+			if err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if closed.ID != created.ID || closed.Provider != p || closed.Status != paylink.StatusClosed {
+				t.Errorf("Close = %s %s %s, want %s %s closed", closed.ID, closed.Provider, closed.Status, created.ID, p)
+			}
+			if got, err := w.client.Get(ctx, created.ID); err != nil || got.Status != paylink.StatusClosed {
+				t.Errorf("Get after Close = %s, %v; want closed", got.Status, err)
+			}
+			_, err = w.client.Close(ctx, created.ID, paylink.CloseInput{})
+			if !errors.Is(err, paylink.ErrAlreadyClosed) {
+				t.Errorf("Close again: %v, want ErrAlreadyClosed", err)
+			}
+
+			paid := w.create(t, p)
+			w.pay(t, paid)
+			if got, err := w.client.Get(ctx, paid.ID); err != nil || got.Status != paylink.StatusCompleted {
+				t.Errorf("Get of a paid link = %s, %v; want completed", got.Status, err)
+			}
+			_, err = w.client.Close(ctx, paid.ID, paylink.CloseInput{})
+			if !errors.Is(err, paylink.ErrNotClosable) || errors.Is(err, paylink.ErrAlreadyClosed) {
+				t.Errorf("Close of a paid link: %v, want ErrNotClosable", err)
+			}
+
+			// An id of this provider that the provider does not know.
+			unknown := paylink.NewID(p, created.ProviderLinkID+"x")
+			if _, err := w.client.Get(ctx, unknown); !errors.Is(err, paylink.ErrNotFound) {
+				t.Errorf("Get(%s): %v, want ErrNotFound", unknown, err)
+			}
+			if _, err := w.client.Close(ctx, unknown, paylink.CloseInput{}); !errors.Is(err, paylink.ErrNotFound) {
+				t.Errorf("Close(%s): %v, want ErrNotFound", unknown, err)
+			}
+		})
+	}
+}
+
+func TestRoutingRefusesForeignIDs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	l := w.create(t, "hub2")
+	_, linkID, _ := l.ID.Parse()
+	before := w.calls.Load()
+	for _, id := range []paylink.ID{
+		paylink.NewID("stripe", linkID), // a provider that is not configured
+		paylink.NewID("Hub2", linkID),   // names are exact
+		paylink.ID(linkID),              // the provider's own id is not a paylinks id
+		"",
+		"hub2_",
+		"hub2_!!",
+	} {
+		if _, err := w.client.Get(ctx, id); !errors.Is(err, paylink.ErrNotFound) {
+			t.Errorf("Get(%q): %v, want ErrNotFound", id, err)
+		}
+		if _, err := w.client.Close(ctx, id, paylink.CloseInput{}); !errors.Is(err, paylink.ErrNotFound) {
+			t.Errorf("Close(%q): %v, want ErrNotFound", id, err)
+		}
+	}
+	if n := w.calls.Load() - before; n != 0 {
+		t.Errorf("%d requests reached the providers for ids no provider owns", n)
+	}
+	// The link itself is untouched.
+	if got, err := w.client.Get(ctx, l.ID); err != nil || got.Status != paylink.StatusActive {
+		t.Errorf("Get(%s) = %s, %v", l.ID, got.Status, err)
+	}
+}
+
+func TestCloseUnsupported(t *testing.T) {
+	t.Parallel()
+	s := &stub{name: "readonly", ops: []paylink.Operation{paylink.OpGet}}
+	c, err := paylink.NewClient([]paylink.Provider{s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Close(context.Background(), paylink.NewID("readonly", "x"), paylink.CloseInput{})
+	if !errors.Is(err, paylink.ErrUnsupported) {
+		t.Errorf("Close at a provider without close: %v, want ErrUnsupported", err)
+	}
+	if s.closes.Load() != 0 {
+		t.Error("the provider's Close was called")
+	}
+}
+
+func TestListAcrossProviders(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	created := w.createSpread(t, 40) // 27 at mijnklantportaal (two page boundaries), 13 at hub2
+	for range 3 {
+		w.create(t, "telness") // telness cannot list: skipped, not an error
+		w.tick(t)
+	}
+
+	for _, limit := range []int{1, 6, 7, 15, 16, 39, 40, 100} {
+		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
+			t.Parallel()
+			q := paylink.ListQuery{Limit: limit}
+			ps := pages(t, w.client, q)
+			var listed []paylink.Link
+			for i, p := range ps {
+				if len(p) > limit {
+					t.Errorf("page %d has %d links, limit %d", i, len(p), limit)
+				}
+				if i < len(ps)-1 && len(p) != limit {
+					t.Errorf("page %d of %d has %d links, want a full page of %d", i, len(ps), len(p), limit)
+				}
+				listed = append(listed, p...)
+			}
+			if want := (len(created) + limit - 1) / limit; len(ps) != want {
+				t.Errorf("%d pages, want %d", len(ps), want)
+			}
+			checkSame(t, listed, created)
+			checkNewestFirst(t, listed)
+
+			it := all(t, w.client, q)
+			checkSame(t, it, created)
+			checkNewestFirst(t, it)
+		})
+	}
+
+	t.Run("default limit", func(t *testing.T) {
+		t.Parallel()
+		p, err := w.client.List(context.Background(), paylink.ListQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Links) != 20 || p.NextCursor == "" {
+			t.Errorf("List without limit: %d links, next cursor %q; want 20 and a cursor", len(p.Links), p.NextCursor)
+		}
+		// The newest link first: the last one created.
+		if p.Links[0].ID != created[len(created)-1].ID {
+			t.Errorf("first link %s, want the newest %s", p.Links[0].ID, created[len(created)-1].ID)
+		}
+	})
+}
+
+// TestListTies lists links made within the same second, as a batch job makes them: the order is
+// still total (ties by id), and paging neither skips nor repeats one, also where the tie spans
+// MijnKlantportaal's pages of 15.
+func TestListTies(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var created []paylink.Link
+	for range 3 {
+		// 17 a second at mijnklantportaal, so that seconds straddle its pages of 15.
+		for i := range 22 {
+			p := "mijnklantportaal"
+			if i%4 == 3 {
+				p = "hub2"
+			}
+			created = append(created, w.create(t, p))
+		}
+		w.tick(t)
+	}
+	for _, limit := range []int{1, 4, 7, 15, 16, 100} {
+		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
+			t.Parallel()
+			var listed []paylink.Link
+			for _, p := range pages(t, w.client, paylink.ListQuery{Limit: limit}) {
+				listed = append(listed, p...)
+			}
+			checkSame(t, listed, created)
+			checkNewestFirst(t, listed)
+		})
+	}
+}
+
+func TestListIsStableWhileLinksAreCreated(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	original := w.createSpread(t, 33)
+	ctx := context.Background()
+
+	first, err := w.client.List(ctx, paylink.ListQuery{Limit: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added []paylink.Link
+	for i := range 5 {
+		p := "mijnklantportaal"
+		if i%2 == 1 {
+			p = "hub2"
+		}
+		added = append(added, w.create(t, p))
+		w.tick(t)
+	}
+	// More links between later pages too, which keeps pushing MijnKlantportaal's pages down.
+	listed := slices.Clone(first.Links)
+	q := paylink.ListQuery{Limit: 7, Cursor: first.NextCursor}
+	for q.Cursor != "" {
+		p, err := w.client.List(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, p.Links...)
+		added = append(added, w.create(t, "mijnklantportaal"), w.create(t, "hub2"))
+		w.tick(t)
+		q.Cursor = p.NextCursor
+	}
+	checkSame(t, listed, original)
+	checkNewestFirst(t, listed)
+
+	// A fresh listing has them all.
+	checkSame(t, all(t, w.client, paylink.ListQuery{Limit: 7}), append(original, added...))
+}
+
+func TestListFilters(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	created := w.createSpread(t, 36)
+	// Pay every fourth link and close every fifth one that is still open.
+	byStatus := map[paylink.Status][]paylink.Link{}
+	for i, l := range created {
+		switch {
+		case i%4 == 0:
+			w.pay(t, l)
+			byStatus[paylink.StatusCompleted] = append(byStatus[paylink.StatusCompleted], l)
+		case i%5 == 0:
+			if _, err := w.client.Close(ctx, l.ID, paylink.CloseInput{}); err != nil {
+				t.Fatal(err)
+			}
+			byStatus[paylink.StatusClosed] = append(byStatus[paylink.StatusClosed], l)
+		default:
+			byStatus[paylink.StatusActive] = append(byStatus[paylink.StatusActive], l)
+		}
+	}
+	at := func(provider string, links []paylink.Link) []paylink.Link {
+		var out []paylink.Link
+		for _, l := range links {
+			if l.Provider == provider {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+
+	tests := []struct {
+		name string
+		q    paylink.ListQuery
+		want []paylink.Link
+	}{
+		{"hub2", paylink.ListQuery{Provider: "hub2"}, at("hub2", created)},
+		{"mijnklantportaal", paylink.ListQuery{Provider: "mijnklantportaal"}, at("mijnklantportaal", created)},
+		{"completed", paylink.ListQuery{Status: paylink.StatusCompleted}, byStatus[paylink.StatusCompleted]},
+		{"closed", paylink.ListQuery{Status: paylink.StatusClosed}, byStatus[paylink.StatusClosed]},
+		{"active", paylink.ListQuery{Status: paylink.StatusActive}, byStatus[paylink.StatusActive]},
+		{"expired", paylink.ListQuery{Status: paylink.StatusExpired}, nil},
+		{"unknown", paylink.ListQuery{Status: paylink.StatusUnknown}, nil},
+		{"active at mijnklantportaal", paylink.ListQuery{Provider: "mijnklantportaal", Status: paylink.StatusActive}, at("mijnklantportaal", byStatus[paylink.StatusActive])},
+		{"completed at hub2", paylink.ListQuery{Provider: "hub2", Status: paylink.StatusCompleted}, at("hub2", byStatus[paylink.StatusCompleted])},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, limit := range []int{3, 7} {
+				q := tt.q
+				q.Limit = limit
+				var listed []paylink.Link
+				for _, p := range pages(t, w.client, q) {
+					listed = append(listed, p...)
+				}
+				checkSame(t, listed, tt.want)
+				checkNewestFirst(t, listed)
+				for _, l := range listed {
+					if (q.Provider != "" && l.Provider != q.Provider) || (q.Status != "" && l.Status != q.Status) {
+						t.Errorf("%s (%s, %s) listed for %+v", l.ID, l.Provider, l.Status, q)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestListRefuses(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	w.createSpread(t, 12)
+
+	cursorOf := func(c *paylink.Client, q paylink.ListQuery) string {
+		t.Helper()
+		q.Limit = 2
+		p, err := c.List(ctx, q)
+		if err != nil || p.NextCursor == "" {
+			t.Fatalf("List(%+v) = cursor %q, %v", q, p.NextCursor, err)
+		}
+		return p.NextCursor
+	}
+	plain := cursorOf(w.client, paylink.ListQuery{})
+	ofHub2 := cursorOf(w.client, paylink.ListQuery{Provider: "hub2"})
+	ofActive := cursorOf(w.client, paylink.ListQuery{Status: paylink.StatusActive})
+
+	other, err := paylink.NewClient(w.providers, paylink.WithCursorKey([]byte("another instance's key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := cursorOf(other, paylink.ListQuery{})
+
+	payload, mac, _ := strings.Cut(plain, ".")
+	tests := []struct {
+		name  string
+		q     paylink.ListQuery
+		field string
+	}{
+		{"cursor with a provider filter added", paylink.ListQuery{Provider: "hub2", Cursor: plain}, "query.cursor"},
+		{"cursor with a status filter added", paylink.ListQuery{Status: paylink.StatusActive, Cursor: plain}, "query.cursor"},
+		{"cursor with its provider filter dropped", paylink.ListQuery{Cursor: ofHub2}, "query.cursor"},
+		{"cursor with its provider filter changed", paylink.ListQuery{Provider: "mijnklantportaal", Cursor: ofHub2}, "query.cursor"},
+		{"cursor with its status filter changed", paylink.ListQuery{Status: paylink.StatusClosed, Cursor: ofActive}, "query.cursor"},
+		{"cursor of another key", paylink.ListQuery{Cursor: foreign}, "query.cursor"},
+		{"truncated cursor", paylink.ListQuery{Cursor: plain[:len(plain)-3]}, "query.cursor"},
+		{"cursor without signature", paylink.ListQuery{Cursor: payload}, "query.cursor"},
+		{"signature alone", paylink.ListQuery{Cursor: "." + mac}, "query.cursor"},
+		{"cursor with the signature of another", paylink.ListQuery{Cursor: payload + "." + strings.SplitN(foreign, ".", 2)[1]}, "query.cursor"},
+		{"garbage cursor", paylink.ListQuery{Cursor: "page=2"}, "query.cursor"},
+		{"unknown status", paylink.ListQuery{Status: "paid"}, "query.status"},
+		{"unknown provider", paylink.ListQuery{Provider: "stripe"}, "query.provider"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := w.client.List(ctx, tt.q)
+			checkViolation(t, err, tt.field)
+		})
+	}
+
+	t.Run("every single-character change", func(t *testing.T) {
+		t.Parallel()
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+		for i := range len(plain) {
+			for _, r := range []byte{alphabet[(strings.IndexByte(alphabet, plain[i])+1)%len(alphabet)], '='} {
+				b := []byte(plain)
+				b[i] = r
+				_, err := w.client.List(ctx, paylink.ListQuery{Limit: 2, Cursor: string(b)})
+				var ve *paylink.ValidationError
+				if !errors.As(err, &ve) || ve.Violations[0].Field != "query.cursor" {
+					t.Errorf("cursor changed at %d to %q: %v, want a violation at query.cursor", i, r, err)
+				}
+			}
+		}
+	})
+
+	t.Run("named provider without list", func(t *testing.T) {
+		t.Parallel()
+		_, err := w.client.List(ctx, paylink.ListQuery{Provider: "telness"})
+		var ue *paylink.UnsupportedError
+		if !errors.As(err, &ue) || !errors.Is(err, paylink.ErrUnsupported) || ue.Provider != "telness" {
+			t.Errorf("List at telness: %v, want an *UnsupportedError of telness", err)
+		}
+	})
+
+	t.Run("cursor of an instance with the same key", func(t *testing.T) {
+		t.Parallel()
+		key := []byte("shared by every instance")
+		a, _ := paylink.NewClient(w.providers, paylink.WithCursorKey(key))
+		b, _ := paylink.NewClient(w.providers, paylink.WithCursorKey(key))
+		first, err := a.List(ctx, paylink.ListQuery{Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest := all(t, b, paylink.ListQuery{Limit: 5, Cursor: first.NextCursor})
+		if got := len(first.Links) + len(rest); got != 12 {
+			t.Errorf("listed %d links across two instances, want 12", got)
+		}
+	})
+}
+
+func TestListProviderAuthFailure(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.createSpread(t, 3)
+	// The hub2 adapter with a key the sandbox refuses; mijnklantportaal still fine.
+	ps := adapters(t, w.srv.URL, mkpToken, "hub2-key-wrong", telnessKey)
+	c, err := paylink.NewClient(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.List(context.Background(), paylink.ListQuery{})
+	var pe *paylink.ProviderError
+	if !errors.As(err, &pe) || pe.Provider != "hub2" || !errors.Is(err, paylink.ErrProviderAuth) {
+		t.Errorf("List with hub2 refusing the key: %v, want hub2's *ProviderError matching ErrProviderAuth", err)
+	}
+	// Listing mijnklantportaal alone still works.
+	if p, err := c.List(context.Background(), paylink.ListQuery{Provider: "mijnklantportaal"}); err != nil || len(p.Links) != 2 {
+		t.Errorf("List at mijnklantportaal = %d links, %v; want 2", len(p.Links), err)
+	}
+}
+
+// stub is a Provider whose List is a function of the test; it only lists.
+type stub struct {
+	name   string
+	ops    []paylink.Operation
+	list   func(ctx context.Context, q paylink.PageQuery) (paylink.PageResult, error)
+	closes atomic.Int64
+}
+
+func (s *stub) Name() string { return s.name }
+func (s *stub) Capabilities() paylink.Capabilities {
+	ops := s.ops
+	if ops == nil {
+		ops = []paylink.Operation{paylink.OpList}
+	}
+	return paylink.Capabilities{Operations: ops}
+}
+func (s *stub) Create(context.Context, paylink.CreateInput) (paylink.Link, error) {
+	return paylink.Link{}, paylink.Unsupported(s.name, "", "stub")
+}
+func (s *stub) Get(context.Context, string) (paylink.Link, error) {
+	return paylink.Link{}, paylink.Unsupported(s.name, "", "stub")
+}
+func (s *stub) List(ctx context.Context, q paylink.PageQuery) (paylink.PageResult, error) {
+	return s.list(ctx, q)
+}
+func (s *stub) Close(context.Context, string, paylink.CloseInput) (paylink.Link, error) {
+	s.closes.Add(1)
+	return paylink.Link{}, paylink.Unsupported(s.name, "", "stub")
+}
+
+// waitLong bounds how long a stub waits for something that happens at once when the Client is
+// right; reaching it fails the test rather than hanging it.
+const waitLong = 10 * time.Second
+
+func TestListCallsProvidersConcurrently(t *testing.T) {
+	t.Parallel()
+	// Each provider's List waits until the other's has started too: called one after the other,
+	// the first would wait in vain.
+	var entered sync.WaitGroup
+	entered.Add(2)
+	bothIn := make(chan struct{})
+	go func() { entered.Wait(); close(bothIn) }()
+	slow := func(name string) *stub {
+		return &stub{name: name, list: func(ctx context.Context, q paylink.PageQuery) (paylink.PageResult, error) {
+			if q.Page == "" {
+				entered.Done()
+			}
+			select {
+			case <-bothIn:
+			case <-time.After(waitLong):
+				return paylink.PageResult{}, fmt.Errorf("%s: the other provider's List did not start while this one ran: providers are listed one after the other", name)
+			}
+			time.Sleep(10 * time.Millisecond) // a slow provider
+			return paylink.PageResult{Links: []paylink.Link{{ProviderLinkID: name + "-1", CreatedAt: start}}}, nil
+		}}
+	}
+	c, err := paylink.NewClient([]paylink.Provider{slow("a"), slow("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.List(context.Background(), paylink.ListQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Links) != 2 || p.Links[0].Provider != "b" || p.Links[1].Provider != "a" || p.NextCursor != "" {
+		t.Errorf("List = %+v", p)
+	}
+}
+
+func TestListFailsWithTheFailingProvidersError(t *testing.T) {
+	t.Parallel()
+	failure := &paylink.ProviderError{Provider: "broken", Kind: paylink.ErrProviderUnavailable, Status: 503, Message: "maintenance"}
+	for _, brokenFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("broken registered first %t", brokenFirst), func(t *testing.T) {
+			t.Parallel()
+			broken := &stub{name: "broken", list: func(context.Context, paylink.PageQuery) (paylink.PageResult, error) {
+				return paylink.PageResult{}, failure
+			}}
+			// healthy answers only once its call is cancelled, as an adapter whose request is cut
+			// off does: with context.Canceled, as TransportError returns it.
+			cancelled := make(chan struct{})
+			healthy := &stub{name: "healthy", list: func(ctx context.Context, q paylink.PageQuery) (paylink.PageResult, error) {
+				select {
+				case <-ctx.Done():
+					close(cancelled)
+					return paylink.PageResult{}, paylink.TransportError("healthy", ctx.Err())
+				case <-time.After(waitLong):
+					return paylink.PageResult{}, errors.New("healthy: the List call was not cancelled after the other provider failed")
+				}
+			}}
+			ps := []paylink.Provider{healthy, broken}
+			if brokenFirst {
+				ps = []paylink.Provider{broken, healthy}
+			}
+			c, err := paylink.NewClient(ps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.List(context.Background(), paylink.ListQuery{})
+			var pe *paylink.ProviderError
+			if !errors.As(err, &pe) || pe != failure || !errors.Is(err, paylink.ErrProviderUnavailable) {
+				t.Errorf("List = %v, want the broken provider's error", err)
+			}
+			select {
+			case <-cancelled:
+			default:
+				t.Error("the healthy provider's List was not cancelled")
+			}
+		})
+	}
+}
+
+func TestListCancelledByCaller(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.createSpread(t, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := w.client.List(ctx, paylink.ListQuery{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("List with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+func TestAll(t *testing.T) {
+	t.Parallel()
+	t.Run("stops when the caller does", func(t *testing.T) {
+		t.Parallel()
+		var calls atomic.Int64
+		s := &stub{name: "a", list: func(context.Context, paylink.PageQuery) (paylink.PageResult, error) {
+			calls.Add(1)
+			var links []paylink.Link
+			for i := range 10 {
+				links = append(links, paylink.Link{ProviderLinkID: fmt.Sprint(i), CreatedAt: start.Add(-time.Duration(i) * time.Second)})
+			}
+			return paylink.PageResult{Links: links}, nil
+		}}
+		c, _ := paylink.NewClient([]paylink.Provider{s})
+		n := 0
+		for _, err := range c.All(context.Background(), paylink.ListQuery{Limit: 2}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 3 {
+				break
+			}
+		}
+		if got := calls.Load(); got != 2 {
+			t.Errorf("%d List calls to yield 3 links in pages of 2, want 2", got)
+		}
+	})
+	t.Run("yields the error once", func(t *testing.T) {
+		t.Parallel()
+		s := &stub{name: "a", list: func(context.Context, paylink.PageQuery) (paylink.PageResult, error) {
+			return paylink.PageResult{}, paylink.TransportError("a", errors.New("connection reset"))
+		}}
+		c, _ := paylink.NewClient([]paylink.Provider{s})
+		var errs []error
+		for l, err := range c.All(context.Background(), paylink.ListQuery{}) {
+			if err == nil {
+				t.Errorf("yielded %+v", l)
+			}
+			errs = append(errs, err)
+		}
+		if len(errs) != 1 || !errors.Is(errs[0], paylink.ErrProviderUnavailable) {
+			t.Errorf("All yielded %v, want one ErrProviderUnavailable", errs)
+		}
+	})
+}
