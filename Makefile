@@ -33,6 +33,6 @@ FUZZTIME ?= 10s
 fuzz: ## Run every fuzzer for FUZZTIME each (default 10s); the seed corpus runs in make test anyway
 	@for pkg in $$($(GO) list ./impl/...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg || exit 1; \
 	  done; \
 	done

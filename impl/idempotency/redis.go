@@ -23,7 +23,10 @@ func NewRedis(url string) (*Redis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("PAYLINKS_REDIS_URL: %w", err)
 	}
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
+	// Fail fast when Redis is down: a guarded request should not wait seconds to learn it.
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 500*time.Millisecond, time.Second, time.Second
+	opts.MaxRetries = 1
+	opts.DialerRetries = 1
 	return &Redis{client: redis.NewClient(opts), prefix: "paylinks:idem:"}, nil
 }
 

@@ -58,6 +58,13 @@ func (s *Server) passthrough(c echo.Context) error {
 		return err
 	}
 	copyHeaders(out.Header, r.Header)
+	// The retry layer takes an idempotency key as making a call safe to repeat: pass one on only to
+	// an operation that documents it, that is to a provider that honours it.
+	for _, h := range []string{"Idempotency-Key", "X-Idempotency-Key"} {
+		if !op.DeclaresHeader(h) {
+			out.Header.Del(h)
+		}
+	}
 	out.Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
 	if err := p.adapter.Authorize(ctx, out); err != nil {
 		return err
@@ -71,6 +78,11 @@ func (s *Server) passthrough(c echo.Context) error {
 		return paylink.TransportError(p.kit.Name, err)
 	}
 	defer res.Body.Close()
+	if s.cfg.Mode == Enforce && !op.Documents(res.StatusCode) {
+		// Only an outage the spec does not describe gets here unvalidated (a 5xx, often an HTML page
+		// of a gateway): it is not the provider's documented answer, so the caller gets the problem.
+		return paylink.ResponseError(p.kit.Name, res.StatusCode, "", "", res.Header.Get("Retry-After"))
+	}
 	copyHeaders(c.Response().Header(), res.Header)
 	if len(notes.vs) > 0 {
 		c.Response().Header().Add(violationsHeader, summary(notes.vs))

@@ -293,11 +293,8 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		Generator: newRequestID,
-		// A caller's id is kept only if it is short and plain, so logs cannot be forged through it.
-		Skipper: func(echo.Context) bool { return false },
-	}))
+	e.Pre(plainRequestID)
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
 	e.Use(s.observe)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 
@@ -464,6 +461,30 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 const callerKey = "paylinks.caller"
+
+// plainRequestID keeps a caller's X-Request-Id only if it is short and plain (letters, digits,
+// ".", "_", "-"), so that it cannot forge log lines or bloat every answer; otherwise a new one is made.
+func plainRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" && !plainID(id) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+func plainID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // bearer reads a bearer token; the scheme is case-insensitive (RFC 9110 §11.1).
 func bearer(h string) (string, bool) {

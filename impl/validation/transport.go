@@ -45,6 +45,53 @@ type Transport struct {
 	MaxBody int64
 }
 
+// minCredential is the shortest credential redacted from answers: shorter values are no secrets
+// worth the name, and replacing them would mangle ordinary text.
+const minCredential = 8
+
+// redacted replaces a credential a provider echoed back.
+var redacted = []byte("[redacted]")
+
+// redactCredentials removes from an answer the credentials its request carried (Authorization and
+// headers naming a key, token or secret), so a provider echoing them back in an error message
+// cannot leak them into problems, passthrough answers or logs. It edits header in place.
+func redactCredentials(request, header http.Header, body []byte) []byte {
+	for name, values := range request {
+		if !credentialHeader(name) {
+			continue
+		}
+		for _, v := range values {
+			if scheme, token, ok := strings.Cut(v, " "); ok && scheme != "" && strings.EqualFold(name, "Authorization") {
+				v = strings.TrimSpace(token)
+			}
+			if len(v) < minCredential {
+				continue
+			}
+			body = bytes.ReplaceAll(body, []byte(v), redacted)
+			for k, hv := range header {
+				for i := range hv {
+					hv[i] = strings.ReplaceAll(hv[i], v, string(redacted))
+				}
+				header[k] = hv
+			}
+		}
+	}
+	return body
+}
+
+// credentialHeader reports whether a request header carries a credential: Authorization, and the
+// API key headers of the providers (X-API-Key, ApiKey), but not an idempotency key.
+func credentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	switch {
+	case strings.Contains(n, "idempotency"):
+		return false
+	case n == "authorization":
+		return true
+	}
+	return strings.Contains(n, "key") || strings.Contains(n, "token") || strings.Contains(n, "secret")
+}
+
 // RoundTrip does the request and validates the answer.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.Base
@@ -76,7 +123,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if int64(len(body)) > limit {
 		return nil, &ContractError{Operation: op.ID(), Status: res.StatusCode, Violations: []Violation{{Field: "body", Reason: fmt.Sprintf("larger than %d bytes", limit)}}}
 	}
-	res.Body = io.NopCloser(bytes.NewReader(body))
+	body = redactCredentials(req.Header, res.Header, body)
+	res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	if res.StatusCode >= 500 && !op.Documents(res.StatusCode) {
 		// An outage the spec does not describe is not a contract violation: the caller sees the
 		// status and treats it as the provider being unavailable.

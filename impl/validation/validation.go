@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -97,6 +98,18 @@ func (o *Operation) ID() string { return o.route.Operation.OperationID }
 func (o *Operation) Documents(status int) bool {
 	r := o.route.Operation.Responses
 	return r.Status(status) != nil || r.Default() != nil
+}
+
+// DeclaresHeader reports whether the operation documents a header parameter of that name.
+func (o *Operation) DeclaresHeader(name string) bool {
+	for _, ps := range []openapi3.Parameters{o.route.PathItem.Parameters, o.route.Operation.Parameters} {
+		for _, p := range ps {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // PathParams returns the path parameters by name.
@@ -298,15 +311,27 @@ func schemaReason(se *openapi3.SchemaError) string {
 	return "doesn't match the schema (" + se.SchemaField + ")"
 }
 
+// maxDepth is how deep duplicateKeys follows nesting: encoding/json refuses deeper bodies anyway
+// (its own limit), and the validator then says so.
+const maxDepth = 10000
+
 // duplicateKeys reports object keys that appear twice in one object, exactly or differing only in
 // case. Go's encoding/json binds keys case-insensitively and keeps the last, while the validator
 // sees every key: without this check a handler could bind a value that was never validated.
+//
+// The pointer to the current value is kept as segments and joined only for a violation: building
+// it at every level made a deeply nested body of a few kilobytes cost gigabytes.
 func duplicateKeys(body []byte) []Violation {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var out []Violation
-	var walk func(path string) error
-	walk = func(path string) error {
+	var path []string
+	pointer := func(last string) string { return "/" + strings.Join(append(path[:len(path):len(path)], last), "/") }
+	var walk func() error
+	walk = func() error {
+		if len(path) > maxDepth {
+			return errors.New("too deep")
+		}
 		tok, err := dec.Token()
 		if err != nil {
 			return err
@@ -322,10 +347,13 @@ func duplicateKeys(body []byte) []Violation {
 				k, _ := kt.(string)
 				folded := strings.ToLower(k)
 				if seen[folded] {
-					out = append(out, Violation{Field: path + "/" + k, Reason: "duplicate key (keys must be unique, also ignoring case)"})
+					out = append(out, Violation{Field: pointer(k), Reason: "duplicate key (keys must be unique, also ignoring case)"})
 				}
 				seen[folded] = true
-				if err := walk(path + "/" + k); err != nil {
+				path = append(path, k)
+				err = walk()
+				path = path[:len(path)-1]
+				if err != nil {
 					return err
 				}
 			}
@@ -333,7 +361,10 @@ func duplicateKeys(body []byte) []Violation {
 			return err
 		case json.Delim('['):
 			for i := 0; dec.More(); i++ {
-				if err := walk(fmt.Sprintf("%s/%d", path, i)); err != nil {
+				path = append(path, strconv.Itoa(i))
+				err := walk()
+				path = path[:len(path)-1]
+				if err != nil {
 					return err
 				}
 			}
@@ -342,8 +373,8 @@ func duplicateKeys(body []byte) []Violation {
 		}
 		return nil
 	}
-	if err := walk(""); err != nil {
-		return nil // syntax errors are reported by the validator with its own message
+	if err := walk(); err != nil {
+		return nil // syntax errors and excessive depth are reported by the validator with its own message
 	}
 	return out
 }

@@ -156,7 +156,11 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 		body.SavePaymentProfile = &opts.SavePaymentProfile
 	}
 	if !in.ExpiresAt.IsZero() {
+		// Telness keeps whole seconds: round up, so the link is payable at least until asked.
 		t := in.ExpiresAt.UTC()
+		if r := t.Truncate(time.Second); !r.Equal(t) {
+			t = r.Add(time.Second)
+		}
 		body.ExpiresAt = &t
 	}
 	md := maps.Clone(in.Metadata)
