@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/paylinks/paylinks/impl/paylink"
 )
@@ -67,7 +68,9 @@ func redactCredentials(request, header http.Header, body []byte) []byte {
 			if len(v) < minCredential {
 				continue
 			}
-			body = bytes.ReplaceAll(body, []byte(v), redacted)
+			if bytes.Contains(body, []byte(v)) {
+				body = bytes.ReplaceAll(body, []byte(v), redacted)
+			}
 			for k, hv := range header {
 				for i := range hv {
 					hv[i] = strings.ReplaceAll(hv[i], v, string(redacted))
@@ -115,7 +118,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if limit <= 0 {
 		limit = 8 << 20
 	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	body, err := readAll(res.Body, res.ContentLength, limit+1)
 	res.Body.Close()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s answer: %w", op.ID(), err)
@@ -141,3 +144,28 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return res, nil
 }
+
+// readAll reads at most max bytes: into a pooled buffer and one exact copy when the length is not
+// announced (chunked answers), straight into one allocation when it is.
+func readAll(r io.Reader, length, max int64) ([]byte, error) {
+	if length >= 0 && length < max {
+		buf := make([]byte, length)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	b := readBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if b.Cap() <= 64<<10 { // large buffers are left to the GC, so the pool stays small
+			b.Reset()
+			readBuffers.Put(b)
+		}
+	}()
+	if _, err := b.ReadFrom(io.LimitReader(r, max)); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(b.Bytes()), nil
+}
+
+var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
