@@ -43,9 +43,10 @@ func main() {
 	}
 	duration := flag.Duration("duration", 10*time.Second, "load per scenario and proxy")
 	conns := flag.Int("conns", 16, "concurrent connections")
+	rounds := flag.Int("rounds", 5, "the duration is split into rounds that alternate the proxies, so drift of the machine hits both alike")
 	bin := flag.String("paylinks", "", "paylinks binary (default: go build ./cmd/paylinks)")
 	flag.Parse()
-	if err := run(*duration, *conns, *bin); err != nil {
+	if err := run(*duration, *conns, *rounds, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -121,7 +122,7 @@ func waitUp(url string) error {
 	return fmt.Errorf("%s did not come up", url)
 }
 
-func run(duration time.Duration, conns int, bin string) error {
+func run(duration time.Duration, conns, rounds int, bin string) error {
 	tmp, err := os.MkdirTemp("", "paylinks-load")
 	if err != nil {
 		return err
@@ -179,26 +180,43 @@ func run(duration time.Duration, conns int, bin string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "scenario\tplain proxy req/s\tpaylinks req/s\tratio\tpaylinks p99\t\n")
 	for _, sc := range scenarios {
-		plain := load("http://"+plainAddr, sc.method, sc.path, "", conns, duration)
-		pay := load("http://"+plAddr, sc.method, sc.path, "bench-key", conns, duration)
+		var plain, pay result
+		for range max(rounds, 1) {
+			plain = plain.add(load("http://"+plainAddr, sc.method, sc.path, "", conns, duration/time.Duration(max(rounds, 1))))
+			pay = pay.add(load("http://"+plAddr, sc.method, sc.path, "bench-key", conns, duration/time.Duration(max(rounds, 1))))
+		}
 		if plain.errors > 0 || pay.errors > 0 {
 			return fmt.Errorf("%s: errors: plain %d, paylinks %d (%s)", sc.name, plain.errors, pay.errors, pay.firstError)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f×\t%s\t\n", sc.name, plain.rps, pay.rps, pay.rps/plain.rps, pay.p99.Round(10*time.Microsecond))
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f×\t%s\t\n", sc.name, plain.rps(), pay.rps(), pay.rps()/plain.rps(), percentile(pay.latencies, 0.99).Round(10*time.Microsecond))
 	}
 	tw.Flush()
 	if rss, err := peakRSS(pl.Process.Pid); err == nil {
 		fmt.Printf("paylinks peak RSS: %.1f MB\n", float64(rss)/1024)
 	}
-	fmt.Printf("(%d connections, %s per run, %s)\n", conns, duration, time.Now().UTC().Format("2006-01-02"))
+	fmt.Printf("(%d connections, %s per proxy and scenario in %d alternating rounds, %s)\n", conns, duration, rounds, time.Now().UTC().Format("2006-01-02"))
 	return nil
 }
 
 type result struct {
-	rps        float64
+	done       int64
+	elapsed    time.Duration
 	errors     int64
 	firstError string
-	p99        time.Duration
+	latencies  []time.Duration
+}
+
+func (r result) rps() float64 { return float64(r.done) / r.elapsed.Seconds() }
+
+func (r result) add(o result) result {
+	r.done += o.done
+	r.elapsed += o.elapsed
+	r.errors += o.errors
+	if r.firstError == "" {
+		r.firstError = o.firstError
+	}
+	r.latencies = append(r.latencies, o.latencies...)
+	return r
 }
 
 // load sends requests from conns workers for d and counts answered requests per second.
@@ -245,11 +263,12 @@ func load(base, method, path, key string, conns int, d time.Duration) result {
 	}
 	wg.Wait()
 	elapsed := time.Since(begin)
+	client.CloseIdleConnections()
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
 	}
-	return result{rps: float64(done.Load()) / elapsed.Seconds(), errors: errs.Load(), firstError: first, p99: percentile(all, 0.99)}
+	return result{done: done.Load(), elapsed: elapsed, errors: errs.Load(), firstError: first, latencies: all}
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -68,6 +69,11 @@ func serve(args []string, getenv func(string) string) int {
 	cfg.Addr, cfg.Mode = *addr, server.Mode(*mode)
 	cfg.Logger = server.NewLogger(os.Stderr, level)
 
+	if getenv("GOGC") == "" {
+		// Validation allocates a tree per answer: collecting half as often buys ~10 % more
+		// throughput for ~5 MB of peak RSS (bench/README.md). GOGC and GOMEMLIMIT override.
+		debug.SetGCPercent(200)
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "paylinks serve:", err)
