@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,6 +29,16 @@ func NewRedis(url string) (*Redis, error) {
 	opts.MaxRetries = 1
 	opts.DialerRetries = 1
 	return &Redis{client: redis.NewClient(opts), prefix: "paylinks:idem:"}, nil
+}
+
+// LogRedisTo sends the Redis client's own messages (failed dials, pool trouble) to the logger,
+// as warnings, instead of to stderr. The Redis client has one logger per process.
+func LogRedisTo(l *slog.Logger) { redis.SetLogger(redisLogger{l}) }
+
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // redisRecord is what is stored under a key: the request's fingerprint and, once done, its answer.

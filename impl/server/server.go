@@ -160,6 +160,9 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		if cfg.Logger != nil {
+			idempotency.LogRedisTo(cfg.Logger)
+		}
 		cfg.Idempotency = r
 	}
 	if cfg.Idempotency == nil {
