@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -22,6 +23,8 @@ var (
 	ErrInFlight = errors.New("a request with this idempotency key is in progress")
 	// ErrUnavailable: the store cannot be reached.
 	ErrUnavailable = errors.New("idempotency store unavailable")
+	// ErrNotSaved: the request ran and its answer is returned, but the store could not keep it.
+	ErrNotSaved = errors.New("answer could not be stored for the idempotency key")
 )
 
 // Response is a stored answer.
@@ -79,15 +82,27 @@ func (g *Guard) Do(ctx context.Context, key, fingerprint string, run func() (res
 		case err == nil && stored != nil:
 			return *stored, true, nil
 		case err == nil:
-			res, keep := run()
-			// The answer is already made: store it even if the caller went away meanwhile.
+			// The answer is made once: store it even if the caller went away meanwhile, and free
+			// the key if making it panicked, so a retry need not wait for the lock to expire.
 			sctx := context.WithoutCancel(ctx)
+			released := false
+			defer func() {
+				if !released {
+					_ = g.Store.Release(sctx, key)
+				}
+			}()
+			res, keep := run()
+			released = true
 			if keep {
 				err = g.Store.Save(sctx, key, fingerprint, res, ttl)
 			} else {
 				err = g.Store.Release(sctx, key)
 			}
-			return res, false, err
+			if err != nil {
+				// The request ran: its answer is returned all the same, never run again.
+				return res, false, fmt.Errorf("%w: %w", ErrNotSaved, err)
+			}
+			return res, false, nil
 		case errors.Is(err, ErrInFlight):
 			select {
 			case <-ctx.Done():

@@ -100,3 +100,57 @@ func TestMemoryExpiry(t *testing.T) {
 		t.Fatalf("after expiry: %v %v, want a fresh claim", res, err)
 	}
 }
+
+// failingSave is a store that claims keys but cannot keep answers.
+type failingSave struct{ *Memory }
+
+func (failingSave) Save(context.Context, string, string, Response, time.Duration) error {
+	return ErrUnavailable
+}
+
+func TestGuardFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("a panicking request frees its key", func(t *testing.T) {
+		t.Parallel()
+		g := &Guard{Store: NewMemory()}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("panic was swallowed")
+				}
+			}()
+			_, _, _ = g.Do(ctx, "k", "fp", func() (Response, bool) { panic("boom") })
+		}()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			res, replayed, err := g.Do(ctx, "k", "fp", func() (Response, bool) { return Response{Status: 201}, true })
+			if err != nil || replayed || res.Status != 201 {
+				t.Errorf("retry after panic: %v %v %v, want a fresh run", res, replayed, err)
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("retry after a panic waits for the lock to expire")
+		}
+	})
+
+	t.Run("an answer that cannot be stored is still returned", func(t *testing.T) {
+		t.Parallel()
+		g := &Guard{Store: failingSave{NewMemory()}}
+		runs := 0
+		res, replayed, err := g.Do(ctx, "k", "fp", func() (Response, bool) {
+			runs++
+			return Response{Status: 201, Body: []byte("made")}, true
+		})
+		if !errors.Is(err, ErrNotSaved) || !errors.Is(err, ErrUnavailable) {
+			t.Errorf("err %v, want ErrNotSaved wrapping the store's error", err)
+		}
+		if runs != 1 || replayed || string(res.Body) != "made" {
+			t.Errorf("runs %d replayed %v body %q, want the answer of the single run", runs, replayed, res.Body)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -224,6 +225,8 @@ func TestRetryRules(t *testing.T) {
 	mkpCreate := `{"provider":"mijnklantportaal","description":"d","amount":{"currency":"EUR","value":"1.00"}}`
 	telnessCreate := `{"provider":"telness","providerOptions":{"telness":{"orderId":"ord_1"}}}`
 	key := map[string]string{"Idempotency-Key": "retry-key-1"}
+	// Telness gets the caller's key scoped by the caller (one credential serves every caller).
+	scoped := providerIdempotencyKey(context.WithValue(context.Background(), callerKey, callerID("key")), "retry-key-1")
 	tests := []struct {
 		name, provider   string
 		upstream         http.HandlerFunc
@@ -251,12 +254,12 @@ func TestRetryRules(t *testing.T) {
 		{"passthrough create, 503", "mijnklantportaal", unavailable, "POST", "/providers/mijnklantportaal/payment-links", `{"description":"d","amount":"1.00"}`, nil, 1, 503, "provider_unavailable", ""},
 		{"passthrough create with the caller's Idempotency-Key, 503", "mijnklantportaal", unavailable, "POST", "/providers/mijnklantportaal/payment-links", `{"description":"d","amount":"1.00"}`, key, 1, 503, "provider_unavailable", ""},
 		{"passthrough create with X-Idempotency-Key at a provider without idempotency, 503", "mijnklantportaal", unavailable, "POST", "/providers/mijnklantportaal/payment-links", `{"description":"d","amount":"1.00"}`, map[string]string{"X-Idempotency-Key": "k1"}, 1, 503, "provider_unavailable", ""},
-		{"passthrough telness create with X-Idempotency-Key, reset", "telness", reset, "POST", "/providers/telness/payment-links", `{"orderId":"ord_1"}`, map[string]string{"X-Idempotency-Key": "retry-key-1"}, 3, 503, "provider_unavailable", "retry-key-1"},
+		{"passthrough telness create with X-Idempotency-Key, reset", "telness", reset, "POST", "/providers/telness/payment-links", `{"orderId":"ord_1"}`, map[string]string{"X-Idempotency-Key": "retry-key-1"}, 3, 503, "provider_unavailable", scoped},
 		{"passthrough close, reset", "mijnklantportaal", reset, "DELETE", "/providers/mijnklantportaal/payment-links/plk_1", "", nil, 1, 503, "provider_unavailable", ""},
-		{"telness create with key, 503", "telness", unavailable, "POST", "/v1/payment-links", telnessCreate, key, 3, 503, "provider_unavailable", "retry-key-1"},
-		{"telness create with key, reset", "telness", reset, "POST", "/v1/payment-links", telnessCreate, key, 3, 503, "provider_unavailable", "retry-key-1"},
+		{"telness create with key, 503", "telness", unavailable, "POST", "/v1/payment-links", telnessCreate, key, 3, 503, "provider_unavailable", scoped},
+		{"telness create with key, reset", "telness", reset, "POST", "/v1/payment-links", telnessCreate, key, 3, 503, "provider_unavailable", scoped},
 		{"telness create without key, 503", "telness", unavailable, "POST", "/v1/payment-links", telnessCreate, nil, 1, 503, "provider_unavailable", ""},
-		{"telness close with key, 503", "telness", unavailable, "POST", "/v1/payment-links/" + unifiedID("telness", "tl_1") + "/close", "", key, 3, 503, "provider_unavailable", "retry-key-1"},
+		{"telness close with key, 503", "telness", unavailable, "POST", "/v1/payment-links/" + unifiedID("telness", "tl_1") + "/close", "", key, 3, 503, "provider_unavailable", scoped},
 		{"telness close without key, reset", "telness", reset, "POST", "/v1/payment-links/" + unifiedID("telness", "tl_1") + "/close", "", nil, 1, 503, "provider_unavailable", ""},
 		{"telness get, 503", "telness", unavailable, "GET", "/v1/payment-links/" + unifiedID("telness", "tl_1"), "", nil, 3, 503, "provider_unavailable", ""},
 	}

@@ -62,11 +62,25 @@ func (s *Server) validateUnified(spec *validation.Spec) echo.MiddlewareFunc {
 
 			rec := &recorder{header: c.Response().Header().Clone()}
 			w := c.Response().Writer
+			restore := func() {
+				c.Response().Writer = w
+			}
+			defer func() {
+				// After a panic the recover middleware must be able to answer on the real writer.
+				if p := recover(); p != nil {
+					restore()
+					c.Response().Committed, c.Response().Status = false, http.StatusOK
+					panic(p)
+				}
+			}()
 			c.Response().Writer = rec
 			if err := next(c); err != nil {
 				c.Error(err)
 			}
-			c.Response().Writer = w
+			restore()
+			if r.Context().Err() != nil {
+				return nil // the caller went away: nobody reads the answer
+			}
 			for k, v := range rec.header {
 				w.Header()[k] = v
 			}
@@ -141,23 +155,30 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		caller, _ := c.Get(callerKey).(string)
+		caller, _ := c.Get(string(callerKey)).(string)
 		scope := idempotency.Fingerprint("key", caller, []byte(key))
 		fp := idempotency.Fingerprint(r.Method, r.URL.Path, body)
 		res, replayed, err := s.guard.Do(r.Context(), scope, fp, func() (idempotency.Response, bool) {
 			rec := &recorder{header: c.Response().Header().Clone()}
 			w := c.Response().Writer
+			defer func() {
+				c.Response().Writer = w
+				c.Response().Committed = false
+			}()
 			c.Response().Writer = rec
 			if err := next(c); err != nil {
 				c.Error(err)
 			}
-			c.Response().Writer = w
-			c.Response().Committed = false
 			return idempotency.Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, rec.status < 500
 		})
 		switch {
+		case errors.Is(err, idempotency.ErrNotSaved):
+			// The request ran: answer it, but a retry with the key will run it again.
+			s.log.ErrorContext(r.Context(), "idempotency answer not stored", "error", err.Error())
 		case errors.Is(err, idempotency.ErrMismatch):
 			return err
+		case err != nil && r.Context().Err() != nil:
+			return nil // the caller went away while waiting for the key's first request
 		case err != nil && s.cfg.IdempotencyFailOpen && !errors.Is(err, context.Canceled):
 			s.log.ErrorContext(r.Context(), "idempotency store failed; serving without the guarantee", "error", err.Error())
 			r.Body = io.NopCloser(bytes.NewReader(body))

@@ -31,9 +31,15 @@ func (s *Server) passthrough(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	r := c.Request()
-	rest := "/" + c.Param("*")
+	// The wildcard is the path as sent (still escaped): unescape it once, keep the escaped form
+	// to forward, so an id with reserved characters reaches the provider as the caller wrote it.
+	rawRest := "/" + c.Param("*")
+	rest, err := url.PathUnescape(rawRest)
+	if err != nil {
+		return &validation.Error{Kind: validation.Malformed, Violations: []validation.Violation{{Field: "path", Reason: "invalid percent-encoding"}}}
+	}
 	m := *r // a shallow copy with the provider's own path is enough to match and validate
-	m.URL = &url.URL{Path: rest, RawQuery: r.URL.RawQuery}
+	m.URL = &url.URL{Path: rest, RawPath: rawRest, RawQuery: r.URL.RawQuery}
 	op, err := p.spec.Find(&m)
 	if err != nil {
 		return err
@@ -53,6 +59,7 @@ func (s *Server) passthrough(c echo.Context) error {
 	ctx, notes := withViolationNotes(r.Context())
 	target := *p.baseURL
 	target.Path = strings.TrimSuffix(p.baseURL.Path, "/") + rest
+	target.RawPath = strings.TrimSuffix(p.baseURL.EscapedPath(), "/") + rawRest
 	target.RawQuery = r.URL.RawQuery
 	out, err := http.NewRequestWithContext(ctx, r.Method, target.String(), bytes.NewReader(body))
 	if err != nil {
@@ -62,8 +69,12 @@ func (s *Server) passthrough(c echo.Context) error {
 	// The retry layer takes an idempotency key as making a call safe to repeat: pass one on only to
 	// an operation that documents it, that is to a provider that honours it.
 	for _, h := range []string{"Idempotency-Key", "X-Idempotency-Key"} {
-		if !op.DeclaresHeader(h) {
+		switch v := out.Header.Get(h); {
+		case !op.DeclaresHeader(h):
 			out.Header.Del(h)
+		case v != "":
+			// One credential serves every caller: scope the key by the caller, as the unified API does.
+			out.Header.Set(h, providerIdempotencyKey(ctx, v))
 		}
 	}
 	out.Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))

@@ -9,7 +9,9 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -169,7 +171,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.Idempotency = idempotency.NewMemory()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, providers: map[string]*provider{}, metrics: newMetrics()}
-	s.guard = &idempotency.Guard{Store: cfg.Idempotency}
+	// A key stays claimed while its request may still be running: longer than any provider call
+	// (a close may make two), so a retry cannot run it a second time.
+	lockTTL := cfg.ProviderTimeout
+	for _, pc := range cfg.Providers {
+		lockTTL = max(lockTTL, pc.Timeout)
+	}
+	s.guard = &idempotency.Guard{Store: cfg.Idempotency, LockTTL: 3*lockTTL + 30*time.Second}
 	for _, k := range cfg.APIKeys {
 		if k = strings.TrimSpace(k); k != "" {
 			s.keys = append(s.keys, []byte(k))
@@ -318,7 +326,8 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	if err != nil {
 		return err
 	}
-	v1 := e.Group("/v1", limit, s.authenticate, s.validateUnified(spec), s.idempotent)
+	// Idempotency wraps validation, so what is stored is the answer that was validated and sent.
+	v1 := e.Group("/v1", limit, s.authenticate, s.idempotent, s.validateUnified(spec))
 	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes()}, nil))
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 
@@ -458,12 +467,34 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !s.validKey(token) {
 			return errUnauthorized
 		}
-		c.Set(callerKey, token)
+		caller := callerID(token)
+		c.Set(string(callerKey), caller)
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), callerKey, caller)))
 		return next(c)
 	}
 }
 
-const callerKey = "paylinks.caller"
+// callerKey holds who is calling (a hash of the API key, never the key) in the echo and request
+// contexts: idempotency keys are scoped by it.
+const callerKey = callerCtxKey("paylinks.caller")
+
+type callerCtxKey string
+
+func callerID(apiKey string) string {
+	sum := sha256.Sum256([]byte("paylinks caller\x00" + apiKey))
+	return hex.EncodeToString(sum[:16])
+}
+
+// providerIdempotencyKey is the key sent to a provider that honours idempotency keys itself: one
+// credential serves every caller, so the caller's key is scoped by the caller before it leaves.
+func providerIdempotencyKey(ctx context.Context, key string) string {
+	if key == "" {
+		return ""
+	}
+	caller, _ := ctx.Value(callerKey).(string)
+	sum := sha256.Sum256([]byte(caller + "\x00" + key))
+	return hex.EncodeToString(sum[:])
+}
 
 // plainRequestID keeps a caller's X-Request-Id only if it is short and plain (letters, digits,
 // ".", "_", "-"), so that it cannot forge log lines or bloat every answer; otherwise a new one is made.
@@ -511,6 +542,11 @@ func (s *Server) validKey(token string) bool {
 // every route but the sandboxes, which answer in their provider's own error shapes.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if c.Request().Context().Err() != nil {
+		// The caller went away (or gave up): nobody reads an answer, and it is no server error.
+		s.log.InfoContext(c.Request().Context(), "caller went away before the answer", "path", c.Request().URL.Path)
 		return
 	}
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)

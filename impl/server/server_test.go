@@ -532,3 +532,67 @@ func waitReady(t *testing.T, url string) {
 	}
 	t.Fatal("server never became ready")
 }
+
+// One provider credential serves every caller: the same Idempotency-Key from two callers must be
+// two requests at the provider too, also at Telness, which honours keys itself.
+func TestIdempotencyKeysAreScopedPerCaller(t *testing.T) {
+	t.Parallel()
+	ts := start(t, Config{APIKeys: []string{"sk_caller_one_1234", "sk_caller_two_5678"}})
+	tests := []struct{ name, path, body, idField string }{
+		{"unified", "/v1/payment-links", `{"provider":"telness","description":"Scoped","providerOptions":{"telness":{"orderId":"ord_1"}}}`, "id"},
+		{"passthrough", "/providers/telness/payment-links", `{"orderId":"ord_1","description":"Scoped"}`, "paymentLinkId"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string]string{"Idempotency-Key": "shared-" + tt.name, "X-Idempotency-Key": "shared-" + tt.name}
+			s1, _, b1 := ts.do(t, "POST", tt.path, "sk_caller_one_1234", tt.body, h)
+			s2, _, b2 := ts.do(t, "POST", tt.path, "sk_caller_two_5678", tt.body, h)
+			if s1 != 201 || s2 != 201 {
+				t.Fatalf("creates: %d %v, %d %v", s1, b1, s2, b2)
+			}
+			id1, id2 := b1[tt.idField], b2[tt.idField]
+			if id1 == nil || id1 == id2 {
+				t.Errorf("two callers got one link %v: the key leaked across callers", id1)
+			}
+			s3, _, b3 := ts.do(t, "POST", tt.path, "sk_caller_one_1234", tt.body, h)
+			if s3 != 201 || b3[tt.idField] != id1 {
+				t.Errorf("same caller, same key: %d %v, want the first link %v", s3, b3[tt.idField], id1)
+			}
+		})
+	}
+}
+
+func TestPassthroughPathsAreMatchedOnceUnescaped(t *testing.T) {
+	t.Parallel()
+	ts := start(t, Config{})
+	tests := []struct {
+		path       string
+		wantStatus int
+	}{
+		{"/providers/telness/payment-links/..", 404},
+		{"/providers/telness/payment-links/%2E%2E", 404},
+		{"/providers/telness/payment-links/.", 404},
+		{"/providers/telness/payment-links/no%20such%20link", 404},
+	}
+	for _, tt := range tests {
+		status, _, body := ts.do(t, "GET", tt.path, DemoAPIKey, "", nil)
+		if status != tt.wantStatus || body["code"] == nil {
+			t.Errorf("GET %s: %d %v, want %d with a problem", tt.path, status, body, tt.wantStatus)
+		}
+	}
+
+	// A broken escape cannot be written with net/url: send the request line as is. Go's server
+	// itself may refuse it before the router; either way it is a 400, never a provider call.
+	req, _ := http.NewRequest("GET", ts.URL, nil)
+	req.URL.Opaque = "/providers/telness/payment-links/%zz"
+	req.Header.Set("Authorization", "Bearer "+DemoAPIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 400 {
+		t.Errorf("broken escape: %d %s, want 400", res.StatusCode, raw)
+	}
+}

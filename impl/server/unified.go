@@ -26,9 +26,7 @@ func (u *unified) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 	if err != nil {
 		return nil, err
 	}
-	if req.Params.IdempotencyKey != nil {
-		in.IdempotencyKey = *req.Params.IdempotencyKey
-	}
+	in.IdempotencyKey = providerIdempotencyKey(ctx, deref(req.Params.IdempotencyKey))
 	l, err := u.client.Create(ctx, in)
 	if err != nil {
 		return nil, err
@@ -121,7 +119,7 @@ func (u *unified) GetPaymentLink(ctx context.Context, req api.GetPaymentLinkRequ
 }
 
 func (u *unified) ClosePaymentLink(ctx context.Context, req api.ClosePaymentLinkRequestObject) (api.ClosePaymentLinkResponseObject, error) {
-	l, err := u.client.Close(ctx, paylink.ID(req.Id), paylink.CloseInput{IdempotencyKey: deref(req.Params.IdempotencyKey)})
+	l, err := u.client.Close(ctx, paylink.ID(req.Id), paylink.CloseInput{IdempotencyKey: providerIdempotencyKey(ctx, deref(req.Params.IdempotencyKey))})
 	if err != nil {
 		return nil, err
 	}

@@ -130,7 +130,7 @@ func (o *Operation) PathParams() map[string]string { return o.params }
 // emptyParam reports a path parameter matched by nothing ("/payment-links/" is not a link).
 func emptyParam(params map[string]string) bool {
 	for _, v := range params {
-		if v == "" {
+		if v == "" || v == "." || v == ".." {
 			return true
 		}
 	}
