@@ -56,7 +56,7 @@ func (s *Server) passthrough(c echo.Context) error {
 		c.Response().Header().Add(violationsHeader, summary(verr.(*validation.Error).Violations))
 	}
 
-	ctx, notes := withViolationNotes(r.Context())
+	ctx, notes := withViolationNotes(validation.WithOperation(r.Context(), op))
 	target := *p.baseURL
 	target.Path = strings.TrimSuffix(p.baseURL.Path, "/") + rest
 	target.RawPath = strings.TrimSuffix(p.baseURL.EscapedPath(), "/") + rawRest

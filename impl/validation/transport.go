@@ -85,14 +85,23 @@ func redactCredentials(request, header http.Header, body []byte) []byte {
 // credentialHeader reports whether a request header carries a credential: Authorization, and the
 // API key headers of the providers (X-API-Key, ApiKey), but not an idempotency key.
 func credentialHeader(name string) bool {
-	n := strings.ToLower(name)
 	switch {
-	case strings.Contains(n, "idempotency"):
+	case containsFold(name, "idempotency"):
 		return false
-	case n == "authorization":
+	case strings.EqualFold(name, "authorization"):
 		return true
 	}
-	return strings.Contains(n, "key") || strings.Contains(n, "token") || strings.Contains(n, "secret")
+	return containsFold(name, "key") || containsFold(name, "token") || containsFold(name, "secret")
+}
+
+// containsFold reports whether s contains the lower-case ASCII word, ignoring case.
+func containsFold(s, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(word)], word) {
+			return true
+		}
+	}
+	return false
 }
 
 // RoundTrip does the request and validates the answer.
@@ -106,13 +115,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	// Spec paths are matched without the scheme, host and base path of the provider's URL.
-	m := *req
-	m.URL = &url.URL{Path: strings.TrimPrefix(req.URL.Path, strings.TrimSuffix(t.Prefix, "/")), RawQuery: req.URL.RawQuery}
-	m.Host = ""
-	m.Body = http.NoBody
-	op, err := t.Spec.Find(&m)
-	if err != nil {
-		return res, nil // not an operation of the spec: nothing to hold the answer to
+	path := strings.TrimPrefix(req.URL.Path, strings.TrimSuffix(t.Prefix, "/"))
+	op, _ := req.Context().Value(operationKey{}).(*Operation)
+	if op == nil || op.spec != t.Spec || op.req.Method != req.Method || op.req.URL.Path != path {
+		m := *req
+		m.URL = &url.URL{Path: path, RawQuery: req.URL.RawQuery}
+		m.Host = ""
+		m.Body = http.NoBody
+		if op, err = t.Spec.Find(&m); err != nil {
+			return res, nil // not an operation of the spec: nothing to hold the answer to
+		}
 	}
 	limit := t.MaxBody
 	if limit <= 0 {

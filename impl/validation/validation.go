@@ -29,12 +29,19 @@ import (
 func init() {
 	// kin-openapi checks date-time with a regular expression; time.Parse is several times faster
 	// on the hot path of answer validation and stricter (it also refuses 2024-02-30).
-	openapi3.DefineStringFormatValidator("date-time", openapi3.NewCallbackValidator(func(s string) error {
-		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-			return errors.New("not an RFC 3339 date-time")
-		}
-		return nil
-	}))
+	openapi3.DefineStringFormatValidator("date-time", dateTime{})
+}
+
+// dateTime is the date-time format: RFC 3339, checked by time.Parse.
+type dateTime struct{}
+
+var errDateTime = errors.New("not an RFC 3339 date-time")
+
+func (dateTime) Validate(s string) error {
+	if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+		return errDateTime
+	}
+	return nil
 }
 
 // Violation is one way a message breaks the spec. Field is a JSON pointer into the body
@@ -77,6 +84,8 @@ func (e *Error) Error() string {
 type Spec struct {
 	doc    *openapi3.T
 	router routers.Router
+	// fast holds the compiled fast-path check of every response body schema (nil: not modelled).
+	fast map[*openapi3.Schema]*check
 }
 
 // New prepares the document for validation. Servers are ignored: paths are matched as they are
@@ -90,7 +99,32 @@ func New(doc *openapi3.T) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Spec{doc: doc, router: r}, nil
+	return &Spec{doc: doc, router: r, fast: compileResponses(doc)}, nil
+}
+
+// compileResponses compiles the body schema of every documented response for the fast path.
+func compileResponses(doc *openapi3.T) map[*openapi3.Schema]*check {
+	fast := map[*openapi3.Schema]*check{}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.Responses == nil {
+				continue
+			}
+			for _, r := range op.Responses.Map() {
+				if r.Value == nil {
+					continue
+				}
+				for _, mt := range r.Value.Content {
+					if mt.Schema != nil && mt.Schema.Value != nil {
+						if _, done := fast[mt.Schema.Value]; !done {
+							fast[mt.Schema.Value] = compileSchema(mt.Schema.Value)
+						}
+					}
+				}
+			}
+		}
+	}
+	return fast
 }
 
 // Doc returns the document.
@@ -98,9 +132,18 @@ func (s *Spec) Doc() *openapi3.T { return s.doc }
 
 // Operation is a matched operation of the spec with the request it was matched for.
 type Operation struct {
+	spec   *Spec
 	route  *routers.Route
 	params map[string]string
 	req    *http.Request
+}
+
+type operationKey struct{}
+
+// WithOperation tells a Transport below which operation a request is for, so it need not route
+// the request again. It is used only if the request's method and path are the ones op was found for.
+func WithOperation(ctx context.Context, op *Operation) context.Context {
+	return context.WithValue(ctx, operationKey{}, op)
 }
 
 // ID returns the operationId.
@@ -153,7 +196,7 @@ func (s *Spec) Find(r *http.Request) (*Operation, error) {
 	}
 	route, params, err := s.router.FindRoute(r)
 	if err == nil && !emptyParam(params) {
-		return &Operation{route: route, params: params, req: r}, nil
+		return &Operation{spec: s, route: route, params: params, req: r}, nil
 	}
 	// The router reports a wrong method only on some paths: ask for the path with other methods.
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
@@ -214,7 +257,7 @@ func (s *Spec) ValidateResponse(ctx context.Context, op *Operation, status int, 
 	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
 		return &Error{Kind: Invalid, Violations: violations(err, "")}
 	}
-	return validateResponseBody(op, status, header, body)
+	return s.validateResponseBody(op, status, header, body)
 }
 
 var responseOptions = &openapi3filter.Options{
@@ -224,7 +267,7 @@ var responseOptions = &openapi3filter.Options{
 	AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
 }
 
-func validateResponseBody(op *Operation, status int, header http.Header, body []byte) error {
+func (s *Spec) validateResponseBody(op *Operation, status int, header http.Header, body []byte) error {
 	ref := op.route.Operation.Responses.Status(status)
 	if ref == nil {
 		ref = op.route.Operation.Responses.Default()
@@ -238,6 +281,9 @@ func validateResponseBody(op *Operation, status int, header http.Header, body []
 		return &Error{Kind: Invalid, Violations: []Violation{{Field: "header.Content-Type", Reason: fmt.Sprintf("%q is not a documented content type of a %d answer", ct, status)}}}
 	}
 	if mt.Schema == nil || mt.Schema.Value == nil || !strings.Contains(ct, "json") {
+		return nil
+	}
+	if k := s.fast[mt.Schema.Value]; k != nil && k.accepts(body) {
 		return nil
 	}
 	// Numbers decode as float64: exact for every integer up to 2^53, which is all validation needs

@@ -1,0 +1,447 @@
+package validation
+
+import (
+	"bytes"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/valyala/fastjson"
+)
+
+// The fast path for answer bodies.
+//
+// kin-openapi validates a value decoded into map[string]any: for a 15-link page that is ~500
+// allocations and most of the proxy's CPU. Answers are nearly always valid, so each response
+// schema is compiled once (in New) into a tree of checks that runs over a fastjson parse of the
+// body, which reuses its memory between calls. The fast path only ever says "valid"; whenever it
+// does not (a violation, or anything it does not model exactly), the body goes through
+// kin-openapi as before, which decides and words the violations. So the fast path must never
+// accept what kin-openapi refuses; it may refuse what kin-openapi accepts (that only costs time).
+// A schema using a keyword the fast path does not model is not compiled and always goes the slow
+// way. TestFastPathNeverAcceptsWhatKinRefuses and FuzzFastPath hold it to that.
+
+// types is a set of JSON types a schema permits.
+type types uint8
+
+const (
+	tString types = 1 << iota
+	tNumber
+	tInteger
+	tBoolean
+	tObject
+	tArray
+	tAll = tString | tNumber | tInteger | tBoolean | tObject | tArray
+)
+
+// check is a compiled schema.
+type check struct {
+	anything bool // the empty schema: any value but null
+	nullable bool
+	types    types
+	enum     []string // string enums only
+
+	anyOf, allOf []*check
+
+	// strings
+	minLength uint64
+	maxLength *uint64
+	pattern   *regexp.Regexp
+	format    openapi3.StringFormatValidator
+	dateTime  bool // format is this package's date-time, checked without copying the bytes
+
+	// numbers
+	min, max         *float64
+	exclMin, exclMax bool
+	intMin, intMax   float64 // range of an integer format; both 0 when there is none
+
+	// objects
+	properties      []property // sorted by name; few enough that a scan beats a map
+	required        []string
+	noAdditional    bool
+	additional      *check
+	maxProperties   *uint64
+	hasObjectChecks bool
+
+	// arrays
+	minItems uint64
+	maxItems *uint64
+	items    *check
+}
+
+// compileSchema compiles s, or returns nil when s uses something the fast path does not model.
+func compileSchema(s *openapi3.Schema) *check {
+	c := &compiler{done: map[*openapi3.Schema]*check{}}
+	root := c.compile(s, nil)
+	if c.unsupported {
+		return nil
+	}
+	return root
+}
+
+type compiler struct {
+	done        map[*openapi3.Schema]*check
+	unsupported bool
+}
+
+// kinPattern turns \uXXXX into \x{XXXX} as kin-openapi does before compiling a pattern.
+var kinPattern = regexp.MustCompile(`(?P<replaced_with_slash_x>\\u)(?P<code>[0-9A-F]{4})`)
+
+// compile builds the check of s. sameValue are the schemas applied to the same value on the way
+// here (through allOf/anyOf): kin-openapi skips a schema met twice on one value, which the fast
+// path does not model.
+func (c *compiler) compile(s *openapi3.Schema, sameValue []*openapi3.Schema) *check {
+	if s == nil {
+		c.unsupported = true
+		return &check{}
+	}
+	for _, seen := range sameValue {
+		if seen == s {
+			c.unsupported = true
+			return &check{}
+		}
+	}
+	if k, ok := c.done[s]; ok && len(sameValue) == 0 {
+		return k
+	}
+	k := &check{}
+	if len(sameValue) == 0 {
+		c.done[s] = k // before the children: a recursive schema refers to itself
+	}
+	if s.Always != nil || len(s.OneOf) > 0 || s.Not != nil || s.Discriminator != nil ||
+		s.UniqueItems || s.MultipleOf != nil || s.MinProps != 0 || s.ReadOnly || s.WriteOnly ||
+		s.Const != nil || len(s.PrefixItems) > 0 || s.Contains != nil || s.MinContains != nil ||
+		s.MaxContains != nil || len(s.PatternProperties) > 0 || len(s.DependentSchemas) > 0 ||
+		s.PropertyNames != nil || s.UnevaluatedItems.Schema != nil || s.UnevaluatedItems.Has != nil ||
+		s.UnevaluatedProperties.Schema != nil || s.UnevaluatedProperties.Has != nil ||
+		s.If != nil || s.Then != nil || s.Else != nil || len(s.DependentRequired) > 0 {
+		c.unsupported = true
+		return k
+	}
+	k.nullable = s.Nullable || s.Type.IncludesNull()
+	if s.IsEmpty() {
+		k.anything = true
+		return k
+	}
+	k.types = tAll
+	if s.Type != nil {
+		k.types = 0
+		for _, t := range *s.Type {
+			switch t {
+			case openapi3.TypeString:
+				k.types |= tString
+			case openapi3.TypeNumber:
+				k.types |= tNumber
+			case openapi3.TypeInteger:
+				k.types |= tInteger
+			case openapi3.TypeBoolean:
+				k.types |= tBoolean
+			case openapi3.TypeObject:
+				k.types |= tObject
+			case openapi3.TypeArray:
+				k.types |= tArray
+			case openapi3.TypeNull:
+			default:
+				c.unsupported = true
+			}
+		}
+	}
+	for _, e := range s.Enum {
+		str, ok := e.(string)
+		if !ok {
+			c.unsupported = true
+		}
+		k.enum = append(k.enum, str)
+	}
+	chain := append(sameValue[:len(sameValue):len(sameValue)], s)
+	for _, r := range s.AnyOf {
+		k.anyOf = append(k.anyOf, c.compile(r.Value, chain))
+	}
+	for _, r := range s.AllOf {
+		k.allOf = append(k.allOf, c.compile(r.Value, chain))
+	}
+
+	k.minLength, k.maxLength = s.MinLength, s.MaxLength
+	if s.Pattern != "" {
+		re, err := regexp.Compile(kinPattern.ReplaceAllString(s.Pattern, `\x{${code}}`))
+		if err != nil {
+			c.unsupported = true
+		}
+		k.pattern = re
+	}
+	if s.Format != "" {
+		switch {
+		case k.types&(tNumber|tInteger) != 0 && k.types&tNumber == 0:
+			// An integer: kin-openapi checks int32 and int64 ranges; others are not modelled.
+			switch s.Format {
+			case "int32":
+				k.intMin, k.intMax = math.MinInt32, math.MaxInt32
+			case "int64":
+				k.intMin, k.intMax = -(1 << 62), 1<<62 // well inside: the edges go the slow way
+			default:
+				if _, ok := openapi3.SchemaIntegerFormats[s.Format]; ok {
+					c.unsupported = true
+				}
+			}
+		case k.types&tNumber != 0:
+			if _, ok := openapi3.SchemaNumberFormats[s.Format]; ok {
+				c.unsupported = true
+			}
+		}
+		k.format = openapi3.SchemaStringFormats[s.Format] // nil: an unknown format, not checked
+		_, k.dateTime = k.format.(dateTime)
+	}
+	k.min, k.max = s.Min, s.Max
+	if s.ExclusiveMin.IsSet() {
+		if s.ExclusiveMin.Value != nil {
+			c.unsupported = true // the 3.1 form
+		}
+		k.exclMin = s.ExclusiveMin.Bool != nil && *s.ExclusiveMin.Bool && s.Min != nil
+	}
+	if s.ExclusiveMax.IsSet() {
+		if s.ExclusiveMax.Value != nil {
+			c.unsupported = true
+		}
+		k.exclMax = s.ExclusiveMax.Bool != nil && *s.ExclusiveMax.Bool && s.Max != nil
+	}
+
+	for _, name := range componentNames(s.Properties) {
+		k.properties = append(k.properties, property{name, c.compile(s.Properties[name].Value, nil)})
+	}
+	k.required = s.Required
+	if h := s.AdditionalProperties.Has; h != nil && !*h {
+		k.noAdditional = true
+	}
+	if r := s.AdditionalProperties.Schema; r != nil {
+		k.additional = c.compile(r.Value, nil)
+	}
+	k.maxProperties = s.MaxProps
+	k.hasObjectChecks = k.properties != nil || len(k.required) > 0 || k.noAdditional || k.additional != nil || k.maxProperties != nil
+
+	k.minItems, k.maxItems = s.MinItems, s.MaxItems
+	if s.Items != nil {
+		k.items = c.compile(s.Items.Value, nil)
+	}
+	return k
+}
+
+type property struct {
+	name  string
+	check *check
+}
+
+func (k *check) property(key []byte) *check {
+	for _, p := range k.properties {
+		if string(key) == p.name {
+			return p.check
+		}
+	}
+	return nil
+}
+
+func componentNames(m openapi3.Schemas) []string {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+var parsers fastjson.ParserPool
+
+// accepts reports whether body is JSON that kin-openapi would find valid against the schema. False
+// means "not shown valid": the caller asks kin-openapi.
+func (k *check) accepts(body []byte) bool {
+	// encoding/json, which the slow path decodes with, replaces invalid UTF-8 and unpaired
+	// surrogate escapes with U+FFFD, which fastjson does not: leave such bodies to the slow path.
+	if !utf8.Valid(body) || surrogateEscape(body) || fastjson.ValidateBytes(body) != nil {
+		return false
+	}
+	p := parsers.Get()
+	defer parsers.Put(p)
+	v, err := p.ParseBytes(body)
+	if err != nil {
+		return false
+	}
+	return k.valid(v)
+}
+
+// surrogateEscape reports whether body may contain a \uD800-\uDFFF escape.
+func surrogateEscape(body []byte) bool {
+	for i := bytes.IndexByte(body, '\\'); i >= 0; {
+		if rest := body[i:]; len(rest) >= 4 && rest[1] == 'u' && (rest[2] == 'd' || rest[2] == 'D') {
+			switch rest[3] {
+			case '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', 'A', 'B', 'C', 'D', 'E', 'F':
+				return true
+			}
+		}
+		j := bytes.IndexByte(body[i+1:], '\\')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func (k *check) valid(v *fastjson.Value) bool {
+	t := v.Type()
+	if t == fastjson.TypeNull {
+		return k.nullable
+	}
+	if k.anything {
+		return true
+	}
+	if len(k.anyOf) > 0 {
+		ok := false
+		for _, a := range k.anyOf {
+			if a.valid(v) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, a := range k.allOf {
+		if !a.valid(v) {
+			return false
+		}
+	}
+	if k.enum != nil {
+		if t != fastjson.TypeString {
+			return false
+		}
+		s := v.GetStringBytes()
+		found := false
+		for _, e := range k.enum {
+			if string(s) == e {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	switch t {
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		return k.types&tBoolean != 0
+	case fastjson.TypeString:
+		return k.types&tString != 0 && k.validString(v.GetStringBytes())
+	case fastjson.TypeNumber:
+		return k.types&(tNumber|tInteger) != 0 && k.validNumber(v)
+	case fastjson.TypeArray:
+		return k.types&tArray != 0 && k.validArray(v)
+	case fastjson.TypeObject:
+		return k.types&tObject != 0 && k.validObject(v)
+	}
+	return false
+}
+
+func (k *check) validString(s []byte) bool {
+	if k.minLength != 0 || k.maxLength != nil {
+		// kin-openapi counts runes (its UTF-16 correction never applies to decoded text).
+		n := uint64(utf8.RuneCount(s))
+		if n < k.minLength || (k.maxLength != nil && n > *k.maxLength) {
+			return false
+		}
+	}
+	if k.pattern != nil && !k.pattern.Match(s) {
+		return false
+	}
+	switch {
+	case k.dateTime:
+		// The string lives only for this call; time.Parse keeps it only in an error, dropped here.
+		if _, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(s), len(s))); err != nil {
+			return false
+		}
+	case k.format != nil:
+		if k.format.Validate(string(s)) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (k *check) validNumber(v *fastjson.Value) bool {
+	var buf [32]byte
+	raw := v.MarshalTo(buf[:0])
+	f, err := strconv.ParseFloat(string(raw), 64) // as encoding/json decodes it
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return false
+	}
+	if k.types&tNumber == 0 {
+		if f != math.Trunc(f) {
+			return false
+		}
+		if (k.intMin != 0 || k.intMax != 0) && (f < k.intMin || f > k.intMax) {
+			return false
+		}
+	}
+	if k.min != nil && (f < *k.min || (k.exclMin && f == *k.min)) {
+		return false
+	}
+	if k.max != nil && (f > *k.max || (k.exclMax && f == *k.max)) {
+		return false
+	}
+	return true
+}
+
+func (k *check) validArray(v *fastjson.Value) bool {
+	items, _ := v.Array()
+	n := uint64(len(items))
+	if n < k.minItems || (k.maxItems != nil && n > *k.maxItems) {
+		return false
+	}
+	if k.items != nil {
+		for _, it := range items {
+			if !k.items.valid(it) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (k *check) validObject(v *fastjson.Value) bool {
+	if !k.hasObjectChecks {
+		return true
+	}
+	o, _ := v.Object()
+	if k.maxProperties != nil && uint64(o.Len()) > *k.maxProperties {
+		return false // duplicate keys count twice here: stricter than kin-openapi, never looser
+	}
+	ok := true
+	o.Visit(func(key []byte, val *fastjson.Value) {
+		if !ok {
+			return
+		}
+		if p := k.property(key); p != nil {
+			ok = p.valid(val)
+			return
+		}
+		switch {
+		case k.noAdditional:
+			ok = false
+		case k.additional != nil:
+			ok = k.additional.valid(val)
+		}
+	})
+	if !ok {
+		return false
+	}
+	for _, name := range k.required {
+		if o.Get(name) == nil {
+			return false
+		}
+	}
+	return true
+}

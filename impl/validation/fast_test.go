@@ -1,0 +1,322 @@
+package validation
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/paylinks/paylinks/gen/hub2"
+	"github.com/paylinks/paylinks/gen/mijnklantportaal"
+	"github.com/paylinks/paylinks/gen/paylinks"
+	"github.com/paylinks/paylinks/gen/telness"
+)
+
+// kinAccepts is the slow path's verdict: the body decoded as encoding/json does and visited by
+// kin-openapi.
+func kinAccepts(s *openapi3.Schema, body []byte) bool {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	return s.VisitJSON(v, openapi3.MultiErrors(), openapi3.VisitAsResponse()) == nil
+}
+
+func specs(t testing.TB) map[string]*Spec {
+	t.Helper()
+	out := map[string]*Spec{}
+	for name, get := range map[string]func() (*openapi3.T, error){
+		"mijnklantportaal": mijnklantportaal.GetSwagger, "hub2": hub2.GetSwagger,
+		"telness": telness.GetSwagger, "paylinks": paylinks.GetSwagger,
+	} {
+		doc, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = s
+	}
+	return out
+}
+
+// The fast path is worth something only if the curated specs compile: a keyword it does not
+// model would silently send every answer down the slow path.
+func TestFastPathCompilesEveryResponseOfTheCuratedSpecs(t *testing.T) {
+	t.Parallel()
+	for name, s := range specs(t) {
+		if len(s.fast) == 0 {
+			t.Errorf("%s: no response schema found", name)
+		}
+		for schema, k := range s.fast {
+			if k == nil {
+				t.Errorf("%s: response schema %q is not compiled for the fast path", name, schema.Title+schema.Description)
+			}
+		}
+	}
+}
+
+// Valid answers of the unified API, whose spec documents no response examples.
+const (
+	unifiedLink = `{"id":"hub2_cGxfMQ","provider":"hub2","providerLinkId":"pl_1","url":"https://pay.hub2.example/pl_1","status":"active","providerStatus":"active","amount":{"currency":"XOF","value":"1000","minor":1000},"description":"Order 42","reference":"ref-42","reusable":false,"expiresAt":"2026-11-23T12:15:00Z","createdAt":"2026-11-23T12:00:00Z","updatedAt":"2026-11-23T12:00:00Z","metadata":{"order":"42"},"raw":{"id":"pl_1","status":"active"}}`
+	unifiedProblem = `{"type":"https://paylinks.dev/problems/validation_failed","title":"Validation failed","status":422,"code":"validation_failed","detail":"/amount/value: EUR allows at most 2 decimals","violations":[{"field":"/amount/value","reason":"EUR allows at most 2 decimals"}],"provider":"hub2","requestId":"req_1"}`
+	unifiedProviders = `{"data":[{"name":"hub2","mode":"sandbox","capabilities":{"operations":["create","get","list","close"],"amounts":true,"reusableLinks":true,"openAmount":false,"currencies":["XOF","XAF"],"nativeIdempotency":false,"notes":["amounts in minor units"]}}]}`
+)
+
+// examples returns every documented example of every response body, which must all pass.
+func examples(name string, s *Spec) map[*openapi3.Schema][][]byte {
+	out := map[*openapi3.Schema][][]byte{}
+	if name == "paylinks" {
+		for name, body := range map[string]string{
+			"PaymentLink": unifiedLink, "PaymentLinkList": `{"data":[` + unifiedLink + `,` + unifiedLink + `],"nextCursor":null}`,
+			"ProviderList": unifiedProviders, "Problem": unifiedProblem,
+		} {
+			if ref := s.doc.Components.Schemas[name]; ref != nil {
+				out[ref.Value] = append(out[ref.Value], []byte(body))
+			}
+		}
+	}
+	for _, item := range s.doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, r := range op.Responses.Map() {
+				for _, mt := range r.Value.Content {
+					if mt.Schema == nil {
+						continue
+					}
+					add := func(v any) {
+						if b, err := json.Marshal(v); err == nil && v != nil {
+							out[mt.Schema.Value] = append(out[mt.Schema.Value], b)
+						}
+					}
+					add(mt.Example)
+					for _, ex := range mt.Examples {
+						if ex.Value != nil {
+							add(ex.Value.Value)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// mutations derives broken and odd variants of a valid body: each must be accepted by the fast
+// path only if kin-openapi accepts it too.
+func mutations(body []byte) [][]byte {
+	var out [][]byte
+	var walk func(v any, set func(any))
+	var root any
+	if json.Unmarshal(body, &root) != nil {
+		return nil
+	}
+	snapshot := func() {
+		b, _ := json.Marshal(root)
+		out = append(out, b)
+	}
+	walk = func(v any, set func(any)) {
+		for _, alt := range []any{nil, "", "x", 1.5, 3, -1, true, []any{}, map[string]any{}, "2024-02-30T10:00:00Z", strings.Repeat("a", 300)} {
+			set(alt)
+			snapshot()
+		}
+		set(v)
+		switch v := v.(type) {
+		case map[string]any:
+			for k, child := range v {
+				delete(v, k)
+				snapshot()
+				v[k] = child
+				walk(child, func(n any) { v[k] = n })
+			}
+			v["unexpectedProperty"] = 1
+			snapshot()
+			delete(v, "unexpectedProperty")
+		case []any:
+			for i, child := range v {
+				walk(child, func(n any) { v[i] = n })
+			}
+		}
+	}
+	walk(root, func(n any) { root = n })
+	raw := []string{
+		string(body) + " x", "\xff" + string(body), strings.Replace(string(body), `"`, `"\ud800`, 2),
+		strings.Replace(string(body), "{", `{"dup":1,"dup":2,`, 1), strings.Replace(string(body), ":", ":1e400,\"z\":", 1),
+	}
+	for _, r := range raw {
+		out = append(out, []byte(r))
+	}
+	return out
+}
+
+// TestFastPathNeverAcceptsWhatKinRefuses runs every documented example and a few thousand
+// variants of each (every value replaced by values of other types, every property removed, an
+// unknown one added, broken JSON) through both paths.
+func TestFastPathNeverAcceptsWhatKinRefuses(t *testing.T) {
+	t.Parallel()
+	for name, s := range specs(t) {
+		accepted, refused := 0, 0
+		for schema, bodies := range examples(name, s) {
+			k := s.fast[schema]
+			for _, body := range bodies {
+				if !k.accepts(body) {
+					t.Errorf("%s: fast path refuses the documented example %s", name, body)
+				}
+				for _, m := range mutations(body) {
+					fast, kin := k.accepts(m), kinAccepts(schema, m)
+					if fast && !kin {
+						t.Errorf("%s: fast path accepts what kin-openapi refuses: %s", name, m)
+					}
+					if fast {
+						accepted++
+					} else {
+						refused++
+					}
+				}
+			}
+		}
+		if accepted == 0 || refused == 0 {
+			t.Errorf("%s: %d variants accepted, %d refused: the comparison proves nothing", name, accepted, refused)
+		}
+	}
+}
+
+// TestFastPathKeywords compares both paths keyword by keyword on schemas the curated specs may
+// grow into.
+func TestFastPathKeywords(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		schema string
+		values map[string]bool // value -> the fast path must accept it (false: must not)
+	}{
+		{`{"type":"integer","format":"int32","minimum":1,"maximum":100}`, map[string]bool{
+			`1`: true, `100`: true, `1.0`: true, `0`: false, `101`: false, `1.5`: false, `"1"`: false, `null`: false, `3000000000`: false}},
+		{`{"type":"number","minimum":0,"exclusiveMinimum":true,"maximum":1,"exclusiveMaximum":true}`, map[string]bool{
+			`0.5`: true, `0`: false, `1`: false, `1e-300`: true, `-0`: false}},
+		{`{"type":"string","minLength":2,"maxLength":3,"pattern":"^\\u0041"}`, map[string]bool{
+			`"AB"`: true, `"ABCD"`: false, `"A"`: false, `"BB"`: false, `"Aé"`: true, `"A\u00e9"`: true, `"A\ud83d\ude00"`: false, `"A\ud800"`: false}},
+		{`{"type":"string","format":"date-time","nullable":true}`, map[string]bool{
+			`"2024-01-15T10:00:00Z"`: true, `null`: true, `"2024-01-15"`: false, `"2024-02-30T10:00:00Z"`: false}},
+		{`{"type":"string","format":"date"}`, map[string]bool{`"2024-01-15"`: true, `"15-01-2024"`: false}},
+		{`{"type":"string","enum":["open","paid"]}`, map[string]bool{`"open"`: true, `"Open"`: false, `"op\u0065n"`: true, `1`: false}},
+		{`{"type":"object","required":["a"],"properties":{"a":{"type":"string"}},"additionalProperties":false,"maxProperties":2}`, map[string]bool{
+			`{"a":"x"}`: true, `{}`: false, `{"a":1}`: false, `{"a":"x","b":1}`: false, `{"\u0061":"x"}`: true, `[]`: false, `{"a":"x","a":"y"}`: true, `{"a":"x","a":2}`: false}},
+		{`{"type":"object","additionalProperties":{"type":"integer"}}`, map[string]bool{`{"x":1,"y":2}`: true, `{"x":"1"}`: false, `{}`: true}},
+		{`{"type":"array","items":{"type":"boolean"},"minItems":1,"maxItems":2}`, map[string]bool{`[true]`: true, `[]`: false, `[true,false,true]`: false, `[1]`: false}},
+		{`{"anyOf":[{"type":"string"},{"type":"integer"}]}`, map[string]bool{`"x"`: true, `2`: true, `2.5`: false, `{}`: false}},
+		{`{"allOf":[{"type":"object","required":["a"]},{"type":"object","required":["b"]}]}`, map[string]bool{`{"a":1,"b":2}`: true, `{"a":1}`: false}},
+		{`{}`, map[string]bool{`{"any":[1,"x",null]}`: true, `"x"`: true, `null`: false}},
+		{`{"type":"object","properties":{"n":{"type":"number"}}}`, map[string]bool{`{"n":1e400}`: false, `{"n":-0.0}`: true, `{"n":01}`: false, `{"n":NaN}`: false}},
+	}
+	for _, tt := range tests {
+		var s openapi3.Schema
+		if err := json.Unmarshal([]byte(tt.schema), &s); err != nil {
+			t.Fatal(err)
+		}
+		k := compileSchema(&s)
+		if k == nil {
+			t.Fatalf("%s: not compiled", tt.schema)
+		}
+		for value, want := range tt.values {
+			fast, kin := k.accepts([]byte(value)), kinAccepts(&s, []byte(value))
+			if fast && !kin {
+				t.Errorf("%s: fast path accepts %s, kin-openapi refuses it", tt.schema, value)
+			}
+			if fast != want {
+				t.Errorf("%s: fast path on %s = %v, want %v (kin-openapi: %v)", tt.schema, value, fast, want, kin)
+			}
+		}
+	}
+}
+
+func TestFastPathLeavesUnmodelledSchemasToKin(t *testing.T) {
+	t.Parallel()
+	for _, schema := range []string{
+		`{"oneOf":[{"type":"string"},{"type":"integer"}]}`,
+		`{"not":{"type":"string"}}`,
+		`{"type":"array","uniqueItems":true}`,
+		`{"type":"number","multipleOf":0.01}`,
+		`{"type":"object","minProperties":1}`,
+		`{"type":"object","properties":{"secret":{"type":"string","writeOnly":true}}}`,
+		`{"type":"string","enum":["a",1]}`,
+		`{"type":"string","pattern":"(?<=a)b"}`,
+	} {
+		var s openapi3.Schema
+		if err := json.Unmarshal([]byte(schema), &s); err != nil {
+			t.Fatal(err)
+		}
+		if compileSchema(&s) != nil {
+			t.Errorf("%s: compiled, but the fast path does not model it", schema)
+		}
+	}
+}
+
+// FuzzFastPath holds the fast path to kin-openapi's verdict on arbitrary bodies against every
+// response schema of the curated specs.
+func FuzzFastPath(f *testing.F) {
+	all := specs(f)
+	var schemas []*openapi3.Schema
+	var checks []*check
+	var names []string
+	for _, name := range []string{"mijnklantportaal", "hub2", "telness", "paylinks"} {
+		s := all[name]
+		for schema, bodies := range examples(name, s) {
+			schemas = append(schemas, schema)
+			checks = append(checks, s.fast[schema])
+			names = append(names, fmt.Sprintf("%s#%d", name, len(names)))
+			for _, b := range bodies {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte(`{"a":"\ud800"}`))
+	f.Add([]byte("{\"id\":\"\xff\"}"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for i, schema := range schemas {
+			if checks[i].accepts(body) && !kinAccepts(schema, body) {
+				t.Fatalf("%s: fast path accepts what kin-openapi refuses: %q", names[i], body)
+			}
+		}
+	})
+}
+
+func BenchmarkResponseBody(b *testing.B) {
+	s := specs(b)["mijnklantportaal"]
+	var body bytes.Buffer
+	body.WriteString(`{"current_page":1,"data":[`)
+	for i := range 15 {
+		if i > 0 {
+			body.WriteString(",")
+		}
+		fmt.Fprintf(&body, `{"id":"plk_%014d","description":"Contribution costs","currency":"EUR","amount":"12.95","reusable":false,"expiresAt":"2030-05-14T21:00:00+02:00","status":"open","checkoutUrl":"https://demo.mijnklantportaal.nl/payment-link/plk_%014d","createdAt":"2024-04-29T21:00:00+02:00"}`, i, i)
+	}
+	body.WriteString(`],"first_page_url":"https://api.mijnklantportaal.nl/v1/payment-links?page=1","from":1,"next_page_url":null,"path":"https://api.mijnklantportaal.nl/v1/payment-links","per_page":15,"prev_page_url":null,"to":15}`)
+	op, err := s.Find(httptest.NewRequest("GET", "/payment-links", nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	schema := op.route.Operation.Responses.Status(200).Value.Content.Get("application/json").Schema.Value
+	k := s.fast[schema]
+	if k == nil || !k.accepts(body.Bytes()) || !kinAccepts(schema, body.Bytes()) {
+		b.Fatal("the page is not valid on both paths")
+	}
+	b.Run("fast-path", func(b *testing.B) {
+		b.SetBytes(int64(body.Len()))
+		b.ReportAllocs()
+		for b.Loop() {
+			k.accepts(body.Bytes())
+		}
+	})
+	b.Run("kin-openapi", func(b *testing.B) {
+		b.SetBytes(int64(body.Len()))
+		b.ReportAllocs()
+		for b.Loop() {
+			kinAccepts(schema, body.Bytes())
+		}
+	})
+}
