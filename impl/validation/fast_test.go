@@ -64,8 +64,8 @@ func TestFastPathCompilesEveryResponseOfTheCuratedSpecs(t *testing.T) {
 
 // Valid answers of the unified API, whose spec documents no response examples.
 const (
-	unifiedLink = `{"id":"hub2_cGxfMQ","provider":"hub2","providerLinkId":"pl_1","url":"https://pay.hub2.example/pl_1","status":"active","providerStatus":"active","amount":{"currency":"XOF","value":"1000","minor":1000},"description":"Order 42","reference":"ref-42","reusable":false,"expiresAt":"2026-11-23T12:15:00Z","createdAt":"2026-11-23T12:00:00Z","updatedAt":"2026-11-23T12:00:00Z","metadata":{"order":"42"},"raw":{"id":"pl_1","status":"active"}}`
-	unifiedProblem = `{"type":"https://paylinks.dev/problems/validation_failed","title":"Validation failed","status":422,"code":"validation_failed","detail":"/amount/value: EUR allows at most 2 decimals","violations":[{"field":"/amount/value","reason":"EUR allows at most 2 decimals"}],"provider":"hub2","requestId":"req_1"}`
+	unifiedLink      = `{"id":"hub2_cGxfMQ","provider":"hub2","providerLinkId":"pl_1","url":"https://pay.hub2.example/pl_1","status":"active","providerStatus":"active","amount":{"currency":"XOF","value":"1000","minor":1000},"description":"Order 42","reference":"ref-42","reusable":false,"expiresAt":"2026-11-23T12:15:00Z","createdAt":"2026-11-23T12:00:00Z","updatedAt":"2026-11-23T12:00:00Z","metadata":{"order":"42"},"raw":{"id":"pl_1","status":"active"}}`
+	unifiedProblem   = `{"type":"https://paylinks.dev/problems/validation_failed","title":"Validation failed","status":422,"code":"validation_failed","detail":"/amount/value: EUR allows at most 2 decimals","violations":[{"field":"/amount/value","reason":"EUR allows at most 2 decimals"}],"provider":"hub2","requestId":"req_1"}`
 	unifiedProviders = `{"data":[{"name":"hub2","mode":"sandbox","capabilities":{"operations":["create","get","list","close"],"amounts":true,"reusableLinks":true,"openAmount":false,"currencies":["XOF","XAF"],"nativeIdempotency":false,"notes":["amounts in minor units"]}}]}`
 )
 
