@@ -9,6 +9,7 @@
 package main
 
 import (
+	_ "net/http/pprof"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -99,6 +100,7 @@ func servePlain(addr, upstream string) {
 	u, _ := url.Parse(upstream)
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	go http.ListenAndServe("127.0.0.1:6062", nil)
 	_ = http.ListenAndServe(addr, http.StripPrefix("/providers/mijnklantportaal", rp))
 }
 
@@ -155,7 +157,8 @@ func run(duration time.Duration, conns, rounds int, bin string) error {
 	if err := start(exec.Command(self, "upstream", upAddr)); err != nil {
 		return err
 	}
-	if err := start(exec.Command(self, "plain", plainAddr, upstream+"/v1")); err != nil {
+	plainCmd := exec.Command(self, "plain", plainAddr, upstream+"/v1")
+	if err := start(plainCmd); err != nil {
 		return err
 	}
 	pl := exec.Command(bin, "serve", "--addr", plAddr, "--log-level", "error")
@@ -174,21 +177,26 @@ func run(duration time.Duration, conns, rounds int, bin string) error {
 	}
 
 	scenarios := []struct{ name, method, path string }{
-		{"list (15 links)", http.MethodGet, "/providers/mijnklantportaal/payment-links"},
+//TMP		{"list (15 links)", http.MethodGet, "/providers/mijnklantportaal/payment-links"},
 		{"close", http.MethodDelete, "/providers/mijnklantportaal/payment-links/plk_00000000000001"},
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tplain proxy req/s\tpaylinks req/s\tratio\tpaylinks p99\t\n")
+	fmt.Fprintf(tw, "scenario\tplain proxy req/s\tpaylinks req/s\tratio\tpaylinks p99\tCPU/request plain\tCPU/request paylinks\t\n")
 	for _, sc := range scenarios {
 		var plain, pay result
 		for range max(rounds, 1) {
-			plain = plain.add(load("http://"+plainAddr, sc.method, sc.path, "", conns, duration/time.Duration(max(rounds, 1))))
-			pay = pay.add(load("http://"+plAddr, sc.method, sc.path, "bench-key", conns, duration/time.Duration(max(rounds, 1))))
+			plain = plain.add(measure(plainCmd.Process.Pid, func() result {
+				return load("http://"+plainAddr, sc.method, sc.path, "", conns, duration/time.Duration(max(rounds, 1)))
+			}))
+			pay = pay.add(measure(pl.Process.Pid, func() result {
+				return load("http://"+plAddr, sc.method, sc.path, "bench-key", conns, duration/time.Duration(max(rounds, 1)))
+			}))
 		}
 		if plain.errors > 0 || pay.errors > 0 {
 			return fmt.Errorf("%s: errors: plain %d, paylinks %d (%s)", sc.name, plain.errors, pay.errors, pay.firstError)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f×\t%s\t\n", sc.name, plain.rps(), pay.rps(), pay.rps()/plain.rps(), percentile(pay.latencies, 0.99).Round(10*time.Microsecond))
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f×\t%s\t%s\t%s\t\n", sc.name, plain.rps(), pay.rps(), pay.rps()/plain.rps(),
+			percentile(pay.latencies, 0.99).Round(10*time.Microsecond), plain.cpuPerRequest(), pay.cpuPerRequest())
 	}
 	tw.Flush()
 	if rss, err := peakRSS(pl.Process.Pid); err == nil {
@@ -201,6 +209,7 @@ func run(duration time.Duration, conns, rounds int, bin string) error {
 type result struct {
 	done       int64
 	elapsed    time.Duration
+	cpu        time.Duration // used by the proxy process meanwhile
 	errors     int64
 	firstError string
 	latencies  []time.Duration
@@ -208,9 +217,42 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.done) / r.elapsed.Seconds() }
 
+func (r result) cpuPerRequest() time.Duration {
+	if r.done == 0 {
+		return 0
+	}
+	return (r.cpu / time.Duration(r.done)).Round(100 * time.Nanosecond)
+}
+
+// measure runs f and adds the CPU time the process pid used meanwhile.
+func measure(pid int, f func() result) result {
+	before := cpuTime(pid)
+	r := f()
+	r.cpu = cpuTime(pid) - before
+	return r
+}
+
+// cpuTime is the user + system time of a process so far (Linux; 0 elsewhere).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
 func (r result) add(o result) result {
 	r.done += o.done
 	r.elapsed += o.elapsed
+	r.cpu += o.cpu
 	r.errors += o.errors
 	if r.firstError == "" {
 		r.firstError = o.firstError

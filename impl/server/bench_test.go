@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -112,4 +113,69 @@ func BenchmarkUnified(b *testing.B) {
 			}
 		}
 	})
+}
+
+// cannedUpstream answers like benchUpstream, in process: no network, so a benchmark measures the
+// proxy's own work only.
+type cannedUpstream struct{ page, closed []byte }
+
+func newCannedUpstream(tb testing.TB) cannedUpstream {
+	up := benchUpstream(tb)
+	get := func(method string) []byte {
+		req, _ := http.NewRequest(method, up.URL+"/v1/payment-links/plk_00000000000001", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return b
+	}
+	return cannedUpstream{page: get("GET"), closed: get("DELETE")}
+}
+
+func (u cannedUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	body := u.page
+	if r.Method == http.MethodDelete {
+		body = u.closed
+	}
+	return &http.Response{StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: r,
+		Header:        http.Header{"Content-Type": {"application/json"}, "Date": {"Mon, 23 Nov 2026 13:00:00 GMT"}},
+		ContentLength: int64(len(body)), Body: io.NopCloser(bytes.NewReader(body))}, nil
+}
+
+// BenchmarkProxyCPU is the proxies' own work per request, the upstream answering in process:
+// the validated passthrough next to a plain httputil.ReverseProxy on the same canned upstream.
+func BenchmarkProxyCPU(b *testing.B) {
+	up := newCannedUpstream(b)
+	srv, err := New(Config{APIKeys: []string{"k"}, Logger: NewLogger(io.Discard, 8), transport: up,
+		Providers: map[string]ProviderConfig{"mijnklantportaal": {BaseURL: "http://upstream.test/v1", Credentials: map[string]string{"token": "t"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	target, _ := url.Parse("http://upstream.test/v1")
+	plain := httputil.NewSingleHostReverseProxy(target)
+	plain.Transport = up
+	for _, bc := range []struct {
+		name, method, path string
+		h                  http.Handler
+	}{
+		{"list15", "GET", "/providers/mijnklantportaal/payment-links", srv.Handler()},
+		{"list15-plain-proxy", "GET", "/providers/mijnklantportaal/payment-links", http.StripPrefix("/providers/mijnklantportaal", plain)},
+		{"close", "DELETE", "/providers/mijnklantportaal/payment-links/plk_00000000000001", srv.Handler()},
+		{"close-plain-proxy", "DELETE", "/providers/mijnklantportaal/payment-links/plk_00000000000001", http.StripPrefix("/providers/mijnklantportaal", plain)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(bc.method, bc.path, nil)
+				r.Header.Set("Authorization", "Bearer k")
+				w := httptest.NewRecorder()
+				bc.h.ServeHTTP(w, r)
+				if w.Code != 200 {
+					b.Fatalf("%d %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
 }

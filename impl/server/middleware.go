@@ -22,8 +22,8 @@ const violationsHeader = "X-Paylinks-Violations"
 // readBody reads the whole request body (the body limit middleware bounds it) and puts it back.
 func readBody(c echo.Context) ([]byte, error) {
 	r := c.Request()
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
+	if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+		return nil, nil // no body (a length of 0 is announced; an unknown one is -1)
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

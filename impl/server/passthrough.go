@@ -2,10 +2,12 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -81,7 +83,15 @@ func (s *Server) passthrough(c echo.Context) error {
 	if err := p.adapter.Authorize(ctx, out); err != nil {
 		return err
 	}
-	res, err := p.http.Do(out)
+	// The transport directly, without http.Client: it would only add a timer goroutine for its
+	// timeout and redirect bookkeeping, and redirects are passed on, never followed. The body is
+	// read to its end before this function returns, so the deadline covers it too.
+	if p.timeout > 0 {
+		tctx, cancel := context.WithTimeout(out.Context(), p.timeout)
+		defer cancel()
+		out = out.WithContext(tctx)
+	}
+	res, err := p.http.Transport.RoundTrip(out)
 	if err != nil {
 		var ce *validation.ContractError
 		if errors.As(err, &ce) {
@@ -96,6 +106,10 @@ func (s *Server) passthrough(c echo.Context) error {
 		return paylink.ResponseError(p.kit.Name, res.StatusCode, "", "", res.Header.Get("Retry-After"))
 	}
 	copyHeaders(c.Response().Header(), res.Header)
+	if res.ContentLength >= 0 {
+		// Known (the answer was read to validate it): say so, rather than sending it chunked.
+		c.Response().Header().Set(echo.HeaderContentLength, strconv.FormatInt(res.ContentLength, 10))
+	}
 	if len(notes.vs) > 0 {
 		c.Response().Header().Add(violationsHeader, summary(notes.vs))
 	}
@@ -110,12 +124,20 @@ func (s *Server) passthrough(c echo.Context) error {
 // io.WriterTo, so io.Copy would make one each time).
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
+// hopHeaderSet is hopHeaders by canonical name.
+var hopHeaderSet = func() map[string]bool {
+	m := make(map[string]bool, len(hopHeaders))
+	for _, h := range hopHeaders {
+		m[http.CanonicalHeaderKey(h)] = true
+	}
+	return m
+}()
+
 func copyHeaders(dst, src http.Header) {
 	for k, v := range src {
-		dst[k] = append([]string(nil), v...)
-	}
-	for _, h := range hopHeaders {
-		dst.Del(h)
+		if !hopHeaderSet[k] {
+			dst[k] = append(dst[k][:0:0], v...)
+		}
 	}
 	// Headers the Connection header names are hop-by-hop too.
 	for _, f := range src.Values("Connection") {

@@ -86,6 +86,9 @@ type Config struct {
 	Logger              *slog.Logger
 	// Kits are the providers this server knows; nil means Providers (all built in).
 	Kits []ProviderKit
+
+	// transport replaces the connection pool to live providers (benchmarks without a network).
+	transport http.RoundTripper
 }
 
 func (c Config) withDefaults() Config {
@@ -147,6 +150,7 @@ type provider struct {
 	spec    *validation.Spec
 	adapter Adapter
 	http    *http.Client
+	timeout time.Duration // of one provider call, retries included
 	sim     sandbox.Simulator
 }
 
@@ -250,6 +254,9 @@ func (s *Server) wire(kit ProviderKit, pc ProviderConfig, clock *sandbox.Clock, 
 		creds[k] = v
 	}
 	var base http.RoundTripper = newTransport()
+	if s.cfg.transport != nil {
+		base = s.cfg.transport
+	}
 	if pc.BaseURL == "" {
 		p.mode = api.ProviderInfoModeSandbox
 		p.sim = kit.NewSandbox(sandbox.Config{Clock: clock, Seed: seed, CheckoutBase: s.cfg.PublicURL + "/sandbox/checkout"})
@@ -277,6 +284,7 @@ func (s *Server) wire(kit ProviderKit, pc ProviderConfig, clock *sandbox.Clock, 
 	if timeout <= 0 {
 		timeout = s.cfg.ProviderTimeout
 	}
+	p.timeout = timeout
 	p.http = &http.Client{
 		Timeout: timeout,
 		Transport: &validation.Transport{

@@ -63,6 +63,7 @@ type check struct {
 	// objects
 	properties      []property // sorted by name; few enough that a scan beats a map
 	required        []string
+	requiredMask    uint64 // bits of the required properties, when they all are in properties (≤ 64)
 	noAdditional    bool
 	additional      *check
 	maxProperties   *uint64
@@ -214,6 +215,16 @@ func (c *compiler) compile(s *openapi3.Schema, sameValue []*openapi3.Schema) *ch
 		k.properties = append(k.properties, property{name, c.compile(s.Properties[name].Value, nil)})
 	}
 	k.required = s.Required
+	if len(k.properties) <= 64 {
+		for _, name := range s.Required {
+			i := slices.IndexFunc(k.properties, func(p property) bool { return p.name == name })
+			if i < 0 {
+				k.requiredMask = 0
+				break
+			}
+			k.requiredMask |= 1 << i
+		}
+	}
 	if h := s.AdditionalProperties.Has; h != nil && !*h {
 		k.noAdditional = true
 	}
@@ -235,13 +246,13 @@ type property struct {
 	check *check
 }
 
-func (k *check) property(key []byte) *check {
-	for _, p := range k.properties {
+func (k *check) property(key []byte) (*check, int) {
+	for i, p := range k.properties {
 		if string(key) == p.name {
-			return p.check
+			return p.check, i
 		}
 	}
-	return nil
+	return nil, -1
 }
 
 func componentNames(m openapi3.Schemas) []string {
@@ -420,11 +431,15 @@ func (k *check) validObject(v *fastjson.Value) bool {
 		return false // duplicate keys count twice here: stricter than kin-openapi, never looser
 	}
 	ok := true
+	var seen uint64
 	o.Visit(func(key []byte, val *fastjson.Value) {
 		if !ok {
 			return
 		}
-		if p := k.property(key); p != nil {
+		if p, i := k.property(key); p != nil {
+			if i < 64 {
+				seen |= 1 << i
+			}
 			ok = p.valid(val)
 			return
 		}
@@ -437,6 +452,9 @@ func (k *check) validObject(v *fastjson.Value) bool {
 	})
 	if !ok {
 		return false
+	}
+	if k.requiredMask != 0 || len(k.required) == 0 {
+		return seen&k.requiredMask == k.requiredMask
 	}
 	for _, name := range k.required {
 		if o.Get(name) == nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -56,7 +57,7 @@ var redacted = []byte("[redacted]")
 // redactCredentials removes from an answer the credentials its request carried (Authorization and
 // headers naming a key, token or secret), so a provider echoing them back in an error message
 // cannot leak them into problems, passthrough answers or logs. It edits header in place.
-func redactCredentials(request, header http.Header, body []byte) []byte {
+func redactCredentials(request, header http.Header, body []byte) (out []byte, changed bool) {
 	for name, values := range request {
 		if !credentialHeader(name) {
 			continue
@@ -69,7 +70,7 @@ func redactCredentials(request, header http.Header, body []byte) []byte {
 				continue
 			}
 			if bytes.Contains(body, []byte(v)) {
-				body = bytes.ReplaceAll(body, []byte(v), redacted)
+				body, changed = bytes.ReplaceAll(body, []byte(v), redacted), true
 			}
 			for k, hv := range header {
 				for i := range hv {
@@ -79,7 +80,7 @@ func redactCredentials(request, header http.Header, body []byte) []byte {
 			}
 		}
 	}
-	return body
+	return body, changed
 }
 
 // credentialHeader reports whether a request header carries a credential: Authorization, and the
@@ -130,16 +131,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if limit <= 0 {
 		limit = 8 << 20
 	}
-	body, err := readAll(res.Body, res.ContentLength, limit+1)
+	answer, err := readAnswer(res.Body, res.ContentLength, limit+1)
 	res.Body.Close()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s answer: %w", op.ID(), err)
 	}
-	if int64(len(body)) > limit {
+	if int64(answer.Len()) > limit {
+		answer.Close()
 		return nil, &ContractError{Operation: op.ID(), Status: res.StatusCode, Violations: []Violation{{Field: "body", Reason: fmt.Sprintf("larger than %d bytes", limit)}}}
 	}
-	body = redactCredentials(req.Header, res.Header, body)
-	res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	if redacted, changed := redactCredentials(req.Header, res.Header, answer.bytes()); changed {
+		answer.Close()
+		answer = &answerBody{Reader: bytes.NewReader(redacted), raw: redacted}
+	}
+	body := answer.bytes()
+	res.Body, res.ContentLength = answer, int64(len(body))
 	if res.StatusCode >= 500 && !op.Documents(res.StatusCode) {
 		// An outage the spec does not describe is not a contract violation: the caller sees the
 		// status and treats it as the provider being unavailable.
@@ -151,33 +157,60 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.OnViolation(req.Context(), op.ID(), ce)
 		}
 		if !t.Report {
+			answer.Close()
 			return nil, ce
 		}
 	}
 	return res, nil
 }
 
-// readAll reads at most max bytes: into a pooled buffer and one exact copy when the length is not
-// announced (chunked answers), straight into one allocation when it is.
-func readAll(r io.Reader, length, max int64) ([]byte, error) {
-	if length >= 0 && length < max {
-		buf := make([]byte, length)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		return buf, nil
-	}
-	b := readBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if b.Cap() <= 64<<10 { // large buffers are left to the GC, so the pool stays small
-			b.Reset()
-			readBuffers.Put(b)
-		}
-	}()
-	if _, err := b.ReadFrom(io.LimitReader(r, max)); err != nil {
-		return nil, err
-	}
-	return bytes.Clone(b.Bytes()), nil
+// answerBody is a provider's answer read into memory. Its buffer comes from a pool and goes back
+// when the body is closed; reading after Close gives EOF, never another answer's bytes.
+type answerBody struct {
+	*bytes.Reader
+	raw    []byte
+	pooled *[]byte
 }
 
-var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+func (a *answerBody) bytes() []byte { return a.raw }
+
+// Close returns the buffer to the pool. It is not safe to call concurrently with Read.
+func (a *answerBody) Close() error {
+	a.Reader.Reset(nil)
+	if a.pooled != nil {
+		if cap(*a.pooled) <= maxPooled {
+			answerBuffers.Put(a.pooled)
+		}
+		a.pooled, a.raw = nil, nil
+	}
+	return nil
+}
+
+// maxPooled is the largest buffer kept for reuse: large answers are rare, and keeping their
+// buffers would hold memory the GC could return.
+const maxPooled = 64 << 10
+
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// readAnswer reads at most max bytes into a pooled buffer: in one read when the length is
+// announced, growing it otherwise (chunked answers).
+func readAnswer(r io.Reader, length, max int64) (*answerBody, error) {
+	pb := answerBuffers.Get().(*[]byte)
+	b := (*pb)[:0]
+	if length >= 0 && length < max {
+		b = slices.Grow(b, int(length))[:length]
+		if _, err := io.ReadFull(r, b); err != nil {
+			answerBuffers.Put(pb)
+			return nil, err
+		}
+	} else {
+		buf := bytes.NewBuffer(b)
+		if _, err := buf.ReadFrom(io.LimitReader(r, max)); err != nil {
+			answerBuffers.Put(pb)
+			return nil, err
+		}
+		b = buf.Bytes()
+	}
+	*pb = b
+	return &answerBody{Reader: bytes.NewReader(b), raw: b, pooled: pb}, nil
+}

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -86,6 +87,23 @@ type Spec struct {
 	router routers.Router
 	// fast holds the compiled fast-path check of every response body schema (nil: not modelled).
 	fast map[*openapi3.Schema]*check
+	// unsecured maps each route to a copy without security requirements (see ValidateRequest).
+	unsecured sync.Map
+}
+
+// unsecuredRoute returns the route with its operation's security requirements emptied:
+// authentication is each server's own business, and kin-openapi's check of it costs a read of
+// the body and a few allocations on every request.
+func (s *Spec) unsecuredRoute(r *routers.Route) *routers.Route {
+	if u, ok := s.unsecured.Load(r); ok {
+		return u.(*routers.Route)
+	}
+	op := *r.Operation
+	op.Security = &openapi3.SecurityRequirements{}
+	u := *r
+	u.Operation = &op
+	s.unsecured.Store(r, &u)
+	return &u
 }
 
 // New prepares the document for validation. Servers are ignored: paths are matched as they are
@@ -231,7 +249,7 @@ func (s *Spec) ValidateRequest(ctx context.Context, op *Operation, body []byte) 
 			return &Error{Kind: Malformed, Violations: v}
 		}
 	}
-	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: op.params, Route: op.route, Options: options}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: op.params, Route: s.unsecuredRoute(op.route), Options: options}
 	err := openapi3filter.ValidateRequest(ctx, in)
 	if body != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -3,6 +3,7 @@ package validation_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -168,5 +169,38 @@ func TestTransport(t *testing.T) {
 				t.Errorf("reported %d violations, want 1", reported)
 			}
 		})
+	}
+}
+
+// A closed answer body must never show bytes of a later answer that reuses its buffer.
+func TestAnswerBodyAfterCloseReadsNothing(t *testing.T) {
+	t.Parallel()
+	s := spec(t, mijnklantportaal.GetSwagger)
+	link := `{"id":"plk_00000000000001","description":"x","currency":"EUR","amount":"1.00","reusable":false,"status":"open","expiresAt":"2030-05-14T21:00:00+02:00","checkoutUrl":"https://x.example/p","createdAt":"2024-04-29T21:00:00+02:00"}`
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(link))
+	}))
+	defer up.Close()
+	c := &http.Client{Transport: &validation.Transport{Spec: s}}
+	res, err := c.Get(up.URL + "/payment-links/plk_00000000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 10)
+	if _, err := io.ReadFull(res.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	again, err := c.Get(up.URL + "/payment-links/plk_00000000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Body.Close()
+	if rest, _ := io.ReadAll(res.Body); len(rest) != 0 {
+		t.Errorf("read %q from a closed answer", rest)
+	}
+	if b, _ := io.ReadAll(again.Body); string(b) != link {
+		t.Errorf("second answer %q, want %q", b, link)
 	}
 }
