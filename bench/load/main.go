@@ -9,7 +9,6 @@
 package main
 
 import (
-	_ "net/http/pprof"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -100,7 +99,6 @@ func servePlain(addr, upstream string) {
 	u, _ := url.Parse(upstream)
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
-	go http.ListenAndServe("127.0.0.1:6062", nil)
 	_ = http.ListenAndServe(addr, http.StripPrefix("/providers/mijnklantportaal", rp))
 }
 
@@ -177,7 +175,7 @@ func run(duration time.Duration, conns, rounds int, bin string) error {
 	}
 
 	scenarios := []struct{ name, method, path string }{
-//TMP		{"list (15 links)", http.MethodGet, "/providers/mijnklantportaal/payment-links"},
+		{"list (15 links)", http.MethodGet, "/providers/mijnklantportaal/payment-links"},
 		{"close", http.MethodDelete, "/providers/mijnklantportaal/payment-links/plk_00000000000001"},
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"net/http"
-	_ "net/http/pprof"
 	"context"
 	"errors"
 	"flag"
@@ -76,7 +74,6 @@ func serve(args []string, getenv func(string) string) int {
 		// throughput for ~5 MB of peak RSS (bench/README.md). GOGC and GOMEMLIMIT override.
 		debug.SetGCPercent(200)
 	}
-	go http.ListenAndServe("127.0.0.1:6061", nil)
 	srv, err := server.New(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "paylinks serve:", err)
