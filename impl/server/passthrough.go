@@ -63,6 +63,14 @@ func (s *Server) passthrough(c echo.Context) error {
 	target.Path = strings.TrimSuffix(p.baseURL.Path, "/") + rest
 	target.RawPath = strings.TrimSuffix(p.baseURL.EscapedPath(), "/") + rawRest
 	target.RawQuery = r.URL.RawQuery
+	// The transport is called directly, without http.Client: the client would only add a timer
+	// goroutine for its timeout and redirect bookkeeping, and redirects are passed on, never
+	// followed. The body is read to its end before this function returns, so the deadline covers it.
+	if p.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.timeout)
+		defer cancel()
+	}
 	out, err := http.NewRequestWithContext(ctx, r.Method, target.String(), bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -82,14 +90,6 @@ func (s *Server) passthrough(c echo.Context) error {
 	out.Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
 	if err := p.adapter.Authorize(ctx, out); err != nil {
 		return err
-	}
-	// The transport directly, without http.Client: it would only add a timer goroutine for its
-	// timeout and redirect bookkeeping, and redirects are passed on, never followed. The body is
-	// read to its end before this function returns, so the deadline covers it too.
-	if p.timeout > 0 {
-		tctx, cancel := context.WithTimeout(out.Context(), p.timeout)
-		defer cancel()
-		out = out.WithContext(tctx)
 	}
 	res, err := p.http.Transport.RoundTrip(out)
 	if err != nil {
