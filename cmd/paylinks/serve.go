@@ -70,8 +70,8 @@ func serve(args []string, getenv func(string) string) int {
 	cfg.Logger = server.NewLogger(os.Stderr, level)
 
 	if getenv("GOGC") == "" {
-		// Validation allocates a tree per answer: collecting half as often buys ~10 % more
-		// throughput for ~5 MB of peak RSS (bench/README.md). GOGC and GOMEMLIMIT override.
+		// Collecting half as often costs a few MB of peak RSS and saves GC work on every answer
+		// (bench/README.md). GOGC and GOMEMLIMIT override.
 		debug.SetGCPercent(200)
 	}
 	srv, err := server.New(cfg)
