@@ -134,7 +134,7 @@ type Server struct {
 	client    *paylink.Client
 	providers map[string]*provider
 	metrics   *metrics
-	keys      [][]byte
+	keys      []apiKey
 	guard     *idempotency.Guard
 	ready     atomic.Bool
 	// SandboxMode is true when every provider runs on its sandbox and no API keys are configured:
@@ -184,7 +184,7 @@ func New(cfg Config) (*Server, error) {
 	s.guard = &idempotency.Guard{Store: cfg.Idempotency, LockTTL: 3*lockTTL + 30*time.Second}
 	for _, k := range cfg.APIKeys {
 		if k = strings.TrimSpace(k); k != "" {
-			s.keys = append(s.keys, []byte(k))
+			s.keys = append(s.keys, apiKey{key: []byte(k), caller: callerID(k)})
 		}
 	}
 	known := map[string]bool{}
@@ -220,7 +220,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("a real provider is configured but no API key: set PAYLINKS_API_KEYS so the proxy is not open to anyone")
 	case len(s.keys) == 0:
 		s.SandboxMode = true
-		s.keys = [][]byte{[]byte(DemoAPIKey)}
+		s.keys = []apiKey{{key: []byte(DemoAPIKey), caller: callerID(DemoAPIKey)}}
 	}
 	opts := []paylink.ClientOption{}
 	if len(cfg.CursorKey) > 0 {
@@ -472,10 +472,10 @@ func (s *Server) readyz(c echo.Context) error {
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token, ok := bearer(c.Request().Header.Get("Authorization"))
-		if !ok || !s.validKey(token) {
+		caller, known := s.caller(token)
+		if !ok || !known {
 			return errUnauthorized
 		}
-		caller := callerID(token)
 		c.Set(string(callerKey), caller)
 		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), callerKey, caller)))
 		return next(c)
@@ -538,12 +538,22 @@ func bearer(h string) (string, bool) {
 	return token, token != ""
 }
 
-func (s *Server) validKey(token string) bool {
-	found := 0
-	for _, k := range s.keys {
-		found |= subtle.ConstantTimeCompare(k, []byte(token))
+// apiKey is a key callers authenticate with, and who they are (a hash of it, computed once).
+type apiKey struct {
+	key    []byte
+	caller string
+}
+
+// caller finds the key in constant time (every key is compared) and returns its caller id.
+func (s *Server) caller(token string) (string, bool) {
+	found := -1
+	for i, k := range s.keys {
+		found = subtle.ConstantTimeSelect(subtle.ConstantTimeCompare(k.key, []byte(token)), i, found)
 	}
-	return token != "" && found == 1
+	if token == "" || found < 0 {
+		return "", false
+	}
+	return s.keys[found].caller, true
 }
 
 // handleError writes any error as a problem; it is echo's error handler, so it sees errors of
