@@ -307,7 +307,7 @@ func (k *check) valid(v *fastjson.Value) bool {
 		return k.nullable
 	}
 	if k.anything {
-		return true
+		return plainJSON(v)
 	}
 	if len(k.anyOf) > 0 {
 		ok := false
@@ -412,19 +412,41 @@ func (k *check) validArray(v *fastjson.Value) bool {
 	if n < k.minItems || (k.maxItems != nil && n > *k.maxItems) {
 		return false
 	}
-	if k.items != nil {
+	for _, it := range items {
+		if k.items != nil && !k.items.valid(it) || k.items == nil && !plainJSON(it) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainJSON checks a value no schema constrains the way encoding/json would decode it: only a
+// number can fail there (one beyond float64's range), so kin-openapi would refuse the body.
+func plainJSON(v *fastjson.Value) bool {
+	switch v.Type() {
+	case fastjson.TypeNumber:
+		var buf [32]byte
+		_, err := strconv.ParseFloat(string(v.MarshalTo(buf[:0])), 64)
+		return err == nil
+	case fastjson.TypeArray:
+		items, _ := v.Array()
 		for _, it := range items {
-			if !k.items.valid(it) {
+			if !plainJSON(it) {
 				return false
 			}
 		}
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		ok := true
+		o.Visit(func(_ []byte, val *fastjson.Value) { ok = ok && plainJSON(val) })
+		return ok
 	}
 	return true
 }
 
 func (k *check) validObject(v *fastjson.Value) bool {
 	if !k.hasObjectChecks {
-		return true
+		return plainJSON(v)
 	}
 	o, _ := v.Object()
 	if k.maxProperties != nil && uint64(o.Len()) > *k.maxProperties {
@@ -448,6 +470,8 @@ func (k *check) validObject(v *fastjson.Value) bool {
 			ok = false
 		case k.additional != nil:
 			ok = k.additional.valid(val)
+		default:
+			ok = plainJSON(val)
 		}
 	})
 	if !ok {

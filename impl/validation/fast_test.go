@@ -147,6 +147,7 @@ func mutations(body []byte) [][]byte {
 	raw := []string{
 		string(body) + " x", "\xff" + string(body), strings.Replace(string(body), `"`, `"\ud800`, 2),
 		strings.Replace(string(body), "{", `{"dup":1,"dup":2,`, 1), strings.Replace(string(body), ":", ":1e400,\"z\":", 1),
+		strings.Replace(string(body), "{", `{"raw":{"n":[1e400]},"metadata":{"x":{"n":1e400}},`, 1),
 	}
 	for _, r := range raw {
 		out = append(out, []byte(r))
@@ -210,7 +211,10 @@ func TestFastPathKeywords(t *testing.T) {
 		{`{"type":"array","items":{"type":"boolean"},"minItems":1,"maxItems":2}`, map[string]bool{`[true]`: true, `[]`: false, `[true,false,true]`: false, `[1]`: false}},
 		{`{"anyOf":[{"type":"string"},{"type":"integer"}]}`, map[string]bool{`"x"`: true, `2`: true, `2.5`: false, `{}`: false}},
 		{`{"allOf":[{"type":"object","required":["a"]},{"type":"object","required":["b"]}]}`, map[string]bool{`{"a":1,"b":2}`: true, `{"a":1}`: false}},
-		{`{}`, map[string]bool{`{"any":[1,"x",null]}`: true, `"x"`: true, `null`: false}},
+		{`{}`, map[string]bool{`{"any":[1,"x",null]}`: true, `"x"`: true, `null`: false, `{"deep":[{"n":1e400}]}`: false, `1e400`: false}},
+		{`{"type":"object"}`, map[string]bool{`{"n":1e308}`: true, `{"n":1e309}`: false, `{"a":[-1e999]}`: false}},
+		{`{"type":"object","properties":{"a":{"type":"string"}}}`, map[string]bool{`{"a":"x","other":{"n":1e400}}`: false, `{"a":"x","other":{"n":1}}`: true}},
+		{`{"type":"array"}`, map[string]bool{`[1,2]`: true, `[1e400]`: false}},
 		{`{"type":"object","properties":{"n":{"type":"number"}}}`, map[string]bool{`{"n":1e400}`: false, `{"n":-0.0}`: true, `{"n":01}`: false, `{"n":NaN}`: false}},
 	}
 	for _, tt := range tests {
@@ -275,6 +279,7 @@ func FuzzFastPath(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"a":"\ud800"}`))
+	f.Add([]byte(`{"data":[{"raw":{"n":[1e400]}}],"nextCursor":null}`))
 	f.Add([]byte("{\"id\":\"\xff\"}"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for i, schema := range schemas {
