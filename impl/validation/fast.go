@@ -3,9 +3,11 @@ package validation
 import (
 	"bytes"
 	"math"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -486,4 +488,97 @@ func (k *check) validObject(v *fastjson.Value) bool {
 		}
 	}
 	return true
+}
+
+// requestCheck is the fast path for requests without a query string or a body (most GETs and
+// closes): their parameters are checked with compiled checks, kin-openapi deciding otherwise.
+// Only string parameters in the path and in headers are modelled; an operation with any other
+// kind of parameter, or a required body or query parameter, always goes to kin-openapi.
+type requestCheck struct {
+	path, header []paramCheck
+}
+
+type paramCheck struct {
+	name     string
+	required bool
+	check    *check
+}
+
+// compileRequest returns the request check of an operation, or nil when it is not modelled.
+func compileRequest(item *openapi3.PathItem, op *openapi3.Operation) *requestCheck {
+	rc := &requestCheck{}
+	seen := map[string]bool{}
+	for _, ps := range []openapi3.Parameters{op.Parameters, item.Parameters} { // the operation's win
+		for _, ref := range ps {
+			p := ref.Value
+			if p == nil || p.Schema == nil || p.Schema.Value == nil || p.Content != nil {
+				return nil
+			}
+			if seen[p.In+"\x00"+p.Name] {
+				continue
+			}
+			seen[p.In+"\x00"+p.Name] = true
+			k := compileSchema(p.Schema.Value)
+			if k == nil || k.anything || k.types != tString || len(k.anyOf) > 0 || len(k.allOf) > 0 {
+				return nil
+			}
+			if p.Style != "" && p.Style != openapi3.SerializationSimple {
+				return nil
+			}
+			switch p.In {
+			case openapi3.ParameterInPath:
+				rc.path = append(rc.path, paramCheck{p.Name, true, k})
+			case openapi3.ParameterInHeader:
+				rc.header = append(rc.header, paramCheck{p.Name, p.Required, k})
+			case openapi3.ParameterInQuery:
+				if p.Required {
+					return nil
+				}
+			default:
+				return nil
+			}
+		}
+	}
+	if rb := op.RequestBody; rb != nil && (rb.Value == nil || rb.Value.Required) {
+		return nil
+	}
+	return rc
+}
+
+// accepts reports whether kin-openapi would accept the request; false means "ask it".
+func (rc *requestCheck) accepts(r *http.Request, pathParams map[string]string, body []byte) bool {
+	if r.URL.RawQuery != "" || len(body) > 0 {
+		return false
+	}
+	for _, p := range rc.path {
+		v, ok := pathParams[p.name]
+		if !ok || v == "" || strings.ContainsRune(v, '%') || !p.check.validParam(v) {
+			return false
+		}
+	}
+	for _, p := range rc.header {
+		vs := r.Header.Values(p.name)
+		if len(vs) == 0 {
+			if p.required {
+				return false
+			}
+			continue
+		}
+		// One plain value only: lists, escapes and empty values are kin-openapi's to decode.
+		if v := vs[0]; len(vs) > 1 || v == "" || strings.ContainsAny(v, ",%") || !p.check.validParam(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// validParam checks a string parameter value against a string schema.
+func (k *check) validParam(v string) bool {
+	if !utf8.ValidString(v) {
+		return false
+	}
+	if k.enum != nil && !slices.Contains(k.enum, v) {
+		return false
+	}
+	return k.validString(unsafe.Slice(unsafe.StringData(v), len(v))) // read only
 }

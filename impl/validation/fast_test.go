@@ -2,9 +2,11 @@ package validation
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -324,4 +326,57 @@ func BenchmarkResponseBody(b *testing.B) {
 			kinAccepts(schema, body.Bytes())
 		}
 	})
+}
+
+// TestRequestFastPathNeverAcceptsWhatKinRefuses sends requests with good and bad path and header
+// parameters, query strings and bodies to every operation of the curated specs.
+func TestRequestFastPathNeverAcceptsWhatKinRefuses(t *testing.T) {
+	t.Parallel()
+	values := []string{"plk_00000000000001", "x", "a b", "a,b", "é", "%41", strings.Repeat("k", 300), "-", "pl_1"}
+	for name, s := range specs(t) {
+		accepted := 0
+		for path, item := range s.doc.Paths.Map() {
+			for method, op := range item.Operations() {
+				for _, v := range values {
+					for _, header := range []string{"", v} {
+						for _, query := range []string{"", "?limit=1", "?page=x"} {
+							for _, body := range []string{"", `{}`} {
+								target := strings.NewReplacer("{linkId}", url.PathEscape(v), "{id}", url.PathEscape(v), "{paymentLinkId}", url.PathEscape(v)).Replace(path) + query
+								r := httptest.NewRequest(method, target, strings.NewReader(body))
+								if header != "" {
+									for _, p := range append(item.Parameters, op.Parameters...) {
+										if p.Value.In == "header" {
+											r.Header.Set(p.Value.Name, header)
+										}
+									}
+								}
+								if body != "" {
+									r.Header.Set("Content-Type", "application/json")
+								}
+								found, err := s.Find(r)
+								if err != nil {
+									continue
+								}
+								var b []byte
+								if body != "" {
+									b = []byte(body)
+								}
+								rc := s.requests[op]
+								fast := rc != nil && rc.accepts(found.req, found.params, b)
+								if fast {
+									accepted++
+									if err := s.validateRequestKin(context.Background(), found, b); err != nil {
+										t.Errorf("%s %s %s (header %q): fast path accepts, kin-openapi says %v", name, method, target, header, err)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		if accepted == 0 {
+			t.Errorf("%s: the fast path accepted no request", name)
+		}
+	}
 }

@@ -87,6 +87,8 @@ type Spec struct {
 	router routers.Router
 	// fast holds the compiled fast-path check of every response body schema (nil: not modelled).
 	fast map[*openapi3.Schema]*check
+	// requests holds the compiled fast-path check of every operation's requests (nil: not modelled).
+	requests map[*openapi3.Operation]*requestCheck
 	// unsecured maps each route to a copy without security requirements (see ValidateRequest).
 	unsecured sync.Map
 }
@@ -117,7 +119,13 @@ func New(doc *openapi3.T) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Spec{doc: doc, router: r, fast: compileResponses(doc)}, nil
+	requests := map[*openapi3.Operation]*requestCheck{}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			requests[op] = compileRequest(item, op)
+		}
+	}
+	return &Spec{doc: doc, router: r, fast: compileResponses(doc), requests: requests}, nil
 }
 
 // compileResponses compiles the body schema of every documented response for the fast path.
@@ -239,6 +247,14 @@ var options = &openapi3filter.Options{
 // for. The body is read and put back, so handlers still see it. Security is not checked here: each
 // server authenticates its own way.
 func (s *Spec) ValidateRequest(ctx context.Context, op *Operation, body []byte) error {
+	if rc := s.requests[op.route.Operation]; rc != nil && rc.accepts(op.req, op.params, body) {
+		return nil
+	}
+	return s.validateRequestKin(ctx, op, body)
+}
+
+// validateRequestKin is ValidateRequest without the fast path.
+func (s *Spec) validateRequestKin(ctx context.Context, op *Operation, body []byte) error {
 	r := op.req
 	if body != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))
