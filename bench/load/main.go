@@ -43,7 +43,7 @@ func main() {
 	}
 	duration := flag.Duration("duration", 10*time.Second, "load per scenario and proxy")
 	conns := flag.Int("conns", 16, "concurrent connections")
-	rounds := flag.Int("rounds", 5, "the duration is split into rounds that alternate the proxies, so drift of the machine hits both alike")
+	rounds := flag.Int("rounds", 10, "the duration is split into rounds that alternate the proxies, so drift of the machine hits both alike")
 	bin := flag.String("paylinks", "", "paylinks binary (default: go build ./cmd/paylinks)")
 	flag.Parse()
 	if err := run(*duration, *conns, *rounds, *bin); err != nil {
