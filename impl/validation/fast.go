@@ -54,6 +54,7 @@ type check struct {
 	minLength uint64
 	maxLength *uint64
 	pattern   *regexp.Regexp
+	prefix    string // the pattern is "^" and this literal
 	format    openapi3.StringFormatValidator
 	dateTime  bool // format is this package's date-time, checked without copying the bytes
 
@@ -171,11 +172,20 @@ func (c *compiler) compile(s *openapi3.Schema, sameValue []*openapi3.Schema) *ch
 
 	k.minLength, k.maxLength = s.MinLength, s.MaxLength
 	if s.Pattern != "" {
-		re, err := regexp.Compile(kinPattern.ReplaceAllString(s.Pattern, `\x{${code}}`))
+		pattern := kinPattern.ReplaceAllString(s.Pattern, `\x{${code}}`)
+		re, err := regexp.Compile(pattern)
 		if err != nil {
 			c.unsupported = true
 		}
 		k.pattern = re
+		// "^literal" (an id prefix, typically) is a prefix test: no regexp machine needed.
+		if rest, anchored := strings.CutPrefix(pattern, "^"); anchored && err == nil {
+			if lit, err := regexp.Compile(rest); err == nil {
+				if prefix, complete := lit.LiteralPrefix(); complete {
+					k.pattern, k.prefix = nil, prefix
+				}
+			}
+		}
 	}
 	if s.Format != "" {
 		switch {
@@ -367,7 +377,7 @@ func (k *check) validString(s []byte) bool {
 			return false
 		}
 	}
-	if k.pattern != nil && !k.pattern.Match(s) {
+	if k.pattern != nil && !k.pattern.Match(s) || k.prefix != "" && !bytes.HasPrefix(s, []byte(k.prefix)) {
 		return false
 	}
 	switch {

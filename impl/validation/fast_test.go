@@ -205,6 +205,8 @@ func TestFastPathKeywords(t *testing.T) {
 			`"AB"`: true, `"ABCD"`: false, `"A"`: false, `"BB"`: false, `"Aé"`: true, `"A\u00e9"`: true, `"A\ud83d\ude00"`: false, `"A\ud800"`: false}},
 		{`{"type":"string","format":"date-time","nullable":true}`, map[string]bool{
 			`"2024-01-15T10:00:00Z"`: true, `null`: true, `"2024-01-15"`: false, `"2024-02-30T10:00:00Z"`: false}},
+		{`{"type":"string","pattern":"^plk_"}`, map[string]bool{`"plk_1"`: true, `"plk_"`: true, `"xplk_1"`: false, `"PLK_1"`: false, `"pl"`: false}},
+		{`{"type":"string","pattern":"^a.b"}`, map[string]bool{`"axb"`: true, `"a.b"`: true, `"ab"`: false}},
 		{`{"type":"string","format":"date"}`, map[string]bool{`"2024-01-15"`: true, `"15-01-2024"`: false}},
 		{`{"type":"string","enum":["open","paid"]}`, map[string]bool{`"open"`: true, `"Open"`: false, `"op\u0065n"`: true, `1`: false}},
 		{`{"type":"object","required":["a"],"properties":{"a":{"type":"string"}},"additionalProperties":false,"maxProperties":2}`, map[string]bool{
