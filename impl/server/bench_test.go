@@ -148,7 +148,13 @@ func (u cannedUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 // the validated passthrough next to a plain httputil.ReverseProxy on the same canned upstream.
 func BenchmarkProxyCPU(b *testing.B) {
 	up := newCannedUpstream(b)
-	srv, err := New(Config{APIKeys: []string{"k"}, Logger: NewLogger(io.Discard, 8), transport: up,
+	// As `paylinks serve` runs by default: two retries of safe calls.
+	srv, err := New(Config{APIKeys: []string{"k"}, Logger: NewLogger(io.Discard, 8), transport: up, MaxRetries: 2,
+		Providers: map[string]ProviderConfig{"mijnklantportaal": {BaseURL: "http://upstream.test/v1", Credentials: map[string]string{"token": "t"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	noRetries, err := New(Config{APIKeys: []string{"k"}, Logger: NewLogger(io.Discard, 8), transport: up,
 		Providers: map[string]ProviderConfig{"mijnklantportaal": {BaseURL: "http://upstream.test/v1", Credentials: map[string]string{"token": "t"}}}})
 	if err != nil {
 		b.Fatal(err)
@@ -161,6 +167,7 @@ func BenchmarkProxyCPU(b *testing.B) {
 		h                  http.Handler
 	}{
 		{"list15", "GET", "/providers/mijnklantportaal/payment-links", srv.Handler()},
+		{"list15-no-retries", "GET", "/providers/mijnklantportaal/payment-links", noRetries.Handler()},
 		{"list15-plain-proxy", "GET", "/providers/mijnklantportaal/payment-links", http.StripPrefix("/providers/mijnklantportaal", plain)},
 		{"close", "DELETE", "/providers/mijnklantportaal/payment-links/plk_00000000000001", srv.Handler()},
 		{"close-plain-proxy", "DELETE", "/providers/mijnklantportaal/payment-links/plk_00000000000001", http.StripPrefix("/providers/mijnklantportaal", plain)},
