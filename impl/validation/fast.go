@@ -170,6 +170,11 @@ func (c *compiler) compile(s *openapi3.Schema, sameValue []*openapi3.Schema) *ch
 		k.allOf = append(k.allOf, c.compile(r.Value, chain))
 	}
 
+	for _, m := range []*uint64{s.MaxLength, s.MaxItems, s.MaxProps} {
+		if m != nil && *m > math.MaxInt64 {
+			c.unsupported = true // kin-openapi compares as int64: such a bound refuses everything
+		}
+	}
 	k.minLength, k.maxLength = s.MinLength, s.MaxLength
 	if s.Pattern != "" {
 		pattern := kinPattern.ReplaceAllString(s.Pattern, `\x{${code}}`)
@@ -283,32 +288,47 @@ var parsers fastjson.ParserPool
 func (k *check) accepts(body []byte) bool {
 	// encoding/json, which the slow path decodes with, replaces invalid UTF-8 and unpaired
 	// surrogate escapes with U+FFFD, which fastjson does not: leave such bodies to the slow path.
-	if !utf8.Valid(body) || surrogateEscape(body) || fastjson.ValidateBytes(body) != nil {
+	if !utf8.Valid(body) || escapeTrouble(body) {
 		return false
 	}
+	// Parse first: it stops at fastjson.MaxDepth, so the validator after it (which has no depth
+	// limit of its own, and recurses) never sees a deeply nested body.
 	p := parsers.Get()
 	defer parsers.Put(p)
 	v, err := p.ParseBytes(body)
-	if err != nil {
+	if err != nil || fastjson.ValidateBytes(body) != nil {
 		return false
 	}
 	return k.valid(v)
 }
 
-// surrogateEscape reports whether body may contain a \uD800-\uDFFF escape.
-func surrogateEscape(body []byte) bool {
-	for i := bytes.IndexByte(body, '\\'); i >= 0; {
-		if rest := body[i:]; len(rest) >= 4 && rest[1] == 'u' && (rest[2] == 'd' || rest[2] == 'D') {
-			switch rest[3] {
-			case '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', 'A', 'B', 'C', 'D', 'E', 'F':
-				return true
+// escapeTrouble reports whether a body with escapes has a string that fastjson's validator lets
+// through but encoding/json refuses or rewrites: a raw control character in a string that also
+// holds an escape (fastjson checks only the part after the last escape), or a \uD800-\uDFFF
+// escape. Bodies without a backslash, the usual case, cost one IndexByte.
+func escapeTrouble(body []byte) bool {
+	if bytes.IndexByte(body, '\\') < 0 {
+		return false
+	}
+	in := false
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case !in:
+			in = c == '"'
+		case c == '"':
+			in = false
+		case c == '\\':
+			if rest := body[i:]; len(rest) >= 4 && rest[1] == 'u' && (rest[2] == 'd' || rest[2] == 'D') {
+				switch rest[3] {
+				case '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', 'A', 'B', 'C', 'D', 'E', 'F':
+					return true
+				}
 			}
+			i++ // the escaped character
+		case c < 0x20:
+			return true
 		}
-		j := bytes.IndexByte(body[i+1:], '\\')
-		if j < 0 {
-			return false
-		}
-		i += 1 + j
 	}
 	return false
 }
@@ -567,9 +587,9 @@ func (rc *requestCheck) accepts(r *http.Request, pathParams map[string]string, b
 		}
 	}
 	for _, p := range rc.header {
-		vs := r.Header.Values(p.name)
+		vs, present := r.Header[http.CanonicalHeaderKey(p.name)]
 		if len(vs) == 0 {
-			if p.required {
+			if p.required || present { // present with no value: kin-openapi calls it empty
 				return false
 			}
 			continue

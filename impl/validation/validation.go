@@ -120,9 +120,11 @@ func New(doc *openapi3.T) (*Spec, error) {
 		return nil, err
 	}
 	requests := map[*openapi3.Operation]*requestCheck{}
-	for _, item := range doc.Paths.Map() {
-		for _, op := range item.Operations() {
-			requests[op] = compileRequest(item, op)
+	if !doc.IsOpenAPI31OrLater() { // 3.1 parameters are checked by JSON Schema 2020-12 rules
+		for _, item := range doc.Paths.Map() {
+			for _, op := range item.Operations() {
+				requests[op] = compileRequest(item, op)
+			}
 		}
 	}
 	return &Spec{doc: doc, router: r, fast: compileResponses(doc), requests: requests}, nil
