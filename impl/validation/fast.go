@@ -27,6 +27,10 @@ import (
 // accept what kin-openapi refuses; it may refuse what kin-openapi accepts (that only costs time).
 // A schema using a keyword the fast path does not model is not compiled and always goes the slow
 // way. TestFastPathNeverAcceptsWhatKinRefuses and FuzzFastPath hold it to that.
+//
+// String formats are taken from kin-openapi's registry when New compiles a spec: a format defined
+// later (openapi3.DefineStringFormatValidator) is checked by kin-openapi only, so define formats
+// before calling New.
 
 // types is a set of JSON types a schema permits.
 type types uint8
