@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -34,9 +35,10 @@ const telnessLink = `{"paymentLinkId":"tl_1","url":"https://pay.example/tl_1","s
 // remembers the last ones.
 type upstream struct {
 	*httptest.Server
-	hits atomic.Int64
-	mu   sync.Mutex
-	seen []*http.Request
+	hits   atomic.Int64
+	mu     sync.Mutex
+	seen   []*http.Request
+	bodies []string
 }
 
 func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
@@ -44,8 +46,11 @@ func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
 	u := &upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.hits.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		u.mu.Lock()
 		u.seen = append(u.seen, r.Clone(r.Context()))
+		u.bodies = append(u.bodies, string(body))
 		u.mu.Unlock()
 		h(w, r)
 	}))
@@ -289,6 +294,13 @@ func TestRetryRules(t *testing.T) {
 					t.Errorf("attempt %d carried X-Idempotency-Key %q, want %q", i+1, got, tt.wantUpstreamIdem)
 				}
 			}
+			up.mu.Lock()
+			for i, b := range up.bodies {
+				if b != up.bodies[0] || (tt.body != "" && tt.method == "POST" && strings.HasPrefix(tt.path, "/providers/") && b != tt.body) {
+					t.Errorf("attempt %d sent body %q, first attempt %q (caller sent %q)", i+1, b, up.bodies[0], tt.body)
+				}
+			}
+			up.mu.Unlock()
 		})
 	}
 }
