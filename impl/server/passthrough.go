@@ -66,9 +66,9 @@ func (s *Server) passthrough(c echo.Context) error {
 	// The transport is called directly, without http.Client: the client would only add a timer
 	// goroutine for its timeout and redirect bookkeeping, and redirects are passed on, never
 	// followed. The body is read to its end before this function returns, so the deadline covers it.
-	if p.timeout > 0 {
+	if p.http.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.timeout)
+		ctx, cancel = context.WithTimeout(ctx, p.http.Timeout)
 		defer cancel()
 	}
 	out, err := http.NewRequestWithContext(ctx, r.Method, target.String(), bytes.NewReader(body))

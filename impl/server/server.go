@@ -150,7 +150,6 @@ type provider struct {
 	spec    *validation.Spec
 	adapter Adapter
 	http    *http.Client
-	timeout time.Duration // of one provider call, retries included
 	sim     sandbox.Simulator
 }
 
@@ -284,7 +283,6 @@ func (s *Server) wire(kit ProviderKit, pc ProviderConfig, clock *sandbox.Clock, 
 	if timeout <= 0 {
 		timeout = s.cfg.ProviderTimeout
 	}
-	p.timeout = timeout
 	p.http = &http.Client{
 		Timeout: timeout,
 		Transport: &validation.Transport{

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -44,6 +43,13 @@ const (
 	tArray
 	tAll = tString | tNumber | tInteger | tBoolean | tObject | tArray
 )
+
+// typeBits maps the schema types to their bits; null is nullable, not a bit.
+var typeBits = map[string]types{
+	openapi3.TypeString: tString, openapi3.TypeNumber: tNumber, openapi3.TypeInteger: tInteger,
+	openapi3.TypeBoolean: tBoolean, openapi3.TypeObject: tObject, openapi3.TypeArray: tArray,
+	openapi3.TypeNull: 0,
+}
 
 // check is a compiled schema.
 type check struct {
@@ -140,23 +146,11 @@ func (c *compiler) compile(s *openapi3.Schema, sameValue []*openapi3.Schema) *ch
 	if s.Type != nil {
 		k.types = 0
 		for _, t := range *s.Type {
-			switch t {
-			case openapi3.TypeString:
-				k.types |= tString
-			case openapi3.TypeNumber:
-				k.types |= tNumber
-			case openapi3.TypeInteger:
-				k.types |= tInteger
-			case openapi3.TypeBoolean:
-				k.types |= tBoolean
-			case openapi3.TypeObject:
-				k.types |= tObject
-			case openapi3.TypeArray:
-				k.types |= tArray
-			case openapi3.TypeNull:
-			default:
+			bit, ok := typeBits[t]
+			if !ok {
 				c.unsupported = true
 			}
+			k.types |= bit
 		}
 	}
 	for _, e := range s.Enum {
@@ -406,8 +400,8 @@ func (k *check) validString(s []byte) bool {
 	}
 	switch {
 	case k.dateTime:
-		// The string lives only for this call; time.Parse keeps it only in an error, dropped here.
-		if _, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(s), len(s))); err != nil {
+		// The string lives only for this call; the check keeps nothing of it.
+		if dateTime.Validate(dateTime{}, unsafe.String(unsafe.SliceData(s), len(s))) != nil {
 			return false
 		}
 	case k.format != nil:
@@ -419,9 +413,7 @@ func (k *check) validString(s []byte) bool {
 }
 
 func (k *check) validNumber(v *fastjson.Value) bool {
-	var buf [32]byte
-	raw := v.MarshalTo(buf[:0])
-	f, err := strconv.ParseFloat(string(raw), 64) // as encoding/json decodes it
+	f, err := number(v)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return false
 	}
@@ -456,13 +448,18 @@ func (k *check) validArray(v *fastjson.Value) bool {
 	return true
 }
 
+// number reads a number value as encoding/json decodes it: from its text, an error beyond float64.
+func number(v *fastjson.Value) (float64, error) {
+	var buf [32]byte
+	return strconv.ParseFloat(string(v.MarshalTo(buf[:0])), 64)
+}
+
 // plainJSON checks a value no schema constrains the way encoding/json would decode it: only a
 // number can fail there (one beyond float64's range), so kin-openapi would refuse the body.
 func plainJSON(v *fastjson.Value) bool {
 	switch v.Type() {
 	case fastjson.TypeNumber:
-		var buf [32]byte
-		_, err := strconv.ParseFloat(string(v.MarshalTo(buf[:0])), 64)
+		_, err := number(v)
 		return err == nil
 	case fastjson.TypeArray:
 		items, _ := v.Array()

@@ -119,22 +119,19 @@ func New(doc *openapi3.T) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	requests := map[*openapi3.Operation]*requestCheck{}
-	if !doc.IsOpenAPI31OrLater() { // 3.1 parameters are checked by JSON Schema 2020-12 rules
-		for _, item := range doc.Paths.Map() {
-			for _, op := range item.Operations() {
-				requests[op] = compileRequest(item, op)
-			}
-		}
-	}
-	return &Spec{doc: doc, router: r, fast: compileResponses(doc), requests: requests}, nil
+	s := &Spec{doc: doc, router: r, fast: map[*openapi3.Schema]*check{}, requests: map[*openapi3.Operation]*requestCheck{}}
+	s.compileFastPaths()
+	return s, nil
 }
 
-// compileResponses compiles the body schema of every documented response for the fast path.
-func compileResponses(doc *openapi3.T) map[*openapi3.Schema]*check {
-	fast := map[*openapi3.Schema]*check{}
-	for _, item := range doc.Paths.Map() {
+// compileFastPaths compiles, for the fast path, the request check of every operation and the body
+// schema of every documented response.
+func (s *Spec) compileFastPaths() {
+	for _, item := range s.doc.Paths.Map() {
 		for _, op := range item.Operations() {
+			if !s.doc.IsOpenAPI31OrLater() { // 3.1 parameters are checked by JSON Schema 2020-12 rules
+				s.requests[op] = compileRequest(item, op)
+			}
 			if op.Responses == nil {
 				continue
 			}
@@ -144,15 +141,14 @@ func compileResponses(doc *openapi3.T) map[*openapi3.Schema]*check {
 				}
 				for _, mt := range r.Value.Content {
 					if mt.Schema != nil && mt.Schema.Value != nil {
-						if _, done := fast[mt.Schema.Value]; !done {
-							fast[mt.Schema.Value] = compileSchema(mt.Schema.Value)
+						if _, done := s.fast[mt.Schema.Value]; !done {
+							s.fast[mt.Schema.Value] = compileSchema(mt.Schema.Value)
 						}
 					}
 				}
 			}
 		}
 	}
-	return fast
 }
 
 // Doc returns the document.
