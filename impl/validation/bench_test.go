@@ -1,4 +1,4 @@
-package validation_test
+package validation
 
 import (
 	"bytes"
@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"github.com/paylinks/paylinks/gen/mijnklantportaal"
 )
 
 // listPage is a 15-link MijnKlantportaal page, the passthrough's heaviest common answer.
@@ -26,7 +24,7 @@ func listPage() []byte {
 }
 
 func BenchmarkFind(b *testing.B) {
-	s := spec(b, mijnklantportaal.GetSwagger)
+	s := specs(b)["mijnklantportaal"]
 	r := httptest.NewRequest("DELETE", "/payment-links/plk_00000000000001", nil)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -37,7 +35,7 @@ func BenchmarkFind(b *testing.B) {
 }
 
 func BenchmarkValidateResponse(b *testing.B) {
-	s := spec(b, mijnklantportaal.GetSwagger)
+	s := specs(b)["mijnklantportaal"]
 	op, err := s.Find(httptest.NewRequest("GET", "/payment-links", nil))
 	if err != nil {
 		b.Fatal(err)
@@ -51,4 +49,33 @@ func BenchmarkValidateResponse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkResponseBody is the answer body check alone: the fast path next to kin-openapi.
+func BenchmarkResponseBody(b *testing.B) {
+	s := specs(b)["mijnklantportaal"]
+	body := listPage()
+	op, err := s.Find(httptest.NewRequest("GET", "/payment-links", nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	schema := op.route.Operation.Responses.Status(200).Value.Content.Get("application/json").Schema.Value
+	k := s.fast[schema]
+	if k == nil || !k.accepts(body) || !kinAccepts(schema, body) {
+		b.Fatal("the page is not valid on both paths")
+	}
+	b.Run("fast-path", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			k.accepts(body)
+		}
+	})
+	b.Run("kin-openapi", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			kinAccepts(schema, body)
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package validation
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -293,42 +292,6 @@ func FuzzFastPath(f *testing.F) {
 			if checks[i].accepts(body) && !kinAccepts(schema, body) {
 				t.Fatalf("%s: fast path accepts what kin-openapi refuses: %q", names[i], body)
 			}
-		}
-	})
-}
-
-func BenchmarkResponseBody(b *testing.B) {
-	s := specs(b)["mijnklantportaal"]
-	var body bytes.Buffer
-	body.WriteString(`{"current_page":1,"data":[`)
-	for i := range 15 {
-		if i > 0 {
-			body.WriteString(",")
-		}
-		fmt.Fprintf(&body, `{"id":"plk_%014d","description":"Contribution costs","currency":"EUR","amount":"12.95","reusable":false,"expiresAt":"2030-05-14T21:00:00+02:00","status":"open","checkoutUrl":"https://demo.mijnklantportaal.nl/payment-link/plk_%014d","createdAt":"2024-04-29T21:00:00+02:00"}`, i, i)
-	}
-	body.WriteString(`],"first_page_url":"https://api.mijnklantportaal.nl/v1/payment-links?page=1","from":1,"next_page_url":null,"path":"https://api.mijnklantportaal.nl/v1/payment-links","per_page":15,"prev_page_url":null,"to":15}`)
-	op, err := s.Find(httptest.NewRequest("GET", "/payment-links", nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	schema := op.route.Operation.Responses.Status(200).Value.Content.Get("application/json").Schema.Value
-	k := s.fast[schema]
-	if k == nil || !k.accepts(body.Bytes()) || !kinAccepts(schema, body.Bytes()) {
-		b.Fatal("the page is not valid on both paths")
-	}
-	b.Run("fast-path", func(b *testing.B) {
-		b.SetBytes(int64(body.Len()))
-		b.ReportAllocs()
-		for b.Loop() {
-			k.accepts(body.Bytes())
-		}
-	})
-	b.Run("kin-openapi", func(b *testing.B) {
-		b.SetBytes(int64(body.Len()))
-		b.ReportAllocs()
-		for b.Loop() {
-			kinAccepts(schema, body.Bytes())
 		}
 	})
 }
