@@ -95,7 +95,8 @@ type Checkout struct {
 	Provider    string
 	LinkID      string
 	Description string
-	// Amount is the amount as the provider shows it ("12.95 EUR"), empty where links carry none.
+	// Amount is "<decimal value> <ISO 4217 code>" ("12.95 EUR"), empty where links carry none; the
+	// checkout page formats it for people ("€12.95").
 	Amount string
 	Status string
 	// Payable is whether Pay would succeed now.

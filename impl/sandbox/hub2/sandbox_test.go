@@ -469,7 +469,8 @@ func TestPayments(t *testing.T) {
 		}
 		b, _ := io.ReadAll(page.Body)
 		page.Body.Close()
-		if !bytes.Contains(b, []byte("1000 XOF")) {
+		// Formatted for people, as the CLI does: symbol, grouping, no decimals for XOF.
+		if !bytes.Contains(b, []byte("F\u202fCFA\u00a01,000")) {
 			t.Errorf("checkout page: %s", b)
 		}
 	})

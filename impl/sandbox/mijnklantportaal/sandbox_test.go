@@ -715,7 +715,7 @@ func TestControlAPI(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "12.95 EUR") || strings.Contains(string(page), `id="pay"`) {
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "€12.95") || strings.Contains(string(page), `id="pay"`) {
 		t.Errorf("checkout page: %d %s", res.StatusCode, page)
 	}
 
