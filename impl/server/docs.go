@@ -1,102 +1,116 @@
 package server
 
 import (
-	"html/template"
+	"errors"
+	"fmt"
 	"net/http"
-	"sort"
-	"strings"
+	"net/url"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
-	api "github.com/paylinks/paylinks/gen/paylinks"
+	"github.com/paylinks/paylinks/impl/apidocs"
+	"github.com/paylinks/paylinks/impl/validation"
+	"github.com/paylinks/paylinks/openapi"
 )
 
-type docOperation struct {
-	Method, Path, ID, Summary, Description string
-	Params                                 []docParam
-	Body                                   string
-	Responses                              []docResponse
-}
+// docsAssets is where the reference pages' scripts, styles and licences are served. The
+// underscore keeps it apart from /docs/<provider> (provider names have none).
+const docsAssets = "/docs/_assets"
 
-type docParam struct{ Name, In, Type, Description string }
-
-type docResponse struct{ Status, Description string }
-
-// docs renders the unified API's reference from its spec: self-contained HTML, nothing loaded
-// from elsewhere, so it works on a machine without internet access.
-func (s *Server) docs(c echo.Context) error {
-	doc, err := api.GetSwagger()
+// docs registers the API reference: the unified spec at /openapi.yaml rendered at /docs, and each
+// provider's curated spec, as its passthrough serves it, at /providers/<p>/openapi.yaml rendered at
+// /docs/<p>. Specs and pages are public, like the unified spec always was: they hold no secret.
+func (s *Server) docs(e *echo.Echo) error {
+	unified, err := apidocs.View{ServerURL: s.cfg.PublicURL, ServerDescription: "this paylinks server"}.Apply(openapi.Paylinks)
 	if err != nil {
-		return err
+		return fmt.Errorf("unified spec: %w", err)
 	}
-	var ops []docOperation
-	for _, path := range doc.Paths.InMatchingOrder() {
-		item := doc.Paths.Value(path)
-		for method, op := range item.Operations() {
-			d := docOperation{Method: method, Path: path, ID: op.OperationID, Summary: op.Summary, Description: op.Description}
-			for _, pr := range op.Parameters {
-				p := pr.Value
-				d.Params = append(d.Params, docParam{p.Name, p.In, schemaName(p.Schema), p.Description})
-			}
-			if op.RequestBody != nil {
-				if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil {
-					d.Body = schemaName(mt.Schema)
-				}
-			}
-			for code, r := range op.Responses.Map() {
-				desc := ""
-				if r.Value != nil && r.Value.Description != nil {
-					desc = *r.Value.Description
-				}
-				d.Responses = append(d.Responses, docResponse{code, desc})
-			}
-			sort.Slice(d.Responses, func(i, j int) bool { return d.Responses[i].Status < d.Responses[j].Status })
-			ops = append(ops, d)
+	demoKey := ""
+	if s.SandboxMode {
+		demoKey = DemoAPIKey
+	}
+	nav := []apidocs.Link{{Title: "Unified API", URL: "/docs"}}
+	for _, kit := range s.cfg.Kits {
+		if _, ok := s.providers[kit.Name]; ok {
+			nav = append(nav, apidocs.Link{Title: kit.Name + " passthrough", URL: "/docs/" + kit.Name})
 		}
 	}
-	sort.SliceStable(ops, func(i, j int) bool {
-		if ops[i].Path != ops[j].Path {
-			return ops[i].Path < ops[j].Path
+	page := func(i int, title, specURL, intro string) echo.HandlerFunc {
+		p := apidocs.Page{Title: title, Assets: docsAssets, SpecURL: specURL, Intro: intro, DemoKey: demoKey, Nav: append([]apidocs.Link(nil), nav...)}
+		p.Nav[i].Current = true
+		return echo.WrapHandler(p)
+	}
+
+	e.GET("/openapi.yaml", yamlBlob(unified))
+	e.GET("/docs", page(0, "paylinks API reference", "/openapi.yaml",
+		"The unified API over every provider. Authenticate with Authorization: Bearer <API key>."))
+	e.GET(docsAssets+"/*", echo.WrapHandler(http.StripPrefix(docsAssets, apidocs.Assets())))
+	specs := map[string]echo.HandlerFunc{}
+	pages := map[string]echo.HandlerFunc{}
+	for i, l := range nav[1:] {
+		name := l.URL[len("/docs/"):]
+		p := s.providers[name]
+		if err := specRouteFree(p.spec); err != nil {
+			return fmt.Errorf("provider %s: %w", name, err)
 		}
-		return ops[i].Method < ops[j].Method
-	})
-	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
-	c.Response().WriteHeader(http.StatusOK)
-	return docsPage.Execute(c.Response(), struct {
-		Title, Version, Description string
-		Ops                         []docOperation
-		Sandbox                     bool
-		DemoKey                     string
-	}{doc.Info.Title, doc.Info.Version, doc.Info.Description, ops, s.SandboxMode, DemoAPIKey})
+		raw, err := curatedSpec(p.kit)
+		if err != nil {
+			return fmt.Errorf("provider %s: %w", name, err)
+		}
+		served, err := apidocs.View{
+			ServerURL:         s.cfg.PublicURL + "/providers/" + name,
+			ServerDescription: "the validated passthrough of this paylinks server to " + name,
+			Bearer:            "An API key of this paylinks deployment; paylinks adds " + name + "'s own credentials.",
+		}.Apply(raw)
+		if err != nil {
+			return fmt.Errorf("provider %s spec: %w", name, err)
+		}
+		specs[name] = yamlBlob(served)
+		pages[name] = page(i+1, name+" passthrough · paylinks API reference", "/providers/"+name+"/openapi.yaml",
+			name+"'s own API through this server's validated passthrough, /providers/"+name+"/…: requests and answers are checked against the curated spec. "+
+				"Authenticate with a paylinks API key; paylinks adds "+name+"'s credentials.")
+	}
+	// Registered on the router itself, outside the authenticated /providers group: a static segment
+	// wins over the passthrough's wildcard, and specRouteFree made sure no provider path is hidden.
+	e.GET("/providers/:provider/openapi.yaml", lookup(specs))
+	e.GET("/docs/:provider", lookup(pages))
+	return nil
 }
 
-func schemaName(ref *openapi3.SchemaRef) string {
-	if ref == nil {
-		return ""
+func lookup(handlers map[string]echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h, ok := handlers[c.Param("provider")]
+		if !ok {
+			return echo.ErrNotFound
+		}
+		return h(c)
 	}
-	if ref.Ref != "" {
-		return ref.Ref[strings.LastIndex(ref.Ref, "/")+1:]
-	}
-	if ref.Value != nil && ref.Value.Type != nil {
-		return strings.Join(ref.Value.Type.Slice(), "|")
-	}
-	return ""
 }
 
-var docsPage = template.Must(template.New("docs").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}
-code,pre{background:#f4f4f4;padding:.1rem .3rem;border-radius:3px}.op{border:1px solid #ddd;border-radius:6px;padding:1rem;margin:1rem 0}
-.m{font-weight:bold;text-transform:uppercase;margin-right:.5rem}table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:.2rem .6rem;text-align:left;vertical-align:top}</style></head>
-<body><h1>{{.Title}} <small>v{{.Version}}</small></h1>
-<p>Machine-readable: <a href="/openapi.yaml">/openapi.yaml</a>. Authenticate with <code>Authorization: Bearer &lt;key&gt;</code>.
-{{if .Sandbox}}This server runs in sandbox mode: use the demo key <code>{{.DemoKey}}</code>.{{end}}</p>
-<pre>{{.Description}}</pre>
-{{range .Ops}}<div class="op" id="{{.ID}}"><h2><span class="m">{{.Method}}</span><code>{{.Path}}</code></h2>
-<p><strong>{{.Summary}}</strong> <small>({{.ID}})</small></p>{{if .Description}}<pre>{{.Description}}</pre>{{end}}
-{{if .Params}}<table><tr><th>parameter</th><th>in</th><th>type</th><th></th></tr>{{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{.Description}}</td></tr>{{end}}</table>{{end}}
-{{if .Body}}<p>Body: <code>{{.Body}}</code> (application/json)</p>{{end}}
-<table><tr><th>status</th><th></th></tr>{{range .Responses}}<tr><td>{{.Status}}</td><td>{{.Description}}</td></tr>{{end}}</table></div>{{end}}
-</body></html>
-`))
+func yamlBlob(b []byte) echo.HandlerFunc {
+	return func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", b) }
+}
+
+// curatedSpec is the provider's spec as written in openapi/ (comments included), or, for a kit
+// from elsewhere, its spec as loaded.
+func curatedSpec(kit ProviderKit) ([]byte, error) {
+	if b, err := openapi.Files.ReadFile(kit.Name + ".yaml"); err == nil {
+		return b, nil
+	}
+	doc, err := kit.Spec()
+	if err != nil {
+		return nil, err
+	}
+	return doc.MarshalJSON() // JSON is YAML
+}
+
+// specRouteFree fails when the provider documents an operation at /openapi.yaml, which the spec
+// route would hide from the passthrough.
+func specRouteFree(spec *validation.Spec) error {
+	_, err := spec.Find(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/openapi.yaml"}, Header: http.Header{}})
+	var verr *validation.Error
+	if errors.As(err, &verr) && verr.Kind == validation.NoRoute {
+		return nil
+	}
+	return errors.New("its spec has an operation at /openapi.yaml, where paylinks serves the spec")
+}

@@ -32,7 +32,6 @@ import (
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/sandbox"
 	"github.com/paylinks/paylinks/impl/validation"
-	"github.com/paylinks/paylinks/openapi"
 )
 
 // DemoAPIKey is the API key accepted in sandbox mode (only sandboxes, no PAYLINKS_API_KEYS).
@@ -318,8 +317,9 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
-	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openapi.Paylinks) })
-	e.GET("/docs", s.docs)
+	if err := s.docs(e); err != nil {
+		return err
+	}
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/docs") })
 
 	limit := middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", s.cfg.MaxBodyBytes)})

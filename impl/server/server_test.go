@@ -427,7 +427,7 @@ func TestOperationalEndpoints(t *testing.T) {
 		{"/healthz", `"ok"`},
 		{"/readyz", `"ready"`},
 		{"/openapi.yaml", "operationId: CreatePaymentLink"},
-		{"/docs", "ListPaymentLinks"},
+		{"/docs", `data-spec-url="/openapi.yaml"`},
 		{"/metrics", `paylinks_http_requests_total{method="GET",route="/v1/providers",status="200"} 1`},
 	} {
 		if got := ts.get(t, tt.path); !strings.Contains(got, tt.want) {
