@@ -139,4 +139,3 @@ func TestSpecRouteShadowingIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
