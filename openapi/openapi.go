@@ -1,5 +1,6 @@
 // Package openapi embeds the curated specs in this folder: the truth about the wire, from which
-// gen/ is generated. The server serves the unified spec from here as written (comments included).
+// gen/ is generated. The server serves the specs from here as written (comments included), with
+// only their servers and, for a provider, its security set for the deployment (impl/apidocs).
 package openapi
 
 import "embed"
