@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/swaggest/swgui/v5/static"
 	"github.com/vearutop/statigz"
@@ -28,7 +29,10 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 // Assets serves Swagger UI (swagger-ui-bundle.js, swagger-ui.css, favicons), the page's own script
 // and style, and the licences (licenses/…), at paths relative to where it is mounted.
-func Assets() http.Handler {
+func Assets() http.Handler { return assets() }
+
+// assets is built once: statigz hashes every file for its ETags when it is made.
+var assets = sync.OnceValue(func() http.Handler {
 	own, err := fs.Sub(ui, "ui")
 	if err != nil {
 		panic(err) // the embedded folder exists: a build without it does not compile
@@ -49,7 +53,7 @@ func Assets() http.Handler {
 		}
 		swagger.ServeHTTP(w, r)
 	})
-}
+})
 
 // Link is an entry of a page's navigation.
 type Link struct {
