@@ -75,7 +75,10 @@ func TestBrowserAPIReference(t *testing.T) {
 	for _, p := range pages {
 		t.Run(p.path, func(t *testing.T) {
 			tab := browser.Tab(t)
-			tab.Do(t, pageTimeout, chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS(".opblock")))
+			// Swagger UI fetches the spec, then renders: wait until it shows as many operations as
+			// the spec has (or time out and report what it shows).
+			tab.Do(t, pageTimeout, chromedp.Navigate(ts.URL+p.path),
+				chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll(".opblock").length >= %d`, len(p.ops)), chromedp.WithPollingTimeout(pageTimeout)))
 			got := rendered(t, tab)
 			for id, summary := range p.ops {
 				if s, ok := got[id]; !ok || s != summary {
