@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
 )
@@ -24,52 +26,60 @@ const (
 	demoAPIKey = "sk_sandbox_demo"
 )
 
-// globals are the flags every command takes.
+// globals are the flags every command that talks to a server takes.
 type globals struct {
 	server  string
 	apiKey  string
 	output  string
 	timeout time.Duration
-	cmd     *command
+	cmd     string // the command path, for messages: "paylinks links list"
 }
 
-// globalFlags registers the global flags on cmd. The environment is applied after parsing
-// (resolve), so --help never prints the API key from the environment as a default.
-func (c *cli) globalFlags(cmd *command) *globals {
-	g := &globals{cmd: cmd}
-	fs := cmd.fs
-	fs.StringVar(&g.server, "server", defaultServer, "URL of a running 'paylinks serve' (env PAYLINKS_SERVER)")
-	fs.StringVar(&g.apiKey, "api-key", "", "API key of that server (env PAYLINKS_API_KEY); a sandbox-mode server accepts "+demoAPIKey)
-	fs.StringVar(&g.output, "output", "table", "how to print: `table|json` (table for people, json for scripts)")
-	fs.DurationVar(&g.timeout, "timeout", defaultTimeout, "how long to wait for each answer of the server")
-	for _, n := range []string{"server", "api-key", "output", "timeout"} {
-		cmd.global[n] = true
+// clientFlags gives cmd and every command under it the global flags, as persistent flags bound to
+// c.g. The environment is applied after parsing (resolve), so --help never prints the API key from
+// the environment as a default.
+func (c *cli) clientFlags(cmd *cobra.Command) {
+	fs := cmd.PersistentFlags()
+	fs.StringVar(&c.g.server, "server", defaultServer, "URL of a running 'paylinks serve' (env PAYLINKS_SERVER)")
+	fs.StringVar(&c.g.apiKey, "api-key", "", "API key of that server (env PAYLINKS_API_KEY); a sandbox-mode server accepts "+demoAPIKey)
+	outputFlag(fs, &c.g.output)
+	fs.DurationVar(&c.g.timeout, "timeout", defaultTimeout, "how long to wait for each answer of the server")
+	completeWith(cmd, "output", "table", "json")
+}
+
+// outputFlag registers --output; checkOutput checks its value.
+func outputFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "output", "table", "how to print: `table|json` (table for people, json for scripts)")
+}
+
+func checkOutput(output string) error {
+	if output != "table" && output != "json" {
+		return usagef("--output %q: use table or json", output)
 	}
-	return g
+	return nil
 }
 
 // resolve fills in the environment for flags not given and checks the values.
-func (g *globals) resolve(getenv func(string) string) error {
-	set := map[string]bool{}
-	g.cmd.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if v := getenv("PAYLINKS_SERVER"); v != "" && !set["server"] {
+func (g *globals) resolve(cmd *cobra.Command, getenv func(string) string) error {
+	g.cmd = cmd.CommandPath()
+	if v := getenv("PAYLINKS_SERVER"); v != "" && !cmd.Flags().Changed("server") {
 		g.server = v
 	}
-	if v := getenv("PAYLINKS_API_KEY"); v != "" && !set["api-key"] {
+	if v := getenv("PAYLINKS_API_KEY"); v != "" && !cmd.Flags().Changed("api-key") {
 		g.apiKey = v
 	}
 	g.apiKey = strings.TrimSpace(g.apiKey)
 	u, err := url.Parse(g.server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &usageError{cmd: g.cmd.name, msg: fmt.Sprintf("--server %q is not an http(s) URL", g.server),
+		return &usageError{msg: fmt.Sprintf("--server %q is not an http(s) URL", g.server),
 			hint: "Give the address of a running 'paylinks serve', e.g. --server " + defaultServer + "."}
 	}
 	g.server = strings.TrimSuffix(g.server, "/")
-	if g.output != "table" && g.output != "json" {
-		return usagef(g.cmd.name, "--output %q: use table or json", g.output)
+	if err := checkOutput(g.output); err != nil {
+		return err
 	}
 	if g.timeout <= 0 {
-		return usagef(g.cmd.name, "--timeout %s: give a positive duration such as 30s", g.timeout)
+		return usagef("--timeout %s: give a positive duration such as 30s", g.timeout)
 	}
 	return nil
 }
@@ -110,13 +120,13 @@ func (c *cli) transportError(g *globals, err error, f failure) error {
 	var ue *url.Error
 	switch {
 	case errors.As(err, &ue) && ue.Timeout():
-		fmt.Fprintf(c.stderr, "%s: no answer from %s within %s.\n", g.cmd.name, g.server, g.timeout)
+		fmt.Fprintf(c.stderr, "%s: no answer from %s within %s.\n", g.cmd, g.server, g.timeout)
 		fmt.Fprintf(c.stderr, "Retry, or wait longer with --timeout.%s\n", retryNote(f.retryKey))
 	case errors.As(err, &ue):
-		fmt.Fprintf(c.stderr, "%s: the server is not reachable at %s: %v\n", g.cmd.name, g.server, ue.Err)
+		fmt.Fprintf(c.stderr, "%s: the server is not reachable at %s: %v\n", g.cmd, g.server, ue.Err)
 		fmt.Fprintln(c.stderr, "Start one with 'paylinks serve', or point --server (PAYLINKS_SERVER) at a running one.")
 	default:
-		fmt.Fprintf(c.stderr, "%s: the answer of %s could not be read: %v\n", g.cmd.name, g.server, err)
+		fmt.Fprintf(c.stderr, "%s: the answer of %s could not be read: %v\n", g.cmd, g.server, err)
 		fmt.Fprintln(c.stderr, "Is --server (PAYLINKS_SERVER) the address of a paylinks server?")
 	}
 	return errShown
@@ -136,7 +146,7 @@ func (c *cli) problemError(g *globals, res answer, header http.Header, f failure
 	var p api.Problem
 	body := res.GetBody()
 	if !strings.Contains(res.ContentType(), "json") || json.Unmarshal(body, &p) != nil || p.Code == "" {
-		fmt.Fprintf(c.stderr, "%s: %s answered %d %s without a problem description.\n", g.cmd.name, g.server, res.StatusCode(), http.StatusText(res.StatusCode()))
+		fmt.Fprintf(c.stderr, "%s: %s answered %d %s without a problem description.\n", g.cmd, g.server, res.StatusCode(), http.StatusText(res.StatusCode()))
 		fmt.Fprintln(c.stderr, "Is --server (PAYLINKS_SERVER) the address of a paylinks server?")
 		return errShown
 	}
@@ -144,7 +154,7 @@ func (c *cli) problemError(g *globals, res answer, header http.Header, f failure
 		c.printJSON(body)
 	}
 	w := c.stderr
-	fmt.Fprintf(w, "%s: %s (HTTP %d, code %s)\n", g.cmd.name, p.Title, p.Status, p.Code)
+	fmt.Fprintf(w, "%s: %s (HTTP %d, code %s)\n", g.cmd, p.Title, p.Status, p.Code)
 	var vs []api.Violation
 	if p.Violations != nil {
 		vs = *p.Violations
@@ -200,7 +210,7 @@ func (c *cli) hintFor(g *globals, code api.ProblemCode, header http.Header) stri
 	case api.ProblemCodeIdempotencyConflict:
 		return "This --idempotency-key was used for a different request: use a new key, or leave it out."
 	case api.ProblemCodeValidationFailed, api.ProblemCodeBadRequest:
-		return fmt.Sprintf("Fix the fields above; '%s --help' lists the flags, 'paylinks providers' what each provider needs.", g.cmd.name)
+		return fmt.Sprintf("Fix the fields above; '%s --help' lists the flags, 'paylinks providers' what each provider needs.", g.cmd)
 	case api.ProblemCodeUnsupportedByProvider:
 		return "'paylinks providers' shows what each provider supports."
 	case api.ProblemCodeProviderAuthFailed:

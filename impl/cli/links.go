@@ -9,78 +9,82 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/paylink"
 )
 
-const linksHelp = `Usage: paylinks links <command> [flags]
-
-Look at and act on payment links of every provider, through a running 'paylinks serve'.
-
-Commands:
-  list          list payment links across providers, newest first
-  get ID        show one payment link
-  create        create a payment link at a provider
-  close ID      close a payment link so it can no longer be paid
-
-Examples:
-  export PAYLINKS_API_KEY=sk_sandbox_demo
+func (c *cli) linksCmd() *cobra.Command {
+	links := c.group(&cobra.Command{
+		Use:   "links",
+		Short: "list, show, create and close payment links",
+		Long:  "Look at and act on payment links of every provider, through a running 'paylinks serve'.",
+		Example: `  export PAYLINKS_API_KEY=sk_sandbox_demo
   paylinks links create --provider mijnklantportaal --amount 12.95 --currency EUR --description "Contribution"
   paylinks links list --provider hub2 --status active
-  paylinks links close mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4
-
-Run 'paylinks links <command> --help' for the flags of a command.
-`
-
-func (c *cli) links(args []string) error {
-	return c.group("paylinks links", linksHelp, args, map[string]func([]string) error{
-		"list":   c.linksList,
-		"get":    c.linksGet,
-		"create": c.linksCreate,
-		"close":  c.linksClose,
+  paylinks links close mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4`,
 	})
+	c.clientFlags(links)
+	links.AddCommand(c.linksListCmd(), c.linksGetCmd(), c.linksCreateCmd(), c.linksCloseCmd())
+	return links
 }
 
 // maxPageSize is the largest page the unified API serves (ListPaymentLinks limit maximum).
 const maxPageSize = 100
 
-func (c *cli) linksList(args []string) error {
-	cmd := newCommand("paylinks links list", "[flags]", `Lists payment links of all providers (or one), newest first. Follows the server's cursor
-across pages until --limit links are shown or there are no more. Providers without a list
-operation (see 'paylinks providers') are skipped.
+// linkStatuses are the values of --status, for the help and shell completion.
+var linkStatuses = []string{"active", "completed", "expired", "closed", "unknown"}
 
-Examples:
-  paylinks links list
+func (c *cli) linksListCmd() *cobra.Command {
+	o := &listOptions{}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "list payment links across providers, following the cursor",
+		Long: `Lists payment links of all providers (or one), newest first. Follows the server's cursor
+across pages until --limit links are shown or there are no more. Providers without a list
+operation (see 'paylinks providers') are skipped.`,
+		Example: `  paylinks links list
   paylinks links list --provider hub2 --status active --limit 200
   paylinks links list --limit 0 --output json | jq -r '.data[].id'
-  paylinks links list --cursor "$(paylinks links list --output json | jq -r .nextCursor)"
-`)
-	g := c.globalFlags(cmd)
-	provider := cmd.fs.String("provider", "", "only links of this `provider` (mijnklantportaal, hub2, telness, …)")
-	status := cmd.fs.String("status", "", "only links in this `status`: active, completed, expired, closed or unknown")
-	limit := cmd.fs.Int("limit", 50, "how many links to show in all, across pages; 0 shows all")
-	pageSize := cmd.fs.Int("page-size", 0, "links per request, 1 to 100 (default: --limit, at most 100)")
-	cursor := cmd.fs.String("cursor", "", "start from this nextCursor of an earlier list")
-	if err := c.parseNoArgs(cmd, args); err != nil {
-		return err
+  paylinks links list --cursor "$(paylinks links list --output json | jq -r .nextCursor)"`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.linksList(cmd.Context(), o)
+		},
 	}
-	if err := g.resolve(c.getenv); err != nil {
-		return err
+	fs := cmd.Flags()
+	fs.StringVar(&o.provider, "provider", "", "only links of this `provider` (mijnklantportaal, hub2, telness, …)")
+	fs.StringVar(&o.status, "status", "", "only links in this `status`: "+strings.Join(linkStatuses, ", "))
+	fs.IntVar(&o.limit, "limit", 50, "how many links to show in all, across pages; 0 shows all")
+	fs.IntVar(&o.pageSize, "page-size", 0, "links per request, 1 to 100 (default: --limit, at most 100)")
+	fs.StringVar(&o.cursor, "cursor", "", "start from this nextCursor of an earlier list")
+	completeWith(cmd, "status", linkStatuses...)
+	return cmd
+}
+
+// listOptions are the flags of links list.
+type listOptions struct {
+	provider, status, cursor string
+	limit, pageSize          int
+}
+
+func (c *cli) linksList(ctx context.Context, o *listOptions) error {
+	g := &c.g
+	if o.status != "" && !api.PaymentLinkStatus(o.status).Valid() {
+		return usagef("--status %q: use active, completed, expired, closed or unknown", o.status)
 	}
-	if *status != "" && !api.PaymentLinkStatus(*status).Valid() {
-		return usagef(cmd.name, "--status %q: use active, completed, expired, closed or unknown", *status)
+	if o.limit < 0 {
+		return usagef("--limit %d: give a number of links, or 0 for all", o.limit)
 	}
-	if *limit < 0 {
-		return usagef(cmd.name, "--limit %d: give a number of links, or 0 for all", *limit)
+	if o.pageSize < 0 || o.pageSize > maxPageSize {
+		return usagef("--page-size %d: give 1 to %d", o.pageSize, maxPageSize)
 	}
-	if *pageSize < 0 || *pageSize > maxPageSize {
-		return usagef(cmd.name, "--page-size %d: give 1 to %d", *pageSize, maxPageSize)
-	}
-	size := *pageSize
+	size := o.pageSize
 	if size == 0 {
 		size = maxPageSize
-		if *limit > 0 {
-			size = min(*limit, maxPageSize)
+		if o.limit > 0 {
+			size = min(o.limit, maxPageSize)
 		}
 	}
 	cl, err := g.client()
@@ -88,14 +92,14 @@ Examples:
 		return err
 	}
 	params := api.ListPaymentLinksParams{}
-	if *provider != "" {
-		params.Provider = provider
+	if o.provider != "" {
+		params.Provider = &o.provider
 	}
-	if *status != "" {
-		params.Status = (*api.PaymentLinkStatus)(status)
+	if o.status != "" {
+		params.Status = (*api.PaymentLinkStatus)(&o.status)
 	}
-	if *cursor != "" {
-		params.Cursor = cursor
+	if o.cursor != "" {
+		params.Cursor = &o.cursor
 	}
 
 	var (
@@ -105,11 +109,11 @@ Examples:
 	)
 	for {
 		n := size
-		if *limit > 0 {
-			n = min(n, *limit-len(links))
+		if o.limit > 0 {
+			n = min(n, o.limit-len(links))
 		}
 		params.Limit = &n
-		res, err := cl.ListPaymentLinksWithResponse(context.Background(), &params)
+		res, err := cl.ListPaymentLinksWithResponse(ctx, &params)
 		if err != nil {
 			return c.transportError(g, err, failure{})
 		}
@@ -128,7 +132,7 @@ Examples:
 		if next != nil && *next == "" {
 			next = nil
 		}
-		if next == nil || (*limit > 0 && len(links) >= *limit) {
+		if next == nil || (o.limit > 0 && len(links) >= o.limit) {
 			break
 		}
 		if params.Cursor != nil && *params.Cursor == *next {
@@ -136,8 +140,8 @@ Examples:
 		}
 		params.Cursor = next
 	}
-	if *limit > 0 && len(links) > *limit { // a server that gave more than asked
-		links, raw, next = links[:*limit], raw[:*limit], nil
+	if o.limit > 0 && len(links) > o.limit { // a server that gave more than asked
+		links, raw, next = links[:o.limit], raw[:o.limit], nil
 	}
 
 	if g.json() {
@@ -153,7 +157,7 @@ Examples:
 	}
 	if len(links) == 0 {
 		fmt.Fprintln(c.stdout, "No payment links.")
-		if *provider != "" || *status != "" {
+		if o.provider != "" || o.status != "" {
 			fmt.Fprintln(c.stderr, "Nothing matches the filters; try without --provider or --status.")
 		}
 		return nil
@@ -165,32 +169,35 @@ Examples:
 	return nil
 }
 
-func (c *cli) linksGet(args []string) error {
-	cmd := newCommand("paylinks links get", "ID [flags]", `Shows one payment link as its provider reports it now. ID is the paylinks id (the ID column of
-'paylinks links list', or "id" in JSON), whichever provider issued the link.
+func (c *cli) linksGetCmd() *cobra.Command {
+	var raw bool
+	cmd := &cobra.Command{
+		Use:   "get ID",
+		Short: "show one payment link",
+		Long: `Shows one payment link as its provider reports it now. ID is the paylinks id (the ID column of
+'paylinks links list', or "id" in JSON), whichever provider issued the link.`,
+		Example: `  paylinks links get mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4
+  paylinks links get hub2_bGlua18x --output json --raw`,
+		Args: oneID,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.linksGet(cmd.Context(), args[0], raw)
+		},
+	}
+	cmd.Flags().BoolVar(&raw, "raw", false, "include the provider's own object (JSON output: \"raw\")")
+	return cmd
+}
 
-Examples:
-  paylinks links get mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4
-  paylinks links get hub2_bGlua18x --output json --raw
-`)
-	g := c.globalFlags(cmd)
-	rawFlag := cmd.fs.Bool("raw", false, "include the provider's own object (JSON output: \"raw\")")
-	id, err := c.parseID(cmd, args)
-	if err != nil {
-		return err
-	}
-	if err := g.resolve(c.getenv); err != nil {
-		return err
-	}
+func (c *cli) linksGet(ctx context.Context, id string, raw bool) error {
+	g := &c.g
 	cl, err := g.client()
 	if err != nil {
 		return err
 	}
 	params := api.GetPaymentLinkParams{}
-	if *rawFlag {
+	if raw {
 		params.Expand = &api.Expand{string(api.GetPaymentLinkParamsExpandRaw)}
 	}
-	res, err := cl.GetPaymentLinkWithResponse(context.Background(), id, &params)
+	res, err := cl.GetPaymentLinkWithResponse(ctx, id, &params)
 	if err != nil {
 		return c.transportError(g, err, failure{})
 	}
@@ -201,139 +208,153 @@ Examples:
 	return nil
 }
 
-func (c *cli) linksClose(args []string) error {
-	cmd := newCommand("paylinks links close", "ID [flags]", `Closes a payment link so it can no longer be paid, whichever way its provider does it
+func (c *cli) linksCloseCmd() *cobra.Command {
+	var key string
+	cmd := &cobra.Command{
+		Use:   "close ID",
+		Short: "close a payment link so it can no longer be paid",
+		Long: `Closes a payment link so it can no longer be paid, whichever way its provider does it
 (MijnKlantportaal DELETE, Hub2 PATCH …/close, Telness POST …/cancel). Closing a link that is
-already closed fails with code already_closed; a completed or expired link with not_closable.
+already closed fails with code already_closed; a completed or expired link with not_closable.`,
+		Example: `  paylinks links close mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4
+  paylinks links close hub2_bGlua18x --idempotency-key close-order-12345`,
+		Args: oneID,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.linksClose(cmd.Context(), args[0], key)
+		},
+	}
+	cmd.Flags().StringVar(&key, "idempotency-key", "", "makes a retry safe: the server answers a repeated request with the first answer")
+	return cmd
+}
 
-Examples:
-  paylinks links close mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4
-  paylinks links close hub2_bGlua18x --idempotency-key close-order-12345
-`)
-	g := c.globalFlags(cmd)
-	key := cmd.fs.String("idempotency-key", "", "makes a retry safe: the server answers a repeated request with the first answer")
-	id, err := c.parseID(cmd, args)
-	if err != nil {
-		return err
-	}
-	if err := g.resolve(c.getenv); err != nil {
-		return err
-	}
+func (c *cli) linksClose(ctx context.Context, id, key string) error {
+	g := &c.g
 	cl, err := g.client()
 	if err != nil {
 		return err
 	}
 	params := api.ClosePaymentLinkParams{}
-	if *key != "" {
-		params.IdempotencyKey = key
+	if key != "" {
+		params.IdempotencyKey = &key
 	}
-	res, err := cl.ClosePaymentLinkWithResponse(context.Background(), id, &params)
+	res, err := cl.ClosePaymentLinkWithResponse(ctx, id, &params)
 	if err != nil {
-		return c.transportError(g, err, failure{retryKey: *key})
+		return c.transportError(g, err, failure{retryKey: key})
 	}
 	if res.JSON200 == nil {
-		return c.problemError(g, res, res.HTTPResponse.Header, failure{retryKey: *key})
+		return c.problemError(g, res, res.HTTPResponse.Header, failure{retryKey: key})
 	}
-	c.replayed(res.HTTPResponse.Header, *key)
+	c.replayed(res.HTTPResponse.Header, key)
 	c.showLink(g, res.Body, *res.JSON200)
 	return nil
 }
 
-func (c *cli) linksCreate(args []string) error {
-	cmd := newCommand("paylinks links create", "--provider NAME [flags]", `Creates a payment link at a provider and shows it, with the URL to send the payer to. What each
+// createOptions are the flags of links create.
+type createOptions struct {
+	provider, amount, currency, description, reference, expires, key string
+	reusable                                                          bool
+	metadata, options                                                 keyValues
+}
+
+func (c *cli) linksCreateCmd() *cobra.Command {
+	o := &createOptions{metadata: keyValues{}, options: keyValues{}}
+	cmd := &cobra.Command{
+		Use:   "create --provider NAME",
+		Short: "create a payment link at a provider",
+		Long: `Creates a payment link at a provider and shows it, with the URL to send the payer to. What each
 provider needs differs (see 'paylinks providers'): MijnKlantportaal takes EUR and a description,
 Hub2 takes XOF or XAF and a reference, Telness takes no amount but an order or invoice.
 
 Every create carries an Idempotency-Key (a random one unless you give --idempotency-key), so the
-server never does a retried request twice; reuse the key to retry safely after a lost answer.
-
-Examples:
-  paylinks links create --provider mijnklantportaal --amount 12.95 --currency EUR \
+server never does a retried request twice; reuse the key to retry safely after a lost answer.`,
+		Example: `  paylinks links create --provider mijnklantportaal --amount 12.95 --currency EUR \
     --description "Contribution costs" --expires 2030-05-14T21:00:00Z
   paylinks links create --provider hub2 --amount 1000 --currency XOF --reference ORDER-12345 \
     --option country=CI --expires 24h
   paylinks links create --provider telness --description "Monthly subscription" --option orderId=ord_123
   paylinks links create --provider hub2 --amount 5000 --currency XOF --reference R-1 --reusable \
-    --option maximumPayments=10 --option operators=orange,mtn --output json
-`)
-	g := c.globalFlags(cmd)
-	provider := cmd.fs.String("provider", "", "provider to create the link at (required; see 'paylinks providers')")
-	amount := cmd.fs.String("amount", "", "`value` in major units, as a decimal: 12.95, 1000 (needs --currency)")
-	currency := cmd.fs.String("currency", "", "ISO 4217 `code` of the amount: EUR, XOF, XAF")
-	description := cmd.fs.String("description", "", "what the payer pays for")
-	reference := cmd.fs.String("reference", "", "your reference, e.g. an order number (required by Hub2)")
-	expires := cmd.fs.String("expires", "", "when the link stops accepting payments: RFC 3339 (2030-05-14T21:00:00Z) or a duration from now (90m, 24h, 7d)")
-	reusable := cmd.fs.Bool("reusable", false, "the link stays payable after a payment")
-	metadata := keyValues{}
-	cmd.fs.Var(metadata, "metadata", "`key=value` kept with the link (repeatable)")
-	options := keyValues{}
-	cmd.fs.Var(options, "option", "`key=value` provider option, e.g. country=CI or orderId=ord_1 (repeatable; lists comma-separated)")
-	key := cmd.fs.String("idempotency-key", "", "key that makes a retry safe (default: a random one)")
-	if err := c.parseNoArgs(cmd, args); err != nil {
-		return err
+    --option maximumPayments=10 --option operators=orange,mtn --output json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.linksCreate(cmd.Context(), o)
+		},
 	}
-	if err := g.resolve(c.getenv); err != nil {
-		return err
-	}
-	if *provider == "" {
-		return &usageError{cmd: cmd.name, msg: "--provider is required",
+	fs := cmd.Flags()
+	fs.StringVar(&o.provider, "provider", "", "provider to create the link at (required; see 'paylinks providers')")
+	fs.StringVar(&o.amount, "amount", "", "`value` in major units, as a decimal: 12.95, 1000 (needs --currency)")
+	fs.StringVar(&o.currency, "currency", "", "ISO 4217 `code` of the amount: EUR, XOF, XAF")
+	fs.StringVar(&o.description, "description", "", "what the payer pays for")
+	fs.StringVar(&o.reference, "reference", "", "your reference, e.g. an order number (required by Hub2)")
+	fs.StringVar(&o.expires, "expires", "", "when the link stops accepting payments: RFC 3339 (2030-05-14T21:00:00Z) or a duration from now (90m, 24h, 7d)")
+	fs.BoolVar(&o.reusable, "reusable", false, "the link stays payable after a payment")
+	fs.Var(o.metadata, "metadata", "`key=value` kept with the link (repeatable)")
+	fs.Var(o.options, "option", "`key=value` provider option, e.g. country=CI or orderId=ord_1 (repeatable; lists comma-separated)")
+	fs.StringVar(&o.key, "idempotency-key", "", "key that makes a retry safe (default: a random one)")
+	return cmd
+}
+
+func (c *cli) linksCreate(ctx context.Context, o *createOptions) error {
+	g := &c.g
+	if o.provider == "" {
+		return &usageError{msg: "--provider is required",
 			hint: "Name the provider, e.g. --provider mijnklantportaal; 'paylinks providers' lists them."}
 	}
-	body := api.CreatePaymentLinkRequest{Provider: *provider}
+	body := api.CreatePaymentLinkRequest{Provider: o.provider}
 	switch {
-	case *amount != "" && *currency != "":
-		a, err := paylink.ParseAmount(strings.ToUpper(*currency), *amount)
+	case o.amount != "" && o.currency != "":
+		a, err := paylink.ParseAmount(strings.ToUpper(o.currency), o.amount)
 		if err != nil {
-			return usagef(cmd.name, "--amount %s --currency %s: %v", *amount, *currency, err)
+			return usagef("--amount %s --currency %s: %v", o.amount, o.currency, err)
 		}
 		body.Amount = &api.AmountInput{Currency: a.Currency, Value: a.Value()}
-	case *amount != "":
-		return usagef(cmd.name, "--amount needs --currency, e.g. --amount %s --currency EUR", *amount)
-	case *currency != "":
-		return usagef(cmd.name, "--currency needs --amount, e.g. --amount 12.95 --currency %s", *currency)
+	case o.amount != "":
+		return usagef("--amount needs --currency, e.g. --amount %s --currency EUR", o.amount)
+	case o.currency != "":
+		return usagef("--currency needs --amount, e.g. --amount 12.95 --currency %s", o.currency)
 	}
-	if *description != "" {
-		body.Description = description
+	if o.description != "" {
+		body.Description = &o.description
 	}
-	if *reference != "" {
-		body.Reference = reference
+	if o.reference != "" {
+		body.Reference = &o.reference
 	}
-	if *expires != "" {
-		t, err := parseExpiry(*expires, time.Now())
+	if o.expires != "" {
+		t, err := parseExpiry(o.expires, time.Now())
 		if err != nil {
-			return usagef(cmd.name, "--expires %s: %v", *expires, err)
+			return usagef("--expires %s: %v", o.expires, err)
 		}
 		body.ExpiresAt = &t
 	}
-	if *reusable {
-		body.Reusable = reusable
+	if o.reusable {
+		body.Reusable = &o.reusable
 	}
-	if len(metadata) > 0 {
-		m := api.Metadata(metadata)
+	if len(o.metadata) > 0 {
+		m := api.Metadata(o.metadata)
 		body.Metadata = &m
 	}
-	if len(options) > 0 {
-		po, err := providerOptions(*provider, options)
+	if len(o.options) > 0 {
+		po, err := providerOptions(o.provider, o.options)
 		if err != nil {
-			return usagef(cmd.name, "%v", err)
+			return usagef("%v", err)
 		}
 		body.ProviderOptions = po
 	}
-	if *key == "" {
-		*key = "cli_" + rand.Text()
+	key := o.key
+	if key == "" {
+		key = "cli_" + rand.Text()
 	}
 	cl, err := g.client()
 	if err != nil {
 		return err
 	}
-	res, err := cl.CreatePaymentLinkWithResponse(context.Background(), &api.CreatePaymentLinkParams{IdempotencyKey: key}, body)
+	res, err := cl.CreatePaymentLinkWithResponse(ctx, &api.CreatePaymentLinkParams{IdempotencyKey: &key}, body)
 	if err != nil {
-		return c.transportError(g, err, failure{retryKey: *key})
+		return c.transportError(g, err, failure{retryKey: key})
 	}
 	if res.JSON201 == nil {
-		return c.problemError(g, res, res.HTTPResponse.Header, failure{retryKey: *key})
+		return c.problemError(g, res, res.HTTPResponse.Header, failure{retryKey: key})
 	}
-	c.replayed(res.HTTPResponse.Header, *key)
+	c.replayed(res.HTTPResponse.Header, key)
 	c.showLink(g, res.Body, *res.JSON201)
 	return nil
 }
@@ -342,35 +363,6 @@ Examples:
 func (c *cli) replayed(h http.Header, key string) {
 	if h.Get("Idempotent-Replayed") == "true" {
 		fmt.Fprintf(c.stderr, "Replayed: this is the answer to an earlier request with --idempotency-key %s; nothing was done again.\n", key)
-	}
-}
-
-// parseNoArgs parses a command that takes flags only.
-func (c *cli) parseNoArgs(cmd *command, args []string) error {
-	rest, err := c.parse(cmd, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef(cmd.name, "unexpected argument %q (values are given with flags)", rest[0])
-	}
-	return nil
-}
-
-// parseID parses a command that takes one link id.
-func (c *cli) parseID(cmd *command, args []string) (string, error) {
-	rest, err := c.parse(cmd, args)
-	if err != nil {
-		return "", err
-	}
-	switch len(rest) {
-	case 0:
-		return "", &usageError{cmd: cmd.name, msg: "missing the link ID",
-			hint: fmt.Sprintf("Give the paylinks id of a link, e.g. '%s mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4'; 'paylinks links list' shows them.", cmd.name)}
-	case 1:
-		return rest[0], nil
-	default:
-		return "", usagef(cmd.name, "expected one link ID, got %d: %s", len(rest), strings.Join(rest, " "))
 	}
 }
 

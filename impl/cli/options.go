@@ -18,6 +18,9 @@ import (
 // keyValues is a repeatable key=value flag.
 type keyValues map[string]string
 
+// Type names the value in --help.
+func (kv keyValues) Type() string { return "key=value" }
+
 func (kv keyValues) String() string {
 	parts := make([]string, 0, len(kv))
 	for k, v := range kv {
@@ -27,13 +30,14 @@ func (kv keyValues) String() string {
 	return strings.Join(parts, ",")
 }
 
+// Set adds one key=value; its error is worded to follow the flag and its value.
 func (kv keyValues) Set(s string) error {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || k == "" {
-		return fmt.Errorf("%q: give key=value", s)
+		return errors.New("give key=value")
 	}
 	if _, dup := kv[k]; dup {
-		return fmt.Errorf("%q: key %s given twice", s, k)
+		return fmt.Errorf("key %s given twice", k)
 	}
 	kv[k] = v
 	return nil

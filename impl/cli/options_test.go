@@ -107,9 +107,11 @@ func TestParseInterspersed(t *testing.T) {
 		{[]string{"--output", "json", "--", "--ID"}, "--ID", "json"},
 	}
 	for _, tt := range tests {
-		cmd := newCommand("paylinks links get", "ID", "")
-		g := c.globalFlags(cmd)
-		got, err := c.parse(cmd, tt.args)
+		cmd := c.linksGetCmd()
+		c.clientFlags(cmd)
+		g := &c.g
+		err := cmd.ParseFlags(tt.args)
+		got := cmd.Flags().Args()
 		if err != nil || strings.Join(got, " ") != tt.positional || g.output != tt.output {
 			t.Errorf("parse(%q) = %q, --output %s, %v; want %q, %s", tt.args, got, g.output, err, tt.positional, tt.output)
 		}

@@ -4,30 +4,34 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
-func (c *cli) providers(args []string) error {
-	cmd := newCommand("paylinks providers", "[flags]", `Lists the providers the server is configured with, in registration order: whether each runs on
+func (c *cli) providersCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "providers",
+		Short: "list the providers, their mode and capabilities",
+		Long: `Lists the providers the server is configured with, in registration order: whether each runs on
 its embedded sandbox or live, which operations it supports (create, get, list, close), whether
 links carry amounts, can be reused or left open for the payer to fill in, the currencies it
-takes, whether the provider itself honours idempotency keys, and notes on its mapping.
+takes, whether the provider itself honours idempotency keys, and notes on its mapping.`,
+		Example: `  paylinks providers
+  paylinks providers --output json | jq -r '.data[] | select(.capabilities.reusableLinks) | .name'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.providers(cmd.Context()) },
+	}
+	c.clientFlags(cmd)
+	return cmd
+}
 
-Examples:
-  paylinks providers
-  paylinks providers --output json | jq -r '.data[] | select(.capabilities.reusableLinks) | .name'
-`)
-	g := c.globalFlags(cmd)
-	if err := c.parseNoArgs(cmd, args); err != nil {
-		return err
-	}
-	if err := g.resolve(c.getenv); err != nil {
-		return err
-	}
+func (c *cli) providers(ctx context.Context) error {
+	g := &c.g
 	cl, err := g.client()
 	if err != nil {
 		return err
 	}
-	res, err := cl.ListProvidersWithResponse(context.Background())
+	res, err := cl.ListProvidersWithResponse(ctx)
 	if err != nil {
 		return c.transportError(g, err, failure{})
 	}

@@ -11,28 +11,21 @@ import (
 	"path/filepath"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/spf13/cobra"
 
 	"github.com/paylinks/paylinks/impl/validation"
 )
 
-const specHelp = `Usage: paylinks spec <command> [flags]
-
-Work with OpenAPI documents offline (no server needed).
-
-Commands:
-  validate FILE…   validate OpenAPI files with the rules of the project's curated specs
-
-Examples:
-  paylinks spec validate openapi/paylinks.yaml
-  paylinks spec validate openapi/*.yaml
-
-Run 'paylinks spec validate --help' for details.
-`
-
-func (c *cli) spec(args []string) error {
-	return c.group("paylinks spec", specHelp, args, map[string]func([]string) error{
-		"validate": c.specValidate,
+func (c *cli) specCmd() *cobra.Command {
+	spec := c.group(&cobra.Command{
+		Use:   "spec",
+		Short: "work with OpenAPI documents offline",
+		Long:  "Work with OpenAPI documents offline (no server needed).",
+		Example: `  paylinks spec validate openapi/paylinks.yaml
+  paylinks spec validate openapi/*.yaml`,
 	})
+	spec.AddCommand(c.specValidateCmd())
+	return spec
 }
 
 // specVersion is the OpenAPI version the project curates its specs in (DESIGN.md).
@@ -46,33 +39,44 @@ type specResult struct {
 	Errors     []string `json:"errors,omitempty"`
 }
 
-func (c *cli) specValidate(args []string) error {
-	cmd := newCommand("paylinks spec validate", "FILE… [flags]", `Validates OpenAPI files with the rules the project applies to its curated specs (the test in
+func (c *cli) specValidateCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "validate OpenAPI files with the project's rules (offline)",
+		Long: `Validates OpenAPI files with the rules the project applies to its curated specs (the test in
 openapi/openapi_test.go): the document loads with kin-openapi (no external references), it is
-OpenAPI `+specVersion+`, it validates with every example checked against its schema, and paylinks
+OpenAPI ` + specVersion + `, it validates with every example checked against its schema, and paylinks
 can route requests with it. Prints "FILE: valid (N operations)" or every error found.
 
-Exit codes: 0 all valid, 1 a file is invalid, 2 a file cannot be read.
-
-Examples:
-  paylinks spec validate openapi/paylinks.yaml
+Exit codes: 0 all valid, 1 a file is invalid, 2 a file cannot be read.`,
+		Example: `  paylinks spec validate openapi/paylinks.yaml
   paylinks spec validate openapi/*.yaml
-  paylinks spec validate my-provider.yaml --output json | jq -r '.errors[]'
-`)
+  paylinks spec validate my-provider.yaml --output json | jq -r '.errors[]'`,
+		Args: func(_ *cobra.Command, files []string) error {
+			if len(files) == 0 {
+				return &usageError{msg: "missing the FILE to validate",
+					hint: "Name an OpenAPI file, e.g. 'paylinks spec validate openapi/paylinks.yaml'."}
+			}
+			return nil
+		},
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return []string{"yaml", "yml", "json"}, cobra.ShellCompDirectiveFilterFileExt
+		},
+		RunE: func(cmd *cobra.Command, files []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			return c.specValidate(cmd.CommandPath(), files, output)
+		},
+	}
 	// Only --output of the global flags: the other ones are about a server, and this works offline.
-	output := cmd.fs.String("output", "table", "how to print: `table|json` (table for people, json for scripts)")
-	cmd.global["output"] = true
-	files, err := c.parse(cmd, args)
-	if err != nil {
-		return err
-	}
-	if *output != "table" && *output != "json" {
-		return usagef(cmd.name, "--output %q: use table or json", *output)
-	}
-	if len(files) == 0 {
-		return &usageError{cmd: cmd.name, msg: "missing the FILE to validate",
-			hint: "Name an OpenAPI file, e.g. 'paylinks spec validate openapi/paylinks.yaml'."}
-	}
+	outputFlag(cmd.Flags(), &output)
+	completeWith(cmd, "output", "table", "json")
+	return cmd
+}
+
+func (c *cli) specValidate(name string, files []string, output string) error {
 	unreadable, invalid := false, false
 	for _, file := range files {
 		res, err := validateSpec(file)
@@ -81,12 +85,12 @@ Examples:
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			fmt.Fprintf(c.stderr, "%s: cannot read %s: %v\n", cmd.name, file, err)
+			fmt.Fprintf(c.stderr, "%s: cannot read %s: %v\n", name, file, err)
 			unreadable = true
 			continue
 		}
 		invalid = invalid || !res.Valid
-		if *output == "json" {
+		if output == "json" {
 			out, err := json.Marshal(res)
 			if err != nil {
 				return err

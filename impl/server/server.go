@@ -156,8 +156,8 @@ type provider struct {
 // configured and no API key, so a live deployment is never open.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	if cfg.Mode != Enforce && cfg.Mode != Report {
-		return nil, fmt.Errorf("validation mode %q: use enforce or report", cfg.Mode)
+	if err := cfg.Mode.check(); err != nil {
+		return nil, err
 	}
 	if cfg.Idempotency == nil && cfg.RedisURL != "" {
 		r, err := idempotency.NewRedis(cfg.RedisURL)

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Command is `paylinks serve` as the command line runs it (it satisfies impl/cli.Server): its flags,
+// the PAYLINKS_* environment they override, and the run. It lives beside FromEnv so that the binary
+// only hands it to the CLI, which must not import the server.
+type Command struct {
+	flags struct {
+		addr, publicURL, mode, logLevel string
+		providerTimeout                 time.Duration
+		retries, maxHeaderBytes         int
+		maxBodyBytes                    int64
+		failOpen                        bool
+		sandboxSeed                     uint64
+	}
+	cfg    Config
+	tuneGC bool
+}
+
+// AddFlags registers the flags of serve on fs, with the server's defaults. Secrets have no flag:
+// they come from the environment only.
+func (c *Command) AddFlags(fs *pflag.FlagSet) {
+	d, _ := FromEnv(func(string) string { return "" }) // the defaults FromEnv applies
+	d = d.withDefaults()
+	f := &c.flags
+	fs.StringVar(&f.addr, "addr", d.Addr, "listen address (PAYLINKS_ADDR)")
+	fs.StringVar(&f.publicURL, "public-url", "", "URL callers reach this server at; checkout links point here (PAYLINKS_PUBLIC_URL; default http://<addr>)")
+	fs.StringVar(&f.mode, "mode", string(d.Mode), "validation mode: enforce or report (PAYLINKS_VALIDATION_MODE)")
+	fs.DurationVar(&f.providerTimeout, "provider-timeout", d.ProviderTimeout, "timeout of one provider call, retries included (PAYLINKS_PROVIDER_TIMEOUT)")
+	fs.IntVar(&f.retries, "retries", d.MaxRetries, "retries of safe provider calls (PAYLINKS_PROVIDER_RETRIES)")
+	fs.Int64Var(&f.maxBodyBytes, "max-body-bytes", d.MaxBodyBytes, "largest request body accepted (PAYLINKS_MAX_BODY_BYTES)")
+	fs.IntVar(&f.maxHeaderBytes, "max-header-bytes", d.MaxHeaderBytes, "largest request header block accepted (PAYLINKS_MAX_HEADER_BYTES)")
+	fs.BoolVar(&f.failOpen, "idempotency-fail-open", false, "when Redis is down, serve requests with an Idempotency-Key without the guarantee instead of refusing them with 503 (PAYLINKS_IDEMPOTENCY_FAIL_OPEN)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (PAYLINKS_LOG_LEVEL)")
+	fs.Uint64Var(&f.sandboxSeed, "sandbox-seed", 1, "seed of the sandboxes' ids")
+}
+
+// Configure reads the configuration from the environment (FromEnv) and the flags of fs, parsed:
+// a flag given overrides its variable. The server logs to logs. Its error names a bad value.
+func (c *Command) Configure(fs *pflag.FlagSet, getenv func(string) string, logs io.Writer) error {
+	cfg, err := FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	level := getenv("PAYLINKS_LOG_LEVEL")
+	f := &c.flags
+	fs.Visit(func(fl *pflag.Flag) {
+		switch fl.Name {
+		case "addr":
+			cfg.Addr = f.addr
+		case "public-url":
+			cfg.PublicURL = f.publicURL
+		case "mode":
+			cfg.Mode = Mode(f.mode)
+		case "provider-timeout":
+			cfg.ProviderTimeout = f.providerTimeout
+		case "retries":
+			cfg.MaxRetries = f.retries
+		case "max-body-bytes":
+			cfg.MaxBodyBytes = f.maxBodyBytes
+		case "max-header-bytes":
+			cfg.MaxHeaderBytes = f.maxHeaderBytes
+		case "idempotency-fail-open":
+			cfg.IdempotencyFailOpen = f.failOpen
+		case "log-level":
+			level = f.logLevel
+		}
+	})
+	cfg.SandboxSeed = f.sandboxSeed
+	lvl, err := ParseLevel(level)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = NewLogger(logs, lvl)
+	cfg = cfg.withDefaults()
+	if err := cfg.Mode.check(); err != nil {
+		return err
+	}
+	c.cfg = cfg
+	// Collecting half as often costs a few MB of peak RSS and saves GC work on every answer
+	// (bench/README.md). GOGC and GOMEMLIMIT override.
+	c.tuneGC = getenv("GOGC") == ""
+	return nil
+}
+
+// Run starts the server Configure configured, listening on its address, and serves until ctx is
+// done (then drains the requests in flight).
+func (c *Command) Run(ctx context.Context) error {
+	if c.tuneGC {
+		debug.SetGCPercent(200)
+	}
+	srv, err := New(c.cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, ln)
+}
+
+// check refuses a mode other than Enforce and Report.
+func (m Mode) check() error {
+	if m != Enforce && m != Report {
+		return fmt.Errorf("validation mode %q: use enforce or report", m)
+	}
+	return nil
+}
