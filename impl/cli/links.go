@@ -252,8 +252,8 @@ func (c *cli) linksClose(ctx context.Context, id, key string) error {
 // createOptions are the flags of links create.
 type createOptions struct {
 	provider, amount, currency, description, reference, expires, key string
-	reusable                                                          bool
-	metadata, options                                                 keyValues
+	reusable                                                         bool
+	metadata, options                                                keyValues
 }
 
 func (c *cli) linksCreateCmd() *cobra.Command {
