@@ -96,6 +96,7 @@ Exit codes: 0 ok, 1 an error from the server or the network, 2 bad usage.`,
 	}
 	root.AddCommand(c.linksCmd(), c.providersCmd(), c.specCmd(), c.versionCmd())
 	c.completionCmd(root)
+	c.helpCmd(root)
 	return root
 }
 

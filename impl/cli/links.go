@@ -18,7 +18,7 @@ import (
 func (c *cli) linksCmd() *cobra.Command {
 	links := c.group(&cobra.Command{
 		Use:   "links",
-		Short: "list, show, create and close payment links",
+		Short: "List, show, create and close payment links",
 		Long:  "Look at and act on payment links of every provider, through a running 'paylinks serve'.",
 		Example: `  export PAYLINKS_API_KEY=sk_sandbox_demo
   paylinks links create --provider mijnklantportaal --amount 12.95 --currency EUR --description "Contribution"
@@ -40,7 +40,7 @@ func (c *cli) linksListCmd() *cobra.Command {
 	o := &listOptions{}
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "list payment links across providers, following the cursor",
+		Short: "List payment links across providers, following the cursor",
 		Long: `Lists payment links of all providers (or one), newest first. Follows the server's cursor
 across pages until --limit links are shown or there are no more. Providers without a list
 operation (see 'paylinks providers') are skipped.`,
@@ -173,7 +173,7 @@ func (c *cli) linksGetCmd() *cobra.Command {
 	var raw bool
 	cmd := &cobra.Command{
 		Use:   "get ID",
-		Short: "show one payment link",
+		Short: "Show one payment link",
 		Long: `Shows one payment link as its provider reports it now. ID is the paylinks id (the ID column of
 'paylinks links list', or "id" in JSON), whichever provider issued the link.`,
 		Example: `  paylinks links get mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4
@@ -212,7 +212,7 @@ func (c *cli) linksCloseCmd() *cobra.Command {
 	var key string
 	cmd := &cobra.Command{
 		Use:   "close ID",
-		Short: "close a payment link so it can no longer be paid",
+		Short: "Close a payment link so it can no longer be paid",
 		Long: `Closes a payment link so it can no longer be paid, whichever way its provider does it
 (MijnKlantportaal DELETE, Hub2 PATCH …/close, Telness POST …/cancel). Closing a link that is
 already closed fails with code already_closed; a completed or expired link with not_closable.`,
@@ -260,7 +260,7 @@ func (c *cli) linksCreateCmd() *cobra.Command {
 	o := &createOptions{metadata: keyValues{}, options: keyValues{}}
 	cmd := &cobra.Command{
 		Use:   "create --provider NAME",
-		Short: "create a payment link at a provider",
+		Short: "Create a payment link at a provider",
 		Long: `Creates a payment link at a provider and shows it, with the URL to send the payer to. What each
 provider needs differs (see 'paylinks providers'): MijnKlantportaal takes EUR and a description,
 Hub2 takes XOF or XAF and a reference, Telness takes no amount but an order or invoice.

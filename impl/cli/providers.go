@@ -11,7 +11,7 @@ import (
 func (c *cli) providersCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "providers",
-		Short: "list the providers, their mode and capabilities",
+		Short: "List the providers, their mode and capabilities",
 		Long: `Lists the providers the server is configured with, in registration order: whether each runs on
 its embedded sandbox or live, which operations it supports (create, get, list, close), whether
 links carry amounts, can be reused or left open for the payer to fill in, the currencies it

@@ -26,7 +26,7 @@ type Server interface {
 func (c *cli) serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "run the proxy (embedded sandboxes when no provider is configured)",
+		Short: "Run the proxy (embedded sandboxes when no provider is configured)",
 		Long: `Runs the unified API (/v1), the validated passthrough (/providers/<name>/…), the sandboxes
 (/sandbox/…), /openapi.yaml, /docs, /healthz, /readyz and /metrics, until interrupted
 (SIGINT or SIGTERM: requests in flight are drained first).

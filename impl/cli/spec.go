@@ -19,7 +19,7 @@ import (
 func (c *cli) specCmd() *cobra.Command {
 	spec := c.group(&cobra.Command{
 		Use:   "spec",
-		Short: "work with OpenAPI documents offline",
+		Short: "Work with OpenAPI documents offline",
 		Long:  "Work with OpenAPI documents offline (no server needed).",
 		Example: `  paylinks spec validate openapi/paylinks.yaml
   paylinks spec validate openapi/*.yaml`,
@@ -43,7 +43,7 @@ func (c *cli) specValidateCmd() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
-		Short: "validate OpenAPI files with the project's rules (offline)",
+		Short: "Validate OpenAPI files with the project's rules (offline)",
 		Long: `Validates OpenAPI files with the rules the project applies to its curated specs (the test in
 openapi/openapi_test.go): the document loads with kin-openapi (no external references), it is
 OpenAPI ` + specVersion + `, it validates with every example checked against its schema, and paylinks

@@ -104,7 +104,7 @@ func (c *cli) group(cmd *cobra.Command) *cobra.Command {
 			for i := range s {
 				s[i] = fmt.Sprintf("'%s %s'", name, s[i])
 			}
-			e.hint = fmt.Sprintf("Did you mean %s? Run '%s --help' for the commands.", strings.Join(s, " or "), name)
+			e.hint = fmt.Sprintf("Did you mean %s? Run '%s --help' for the commands.", orList(s), name)
 		} else {
 			e.hint = fmt.Sprintf("Run '%s --help' for the commands.", name)
 		}
@@ -132,4 +132,12 @@ func oneID(cmd *cobra.Command, args []string) error {
 	default:
 		return usagef("expected one link ID, got %d: %s", len(args), strings.Join(args, " "))
 	}
+}
+
+// orList writes "a", "a or b", "a, b or c".
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }

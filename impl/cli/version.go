@@ -15,7 +15,7 @@ func (c *cli) versionCmd() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "show the version and the source revision of this binary",
+		Short: "Show the version and the source revision of this binary",
 		Long: `Shows the module version of paylinks, the version-control revision it was built from (and
 whether the tree had uncommitted changes), and the Go version, as the Go toolchain recorded them
 in the binary. A binary built with 'go run' or -buildvcs=false has no revision.`,

@@ -1,8 +1,35 @@
 package cli
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
 )
+
+// This file adapts cobra's own commands (help, completion) to the house rules: examples in their
+// help, and a wrong command line refused with exit 2 and a one-line hint.
+
+// helpCmd adds cobra's `help [command]`, refusing an unknown topic (cobra's prints the usage of the
+// whole tree and exits 0).
+func (c *cli) helpCmd(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	for _, help := range root.Commands() {
+		if help.Name() != "help" {
+			continue
+		}
+		show := help.Run
+		help.Example = "  paylinks help links create"
+		help.RunE = func(cmd *cobra.Command, args []string) error {
+			if target, rest, err := cmd.Root().Find(args); err != nil || target == nil || len(rest) > 0 {
+				return &usageError{msg: fmt.Sprintf("unknown help topic %q", strings.Join(args, " ")),
+					hint: fmt.Sprintf("Run '%s --help' for the commands.", cmd.Root().Name())}
+			}
+			show(cmd, args)
+			return nil
+		}
+	}
+}
 
 // completionExamples are the install lines of each shell, shown by `paylinks completion <shell> --help`.
 var completionExamples = map[string]string{
