@@ -1,14 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -113,27 +111,9 @@ func TestCommandConfigureRefuses(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination the test reads while the server writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestCommandRun(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	c, err := configure(t, map[string]string{"GOGC": "100"}, []string{"--addr", "127.0.0.1:0"}, logs)
 	if err != nil {
 		t.Fatal(err)
