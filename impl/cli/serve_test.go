@@ -102,7 +102,9 @@ func TestServe(t *testing.T) {
 		f := &fakeServer{waitForCancel: true}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan int)
-		go func() { done <- cli.Execute(ctx, cli.NewRoot(cli.Env{Stdout: io.Discard, Stderr: io.Discard, Server: f}), []string{"serve"}) }()
+		go func() {
+			done <- cli.Execute(ctx, cli.NewRoot(cli.Env{Stdout: io.Discard, Stderr: io.Discard, Server: f}), []string{"serve"})
+		}()
 		cancel()
 		if code := <-done; code != 0 {
 			t.Errorf("exit %d, want 0 after a graceful stop", code)
