@@ -7,10 +7,13 @@
 // knows the unified API only, as any other client would.
 //
 // Adding a command is one small file: a method of *cli returning a *cobra.Command, added to the
-// tree in NewRoot. A group of commands that talk to a server calls c.clientFlags on itself, so that
-// every command under it takes --server, --api-key, --output and --timeout, resolved against the
-// environment before it runs (c.g). A command returns a *usageError for a wrong command line (exit
-// 2, one-line hint), errShown after printing its own failure, or any other error (exit 1).
+// tree in NewRoot (a group, such as `webhooks endpoints`, wraps its command in c.group, which
+// refuses a missing or unknown subcommand). A command that talks to a server, or a group of them,
+// calls c.clientFlags on itself: it and every command under it take --server, --api-key, --output
+// and --timeout, resolved against the environment by the root before it runs (c.g; so no command
+// sets a PersistentPreRun of its own, which cobra would run instead). A command returns a
+// *usageError for a wrong command line (exit 2, a one-line hint), errShown after printing its own
+// failure, or any other error (exit 1, printed after the command's name).
 package cli
 
 import (
