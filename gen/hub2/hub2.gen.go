@@ -95,7 +95,8 @@ type CreatePaymentLinkRequest struct {
 	Currency string `json:"currency"`
 
 	// CustomerPhoneNumber Phone number of the customer associated with the purchaseReference; restricts who can pay.
-	// The docs name this field only in prose; the name is taken from the response field.
+	// The docs describe this field only in prose, without its name; the name is inferred from
+	// the response field (HUB2-19): paylinks checks that the created link reports it.
 	//
 	//
 	// Example: 0707070707
@@ -116,7 +117,10 @@ type CreatePaymentLinkRequest struct {
 	// Example: https://shop.example.com/pay/failure
 	FailureUrl *string `json:"failureUrl,omitempty"`
 
-	// MaximumPayments Maximum number of successful payments (multi_use links; omit for unlimited).
+	// MaximumPayments Maximum number of successful payments (multi_use links; omit for unlimited). Not in the
+	// documented create body (name inferred from the response field, HUB2-18): paylinks checks
+	// that the created link reports the same value.
+	//
 	//
 	// Example: 50
 	MaximumPayments *int `json:"maximumPayments,omitempty"`
@@ -149,7 +153,8 @@ type CreatePaymentLinkRequest struct {
 
 // CreatedPaymentLink Response of create: the link object plus `operators`, `merchantId`, `description`,
 // `successUrl` and `failureUrl`. Listed flat (not allOf PaymentLink) because Hub2's real create
-// response carries `maximumPayments` but no `currentSuccessCount`, which PaymentLink requires.
+// response carries `maximumPayments` but no `currentSuccessCount`. Requires what PaymentLink
+// requires (HUB2-32).
 type CreatedPaymentLink struct {
 	// Amount Amount to charge, in the currency's smallest unit. Null when `openAmount` is true.
 	//
@@ -168,7 +173,9 @@ type CreatedPaymentLink struct {
 	CurrentSuccessCount *int             `json:"currentSuccessCount,omitempty"`
 	CustomerFields      *[]CustomerField `json:"customerFields,omitempty"`
 
-	// CustomerPhoneNumber Example: 0707070707
+	// CustomerPhoneNumber The restricted MSISDN the link was created with; null when not restricted.
+	//
+	// Example: 0707070707
 	CustomerPhoneNumber *string `json:"customerPhoneNumber"`
 
 	// Description Text shown under the title on the checkout page.
@@ -177,7 +184,7 @@ type CreatedPaymentLink struct {
 	Description *string `json:"description,omitempty"`
 
 	// ExpirationDate Example: 2024-01-15T14:30:00.000Z
-	ExpirationDate time.Time `json:"expirationDate"`
+	ExpirationDate time.Time `json:"expirationDate,omitempty"`
 
 	// FailureUrl Where the payer is redirected after a failed payment.
 	//
@@ -191,7 +198,7 @@ type CreatedPaymentLink struct {
 	MaxAmount *int64 `json:"maxAmount,omitempty"`
 
 	// MaximumAttempts Example: 3
-	MaximumAttempts int `json:"maximumAttempts"`
+	MaximumAttempts *int `json:"maximumAttempts,omitempty"`
 
 	// MaximumPayments Example: 1
 	MaximumPayments *int `json:"maximumPayments,omitempty"`
@@ -209,7 +216,7 @@ type CreatedPaymentLink struct {
 	Operators *map[string][]string `json:"operators,omitempty"`
 
 	// PurchaseReference Example: ORDER-12345
-	PurchaseReference string `json:"purchaseReference"`
+	PurchaseReference string `json:"purchaseReference,omitempty"`
 
 	// Status Status of a payment link. `closed` = closed by the merchant; `completed` = the maximum number
 	// of successful payments was reached (a link stays `active` after failed attempts).
@@ -229,7 +236,7 @@ type CreatedPaymentLink struct {
 	Type PaymentLinkType `json:"type"`
 
 	// UpdatedAt Example: 2024-01-15T12:00:00.000Z
-	UpdatedAt time.Time `json:"updatedAt"`
+	UpdatedAt time.Time `json:"updatedAt,omitempty"`
 
 	// Url Hub2-hosted checkout URL. The host differs per environment; do not assume one.
 	//
@@ -237,13 +244,13 @@ type CreatedPaymentLink struct {
 	Url string `json:"url"`
 }
 
-// CustomerField A form field the payer fills in on the checkout page.
+// CustomerField A form field the payer fills in on the checkout page. Nothing is required (HUB2-34).
 type CustomerField struct {
 	// FieldLabel Example: National ID
 	FieldLabel *string `json:"fieldLabel,omitempty"`
 
 	// FieldName Example: national_id
-	FieldName string `json:"fieldName"`
+	FieldName string `json:"fieldName,omitempty"`
 
 	// FieldPlaceholder Example: AB123456
 	FieldPlaceholder *string `json:"fieldPlaceholder,omitempty"`
@@ -254,17 +261,18 @@ type CustomerField struct {
 
 // Error Hub2's standardized error body (the only format since 2024-10-01). `code` is a business code,
 // usually kebab-case (`transaction-not-found`), but samples also use the HTTP reason phrase
-// (`Not Found`).
+// (`Not Found`). Every documented sample carries `status`, `code` and `message`, but paylinks
+// needs none of them (the HTTP status decides), so none is required (HUB2-32).
 type Error struct {
 	// Code Business error code.
 	//
 	// Example: Not Found
-	Code string `json:"code"`
+	Code string `json:"code,omitempty"`
 
 	// Message Human-readable description.
 	//
 	// Example: Country not found
-	Message string `json:"message"`
+	Message string `json:"message,omitempty"`
 
 	// RequestId Unique request identifier, useful for Hub2 support.
 	//
@@ -274,7 +282,7 @@ type Error struct {
 	// Status HTTP status code.
 	//
 	// Example: 404
-	Status int `json:"status"`
+	Status int `json:"status,omitempty"`
 }
 
 // Fee A fee applied to a payment attempt.
@@ -314,7 +322,8 @@ type NextAction struct {
 }
 
 // PaymentAttempt One checkout attempt on the link: a Hub2 payment (`pay_`) on a payment intent (`pi_`).
-// Kept loose: only `id` and `status` are required, sub-objects accept unknown keys.
+// Kept loose: nothing is required (paylinks reads only `status`, and an attempt without one
+// counts as not paid), sub-objects accept unknown keys.
 type PaymentAttempt struct {
 	// Amount Attempted amount in minor units.
 	//
@@ -338,7 +347,7 @@ type PaymentAttempt struct {
 	// Id Payment ID.
 	//
 	// Example: pay_QW2d6JnqiatcH8KhK0mD1
-	Id string `json:"id"`
+	Id string `json:"id,omitempty"`
 
 	// IntentId Payment intent ID.
 	//
@@ -366,13 +375,16 @@ type PaymentAttempt struct {
 	//
 	//
 	// Example: successful
-	Status string `json:"status"`
+	Status string `json:"status,omitempty"`
 
 	// UpdatedAt Example: 2024-01-15T12:16:26.128Z
 	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
 }
 
-// PaymentLink A Hub2 payment link, as returned by list, get and close (current docs.hub2.io shape).
+// PaymentLink A Hub2 payment link, as returned by list, get and close, in the shape of both published
+// builds: the current docs.hub2.io one and the older hub2-83.mintlify.app one (no
+// `currentSuccessCount`, `openAmount`, `customerFields`; `maximumPayments` always present).
+// Only what both builds carry and paylinks reads is required (HUB2-22, HUB2-32).
 // `paymentAttempts` is present on get (and on list items in the current docs).
 type PaymentLink struct {
 	// Amount Amount to charge, in the currency's smallest unit. Null when `openAmount` is true.
@@ -390,10 +402,10 @@ type PaymentLink struct {
 	// Example: XOF
 	Currency string `json:"currency"`
 
-	// CurrentSuccessCount Number of successful payments recorded for this link.
+	// CurrentSuccessCount Number of successful payments recorded for this link. Current build only; absent in the older build.
 	//
 	// Example: 0
-	CurrentSuccessCount int `json:"currentSuccessCount"`
+	CurrentSuccessCount *int `json:"currentSuccessCount,omitempty"`
 
 	// CustomerData Data collected from payers, fieldName → value. Absent when there are no customerFields.
 	//
@@ -411,7 +423,7 @@ type PaymentLink struct {
 	// ExpirationDate Expiry time (RFC 3339, UTC with milliseconds). Defaults to creation + 15 minutes.
 	//
 	// Example: 2024-01-15T14:30:00.000Z
-	ExpirationDate time.Time `json:"expirationDate"`
+	ExpirationDate time.Time `json:"expirationDate,omitempty"`
 
 	// Id Unique identifier of the payment link (`pl_` + 21-character nanoid).
 	//
@@ -426,10 +438,10 @@ type PaymentLink struct {
 	// MaximumAttempts Maximum number of failed payments allowed per payer.
 	//
 	// Example: 3
-	MaximumAttempts int `json:"maximumAttempts"`
+	MaximumAttempts *int `json:"maximumAttempts,omitempty"`
 
 	// MaximumPayments Maximum number of successful payments. Omitted for unlimited multi_use links. Required in
-	// the older docs build; optional here so both shapes validate.
+	// the older docs build; optional here so both builds validate.
 	//
 	//
 	// Example: 1
@@ -451,7 +463,7 @@ type PaymentLink struct {
 	// PurchaseReference Merchant reference for the purchase.
 	//
 	// Example: ORDER-12345
-	PurchaseReference string `json:"purchaseReference"`
+	PurchaseReference string `json:"purchaseReference,omitempty"`
 
 	// Status Status of a payment link. `closed` = closed by the merchant; `completed` = the maximum number
 	// of successful payments was reached (a link stays `active` after failed attempts).
@@ -468,7 +480,7 @@ type PaymentLink struct {
 	// UpdatedAt Last update time (RFC 3339, UTC with milliseconds).
 	//
 	// Example: 2024-01-15T12:30:00.000Z
-	UpdatedAt time.Time `json:"updatedAt"`
+	UpdatedAt time.Time `json:"updatedAt,omitempty"`
 
 	// Url Hub2-hosted checkout URL. The host differs per environment; do not assume one.
 	//
@@ -492,42 +504,50 @@ type PaymentLinkId = string
 
 // BadRequest Hub2's standardized error body (the only format since 2024-10-01). `code` is a business code,
 // usually kebab-case (`transaction-not-found`), but samples also use the HTTP reason phrase
-// (`Not Found`).
+// (`Not Found`). Every documented sample carries `status`, `code` and `message`, but paylinks
+// needs none of them (the HTTP status decides), so none is required (HUB2-32).
 type BadRequest = Error
 
 // Conflict Hub2's standardized error body (the only format since 2024-10-01). `code` is a business code,
 // usually kebab-case (`transaction-not-found`), but samples also use the HTTP reason phrase
-// (`Not Found`).
+// (`Not Found`). Every documented sample carries `status`, `code` and `message`, but paylinks
+// needs none of them (the HTTP status decides), so none is required (HUB2-32).
 type Conflict = Error
 
 // Forbidden Hub2's standardized error body (the only format since 2024-10-01). `code` is a business code,
 // usually kebab-case (`transaction-not-found`), but samples also use the HTTP reason phrase
-// (`Not Found`).
+// (`Not Found`). Every documented sample carries `status`, `code` and `message`, but paylinks
+// needs none of them (the HTTP status decides), so none is required (HUB2-32).
 type Forbidden = Error
 
 // NotFound Hub2's standardized error body (the only format since 2024-10-01). `code` is a business code,
 // usually kebab-case (`transaction-not-found`), but samples also use the HTTP reason phrase
-// (`Not Found`).
+// (`Not Found`). Every documented sample carries `status`, `code` and `message`, but paylinks
+// needs none of them (the HTTP status decides), so none is required (HUB2-32).
 type NotFound = Error
 
 // RequestFailed Hub2's standardized error body (the only format since 2024-10-01). `code` is a business code,
 // usually kebab-case (`transaction-not-found`), but samples also use the HTTP reason phrase
-// (`Not Found`).
+// (`Not Found`). Every documented sample carries `status`, `code` and `message`, but paylinks
+// needs none of them (the HTTP status decides), so none is required (HUB2-32).
 type RequestFailed = Error
 
 // ServerError Hub2's standardized error body (the only format since 2024-10-01). `code` is a business code,
 // usually kebab-case (`transaction-not-found`), but samples also use the HTTP reason phrase
-// (`Not Found`).
+// (`Not Found`). Every documented sample carries `status`, `code` and `message`, but paylinks
+// needs none of them (the HTTP status decides), so none is required (HUB2-32).
 type ServerError = Error
 
 // TooManyRequests Hub2's standardized error body (the only format since 2024-10-01). `code` is a business code,
 // usually kebab-case (`transaction-not-found`), but samples also use the HTTP reason phrase
-// (`Not Found`).
+// (`Not Found`). Every documented sample carries `status`, `code` and `message`, but paylinks
+// needs none of them (the HTTP status decides), so none is required (HUB2-32).
 type TooManyRequests = Error
 
 // Unauthorized Hub2's standardized error body (the only format since 2024-10-01). `code` is a business code,
 // usually kebab-case (`transaction-not-found`), but samples also use the HTTP reason phrase
-// (`Not Found`).
+// (`Not Found`). Every documented sample carries `status`, `code` and `message`, but paylinks
+// needs none of them (the HTTP status decides), so none is required (HUB2-32).
 type Unauthorized = Error
 
 // ListPaymentLinksParams defines parameters for ListPaymentLinks.
@@ -2601,118 +2621,127 @@ func (sh *strictHandler) ClosePaymentLink(ctx echo.Context, id PaymentLinkId) er
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3dchs3sv+rdM1/q0LVkhRJSUkk1V4otrXRxpb8t+Q4iekjgjNNEvEMMAEwkrku3Z4HOC9z7s+jnCc5",
-	"1QBmOF+kKK3tZHcrVY7IGcw0Go3uX3+BH4NQJqkUKIwOjj4GKVMsQYPKfnrJlgkK85yL92cRfRGhDhVP",
-	"DZciOMovQ8zFezh7Cp1JGl9PYCbjWN5iBNMlMBgNe+GCKRYaVCCYkDza6QfdAD+wJI0xOArS+Prvw0z9",
-	"bH48nT/DqQl//Xb2Id2/CboBp9ekzCyCbiBYQnfzKOgGCn/LuMIoODIqw26gwwUmjChMuHiOYm4WwdGw",
-	"G5hlSmO0UVzMg7u7OxqqUyk02gl+x6JX+FuG2tCnUAqDwv7J0jTmIaOJ7v6qabYfVxTTnZGlRdywmEe9",
-	"MFMKRbgMukGCWrM5XXzivwSuQUgDOktTqQzm9KM21zwKjujD9atX8+sP5uTg4Le90cvnZ29+/vH56fOg",
-	"G2jDTKaDo/3B4K48zT8pnAVHwf/bXS3frruqd58pJZWbbHW9rhYI/s1wyzRkgoUhpoZNY+yCnBkUwCDh",
-	"WnMxB6nAzw8KqegHd93giRSzmIePY1kxuMyqiiB5drHQ8Bt8HK8OPw2vmuRAh8UKWbSEMJYaoy7QM2M0",
-	"GBG/8ENKUrnThzMxQ6UwOoLvs+kIIhlmNEMN+4PDsZjHcsrieAmdccAFhJ4ncMvNApiQZoHKvlEKMAtm",
-	"iIj8xVxAquRcodb0ygXTMEUUY1FQMg52upbmmVRgFlyDTFHZhemPBa3gqVRTHkUoHrWEq9HlNXzhxSZF",
-	"ZSVICjhJeT91S3vN7UuuaQ6PW9O9T7OmJy/P4D0uIWbhew2sTK5Z4IpTIBAjbeX9XJpTmYnoUcw6lwbc",
-	"6LUC75bK3fIIxuz/44w5l5CWKbJyaCWHtHohRgmqcMGEASYiQHHDlRQ0aMeyySvSU8ZjfByv/BPAP2It",
-	"w0KZxZFl2xQhVMgerVRHn0aoVlYTblEhOK05zYyVqVzlzuy0oGM1wjjYH4ygOuNx4Dh5ieoGlXvjY/hI",
-	"43mI8FqwG8ZjUu8VZubXDSapVEzxeEm2oHTvg1l58Cn2p5t3T/MIAekm6BwMBl04GIzonz3SdweD/R36",
-	"PxNLcHrSkVDbvZFEp7djrs3xWNDVqYysMaa/tWEiYirif8fIv+t2gcJp61TJKAsxAm6gw2DODN6yJSRs",
-	"CRoFSZ7AHa9Kr6R8wcTSL6R+1HpdSQn0ECieUl4tuprQVbW6+nBRH30Cm/iKGTKKCTeAH0LEiKTZftbA",
-	"FJIuBS0zFSKcvTy2fHaWzg/iGg4GxTTs7Qegncy/FiwzC6loQR7FxMoDyvw78yDGa/7HKYrhJ1GyFUIs",
-	"BEuVvOGWjwS3zEpuE2bCBbzwGvcs2n1W1bcFPVbkTgztZat7M4VNpP5mQVA81/HM3e0VEoFxkcVu63s8",
-	"nSraSoajXnG4/syLOEJFyEbDNONxBFIQosH+vA8TMvdKsPja7q1JDfFXrwYNnF5avo/Na1bbWsK4QfvH",
-	"XfEEphRbWu74L+T0VwyNha3WUJRcmhLyr87sO1IUcuZNSxf0kvSH5hojmCmZWMlOldS59YGUzdFaRdoK",
-	"YaZi8JOleVeZyRKZiZaXntjvCd7R03OP4isNOmFxTEYiE9z0geyNZToJJwKDg8EAfro4hYQLnmRJbna4",
-	"AnkrxsIT4iklyDP0A8iWdkFLEHI1GJdSRDCkvYpiJhWpwQUqPHaqkXSgQmLpWFjCwM1HO8ywPxiQXiyt",
-	"9XAwGHSDmVQJM27lv96n7eneV3bSSCjmqGipQnqkWjaZdHZ5AXvDr7/uDYHF6YL1RuDvJfWt0PNOG5mg",
-	"InnXVcF7ckbrQfKv6HH/8fak98u7j6O7P7XJYOHVtZKxPxp+UywT0BaBzk8Xp1346eS0Ju4/XZy2vXZv",
-	"3Wsd+S8XUuB5lkxRtbjedBGEvUqiWpk301qGnFBRjuQQ0ow0icZXOEMiGY9BIb00pLVbSAiZIIb1x6KQ",
-	"MPK4HfKbccw3uPM/NDr9bm8hm8reo1htjtzJdgNrIhEMvsn/c5Kw3mGv6dA6F67wgwG9kLcCMkHaiN5t",
-	"uIkRPJ4PFxi+l5mxO7S6KheKRgxHe/sHwAw88/vkciHTtmWxvp01Qk+ZaVGHz+j6EgxPsAuvTp/A3t7e",
-	"oeO/nM00Gui8vnoCk18moDCUSYIisq6icxBxxrLYaDAShge0HTODNeEdDUb7vcGwNzy4Gu4f7Q2OBoP+",
-	"YDD4JSjtr4gZ7BENbVOYOfPwWsUt6meqZZwZhNevnjuBYUtUtLQKI64wJGkyEtjMkITlYNablCqhC2NS",
-	"fbS7qxcy7eeKMJTJbsqWu56IMtGZ4q02gH0gHeE1tm7S/MLdUNoGOgtD1HqWxTllGjpJFht+nWnn0Otj",
-	"kARGyKvJhAUmWItIHQzuU1D+4S/QLGSk10fGEncDSQAqjEjOcomsvPFtkMgpj/E6kQKXwbtuYdqabKla",
-	"OmteCEKoFjIuLB6WqpWALugUY1pEpmlXkxx+pXPDpaFzoZiYYxdeXJ134YWUN114w25wp0a5uy3oBi+u",
-	"zulfKW8eOIG6ampOpLiU67p8TG4vc9eU7OVSG0xqe/3V02evenav369yvBB9km3SFMgHbBU/eIut4r7Y",
-	"DExLyOeKbnfB0DyO+rZlGbo5WCnZwndrkVVUekHbCnqLUOCqI8s/69C7R0EaZxomMhfaSRcmSQGA6VPp",
-	"kZPuWExWKzWx6Guy0nCTPjznmlZjFjMDHRvDi+OLGZTI3IEphow0gxd+hSz25I1FYcRCphRHDZOaRppY",
-	"rCUkTBx7zKWj5wkxbdKF2wUPF+X3gee3dhbxQcDQSAgXTNGGvBcjnmdx7PxZ4qZwT5hYO62yqhlcg8/q",
-	"DkELRnOLfmIq7ljFSI2OBg83UmXU9XgI1ViOJl/PpSmpvdLKF+jlGAbWTDAQeOsjY8TUVKGu7+SyyRi0",
-	"8sujs1NCRBXvZeOufVIe1qY918DFNWhrzbr+U+CtL4SE3hSORJtu/4L4h7ek3F4L/luGwCMUhs/4CvxX",
-	"4rc+Effn7ZJvL38a/PyLnu7x0/lo7+anbxZvpuGTNYDspFBSDZXRFHmvLn1wQlfWcO++/dKC/lZK6z58",
-	"tjIbTRY6PzYPZZ89dRkWeSt0YZCqLBp+3coMLh7EjJUiLoGiqZQxMuGvO7NnbUEUcSKXxS8rNmJ7UPUA",
-	"IGgDcWkFsXbBhXE+jivAdBwcwduxR3zjoAtjAn3j4N3dpMKyj1U4uw4ktkVpWsHgOiDXhG4+YLc1Erp0",
-	"A+5BfduphD8y1usGWRp9FnudtTGM9lhvIS3+KsTs9avnLnxFFyDiJIkuClzKJR1DJF3CVessIbuC7VxM",
-	"2bKfKkyVjPqLbDrqc7m7QZlt5moNCtsaA5pYIVHdLeFxU+mVkVJ5FRoWrt2Ue1JbYXcFGjRxI2GXxIdu",
-	"VrI743Fs/b11FruKSu3w52yKcVVuzpnTT3D2tNXA0rBzW7FRHiX8qGvL4fZRL2MW4kLGUR3InHxn932r",
-	"Nub6VbF+pTEVkFMo29pqr2ht43KRhmtK+Fe6LY9k00wdm44S8RKc4IHm5L3a3TYc9AbDnT5MQhmhReUM",
-	"ppnmArW2gcTuWGQ6swUC73HKpr2QPN3OxCgmtCsL6AlpejZpPNnpWjdEe7edxVoCuTREwfdXVy8J2mop",
-	"IF0opnEsOpMiJz3ZaXNE2sP93+UUulnSTdWNWc50b4rn1/mYMNFTyCKCpVC6WIvc+jBvOVneeEs5sbMG",
-	"OeXJ2BWC6hK3SGkT1LfgwFfqVAnYlCfaYIdqs6X18AnLBgf3B/tN4FCT1UId2UVa8bVNck8RW7UCItiU",
-	"mo9U1NNC26csTulJRdoi4cKG1LjRx3aZ5hlTTBh075ki3C5kXPM+D8pmRmYu++xn4sJ69/mEa2Dz6rb4",
-	"BA++F6fpzcWvt9HV4c3l2fzlSdvAONdyTbmqeyDD/naE08Arb68fkD1LUYUoTD1t5r9uBQXsAz48JXaO",
-	"H8xJ2O7rvSFUvDIbSUY2W4IgF9CRGUox4yoBBq8vL59CqmSSGpDKFwACK0DSzv05xogZtgH5NhCtIxsi",
-	"NIzH+riosMII3uPS5aMzFXfpH90tYO0CWUSog4kI6JX9oIUtm5KP5uGrmWkd1ZeSvmuFIQ1iPJTzeKLl",
-	"1aJkw/PMrrft5MscAfNVDX6bdyYpW15Pduim1eZ39Vl0kV9bs/ADpgZiKTUeudlMeOSjbE4JTSyPc+XU",
-	"BZ1Ne45sDa6uEDLxXshbYVfkQSEvNw3C1m3qZZsA1sakYi0h2IwfbRXbOjzaP+zvHRx8mtjWuhjFfVC/",
-	"lvqngYjbx5fISLS4j77mxfnP9waN+Ibi4LOnNSXGltf//80o+vpv4jfOTPj9tz8sfhgkT4etutxK5aba",
-	"Yy+3jbfwtTXFLdjxKcY4t1Vkra65Ux7VRas4uC0PFRXVumkFSkqYxq1L+JIW/kpDWkr89rcJ6PkNfiac",
-	"iHqCtlWzL31yqadTDPmMh4XC8JoXOpmo6d4ucBHGWcTFHCbXC6YXCQsnzhHROxuILkUB/Gs3pISuinov",
-	"qWz8Ns8QuXJFLPvg9zJpHV7Lpcxd78NFigLcMJe+cJUYC3nrdeQqBjA5BkNqBPAGVV6rdsPiDIHpsSCA",
-	"lDLeyI2vHtDqbG/jxA+/Php93R+Ovt1WMbV5v54j79ZbpPY8z0nV2LgaE0brYzIlXFNAzLXpwhxdIamt",
-	"pIaOj9lbjuYOPegFS22p3SStmEFt3SYfhydDRg/r0NOksI8Hq/yqmRL37J1/tdxLlWKbi7PVzDxB6OSF",
-	"CF14ffXEVSMkPI65xlAKvxs/U/Lmi5bMbJPv2VgloDCUKsJoVTTfCARvneJ5+kAsS/dDKOPYxRNtFY1F",
-	"3boLRXAC/vc//8vpjz6cTK3cWykzNjZJUExIqCaZajHZcvClFE1pA53NZFXN8ysiS7ruI8x4HAMXDSJd",
-	"ZmLBtC2fJdI+a/6rkX22pU4YwYvLs8un59Cx+toutC8fSdiS5rFzDKLYwqbWBaKK5/TXVzTda20eUEq0",
-	"xQ6Gp6XaoTDf/n/+fGVEXyovtTWAq+Sl2kuEvB+xktWQCSDIoro158JLxloNvtNQ4Vv6Hy3ZsPvKmapJ",
-	"Rg3MN9b5hI1DgP9QSu0RBVV9uEi4MV5VFiVUUCuz6kMekQUuXAG+rHnJxyBTH0W2SkxLmEqzcFZfu2pp",
-	"ZrBeUXpv8q+cmatN0Je5fi5xONhSFqrJwEaySdhHd0v0RRjyCJ2y9cQzU2wupymMpZGt6CNFVKVvxmLd",
-	"EhAvvIT1wvmyGiTUkLDIZ/29rYTOHM3xvehrW8Vfi3s8rm4sr59vcw/86E2FYp8yv/gp0nbVyT1nBDrt",
-	"9U+A9vb+uVJ/1kOwydP1huKL5fza8OeXzAQ2Ba6xLO57UumsYpP7MHGtrBP4i29qJRetXFN5DJOit5Tu",
-	"stcqlmIs1qDqW+v5sXCBEXSYUxPasKWGiWuonfjsubd0uXbxThoKUvJvg6IX2DfYEocsqTYR4kkjzqxk",
-	"pRhSXfVu8KFHT+3dMCVYQnj8bZN9J/ngxpVnBQGNS09yippXViRWF2uVGrAIjsjkYh4jWdGg27QLNoZQ",
-	"YFKyWVO0UQSQtjZWgcYbVCy2+kC31JZPVi+YkPZ2Etkv8bpCQWHTq8yt3PMwBtOUL+3w17rGYbr0gl5I",
-	"V97ZDicMM8XN8pL0o/PUT1L+A7b4l5cYKjR5b1U3bwvNbZBlxFOmF1PJVASdp3iDsbQNa2hjbzt9eMbC",
-	"hW3M4hqmMhM2bSUFjkVJSdmQBbkKIVNqCUzA2UuHy3rW8tHlFFWPnrPqLdZ9OIlvSe6tT2Tk3K7lWFgd",
-	"veryssNLnV5uG9hTEFzmYnUOgmfEyiy6z3fdoDS+jU+xjdATU0rTctEsF57iGiax3ZsdWxVZSjtr23s5",
-	"0UxEU/lhAp08UDcWU1ywGy4zBZonWcyM64M3zit07Wy1l9rPbh5WU+RrNpOqD+dkCGh1FJrjsUhkVBSr",
-	"26+tYIC1nBY5mjxfZRYK/YLn2R6j2A3GBds3cLXMuxbWvthQV1ZgjZIT5GolW2WwKhFWDjwr6jKwjtYS",
-	"MQ1S72zwfCZb7DMT9sAKy+nSpdxhK4fvehbJA4oolVwY3YVbRdBfkIlI2dJdzrt+xiKXhq80pNk05mGR",
-	"lnOnD8AzGwuN8IY7L3XVTUe3azIT1j0gSCnnc+87EFpmKd998vrVydXZxXk/iaCDwtii7O9ffzfqCTIY",
-	"Y3Fpm0/10Vj0IAcL5XjiLkt5r4CCu/nZBHYau076ritfQmdB7Mpn7Xr+UjbHnUe9gjRE9QWf6DHXJD/X",
-	"BTbv/PXZFS0Rjx5HpzWu6wmlR/S+3esnXJiYz5Z9lqYbn/exSXH3vkl0W4i4g47zIa37uH5u1tNygGoX",
-	"RY2Yimxfl27d9nFzNIaL+bU2TBmMaObX73G5fi0rm4CeYEtorhMm2BzpwvYjXbc1yfpVZdfoFEPaNRfk",
-	"WL48g73+oD+AsSt2zfv9/+e/ScWMAxj1h/uH/aHTOhNt2+71Ebx9ZxO8YzHJ9av97tj5eDkt8B4x1bbT",
-	"lYbZszJcOorIOvHtoEwheIdXtwTNVx62DQFbnffTySks2I0NZJK/m7BY2/5Ud/NfIGG/SkU7/YrQjWFJ",
-	"6t5zj9tTqfL3h/9AZ7Iu2G2z3+XzJrSPrtoSOS5Icea9K9oUytFnOGwxF93/t8uLc7C+qjM3tkw+Lz/O",
-	"H//cPp4WrJOr5JJm3Qm6gWcxuWtu0fLwAUt5cBTQOu+5SPnC4qOqeNM3czRtAVFHbK13Kq1Mu+PXrWyy",
-	"vZXwZVQ7zhwXEx4LO+NuEdiJlzDjsUGFEZn0nIMkNCWRsgy1yTLfPJrF5AVCKrXm03g5FkZlIrT8IUmh",
-	"t8hbl4Aj79e9QoNiHiEzAfghxdDY3o0PvrjRrkNxRgTZ8OA516YEQa3TVzoC622z2iJeeu7kaIXZmhfn",
-	"xtiNwoU2hAM6Ng2qeb1lrux4W7ErOd7W0P+WoVqu7DwZySclz3F1DsF2yb2t5zDFmVT48EmM9o4ODo8O",
-	"DvuHh4frJmHkZ5qCdQm5mH+ZdXhW99Q/30w+72p8zolwHxX0WfOg1S9vI6sIvGx31EZLnO3uXe2Et9Fg",
-	"8JDjRN6ucsEuO1tKtW5Kj64Snz512ZqSHK5JV4ksjptpoU2ZGpvC2xD6aiQb9lrC/8OWuG+TAXnZlKuV",
-	"2sCPcj1Ugx+O4A21P6tSn03FO3kpTr3+Jg/MVusnSsHT9TUSJDItoeRaKLh4wSretNoU5XDIVu/0sdMH",
-	"RjRp0+WL40RmzWoMDh8jnfvNvO/bagNAreq/VORfq+xvFvKXq/fLxfpGZUgr8PB9MWqbab4vfoz23v/2",
-	"7fPkfJC+0lfZmw8//304Ciqpwjx117pVVikkm9Ip52t89Wpj46wRo6cX59ZpvewR2WVJqocoV8G29VI0",
-	"PNofHQ0H/YPh6H4pamcCcXulXx+Si7EVP83C4tYj0WzAx54HWIWUFip6kFiB1O4YqH2nrtuIKdT6bunU",
-	"TjtkeP+QyulQdtDe/YNWBx3SiNHh/SPqp4FZ1vjY7n1jy6e+2eBnliTMKl4CqVU+ktCweTm26lwJG2BO",
-	"pV5XGGTP/2nN0LhcgA2BbqomLh0j5Akai2rpsAXorFltvHLCUrbscUFej8sJ5edh2RMXXTRoFTgdi/Ip",
-	"kvmJTC0nS264pJBF3eqD/BUSCj/S0l2+ZYao7VDr1/pjPP3pXO7sJXuQnFOh5aaOY5fFHg2G0JmRL3Er",
-	"1fs8Cm/zjy8vLq8co0aDAflM6CumMequjuzRLHGH1rU5Lo3TrFbnmn0no+X2mMdu/iQPux99LMmdDcb3",
-	"8ow+5Il+I+Fg0JbuIXeVxRmWK+oO6iDiRc0enZwGLdDkYNA8ZKV5SEqbvn3247PzK6tre1dnT354dnXZ",
-	"pmHtBivSEJVZu+zEatq0YFIgSOWir40ptuOkpsltMXDVwqEaoN7YL/8QsFjudt+2OX0L5q/OnVl7CMwW",
-	"uKrUdrtth2wTdt3dbX0+39pj4O6qGWELTB7lTDyEjsqhKWtMae6kV0upCu0ATJOucfZz5Izh9qcnfipv",
-	"Zy16+yMJdY4O1zUJb+s1lY8XcMcDVLr3t21+f4DXUWDFT7NfNrkplZVuAsyte64fuCMfvxOqprkIU48G",
-	"A7ixW8Mb5LKZ/dJoc3T/oOr5yf9sGPWJB1GVtdkAU++6tVD17kce3d0bryZDXFn9UqtJo0WgU3Ro2PM5",
-	"dZzNx2JyX+JpQmJE39jebi7mXR+DI9A7R9ObLns82mkDZX9FU0VktVhyG3NXt+xWf27hHw1l/S6RrCqg",
-	"+T0iWmVX3Zc7frEgV9Gy50yfa8Qrv+xgXWRsXZOy70n2JgSenOXe0wztOd2WrbYb2XcAv31HclNq3wuk",
-	"HXod8k8Xhat0zHkmr4vMlRvhHFtEq6y0tHy52/9NQnsPj3mvP42+3Htl3UludL3NX//R4y2D/ftHFD/N",
-	"8Psav7+iqVm+9Wx/sE101Rjux3lMuGiJ7NB1DUzkP1JSIcSnkeyZ7SlXqI/p75AJEBJiKeao8ipCm6HN",
-	"D8jwgYer8mm+fHVEVl47YPfOka8cnfSBiLE5LHdX/uslq59QGYvtfkOFRpWLvvYHh5D/eMwRcP/7Kq6C",
-	"yAWW8t9V8bGYnm0w8z9uU0aGGOURrXVZYcvRfxNLPmj2ra1vFPuD5QcCN+Sbbw9/D7BxMGhHGw8wOHnJ",
-	"8AMyALVK/T+WsRHy1u/qfznrMtjCuhQ/bvU7+2K2o3p7V6xUaW23dF5j/fZdrZiYviiXwDqw6evHWqpl",
-	"npM1YiICXzAMHY2+ydX3GJQe76t1na6eLm2ryE5DwlnK89CD1at+Ult1ofhyVanAYdSexageUds6BV+H",
-	"UOXQ3bu7/wsAAP//",
+	"7H3/cts48ueroHhbNXItJUuynYnl2j88TjzjncT2xc5kZiKfBZGQhAkJMABoR5vyv/cA9zL3/z3KPclV",
+	"N8DflCx7nGRuv1tbNRuLBNloNLo//Qv87AUyTqRgwmhv9NlLqKIxM0zhX+d0GTNhXnHx4SSEH0KmA8UT",
+	"w6XwRtllEnHxgZy8IJ1JEl1PyExGkbxlIZkuCSXDQTdYUEUDwxQRVEgebvU832OfaJxEzBt5SXT9r0Gq",
+	"fjO/HM9fsqkJ/ng++5Ts3ni+x+E1CTULz/cEjeFuHnq+p9jHlCsWeiOjUuZ7OliwmAKFMRevmJibhTca",
+	"+J5ZJjBGG8XF3Lu7u4OhOpFCM5zgDzR8wz6mTBv4K5DCMIH/pEkS8YDCRLf/0DDbzwXFcGeItIgbGvGw",
+	"G6RKMREsPd+LmdZ0DheP3I+EayKkITpNEqkMy+hn2lzz0BvBH9dv3syvP5nDvb2PO8PzVyfvfvvl1fEr",
+	"z/e0oSbV3mi3378rT/Nvis28kffftovl27ZX9fZLpaSyk62u1+WCEfdmcks1SQUNApYYOo2YT+TMMEEo",
+	"ibnWXMyJVMTNj+RS0fPufO9IilnEg8exLB9cZlVFkBy7aGD4DXscr/afhldNckiHRorRcEmCSGoW+gSe",
+	"GTHDQuAX+5SAVG71yImYMaVYOCI/pdMhCWWQwgw12e3vj8U8klMaRUvSGXtckMDxhNxysyBUSLNgCt8o",
+	"BTELaoCI7MVckETJuWJawysXVJMpY2IsckrG3paPNM+kImbBNZEJU7gwvbGAFTyWasrDkIlHLWExuryG",
+	"r53YJEyhBElBDhPeS+zSXnN8yTXM4XFruvM0a3p4fkI+sCWJaPBBE1om1yxYwSkiGAs1yvupNMcyFeGj",
+	"mHUqDbGjVwq8XSp7yyMYs/vnGXMqSVKmCOUQJQe0ei5GMVPBggpDqAgJEzdcSQGDtpBNTpEeUx6xx/HK",
+	"PYG4R6xkWCDTKES2TRkJFKOPVqrDpxGqwmqSW6YYsVpzmhqUqUzlznBapIMaYezt9oekOuOxZzl5wdQN",
+	"U/aNj+EjjOcBI28FvaE8AvVeYWZ23bA4kYoqHi3BFpTufTAr955if9p5dzUPGWFwE+ns9fs+2esP4T87",
+	"oO/2+rtb8P9ULInVk5aE2u4NJbN6O+LaHIwFXJ3KEI0x/FsbKkKqQv4vFrp33S6YsNo6UTJMAxYSbkiH",
+	"kjk17JYuSUyXRDMBkifYllOll1K+pmLpFlI/ar0upSTwEJI/pbxacDWGq6q4+nBRHz6BTXxDDRjFmBvC",
+	"PgWMhSDN+LcmVDHQpUTLVAWMnJwfIJ+tpXODuCZ7/XwaePse0Vbm3wqamoVUsCCPYmLlAWX+nTgQ4zT/",
+	"4xTF4EmUbIUQhGCJkjcc+QhwyxRyG1MTLMhrp3FPwu2XVX2b04Mid2hgL6PuTRVrIvV3C4DimY6n9m6n",
+	"kACMizSyW9/h6UTBVjKc6YLD9WeeRSFTgGw0maY8CokUgGhYb94jEzD3StDoGvfWpIb4q1e9Bk4vLd/n",
+	"5jXUtkgYNwz/cZc/gSpFl8gd94Oc/sECg7AVDUXJpSkh/+rMfgBFIWfOtPhEL0F/aK5ZSGZKxijZiZI6",
+	"sz4koXOGVhG2QpCqiLjJwryrzKSxTEXLSw/xd4B38PTMo/hOEx3TKAIjkQpuegTsDTIdhJMRSvb6ffLr",
+	"2TGJueBxGmdmhysib8VYOEIcpQB5Bm4A2FKfaEmELAazpRQhGcBeZWImFajBBVPswKpG0IGKAUvHAgkj",
+	"dj7aYobdfh/0YmmtB/1+3/dmUsXU2JV/tgvb076v7KSBUMyZgqUK4JFq2WTSycUZ2Rk8e9YdEBolC9od",
+	"EncvqG/FHO+0kTFTIO+6KnhHJ7AeIP8KHvc/3h92f7/6PLz7W5sM5l5dKxm7w8H3+TIR2CKk8+vZsU9+",
+	"PTyuifuvZ8dtr91Z9VpL/vlCCnaaxlOmWlxvuEgEXgVRrcybai0DDqgoQ3KMJCloEs3esBkDktkBUQxe",
+	"GsDaLSQJqACG9cYilzD7yimz6G/GWbbJrQ+imY/Pl6lBuQcH3Wp9+BdIEHdeEO4aa4Qz99s9rvPT2x+G",
+	"3cH+1gheDhKpSbBggM3R8cF5WYRnsZ9i4ERrwk1N0Lz+99n/rHytDgPUNHOdt5fskyF6IW8FSQXoOCDC",
+	"cBMx4rwEpBCmDfu+utZnCkYMhju7e4Qa8tLtvouFTNoWGz1GNG0vqGlRsi/h+pIYHjOfvDk+Ijs7O/t2",
+	"VeVsppkhnbeXR2Ty+4QoFsg4ZiJEB9S6nWxG08hoYiQZ7MEmTw2rbYlhf7jb7Q+6g73Lwe5opz/q93v9",
+	"fv93r7RrQ2pYF2hom8LMGp23KmpRalMto9Qw8vbNKyuGdMkUiIZiIVcsgHU1ktCZAbnNILIzVFVCF8Yk",
+	"erS9rRcy6WXqNZDxdkKX246IMtGp4q2WhX4CzePsgG7S/NreUNpcOg0CpvUsjTLKNOnEaWT4daptmEAf",
+	"EAkQB3ylVCDcwWUA98+q9LHIggAszMwGItKO3S3lrUKaO8Undqc8b+4U2FjrtgriXXjHDY1SVts2e/37",
+	"lLGb8mtmFjLUq6OAsb0B5JLBRKjJ90llId97sZzyiF3HUrCld+XnZry5WFWrjqYU4JJqIeMMsb9UrQT4",
+	"RCcsAtGioJVwd3ynMyOtSedMUTFnPnl9eeqT11Le+OQdvWFbNcrtbZ7vvb48hf9KefPACdTVcHMi+aVM",
+	"r2djMmyQueGADZbasLimgd68ePmmixrofkXoRPtJNm9zmzxgA7vBG2xg+8N6EF5CeZdwuw38ZjHj9y3L",
+	"4GfArGT3r1aiyLD0grYVdDs3x5Aj5B/uSvsokkSpJhOZCe3EJ5M4B/vwV+mRE38sJsVKTRBpTgq9O+mR",
+	"V1zDaswiakgH45VRdDYjJTK3yJQFFPSVE37FaOTIG4tc2QRUKc40mdT05ARxpZBkYtljLiw9R8C0SQ9d",
+	"V64YYAlqyu+FZ7tL1tjvDLesDnoQLjaSBAuqYI/eC5FP0yiy7jwwWNgnTND1V2nVXq+Ap3V/qAWiWjk4",
+	"NBVvtGJNh6P+w61pGXQ+HkE2VqjJV2eZmsKQG54D0kd7Rolgty4wCExNFNP1zV22Iv1WfjlwegzGrOK8",
+	"rd3IR+VhbQp1I7RsEx8W7bKQvL44uXhxWmxJcMQzywnQ6oCIXIJgLxVDe6sR5wqRcavie5+6ABDA7156",
+	"oxmNNPtr49CnQogw87nswo9d/YEnXYnzo1E3kRgHsAy7B0i+y727NiP0FeEjb8mDvhX8Y8oID5kwfMYL",
+	"j6wSVHfZ0b9vlhE9/7X/2+96usOP58Odm1+/X7ybBkcr8Oxhrjobiqy5EZ1edxEjXVnqnft2cQt4LlTp",
+	"fUCysG9NFtrgQpZfOHlhvT95K3S+TassGjxrZQYXD2JGYR5K6G0qZcSocNetfUYLFYbciu55xXJtjv4e",
+	"gFgxOppUoLVPbGzt87iCoMfeiLwfO2g69nwyBnQ69q7uJhWWfa7i7lVoti101opaVyHOx27/LNi6MbK7",
+	"sAPuQbGbaY6/Mnb1vTQJnx5sbL4yaRtfYcd2FxJhZy60b9+8shFKuEBCDnJtA/2ldOEBCaXNqWudxmDM",
+	"WDuzE7rsJYolSoa9RTod9rjcXqMa1zO/5gFgGQlMLBe8Ng+gjPPcE1udggpKaUJYgFGxi3gVkjjjUYTe",
+	"aKs1J6fSLLiYW4G1hGcIenerGVfGp7+iUxZVheSU2lUlJy9aozcw7BRLa8qjhBt1jXx6tEWHh59HNGAL",
+	"GYUWmRXvOPwBVUarIuf6Tb5YpTEVaJXr6TaVlWdPm1L7nW5L/9lYDGYRRbQkVpiI5uCI40Yb9Lv9wVaP",
+	"TAIZMvQmKJmmmgumNcZ//bFIdYp1HR/YlE67ATjtnYlRVGhbzdEV0nQx1z/Z8tGj0i4CQSMtCXhnQMFP",
+	"l5fnAMm1FCRZKKrZWHQmeSnBZKtHXt4wtSSlkJJ2Yf7Mf7NSDZ6kpRd9RpdWmdh3Z3GkscBiB8xrOugS",
+	"W1YgIS7BGrKAh0xvuZSBYG2S2e7btSeQfsiYZxcAbqrqgXLtxGNFsJRIqktCTEVXMRoCaieli7WUgcsv",
+	"lKs0HktMOfG4AkRmxQIFmPRBLMAwgS+GOMlVklXpXJfHbIZ9cltbY0ppvRvrsdvfbWCoTefetkWPGWvV",
+	"lYwRTPm66FI9bbl5Su0YnpSn1WIuMDjLjT7A1ZynVFFhmH3PlJHbhYxq4YG9simVqa2OcDOxAeL7nPYV",
+	"HkRxW3TI9n4Sx8nN2R+34eX+zcXJ/PywbWCUKffGFVX32Qa9zQiHgZcOkzwgu5swFTBh6mld93Mr8KGf",
+	"2MNTtqfskzkM2r3jd1nM2xrTOAXAIYkAp9mSGUgx4yomlLy9uHhBEiXjxBCpXIEqoTkQ3Lo/Bx5SQ9c4",
+	"AQ1wb8kmITOUR/qgrKk/sKWtl0hV5MN/tJ8j/AWjIUAm0Nbwyp7XwpZ1yXHz8NVMtQ7rSwm/tWKoBjEO",
+	"rjp/suXVooRsssoDh3jA+owIdVU3bpt3JgldXk+24KZi89v6QbjIrydgZH5miSGRlJqNYDc3oVKeJQEd",
+	"r+2MC6sIDKYiJyjLY0rBxiKwGW1qKzESykMweum0a2etiS2bJan4IOStwAV9UEjTvhTcjzbttEmAcm3O",
+	"vJbvbsYHN4pd7o9293s7e3tPE7tclTa8zxuqVbbAQMY2jx+CjWlxxF1Jl41ErI/crYj5ZFmvkxc1HUiX",
+	"1//93TB89k/xkVMT/PT858XP/fjF4E/ABiv76yrw3e5oEMNXVta3IO4XLGJzrKVsjYVYFVVd20pEoeWh",
+	"oqLA1y1USdXDuFVlD6Drv9MkKZU/9O4NvhZJzBNhJdkRtKkyP3dpx65OWMBnPMjVktPvpJOKmob3CRdB",
+	"lIaglybXC6oXMQ0m1gnUW2uILoVd3GvXJAsv86pHqTCMn+UObdEuK0cz7mXSKlSYSZm93iNnCRPEDrOJ",
+	"LVuPtJC3mZbNoymTA2JA2xCG/oqt2MQ8NKHgdzj9Wq/lKB7wZ8IWm0RNBs9Gw2e9wfD5pmpujQ1szwYe",
+	"Vs2brbqisFYmVcK2yURcG5/MmS2txt6CPM+lFzRBt2wqzYIk6TTiesHCsUBLrkelZJjBlchiJWDM8Hno",
+	"1CICgCvd5zu9mAsT8dmyR5MEb+sIORatqT2/kkQDd7KSyZkctKQKaXRLlzpLFIG1PgO5wNQgzsKSjs7q",
+	"EkmsGeumZzkcugoI62JOkgrs0OiPu/cBcABWduDBUiBzCVqLaurQcuvfLhlZpRjz1djdwGNGOlkJkU/e",
+	"Xh7ZOqKYRxHXLJDC6aUvlM38qiV0myRA19b3KBZIFbKwaKLBHAQ5cqJTwOgDQqeaFaWbdqfh9celSF88",
+	"0NWA+0kgo8iGtLGACJ0i7ZM8vEf+7//8X64AiBxaelEoDYbHwRsRklS3di17UA4JloJ3bfqwmeytOeZ5",
+	"OFTXXbgZjyLCRYNIm0NbUBulAtK+Yv74TSN33EFDh3Lh6sRiuoR5bJWTx6bWRPblEskPqCPcQAmQF6XC",
+	"wSDTIH//QjWEDwDCXyn5ujForiRf28sInYtXiHlABQGYqPya3+eEaqWt2GoYiw1dw5aU730lj9VMuibU",
+	"tfS6rKRF3X8qb/yIosseOYu5MU4p52WWpFaKmRcjhYQLW3Usa/GPA5LJGBa3Ey0ruAT7NKip10ren+Eu",
+	"p59rE3QF9l9KHPY2lIVqxruRKhX4aL9Enwv74y+OeGryzWUVikEaaUEf6LAqfaio/Ba3sgbkVnsfLlSj",
+	"SUxDVwHjrDLpzJk5uBfnbWozahGtx1VxZp07bS6ZG72ubPMbJNGfIjdd5cErCigYrz8B/Nz5t8xvo6+G",
+	"hQSrzc63S2w3BaXBJ/s7aGxaMbk9MrE98hPyD9ctD55uuYD5gEzypnW4C69VDMFYrIDnt+hA02ABDiK1",
+	"WkAbcDontlN/4ko7nCHLlIfz9pgAHf7eyw8ZcJ37wBckFf6RkQacKRYvH9KUNnhq94YqQWNA6u+b7DvM",
+	"BjeuvMwJaFw6yihqXilIrC5WkdNBHAdkcjGPGBhJz2+qfQzL5GgVTNKUYWCGSCxEV0SzG6ZohPtYt7SX",
+	"TIoXTEA5W/HqlXhdoSA32VXmVu55GINhyhc4/K2ucRguvYYXwpUrbJ1kQaq4WV6AXrMu/2HCf2YtjuoF",
+	"CxQzWdOmnxeKOhODjHhB9WIqqQpJ5wW7YZHETliG4cytHnlJgwV2fHJNpjIVmG/ETENJa2AYBJyILChC",
+	"Ts4t7OqiYcMoCVNdeE5xaIHukUMbbEFvycg5ruVYoG4t2kdxeKmF1G4DPF7FppyKA1YcIwqrZ/++873S",
+	"+DY+RZgbAaaUpmXDUzbixzWZRLg3O1hvXCqM0NjUPdFUhFP5aUI6WexzLKZsQW+4TBXRPE4jahtrToz1",
+	"F22fbO2l+LedR6W4dyaVbcmhsDqKmYOxiGWYd4bgzygYBC0eAsO8ucYsFHMLnqXpjKI3LMrZvoarZd61",
+	"sPb1mtrIHEqUfBxbFtwqg1WJQDlwrKjLwCpaS8Q0SL3DfMRMthhMKvAkHOR06VLmj5WjoF0b7GMiRFus",
+	"fXKrANkLMBF5LDBrhRqLTBq+0zYAGuT5VHusSVYOw2649VWLNt0sXmrRPyBGOZ871wDAME349tHbN4eX",
+	"J2envTgkHSYMVtBgtFGAwRiLC+xq16Ox6JLMepdDrds04d0c6W1nh57gNLat9F1XfiSdBbArm7VtJk7o",
+	"nG096hWgIaoveKLHXIP8XOfQu/Pjy0tYIh4+jk40rqsJbQtPr33e5ybF/n2T8FuIuCOdUthu9dzQkbJx",
+	"lm0masRUZPu6dOumj5szY7iYX2tDlWEhzPz6A1uuXsvKJoAnYCXVdUwFnTO4sPlIe4wDyPplZdfohAWw",
+	"a87Abzw/ITu9fq9PxrZgOztI5P/8b1AxY48Me4Pd/d7Aap2JxvM89Ii8v8L6s7GYZPoVfzuwLlxGC/nA",
+	"WKKxlRiG4SE8NsMHZB26PnOqGHH+rG6JvhcONMaSUef9enhMFvQGQ5zgzsY00ljFZm/+B4npH1LBTr8E",
+	"dGNonNj33OOuVPpn3KlipDNZFTXHsoXyQTbaxV2x4pMLUJxZo5g2uXJ0iSIsN4T7/3lxdkrQFbXmBjtC",
+	"shL67PGv8PGwYJ1MJZc065bne47F4GbZRcuiAzTh3siDdd6xIfcF4qOqeMMvc2baQqWW2FqjYlKZdset",
+	"W9lkOyvh6t+2rDnOJzwWOGM/j9tESzLjkWGKhWDSMw6C0JREChmK+UfXUZtG4JaRRGrNp9FyLIxKRYD8",
+	"AUmBt8hbm9MEr9W+QhNFHUKmgrBPCQsMdkV9crW6uA754TNgw71XXJsSBNWeXzlb732zTCZaOu5kaIVi",
+	"sZJ1Y3CjcKEN4IAOZpY1r/enlh1mFLuSw4yG/mPK1LKw82Akj0puYHHAyWaJ0I3nMGUzqdjDJzHcGe3t",
+	"j/b2e/v7+6smYeQXmgK6hFzMv846vKwG8L/kTL7sanzJiXAX9HOFCF6rX95GVh4J2ewMn5b42N1V7ejI",
+	"Yb+/+TlFtgraRiPhnzqNY6qWWJtZSth3gnJ2EbU0OE6oLrKUtE0SlzK+67K0Rf7VZVBbM6ODFWkwkUZR",
+	"M7W0LtuDqcE1kaxGJmKnJTcwaAkKNxmQlbvZGrc1/CjXsTX4YQleU7NV1F6tq6bKaqPqBVFZOLZa0FIK",
+	"ma6uRgGBa4kz1+LE+QuKaFWxpcrBlI3e6UKhDwxQwpbNFseKzIrV6O8/Rjp3m/nk99V2l1qPS6mlpdbH",
+	"0uxHKTehlHtOMDJ89Zh9MWybabYvfgl3Pnx8/io+7Sdv9GX67tNv/xoMvUoeMcvrtW6VIr+E+Z5yMscV",
+	"LTc2zgoxenF2ii7vRRfILktSPcBZhOpWS9FgtDscDfq9vcHwfilqZ8LdFeBPWJUfQPlVtWRr3VLFZSNd",
+	"W8DQECCf1BRMrTrpiyjZFqHxrJx9/3zf+0Y6dXNl0ohxb6ZJKmQ/SpNc3VXO2XtIug6L75pdBa3ndWLQ",
+	"EA+rrbol6G44R6PiltkzCnetyW8jJocG26UjpXHI4P4hlaMLcdDO/YOKU3hhxHD//hH1oyqRNS4/cN/Y",
+	"8pGkuEb51gRHp8pHkBs6L8fnrTuKSYpE6lVVang4XWvazeaTMIy+rpWgdMadI2gsqn0Dtuy/2WpQOPIJ",
+	"XXa5AM/ZJvqywxpthxxGFIvg+1iUjzjOjgtsOfZ4zSXFaOhXH+SugFC4kUh3+ZYZYxqHYmzEnTHtjo60",
+	"BwNi6ajVg+WOrgNb6DDsD0hnBv7orVQfskwOpqjPzy4uLaOG/T743cz1O7DQL86TwwOlpjJctjm/jaMW",
+	"i0M3f5Dh8oG4Oc5SNxWTgAmdblb0QbJaECPJXr8tZVjo+ULN79Wh5OuaOj889lqU6V6/eSpW81SrNn37",
+	"8peXp5docbuXJ0c/v7y8aLOzuMHyVFZl1jbDVUwbFgy7NpWN4Dem2I6WN7NYlbK0mlO29niRh5i38qkf",
+	"mx7SsQHzi4PCVp7atYFBLJ0rsOkRAE2TeXe38eGxK88ovaum+fN+0gc7pA+ho3LK1QpTmgV6qtV2uXYg",
+	"VIOusfZzaI3h5kf7fkE4ZjH8X0moM5y36niDTXFe+ZgVe0xK5RSTTQ8BeQxcfJr9sg5i9tdDzI1Pi3jg",
+	"jnz8Tqia5jzVMez3yQ1uDWeQy2b2a6PN4f2Dqof7//+GUY8ciKqszRqYeufX0h3bn3l4d2/OAwxxZfVL",
+	"HWCNfpVO3jiFh0frKJ2PxeS+5OUExAh+wRMsuJj7Lo4LoHfOTHe67PJwqw2U/chMFZHV8hFtzC1u2a5+",
+	"C+jbhkO/STS0Coe+hQdfDve4etqvFijN23Wt4bRNuOWX7a2Krq4638AdZ+AMEDk6yXyvGcNPUCBb8SAD",
+	"d3jA+yuQulLrridx6HXAny6SW2mDdUxeFd0td7datohWWWnp47S3/9cID3+ZuN5BURBuK+achPbwKB4Q",
+	"Iv3+qpcdcGGzu/l69ZAHX0Cf/CUDf0+oI/ZGg35vMOyv1xGlD6TVPvRQ+qxJqXO59EWfREkMWZQ6eLzi",
+	"kw/vr+5KO/1wuhO+fDb7cbHP//lh+Co+3ZPnH/90zqbas+7O/birfNnNHSxS7jKSgixlqmxnerHJ8ByN",
+	"Ul2+N8u+bbQG4z4b9Ye93eeD3yupladV519TfxenzJSPiCkr9f+k4Z5Cz949Ir+9+pNW5XZ1DPtxo+tn",
+	"Mem/ely8v3v/iPz7bt/WSfmRmZqHsprtD/ZdbOWl/cKnCRYtEXi4rvFIHPulwwohrmQEP/yUcMX0Afw7",
+	"oAKMcyTFHOy17RjAaqzsFDMXIL4sf86A69LJy7ZOEHfPyHWJTHoEiMF6FXtX9gnE4juMY7HZhxhhVLnA",
+	"e7e/T7IvUI5q31ywCYDs44wuZt7FrnT3hcyyB8/CLPOwqgIMOfofj2sDj6vf7H1f3Wz+F6sF+Lbobq/f",
+	"7hU+wGBlzUUPyPY/Rab3Wyf7/5PrXyEAXy3X/wXhipC3zi782+GT/gb4JP/G8jeOusIKPCDoWurLQ7We",
+	"deS9v6q1nsEP5YYp60O4boOW2upXgGeoCIlrLyMdzdxhKa4jtfR419tlrf10iZ2+Ww0ZpwnPjCZaZjep",
+	"jZqIXXOTVMS6KV10U5z3hFWtrmq1yqG7q7v/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -77,7 +77,7 @@ func (e PaymentLinkPaymentCurrency) Valid() bool {
 	}
 }
 
-// ApiError is the error body of every error response except 429.
+// ApiError is the error body of every error response except 429. The provider marks nothing required and paylinks needs only the status, so `message` is optional.
 type ApiError struct {
 	// Errors Messages per invalid request field, as Laravel adds them to 422 validation errors. Not documented by the provider; present only on validation failures, if at all.
 	//
@@ -87,7 +87,7 @@ type ApiError struct {
 	// Message Explanation of what went wrong.
 	//
 	// Example: No Payment Link can be found for the given ID
-	Message string `json:"message"`
+	Message string `json:"message,omitempty"`
 }
 
 // CreatePaymentLinkRequest is the body of CreatePaymentLink. The currency is always EUR and cannot be chosen.
@@ -138,7 +138,7 @@ type PaymentLink struct {
 	// Description Description of the payment, also used on the bank statement of the payer.
 	//
 	// Example: Contribution costs
-	Description string `json:"description"`
+	Description string `json:"description,omitempty"`
 
 	// ExpiresAt Date and time (ATOM format) after which the link can no longer be used; null if it never expires.
 	//
@@ -184,7 +184,7 @@ type PaymentLinkPage struct {
 	// FirstPageUrl URL of the first page.
 	//
 	// Example: https://api.mijnklantportaal.nl/v1/payment-links?page=1
-	FirstPageUrl string `json:"first_page_url"`
+	FirstPageUrl string `json:"first_page_url,omitempty"`
 
 	// From 1-based position of the first item of this page in the whole list; null when the page is empty.
 	//
@@ -199,12 +199,12 @@ type PaymentLinkPage struct {
 	// Path URL of this endpoint without query.
 	//
 	// Example: https://api.mijnklantportaal.nl/v1/payment-links
-	Path string `json:"path"`
+	Path string `json:"path,omitempty"`
 
 	// PerPage Maximum number of items per page (15).
 	//
 	// Example: 15
-	PerPage int `json:"per_page"`
+	PerPage int `json:"per_page,omitempty"`
 
 	// PrevPageUrl URL of the previous page; null on the first page.
 	PrevPageUrl *string `json:"prev_page_url"`
@@ -215,27 +215,27 @@ type PaymentLinkPage struct {
 	To *int `json:"to"`
 }
 
-// PaymentLinkPayment is a payment made (or started) through a payment link.
+// PaymentLinkPayment is a payment made (or started) through a payment link. Known only from one example, and paylinks reads none of it, so no field is required.
 type PaymentLinkPayment struct {
 	// Amount Amount in euros as a decimal string with two decimals.
 	//
 	// Example: 12.95
-	Amount string `json:"amount"`
+	Amount string `json:"amount,omitempty"`
 
 	// CreatedAt Date and time (ATOM format) the payment was created.
 	//
 	// Example: 2024-04-30T10:15:00+02:00
-	CreatedAt time.Time `json:"createdAt"`
+	CreatedAt time.Time `json:"createdAt,omitempty"`
 
 	// Currency Currency of the amount; always EUR.
 	//
 	// Example: EUR
-	Currency PaymentLinkPaymentCurrency `json:"currency"`
+	Currency PaymentLinkPaymentCurrency `json:"currency,omitempty"`
 
 	// Id ID of the payment, starting with `plp_`.
 	//
 	// Example: plp_abc12345def678
-	Id string `json:"id"`
+	Id string `json:"id,omitempty"`
 
 	// Integration Payment service provider that handled the payment, e.g. mollie.
 	//
@@ -255,12 +255,12 @@ type PaymentLinkPayment struct {
 	// PaymentLinkId ID of the payment link the payment was made through.
 	//
 	// Example: plk_abc12345def678
-	PaymentLinkId string `json:"paymentLinkId"`
+	PaymentLinkId string `json:"paymentLinkId,omitempty"`
 
 	// Status Status of the payment, e.g. paid. The provider does not document the possible values, so any string is accepted.
 	//
 	// Example: paid
-	Status string `json:"status"`
+	Status string `json:"status,omitempty"`
 }
 
 // PaymentLinkPaymentCurrency Currency of the amount; always EUR.
@@ -273,7 +273,7 @@ type PaymentLinkPaymentPage struct {
 	// CurrentPage Number of this page.
 	//
 	// Example: 1
-	CurrentPage int `json:"current_page"`
+	CurrentPage int `json:"current_page,omitempty"`
 
 	// Data The payments on this page.
 	Data []PaymentLinkPayment `json:"data"`
@@ -281,7 +281,7 @@ type PaymentLinkPaymentPage struct {
 	// FirstPageUrl URL of the first page.
 	//
 	// Example: https://api.mijnklantportaal.nl/v1/payment-links/plk_abc12345def678/payments?page=1
-	FirstPageUrl string `json:"first_page_url"`
+	FirstPageUrl string `json:"first_page_url,omitempty"`
 
 	// From 1-based position of the first item of this page in the whole list; null when the page is empty.
 	//
@@ -294,12 +294,12 @@ type PaymentLinkPaymentPage struct {
 	// Path URL of this endpoint without query.
 	//
 	// Example: https://api.mijnklantportaal.nl/v1/payment-links/plk_abc12345def678/payments
-	Path string `json:"path"`
+	Path string `json:"path,omitempty"`
 
 	// PerPage Maximum number of items per page (15).
 	//
 	// Example: 15
-	PerPage int `json:"per_page"`
+	PerPage int `json:"per_page,omitempty"`
 
 	// PrevPageUrl URL of the previous page; null on the first page.
 	PrevPageUrl *string `json:"prev_page_url"`
@@ -310,7 +310,7 @@ type PaymentLinkPaymentPage struct {
 	To *int `json:"to"`
 }
 
-// RateLimitError is the body of a 429 response.
+// RateLimitError is the body of a 429 response. Nothing is required; paylinks needs only the status and Retry-After.
 type RateLimitError struct {
 	// Code The HTTP status code, 429.
 	//
@@ -320,19 +320,19 @@ type RateLimitError struct {
 	// Message Explanation of what went wrong.
 	//
 	// Example: Too many requests.
-	Message string `json:"message"`
+	Message string `json:"message,omitempty"`
 }
 
-// NotFound is the error body of every error response except 429.
+// NotFound is the error body of every error response except 429. The provider marks nothing required and paylinks needs only the status, so `message` is optional.
 type NotFound = ApiError
 
-// RateLimited is the body of a 429 response.
+// RateLimited is the body of a 429 response. Nothing is required; paylinks needs only the status and Retry-After.
 type RateLimited = RateLimitError
 
-// Unauthorized is the error body of every error response except 429.
+// Unauthorized is the error body of every error response except 429. The provider marks nothing required and paylinks needs only the status, so `message` is optional.
 type Unauthorized = ApiError
 
-// ValidationFailed is the error body of every error response except 429.
+// ValidationFailed is the error body of every error response except 429. The provider marks nothing required and paylinks needs only the status, so `message` is optional.
 type ValidationFailed = ApiError
 
 // ListPaymentLinksParams defines parameters for ListPaymentLinks.
@@ -2527,75 +2527,77 @@ func (sh *strictHandler) ListPaymentLinkPayments(ctx echo.Context, linkId string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fz9chs3kn+VrrmtilQ7pEhKSlZ0XV1pbefOG9tRyfLdpUyfBc00SUQzwATAkOK69O89wD3iPclVA5jh",
-	"fJGiPpLYt/knocgZoNH49a8/0PDnIJJpJgUKo4Px5wBvWJolaD8/T6TG+IytUhTmNRfX9KXO05SpVTAO",
-	"TiGyD4DCXLOrBCGhZ8JgwZIc6VmWylyYYByMjvuDQRAG0Ryja5mb9yoJxiJPkjCIFDKD8al9bDA66g2O",
-	"eqOTi9FwPBiMB4M/D0Zj92quFIqIJn75/jwIgxh1pHhmuBTBOHiD6RUqPecZTBGDMMCbjCvUNK6biMfB",
-	"OMiS6083q7+f/OW7b4+Xi/zocBSEQSF/MDYqxzDQhplcB+PArS+4vQ2DHzMUmzUhQGYoQHMxS7CXa6cK",
-	"WHIzBybAyrLq1Mxw1D85bmommBuT6fHBQYyp7Kf8Z3GdMGEyqQxjSV8kB5kTpUfTHNCi2FU0HB0eHcc4",
-	"/fa7vwRPptfnUhjFr3L6EyKpja7r1o993BsetccuVd6Sbq3yKUt0VeekSKvxirZfpplZnbEZNgGYsRlC",
-	"xrQBM0dAEYOc2o8J16aqb7dK8ymzgxyGQcwMC8YfPobBlCvtfviU15TPMt6p+8Wwpn79L/TuPw+DMJgq",
-	"mRZwE3hTHdV9mTEzf8AMQRhkqLzww+MwyBQuHi8yYd9IJ1tD49+TUtoav5gjWH2RnjUuULHEboLerOxh",
-	"qew/YH8X7H8NOA5bWHwEXH4lADvrICwOG0D0H7fgUYpk5YhATsHPqukza/mj+wCzA0eHg4vhYDw83ooj",
-	"v/lZe/O5MDhTzCMslUnCsf71K3rXqE/D0SG7iqy6V6j0W5ZiMA7+1oe/MaFRuB8KDb3aiLYSXBnj8dOA",
-	"q8Poigd2AN6jSHDb1PfC1y3Zoc6k0C7MeSvN9zIXsUWIFAYJCJ8DlmUJj+y+HPysac/K6Ig+pqi1nS54",
-	"K8GjFGg/IGICrhCmNCZMpbIOacYXKODVi+A2DHQ0x5TRIH9SOA3GwT8drIOwA/erPjjN+EulpAqsxHV6",
-	"eisLpLtAY+uUfZrznBl8zVNu8J7rjGSMwfhodBJWlnwhJaRMrEDhLzlqo/u7r6uUZOPqWqM/A2YgldrA",
-	"t4PyS8hQQcpFbhCYQmBJIpcY269Pz17BNa5AKmBRhFqDkdco+kEYzJHFqOzGn6NRq97p1KCiP+tCvMNI",
-	"iphehCXjBq5wKhWCone4mNFQ6/WW+joahUHKBU/zNBgPwsCsMtKXtXFUNq75z16pgZ79b3vu82KJ1TW5",
-	"pW6Y99u75zrHlHHBxWzLfAlODXBh4ePJEpZcxHK5Yd5dptXYscT3gt+A4Slqw9IM9rRT9z7t9HLOo7mV",
-	"wc0NisbQG0QYfjc8Ohp+N+pUAUnzXrDczKXif8cH27gbA4WhpzHuP40Zk/u6QqZQOXwC15ByTWlECFws",
-	"WMJjwrDChbz2s/47fWkl/p7x5L4rQhJFVzOQD1YK9xdMOSaWQFJmSBgvQz/4eFsz/x3eeDIFeXuHKxmv",
-	"6jOUU9gFleO0sMa1Sw/oVzeMnAIFryv/XeEOAG8izAwcjU4IbJmSGSrDnZuoqC6OOQ3NkrPaE9xgaj94",
-	"GGqjyNxuS1wypdgquG3nrlaxjtGKbS+WbRUcAtPwmim2wARYHNsFpcRNR6MRLEpIuPXoPryVBmIZ5eQi",
-	"MIarldVApuSCx6ieQUYmJYwLnqSoDjFlPMkV6hD4lKyRJUnfBr8liO4PHb9+efUzRiaoYqm5Vy9vsoQJ",
-	"J4mcwnJOfGBpSEnHuqUg93S8YXNbbBzwS84VGdGHUqSPHeI+t9FgJSz1jLkRawXKWi/24aLk1sjimSVL",
-	"ttLw8v05MBHTIoQkdwPRXGrns+pALNTfnPrUbQQXgLmSmiDDIMaIpywBt2hXkTBLWXyv6xotot+MGYOK",
-	"Bv2vyST+82TSn0ziz6PbP7W12ABzU6gX67+K3NxHLiGwREvINcaEQKs1Jq6Bola0m7p+HlVdzs70LGU3",
-	"r1HMKLgcHR9bP1z8PewQu5LNtYRmBmHvp59++qn35k3vxYt9YBQkVByTjbr8CM9AptxYwLmUAwyhVhDD",
-	"FM+4bSd/R6uKWd0e6Q8BCin6JcuBKmBKOQksombXdaWsU1IKwa0hBmNKcbBr19apKK1+yvLElFlpXRv/",
-	"MUczd0K65WlDgPU1P6cZBjq3gdY0T4oNflathy1phXZ4cmiksKb8fm4v6JWUCTLRstKqaGFhCl0m2yjW",
-	"tazUbxVz8LL1OxvsZWwFDKb8BmNnk3aKEKSIrOh7fFoWPPddmGrDmC/fTmu1llY8dv6aVq9RxGujAyOf",
-	"AeVObvUlAIhohYREihkqoioy4rqET1DKKSGcKx6EAclRrdK217dO2TsNmtjVWuDe6cWPb7yr2l+vask0",
-	"+DG6DKu7jlSzsx4N36n6skrQlOx54Qk82TnQPKt4BSuLoHzigy0xfKyK5moOXywl35t0N+xRJ/12otDj",
-	"lU+BNyl4A1nuuKd3wo/H7TW9etHQsJU8LHZXG6ZMae6XZAWXdTE7DaNi9fT73ey+lc1JjdrwJCEVZozH",
-	"Wyi9JlxNDyVfr8tO3VA34H5fV+rF9dgdn+z5AI6E2A+dLHusfarCdPGI29oY9tZOcm5/1RrjfaJrf0S1",
-	"5/9vFW3PtSr+Yb9qYrYQG7qSWYFX+uTPgmrW55/dHlfacepuq6SD0oNVdqxUYJXRqpZTZ/I7fN9ZZ5TN",
-	"NUiBzaqpVW+HI6uXTZtjvc3TK3KgtJ1c2zFrMBlWKiLDdopeFGE/d6R+NbkcI1VmKNOtbdllNQzoSMSa",
-	"BdEut+iB6s49Wst7TH2+7uBaRuzKqE2Rhr0rRlDOpOZVDnfykVJqe1GUc5ZzmbhzMU+RNiJz1ERPacA0",
-	"M6ttW7eBAitb2aj3btEmPWlnLgMMxwbsCXU8ekAQ4YrTGwUnNYk4k9wWxsxc5gZ+yVGtHifvDmBY17eb",
-	"wr1hN7RFIEpDtJZhqwl2b/eGx/v1fT2+yyYb9fMtG0lPcpnrjs2sW8x9d8LI3bFvYfO00D++H/YbpF+j",
-	"TE9xLbbxFt40Gw/CypY398Mq507itx835D4Fs6YsRtiTyoUi5DPNXMl8Nq88Qwj9CrKbh0f/xULvTAC6",
-	"DgC/zARgp2A0bAegWTsA7TjJbE9XPdpszlvU6DSqBY9qVQ9G8ZqIE4zrcmF/1gd3QloXpzw13SbCq50i",
-	"cWacANkG8Wz981rIpaiLUD2f3cGdrA9wW4ETc9WgMqHaNGP14HeXGasnw7tlJC0zsLzgqeBpMpJNWcG7",
-	"WjZQRwAF4a5yVmImllivgrnXpNb8KkGwR/06BC2BiVXBN0R5UYRZy7B9lL9DAF9Xa3cI3xG370bS9wnS",
-	"fWvDdnL+vSP2xwfrhfv6MmL2Hdse/ojnt8bzX0csfkefyR9x+pcVp3+NYXqjBeauQ0QGR6OT8pC6g+1t",
-	"i04XHf/bxcVZUW+jp8LiaLvSsHLShasnOZ/t6BJ6+CEshRAY5Yqb1TtyF27prnviNO8iistT3/ZhpR3D",
-	"X12nxSQfDA4j229hP+Jl2addtg1NYSVzBXIpwDJFAnvep0MuKAx5h4biZg3/+9//Y1/7AVe6wHHKhO1L",
-	"tm/aKiQT8CNJU+tGcltr5lzFvYwpswKWZWWTiy2qWonXSiMqc20SXEzlVg/ccyeUnh/L+OoN/1n8UCFA",
-	"K/tiGNowvBflivl2gYytXNWNsE+vTkQRg32jIcuvEq7nGJdhmNVxH17aropozsQMbevUnLkILZaRBs3s",
-	"iXciZzOMgYuJkBkKlvGD5+/PTy9e/fi2n8awh8Iojhre/HDWE/v9iZiIdzJXEdZnG09ED8pzJhnpfowL",
-	"TMgydCfTs4z3FE6RAjesk36PhHBb3Kv+8NRTELnVJtBPPcMMza+6AlsH/211VPxxb13NnJX2fHHjoNLD",
-	"xaV47GhkK72EaJyL2X0HkyTLgY5khpoAfloTbQw7k1dIXlK5w9myiaybyybCk9kmRur77+wfGgT6vNyK",
-	"CZd+G9wpgUIWX8LeDI0trdCm7U+EVI3HloobvCzo03W4EIKcWZMjBKvC8abWzm3tnJ5uyvatiCkijom4",
-	"bDVZXtqpLzsbIi+fNVysOwb1o8FlpU/0ciI6xtFoLu163kiBjaaeEEgFBsVulTDYm7j61yTY78NF0SCp",
-	"gSmcCC6gUr2CvfPvn8Ph4eGJH2deOJ1vNLy/eA5yOtVYJNOTzWeeNNfEnmRxYz13p5vY63AP+0EYLFBp",
-	"538WQ4odPKcH4+CwP+gf+kDJuutG1Xv8OZh1NYee2W44ptDHyhg7NzS0mziXie2I/VQGze6A6BkpQKFr",
-	"kwEjCekRpeZ9+AExK9BFaq9lLJALwxOoRXd2kDxJ+vAW0bXbQQv+3i5slBqxJCnOF0vbKpuOiQfWHf6v",
-	"uTaVVNd2rzPFUjS2MfnDtnzdx8JGgkKTK1Gp4TEDQ5tq0zs2EaKY1d0d8PHpuiOzbPkZViK20fZ04/Zj",
-	"o3N+NBjs3n7qmiirN7m6SgHFwwed17+K7P++I6yvj9zu3JfaPETtaE893XSCehsGR4PhphlKHR7UWpPp",
-	"pdHJ3S9VW/ntcsrrMETCui5LuK4hMUPhJk9tBmHYjKAWVBsote3VzGRXX+NF0S7AdfVAPhcJ0XF5A5Qy",
-	"F5XjRrOx7mBHu9ml8OdbFHyOM4bRYAh7vlH2Gw0e5b43T+AyWRUVfiJ7G1TuW1IZDQaWcK6k94mZwThc",
-	"86pmqUvI2ubc6vEMXE6D2vxVxqt7Wki1c2O9s+fVK7ZltWPLvdLixu0dt2TrV18tmuzmvtcNAd41mjBs",
-	"6dz3JIAU5Nlco+HmK64PvmHnTG83q93YqXtbTzXtch9NZx5Ld1JR8/bwg1hoU4N8AehaQX+vwDAlpRHT",
-	"WG84ZUIvUWkLey60IW8mp2Q++5a9Ro69/j+o4jFsPLr7pdZ9jMfTuFuFblT5PYk1O1O3kflt2Ii4Dj4n",
-	"9gDj1hF8gqarTim1SVaQa5zmiZ21dsFf9+HUo6dkxzyLrd5dd9tyLjUWZSeuix4soln3U6V/qQi0Qgru",
-	"7XhHo9G68Fe4HJZQwLXyQz2Je2nzeKMtLHg8PbiesbtMov3vLDypURSb80RGMTi6+6XySuXaih5y66p2",
-	"u6OFgqe7YlQzszbansKkaSTdPnfVErjZ3E+9OUrrzJt+hVzlX9F8ISbhEsvf17/8bib0KPC5TLEDfSV/",
-	"r68Kb80MtiWpm1qdN/U42yzVn6D4JDUpDtfrYVrnrc/uPoTm4cLHzR5wfaa3pQrBhXdr1wjNrP23KA2c",
-	"Ve63/4NUCB6U37f+lYgHpvnrboxdsn3dhfivhxZctcBUuzaqbT+N8PMBhYSvkC4qp4xW6Or54oePBG+N",
-	"atG9pDMl4zxy52CN0oWrWNi6pGYivpI3gGLBlRTFrYpd/zkO+894eJ23Wglt3hDaWnwIRWXeetxmUago",
-	"2W/ZfjPHtL/Wdn1/bz/e/l8AAAD//w==",
+	"7Fx7cxs5cv8qXZOrWqluSJGUtHumKpXS2d7E58eqZDnJlulY0EyTxGoGmAMwkngu/ZsPkI+YT5JqADOc",
+	"Fx+S6H1k9x+bHGKARuPX74a+BJFMMylQGB2MvwR4x9IsQfv5eSI1xmdskaIwb7i4poc6T1OmFsE4OIXI",
+	"DgCFuWZXCUJCY8LghiU50liWylyYYByMjvuDQRAG0Ryja5mbDyoJxiJPkjCIFDKD8akdNhgd9QZHvdGz",
+	"i9FwPBiMB4M/D0Zj92quFIqIFn754TwIgxh1pHhmuBTBOHiL6RUqPecZTBGDMMC7jCvUNK9biMfBOMiS",
+	"6893i388+8t33x7f3uRHh6MgDAr6g7FROYaBNszkOhgHbn/B/X0Y/JChWM0JATJDAZqLWYK9XDtWwC03",
+	"c2ACLC2LTs4MR/1nx03OBHNjMj0+OIgxlf2U/ySuEyZMJpVhLOmL5CBzpPRomQPaFLuKhqPDo+MYp99+",
+	"95dgZ3x9LoVR/CqnrxBJbXSdt37u497wqD13yfIWdUuWT1miqzwnRlqOV7j9Ms3M4ozNsAnAjM0QMqYN",
+	"mDkCihjk1H5MuDZVfrtdms+ZneQwDGJmWDD++CkMplxp98PnvMZ8lvFO3t8Ma+zX/0Lv/vMwCIOpkmkB",
+	"N4F31Vndw4yZ+SNWCMIgQ+WJHx6HQabw5ukkE/aNdLQ1OP49MaXN8Ys5guUX8VnjDSqW2EPQq5k9LJn9",
+	"B+w3wf5rwHHYwuIT4PKVAOykg7A4bADRf1yDRymShVMEcgp+VU2fWcsePQSYHTg6HFwMB+Ph8Voc+cPP",
+	"2ofPhcGZYh5hqUwSjvXHr+hdoz4PR4fsKrLsXqDS71iKwTj4Wx/+xoRG4X4oOPRqJdpKcGWMx7sBV4fQ",
+	"FQO2AN6TlOC6pR+Er3uSQ51JoZ2b806a72UuYosQKQwSEL4ELMsSHtlzOfhJ05mV3hF9TFFru1zwToJH",
+	"KdB5QMQEXCFMaU6YSmUN0ozfoIBXL4L7MNDRHFNGk/xJ4TQYB/90sHTCDtyv+uA04y+VkiqwFNfV0ztZ",
+	"IN05GmuX7NOa58zgG55ygw/cZyRjDMZHo2dhZcsXUkLKxAIU/j1HbXR/+32VlKzcXWv2E2AGUqkNfDso",
+	"H0KGClIucoPAFAJLEnmLsX18evYKrnEBUgGLItQajLxG0Q/CYI4sRmUP/hyNWvROpwYVfa0T8R4jKWJ6",
+	"EW4ZN3CFU6kQFL3DxYymWu635NfRKAxSLniap8F4EAZmkRG/rIyjsn7Nf/ZKDvTsv+21z4stVvfktrpi",
+	"3W83r3WOKeOCi9ma9RKcGuDCwscrS7jlIpa3K9bdZlmNHVv8IPgdGJ6iNizNYE87du/TSd/OeTS3NLi1",
+	"QdEcegUJw++GR0fD70adLCBqPgiWm7lU/B/4aBl3c6AwNBrj/m7EmMzXFTKFyuETuIaUawojQuDihiU8",
+	"JgwrvJHXftV/p4eW4u8ZTx66IyRSdDUC+WipcN9gyjGxCiRlhojxNPSDT/c18d/ijZ0xyMs7XMl4UV+h",
+	"XMJuqJynhTWuXXhAv7pp5BTIeV34Z4U5ALyLMDNwNHrWB1o7U/KGxyR8TF1rENLMuZhZkrjCGJiISRFb",
+	"+wQCMdbOHaHlnPUNQUu49Ky7JPqlJYslBOdMyQyV4c4QVQ4njrkbdVYbwQ2m9oMHujaKBPq+RD5Tii2C",
+	"+3Z0bNd3OrMAVsFYe4QhMA1vmGI3mACLY8uylLTf0WgENyXoHMd0H95JA7GMcjJCGMOV23TBsBPISGiF",
+	"cfyQojrFlPEkV6hD4FOSd5ZYZlRg+nBw+v3Lq58wMkEVrU00vLzLEiYcJXIKt3PSOFbRKen0eknIA017",
+	"2DiWMLjrzWSPHvb0Nc96xdH3MkkqSrmEw30X+c+t/1lxhL2OXonuAtetFx2SCz+VGMeSW7bQ8PLDuQVw",
+	"xISQZOAgmkvtrGQdmMVxNJc+dQfDBWCupCYIMYgx4ilLwDHB5UDMrSye6zqHC387Y8agokn/azKJ/zyZ",
+	"9CeT+Mvo/k8trjbB3STqxfJbkQ3wvlIILNESco0xIdJyjYlrK6loD3k5HlWdzs6AMGV3b1DMyJ0dHR9b",
+	"y198H3aQXYkfW0Qzg7D3448//th7+7b34sU+MHJLKqbQ+nl+hhOQKTcWgC7IAUMoFqTTijHu2MnC0q5i",
+	"VpdP+iJAIfnbJElQBUxJJ4FF1OS8zpRlEExOvxXMYExBFXad2jL4pd1PWZ6YMg6uc+M/5mjmjki3PW0I",
+	"sD7L6DjDQOfWtZvmSXHAJ9UM3C3t0E5PJpQY1qTfr+0JvZIyQeZyT4WCJw1UJS0sROFTh8g20oMtKfVH",
+	"xRy8bMbQupcZWwCDKb/D2MmkXSIEKSJL+h6flinWfecYW8fp1y+ntexOywM8f0O71yjipdCBkSdA0Zrb",
+	"fQkAUrxCQiLFDBWpKhLiOoU7SB6VEM4VD8KA6Kjmhdv7WyYJOgWatKuVwL3Tix/eetO1v9zVLdPg5+gS",
+	"rO7MVU3OejR9J+vLvESTsueFJfDKzoHmpGIVLC2CIpiPNqnxqUqay3L8alXy4yzwZt284ig7tXQnWD2s",
+	"+RR4U1Ov0KlbHv16lBIHSPdhmpmFV3n3LkvV3OerF43DsbsJC2Bow5QpNcUlCdBlnfROmaooDPp9s2FY",
+	"awiItdrwJCG2ZozHa6xBjbgab0pVv8yRdUuJ8V78sqwgrseu1rPnfUEiYj90tOyxdgmI6WKIO+4Y9pb2",
+	"dW5/1RrjfdL0vp625/+3jLZFuIpp2a9Kp80ahy6/V2CYPvnCVU1w/dgG9xvGzs5T6o7S3FXOqGRZXb1X",
+	"leEG43jW6ZZTZCSwmci1TOywdPVMbnOud3l6RRaWDo1rO2cNDMNKkmbYzhoUeeEvHdFojS6nsiorlPHZ",
+	"uoC36id0RG7NHG2X3fRwdKWY1vaeUjKoW8DHalOXAG5SPuxdMcJ1JjWv2gK3DeJd7ciKRNTtXCauoud1",
+	"qPXsnJ6iURqsclt3wit0ZHHiK5RkI3u95iBopKWmdF6cumA7PJ7RQx2UFbty6feVmyF2itgeqFVAMjfw",
+	"9xzV4ml72B22lon+5h7esjs6cRCl+Ft5tEkPC5W94fF+HSbHazXBA4iq1xvWQIVGcpnrDrjUxXkXZ23k",
+	"9lJowbpbITx+uhQ27FNN73s93RTUjebHflwRohX6PWUxwp5Uzu0h+2zmSuazeWVMYrMrr4W8FS7NRWrP",
+	"WjHPgrCeIFTIYgqoBTps2tygkD6xxXWZV/yVR3bbi8UTAqSCyRtjpK6q7BYx0gM28XOGUtuTtZULH7bd",
+	"9qzttncUqx9NVbXI3SSvyKVqVDc8qmWjGDnDIk4wrpOP/VkfXK28TnVZP2+FE42C+uYwhxlHQLaCPJun",
+	"viYxr5NQrdRvzBVUS/ktf5W5LF0Z6K5asdoCsM2K1R6B7cK9luxZReh13w7Cve2RtCoye1+LyOpAoUCo",
+	"UbmJJdaTmO41qTW/ShBsb4ir0jCxKFQmmYIowqyldHyktbs8f9swPSQ88n0uNYP0s8ZK2x/nxpDq6dFU",
+	"YdmbQdWWRK7woX6BeGzLLps/YrWvFav9duOsDV1Sf8Rgv7cYbCchWMtsNZq4NhWlGRyNnpVtFrZ5YO7t",
+	"bBHznGxopLCxQqVjq8PO2U61LgvzbxcXZ8U0NCq0HR5VNtn+tnYecCdNBB3NcrvzIMhRwihX3Czek0V0",
+	"rHBNRad5lwa6PPXdUJb6MfzVNSBN8sHgMLJtSPYjXpbXF8puuiksZK6A4l2rghLY86EZ5IKcrfdoKNbQ",
+	"8L///T/2tde40AV8UyZsu7590+a7mYAfiJpak57Di5lzFfcypswCWJaVvV82fW8pXjKRdKTrHuJiKtc6",
+	"GT1XRveKt/Qi3/KfxOuKZrW03wxDG5P0olwx3+NSYtSG+maOE1F4mt9oyPKrhOs5xqWzaXnch5e22Sia",
+	"MzFD21E4Z84PjWWkQTPblpHI2Qxj4GIiZIaCZfzg+Yfz04tXP7zrpzHsoTCKo4a3r896Yr8/ERPxXuYq",
+	"wvpq44noQVkMlZHux3iDCUmK7jQhLOM9hVOkUBbr1qRHRLgj7lV/2PUSpNNqC+hdrzBD81V3YCsuPy+P",
+	"ii8P5tXMSWnPp7YOKq2NXIqnzkay0kvINnAxe+hkkmg50JHMUBPAT2ukjWFr5RWScVSug6DsrezWZRPh",
+	"ldkqjdT3z+wXZ56cYSIy4dIfg6tUKWTxJezN0FiDRYe2PxFSNYbdKm7wslCfrg2LEOTEmqwrWBaOV3U8",
+	"r+ty9uqm7GqMmCLFMRGXrd7jS7v0ZWef8OVJw267Wr2fDS4rxvhyIjrm0Wgu7X7eSoGNzrMQiAUGxXYp",
+	"S9ibuETlJNjvw0XRN6yBKZwILqCSP4S98++fw+Hh4TM/z7wwOt9o+HDxHOR0qrFIGUxWV9xprYmtmXJj",
+	"LXmnmdjrMA/7QRjcoNLO/twMyZfwOj0YB4f9Qf/QX6ax5rpRKhl/CWZdPdNntoWTKfTeNcbODA3tIc5l",
+	"YhvFP5dutitSnhADFLpeLjCSkB7JXJg+vEbMCnQR22vhEeTC8ARqgZWdJE+SPryzPlolA7OEv5cL65xG",
+	"LEmKSnYpW2UvPumB5cWXN1ybSjRvL3UwxVI0tl//47rMhXeBjQSFJleikvdkBoY2m0Dv2AiLPHl3pcaX",
+	"EZaNymVf2rDiwY3Wl4vvPzUulIwGg+27sl3nb/WCY1e2oxh80HkrsshSPHSG5a2q+63btZuF/I6u7dNV",
+	"Vfz7MDgaDFetUPLwoNaxTy+Nnm1+qXrDxW6nvCVGSljXaQmX2TRmyN3kqQ34DJsR1IJq16+2DcaZ7Gq+",
+	"vSgaU7iutn7kIiF1XF6MpnBI5bhSbKw52FJutklv+mYYH/OMYTQYwp7v7v5Gg0e5byAVeJssihoLKXvr",
+	"VO5bpTIaDKzCuZLeJmYG43CpVzVLXZTXFudWI3LgSnmozV9lvHighFR7hJYne169eV6mUdZcty4uom+4",
+	"PF6/EW7RZA/3g24Q8L7R7mPrCL6/B6Qgy+a6YVff/H70xVMnettJ7cp28vt6hdWnUp6ozjyWNqqi5qX6",
+	"R2mhVfdGCkDXqht7BYYpKI2YxnpXNBP6FpW2sOdCG7Jmckris2+118hpr/8PrHiKNh5tfql1Tenpatzt",
+	"QjfqHV6JNdun1ynz+7DhcR18SWyR7N4p+ARNV2ZTapMsINc4zRO7au3vXug+nHr0lNoxz2LLd9dHeTuX",
+	"usxmcV10+5GadT9V+ukKRysk597OdzQaLfN9hclhCTlcCz/VTsxLW483GhCDp6sH1524SSTaf35kp0JR",
+	"HM6OhGJwtPml8qbxUooecxmxdiWphYLd3byriVkbbbsQaZpJt4vQWgI3q5v+V3tpnXHTV4hV/hXNr0Qk",
+	"XGD5y9qXX0yEngQ+Fyl2oK/U38sb9Gsjg3VB6qqm+lXd9DZKtaXDMkh1tiloummdl6G7mzKaPd+fVlvA",
+	"ZbFwTRaCC2/WrhGaUfvPkRo4q/zZh99JhuBR8X3rj6c8Msxf9qVsE+3rLsT/dtSCyxaYamNKtQeq4X4+",
+	"IpHwG1QXlSqjJbpaX/z4ieCtUd10b+lMyTiPXB2skbpwGQubl9RMxFfyDlDccCVFcX9n279SY/+6jed5",
+	"q0vTxg2hzcWHUGTmrcVtJoWKlP2a4zdzTPtLbtfP9/7T/f8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

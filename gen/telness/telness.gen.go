@@ -48,7 +48,7 @@ func (e PaymentLinkStatus) Valid() bool {
 
 // CreatePaymentLinkRequest Exactly one of `orderId` and `invoiceId` must be given (not both, not neither).
 type CreatePaymentLinkRequest struct {
-	// CancelUrl Where the customer is redirected when they cancel (name inferred).
+	// CancelUrl Where the customer is redirected when they cancel. Name inferred, never sent by paylinks (see successUrl, TEL-10).
 	//
 	// Example: https://shop.example.com/checkout/cancel
 	CancelUrl *string `json:"cancelUrl,omitempty"`
@@ -58,7 +58,7 @@ type CreatePaymentLinkRequest struct {
 	// Example: Payment for Telness mobile subscription
 	Description *string `json:"description,omitempty"`
 
-	// ExpiresAt When the link should expire (inferred from the response field; the provider's default expiry is not documented).
+	// ExpiresAt When the link should expire. Not in the published create body: the name is inferred from the response field, and the provider's default expiry is not documented. paylinks sends it and checks that the created link reports that expiry (TEL-10).
 	//
 	// Example: 2024-12-31T23:59:59Z
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
@@ -68,7 +68,7 @@ type CreatePaymentLinkRequest struct {
 	// Example: 7c9e6679-7425-40de-944b-e07fc1f90ae7
 	InvoiceId *string `json:"invoiceId,omitempty"`
 
-	// Metadata A set of key-value pairs that can be attached to an object for storing additional information in a semi-structured format. Values are strings.
+	// Metadata A set of key-value pairs that can be attached to an object for storing additional information in a semi-structured format. What paylinks sends: string values only (TEL-12).
 	//
 	// Example: {"campaign":"spring"}
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -87,13 +87,13 @@ type CreatePaymentLinkRequest struct {
 	// SetAsDefaultPaymentProfile Make the saved payment profile the customer's default. The exact field name is not visible in the published docs (inferred).
 	SetAsDefaultPaymentProfile *bool `json:"setAsDefaultPaymentProfile,omitempty"`
 
-	// SuccessUrl Where the customer is redirected after a successful payment (name inferred).
+	// SuccessUrl Where the customer is redirected after a successful payment. Name inferred: the docs describe the field without showing its name, and the link does not echo it, so paylinks never sends it (TEL-10).
 	//
 	// Example: https://shop.example.com/checkout/success
 	SuccessUrl *string `json:"successUrl,omitempty"`
 }
 
-// Error Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, so only `message` is required.
+// Error Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, and paylinks needs none of it (the HTTP status decides), so nothing is required.
 type Error struct {
 	// Code Machine-readable error code, e.g. `idempotency_key_mismatch`, `idempotency_key_locked`, `payment_link_not_cancellable`.
 	Code *string `json:"code,omitempty"`
@@ -105,20 +105,20 @@ type Error struct {
 	Hint *string `json:"hint,omitempty"`
 
 	// Message Human-readable description of the error.
-	Message string `json:"message"`
+	Message string `json:"message,omitempty"`
 }
 
-// ErrorDetail defines model for ErrorDetail.
+// ErrorDetail One problem of an error, e.g. one invalid field. Nothing is required.
 type ErrorDetail struct {
 	Code    *string `json:"code,omitempty"`
-	Message string  `json:"message"`
+	Message string  `json:"message,omitempty"`
 
 	// Property The request property the problem refers to.
 	Property   *string `json:"property,omitempty"`
 	Suggestion *string `json:"suggestion,omitempty"`
 }
 
-// Metadata A set of key-value pairs that can be attached to an object for storing additional information in a semi-structured format. Values are strings.
+// Metadata A set of key-value pairs that can be attached to an object for storing additional information in a semi-structured format. What paylinks sends: string values only (TEL-12).
 //
 // Example: {"campaign":"spring"}
 type Metadata map[string]string
@@ -145,10 +145,10 @@ type PaymentLink struct {
 	// Example: 2024-12-31T23:59:59Z
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 
-	// Metadata A set of key-value pairs that can be attached to an object for storing additional information in a semi-structured format. Values are strings.
+	// Metadata The metadata of a payment link as Telness returns it. The published schema allows values of any JSON type, so any is accepted here, null included, while requests stay strings (TEL-12, TEL-19).
 	//
 	// Example: {"campaign":"spring"}
-	Metadata *Metadata `json:"metadata,omitempty"`
+	Metadata *PaymentLinkMetadata `json:"metadata,omitempty"`
 
 	// PaymentId ID of the completed payment; present only when `status` is `COMPLETED`.
 	//
@@ -166,13 +166,18 @@ type PaymentLink struct {
 	// UpdatedAt When the payment link was last updated.
 	//
 	// Example: 2024-01-15T10:00:00Z
-	UpdatedAt time.Time `json:"updatedAt"`
+	UpdatedAt time.Time `json:"updatedAt,omitempty"`
 
 	// Url The shareable URL for the payment link.
 	//
 	// Example: https://checkout.yourapp.com/pay/j47ac10b-58cc-4372-a567-0e02b2c3d479
 	Url string `json:"url"`
 }
+
+// PaymentLinkMetadata The metadata of a payment link as Telness returns it. The published schema allows values of any JSON type, so any is accepted here, null included, while requests stay strings (TEL-12, TEL-19).
+//
+// Example: {"campaign":"spring"}
+type PaymentLinkMetadata = map[string]interface{}
 
 // PaymentLinkStatus Current status of the payment link.
 type PaymentLinkStatus string
@@ -183,25 +188,25 @@ type IdempotencyKey = string
 // PaymentLinkId defines model for PaymentLinkId.
 type PaymentLinkId = string
 
-// BadRequest Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, so only `message` is required.
+// BadRequest Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, and paylinks needs none of it (the HTTP status decides), so nothing is required.
 type BadRequest = Error
 
-// CancelConflict Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, so only `message` is required.
+// CancelConflict Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, and paylinks needs none of it (the HTTP status decides), so nothing is required.
 type CancelConflict = Error
 
-// IdempotencyConflict Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, so only `message` is required.
+// IdempotencyConflict Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, and paylinks needs none of it (the HTTP status decides), so nothing is required.
 type IdempotencyConflict = Error
 
-// NotFound Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, so only `message` is required.
+// NotFound Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, and paylinks needs none of it (the HTTP status decides), so nothing is required.
 type NotFound = Error
 
-// TooManyRequests Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, so only `message` is required.
+// TooManyRequests Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, and paylinks needs none of it (the HTTP status decides), so nothing is required.
 type TooManyRequests = Error
 
-// Unauthorized Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, so only `message` is required.
+// Unauthorized Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, and paylinks needs none of it (the HTTP status decides), so nothing is required.
 type Unauthorized = Error
 
-// UnexpectedError Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, so only `message` is required.
+// UnexpectedError Error body. Not shown on the payment-link pages; this shape comes from an unverified third-party design doc, and paylinks needs none of it (the HTTP status decides), so nothing is required.
 type UnexpectedError = Error
 
 // CreatePaymentLinkParams defines parameters for CreatePaymentLink.
@@ -313,6 +318,8 @@ type ClientInterface interface {
 
 	// GetPaymentLink Get a payment link
 	//
+	// Returns the payment link with its current status. There is no endpoint that lists payment links: keep the `paymentLinkId` returned by create.
+	//
 	// Corresponds with GET /payment-links/{paymentLinkId} (the `GetPaymentLink` operationId).
 	GetPaymentLink(ctx context.Context, paymentLinkId PaymentLinkId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -363,6 +370,8 @@ func (c *Client) CreatePaymentLink(ctx context.Context, params *CreatePaymentLin
 }
 
 // GetPaymentLink Get a payment link
+//
+// Returns the payment link with its current status. There is no endpoint that lists payment links: keep the `paymentLinkId` returned by create.
 //
 // Corresponds with GET /payment-links/{paymentLinkId} (the `GetPaymentLink` operationId).
 func (c *Client) GetPaymentLink(ctx context.Context, paymentLinkId PaymentLinkId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -595,6 +604,8 @@ type ClientWithResponsesInterface interface {
 	CreatePaymentLinkWithResponse(ctx context.Context, params *CreatePaymentLinkParams, body CreatePaymentLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePaymentLinkResponse, error)
 
 	// GetPaymentLinkWithResponse Get a payment link
+	//
+	// Returns the payment link with its current status. There is no endpoint that lists payment links: keep the `paymentLinkId` returned by create.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -884,6 +895,8 @@ func (c *ClientWithResponses) CreatePaymentLinkWithResponse(ctx context.Context,
 }
 
 // GetPaymentLinkWithResponse Get a payment link
+//
+// Returns the payment link with its current status. There is no endpoint that lists payment links: keep the `paymentLinkId` returned by create.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1720,70 +1733,77 @@ func (sh *strictHandler) CancelPaymentLink(ctx echo.Context, paymentLinkId Payme
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FvrbuPIcn6VBhMgNkDKsmyPjzW/fDzOOcLOxZjxbBYZG1aLLIk9Jru53U3ZiiEgD5EnzJMEVc2rRNny",
-	"ZZPFQYD9sSP2paq6Ll9d/OCFKs2UBGmNN3zw4J6nWQL0/6ehFXO44IsUpP0o5C3+aPI05XrhDb1TyTit",
-	"YAl+8705T3LANaEGbiE6td7QG/QHh0F/P9g/utzvD/v43797vheBCbXIrFDSG3oXfMEWKtcsVdLGyYKZ",
-	"fFJ/9z24z4QGUx+4PwgO9i8HB8Ojk+HRCR6YguURt9wbPix9L6uJHkXe0Pt5eMzD/f4kOPpLGAaHB8eD",
-	"gB+9Ow760B9MBuFBdHh84vmesdzmBnk7uxz9eu75Xp5FT7GS68QberG1mRnu7YUxhLcqtz3kh2dZL1Tp",
-	"XsYXe1uRsFz63hmXISQJRJslz8JyzT+g7M9OP5+df/x4/uER8Q/+QPErNAD7qPgzLjokX25co/ZweFBS",
-	"+6d5Hnqa2+2e5tUv+uXTxcfzy0dftCGjt31RYlnzFCxocmujCNJMWZDh4hdY4C9tiZ+yXIrfc2C3sGBW",
-	"MZAm18BEvY2pKdPwew7Gmh4bTRkv/8nuhI2ZjYEZnroTYm4YTzTwaMEmAJJlWoVgDER+vVCDyRPLhGEa",
-	"bK4lRD32CywMc8/L+NSCZoNDFqtcm/csN8A4k3BHV0yVZsDDuKSix05ZqiIxFRC1KUNCcwMRbaPbfkJo",
-	"IXJfD/sn7EzJaSJC2/N8T6A4YuARaM/3JE/BG3q/BQ0BBihB3zNhDCnql5fy+48gZzb2hoOjd76XCln+",
-	"e9/37CLDI4zVQs7I2i7aqrX6FpcxlK8hIpAWWdLEL4qu0EuyxB7ZAgWv7TWUGMy4jWv22rrueyg+oSHy",
-	"hlbn0GL1UdaWuNVkShoXTP/Ko6/uJZyvkBYk/S/PskSEHBne+2mQ64eaEVwZ4blznoiIFt2A1kqTn7Bc",
-	"JMYb/qhWCUnryOaN4TP87fyehzZZMCUB9VbpCPQoYlxGTMi5EiGMIpbmxrIJMAMW7V2rDLRFX1csxzfO",
-	"ZzMwxbt8AxkxEDYGXZ2odH2gt7xu0vBrRT2bcpFA5C2bkvxnDVNv6P3TXo1F9txXs3dO3JI811Wj1G1h",
-	"WME625mv3rXb86qoWmr39m9Aj5eo8BZIPRve3km8toWbW1jcFCubzJ+uOgektuFMClMU5BlmGowhy0iF",
-	"SbkN421urdY27x2t3HHHDSPbLzxBJKZT0Gg/BX10rVS2ACB84jRw9fLCQm7Q6m6ksjdhY32TgIuGeSKH",
-	"UtkCMbr3fAMFyDquGDvwNiYVD7nE3ybQgEw748dYGPtMyCloDdGuzwpPIzpkWXjSTdJkO+NNzzTeJWOh",
-	"N0dPvr7SqdHYqW7jIf9ffx/X37fRqq7XLkP4696cd8iykJ+xIknYBISc1RDhKdX4rOy/qlxGL4opqPhT",
-	"2r3RatF23JLXS/azapsr3AtjTUMQow/E06VSn7hcFNHSvIg1zS3cJCIVdkWZL5ViKZeLCr+9AWNfucUc",
-	"OBWWwX0IEOG70b8N4xpIiJEKc2S9DEffJc9trLT4D3jZ4+XNA1pmUwTC04sRqtYbRdriNFTUVBiDSuri",
-	"Pd5VcAT3GYFJd9BLmBLSgpY8qTBOky33iRnQc9DMrXg9czXZ7ki2c3R/T34ftcSlMPSCiTC4qMSeiJCI",
-	"HXzPigzS1jPK8RrItgH82pevYLNxAaVc6BpXaGpc4bOZmINkOxTSlI19okw6ILaLEFgqJ265+DIlZNi+",
-	"EDd1Q8AW1P3RwH31iuulv3qeXMGAsgUCO8jpuoPObX5oXnm9XF4vK0gqXDxz4fo75omrFP1bDBrohcLc",
-	"WJWCdnlOJHSR6cQg8fuiQARsB5F/HfPbiUSZhZpYZb3iZ8pAy7R0z53i+d5U6ZRjWptr4a0lBCt6t0r2",
-	"h/pfzMTqTjIlWzlOxmfQJq101KiRl5BIMIalaiISWK0RrJHSKBp0yM9dTD7axCpPojIL3SmFxKZapbSq",
-	"zHHYVEASvXckazUXEeh/MSyCKcfElg5YlAit5QybLG0oYFSSjbiFwIoUupiqtaYzjSw+Y0YfqiSB0Fay",
-	"nSrdY59ym/MkWaAPT3Ij5uBCU2WUbVKPwxN49+74JDg+HBwFh/0IgpPDw0kA/eNpuD896XM49p7If1ul",
-	"mUfd16dy3dKvzKaTS/r4fB5rV9Pm8mA6mPwl3IfgKDrkwSEcT4KT8F0U7PPB5CA8jI7g3fRpLgsaLrSa",
-	"iqTzgU6Z4XOIam13S9EptkzZKpZpmCJS2mAfT5CC11y0yHHEkJp6wylPDKyGiG98Dq27UrCxihwURGj4",
-	"FNm9Wl0nSiXAJZEC9tR8cDc/l6RP/BaK6lGX2JqX11bYY6ghgDHHmStzns8Z5VwYMUnQThyv+SQRJoYI",
-	"rdXUpr+7gZk8RMT6MpfsqlucFYdM86Ti6JXOuTjxSe+8rH5Rk58QWmSpgjErMZtQwkRFix77rGyntw7I",
-	"eaJKmvcO25qYZ8BClYJxzpNLlss5aFeks7HQUZBxbRcsAiNmEsXuM6OYksmCjQsgNHaSc6Gy563FRYJR",
-	"D2vKEsZCQoAJDGa4BdDBxT6D3qzHNmctPtuUgPjs8TS61x0Di5rVKo0jGYm5iHKeoBJPEkhNQRtiowwq",
-	"rOk0l6qTFlKzFe77QLd69SNzrTkh41hI2+mNqmIXhVcNRiVzBL34yCS+TvYquLp64t/zlMv6ARofS1+x",
-	"6dBlG5eVN1xvUtiC1+HDBtV4jOZ1x10VAh8eqb6Vq8rgj6/HNExBG2ZVp6CaxcSHV7D8qRE/eRQJPJEn",
-	"Fy3OHwdi+Nhg8RVuYRFQoYJlXCDpMbeIERF3c2t5iM7QKrRcRwCphrEKz2X17eityNng6wqJfg1SERir",
-	"89Dm2uUQKbc99ive5nJER51p+TfEuWnGxQzJNFlJ/poQVhpVq+zFihKXVu5theOFEg+CDDVw99FZaSBF",
-	"rdoZVShjIxSK1gIwbDCeqlxa3B3mWqOPQIenDLAJJAoNRrl0aeWSLt/VaJ9tRKUlF3fcsGrHewQFBn8m",
-	"Z0kIf+xSN3KY46oBNe7Am+sNqO3wZqOV9yS5JHSi2W3aTEajEbgdGY+mFV+yQiebHqerfeI/I+t4tB/5",
-	"olxjpS5EG94wM3gJym60Sddi1YcK4JUaWHLwYk3cshO7CVpv6p993653xr5k/PcchvSlzs5YWUNmiVK3",
-	"LBG3wL5/H30wbJLbqrTlwrKSYAivSFX4N+SXGwN6Td9/vpDZsqH8+Cs23OE3t2HZajtvb6wJN5YVO9/Q",
-	"YvMukIwBtfa7379+3KLL+TYt8i2wcTMcrzZIkZvqaZpesSn068fD1rfqYdtCOaOYYssyXGF1awKReYqU",
-	"VUM7579djL7StEFz8qCeK7le5dH37gM8JZhzjQmHwePW6HPzUF4H5efksqKuT9U4SefHsiflXVMNEcJc",
-	"C7v4hppczGBlontIQVYlWcIpM82lNYxTulMG3TMlJeKU04uRX0YeqvqlXPIZRFWup7TlSY99UylUpSTK",
-	"XpjJIElokZsDYOPfgtNMBL/AYvy+/I1ERv4g5AYCIQ1II1BYj0wRnF6MiumBEpQ7VqlGixCqA0VzGQVh",
-	"rokPjDsOuCF1JdWXEMZNvtlOnchyw75kIPHXg95+r+9fyTFe1LPCJjDsPAPTnDloI5QcskGv3+sHPMli",
-	"Pt5locL0rcgJmonflayKw4biQI+drnUq+QouCwwYvIVMv4Rn0KwPI4K6kkrTv8pqVsG+Bckx+uD/F5CM",
-	"up8FJqPEsyzacbuGxnDxlSwdOqah5cFkY1fySn5TuQ7BsJ1PQtpETBdUF/BZqDKEgmrKcnkrEUKgze8O",
-	"r2TASv+EK3vWSddCGJN/4pkIKEkAGcJeU37mNXv3nJ4H7Qd5xXkzsG93mEuQ3+K8Ql2eKyt6eROgIRUn",
-	"PfeESS6jBKIblYHkmej9NEqigpzPQS9YBHNRDF+UJeJWJYmQRZEaIayYFW6oOG3v7PvX08vRl8+9NLqS",
-	"OyAtJRqX5x+DfabkHdeR2e1dEdBEo8XA2WX5//2f/8XK+ji6W8N2Sr8xWaDJ0XPser5XGDfG9Nq6qczq",
-	"KPKG3kGv3zugMTgbk1NuPyrl2qqrveMaQeu27pwATW2tGjjbqerN1DBu2vpOo0y764p5ha1baq2iRC2/",
-	"hYbsu9KuyjnRLN9as8prz8v96AZb9ZK9lXm65bXDC2DsX1W0eOakwlTpkSO1PXP5sZQYlyUvzdnLN5+Z",
-	"bDQTtiv1Y9SaKv0FBb6ZdHqP1tBo3cl6Tq9pjd8tO0HNTKizuFA1F7Yt/XcV1ItJuUZJ+Bml2mcMcWxs",
-	"tC7boBXpWZ3HG/T7z1TNAkBtIqpcurc+Nr89R+1dy00PTf6jBHR11TxZsJ2O2n2kKKxjgu96Bg5NhyqC",
-	"92zQ7xMcCUPIrANJdwj5uGGD/r4bVhj09/8BZUWsHTo16LqnUpe9xuwmbdl/ektrvoM2nTy9qWvQC/cO",
-	"tti7OjVD8ihaSE8T2x7doDeo/JezskaXqxh8t3zWzJNcnHWJzArqeWjljEskaAZEVzsW/Q3sawJRe5bY",
-	"xaFXWXwxrPgCJfbrcuaT2zv/4OCPMYOi/fK/rPmHT2+q5tj+79X9b2DfUNfLkL0ZI9J3g+CgGlxtwUSj",
-	"mHB9CKlYouQMNJtQjyJyGLBsw8ScKvKuM1lUFqgzUZT8Y1eSa43IoueX5g50808Aql6vzwwAa0Dy3Q78",
-	"SBe9odn6LwOcrwvtVR3mSWPt+uOsP9RYXUhv/8HX7p/cgrcJdisD+X+COOfGwba3/UbFjvS8rNX9uEaV",
-	"dHOKpmMIr1mewsSQqalLV1wVp7f2J1AP7sPflbFLSh604JNCdetPrakRj2diPmgi7bWsAfe4CZCi1tOk",
-	"C1OJBk17E80l+ptmsq1zqm+BYyKDcjHbuYuFhSDhE0h2368UAUwGoeuOzMQcjPua8BBilVCBcY3yMdu5",
-	"agmtrI4TgZFKuZBX3q7PbiGzjIZNuDu3HHxBW7uuXrI7TW8URlsaYOgqVzdpjkxSg6qoZrZVY3m9/J8A",
-	"AAD//w==",
+	"7FvrbtvIkn6VBneBlQFSlmU7PlZ++STeM95JYiNxzgw2NqIWWRI7Jrs53U3ZWkPAPsQ+4T7Joqp5lShb",
+	"vszu7OAA+RGLze6q6rp8deG9F6o0UxKkNd7o3oM7nmYJ0P9PQivmcMEXKUj7Qcgb/NHkacr1wht5J5Jx",
+	"WsESfOZ7c57kgGtCDdxCdGK9kTccDA+CwV6wd3i5NxgN8N+/e74XgQm1yKxQ0ht5F3zBFirXLFXSxsmC",
+	"mXxSP/c9uMuEBlNvuDcM9vcuh/ujw+PR4TFumILlEbfcG90vfS+riT6LvJH34+CIh3uDSXD4lzAMDvaP",
+	"hgE/fHMUDGAwnAzD/ejg6NjzPWO5zQ3y9u7y7O+nnu/lWfQYK7lOvJEXW5uZ0e5uGEN4o3LbR354lvVD",
+	"le5mfLG7FQnLpe+94zKEJIFos+RZWK75E8r+3cmnd6cfPpy+f0D8w99R/AoNwD4o/oyLDsmXL65RezDa",
+	"L6n9w1wPXc3Ndlfz4hs9/3jx4fTywRttyOi1b7Rxkb8IG18uMog+1jLZ6NLYbawMsFJ8LFZJZBjdt2Fq",
+	"ypSNQbN/+3L+idlFBobZmEtmrBZyxno8SdQtRGyyYDYGluWTRJgYImbCGFK+80SjbVyiF/I042KG6mEy",
+	"PM3zPQ0SbnnijazOwfcMcHTo+75nVK5D8EYyTxLfs3xmvNE3L1UTkYDne1OeimThXf+/dppEvOYpWNAU",
+	"us4iSDNlQYaLn2GBv7St6oTlUvyWA7uBBbOKgTS5Bibq1/CCNfyWg7Gmz86mjJd/slthY7pTw1O3Q8wN",
+	"44kGHi3YBECyTKsQjIHIrxdqMHlimTBMg821hKjPfoaFYc6EGZ9a0Gx4wGKVa/OW5QYYZxJu6Yip0gx4",
+	"GJdU9NkJS1UkpgKiNmVIaG4gotfotB8QWojc04PBMXun5DQRoe17vidQHDHwCLTne5Kn4I28X4OGAAOU",
+	"oO85tUVRpvzuA8iZjb3R8PCN76VCln/v+R6aAiommcGq/aFerd7FZQzlbYgIpEWWNPFLduNeJoPsk78j",
+	"gLK9ehKDGbdxzV5b0dF2fsuFhqgynprVB1lb4qsmU9I4wPRXHn12N+HigbQg6b88yxIRcmR494dBru9r",
+	"RnBlhPvOeSIiWvQdtFaaYoHlIkGLrVYJSevIJRjDZ/jb6R0PbbJgSgI5Jh2BPosYlxETcq5ECGcRS3Nj",
+	"2QSYAYs+XasMtEWvVyzHO85nMzDFvXwBGTEQ5OTKHZWuN/SW100a/l5Rz6ZcJBB5y6Yk/1nD1Bt5/7Rb",
+	"481d99TsnhK3JM911Sh1WxhWsM5689WzdvpehZxK7d7+DujyEhXeAKlnI6I7ide28P0GFt+LlU3mT1ad",
+	"A1LbcCaFKQryDDMNxpBlpMKk3IbxNqdWa5vnnq2cccsNI9svPEEkplPQaD8FfXSsVLYAmXziNHD18MJC",
+	"vqPVfZfKfg8b65sEXDTMEzmUyhYh1N3nKyhA1nHE2MWaMal4yCX+NoEGLO6NH2Jh7DMhp6A1RDs+KzyN",
+	"6JBl4Uk3SZP1xpuuabxDxkJ3jp58faVTo7FT3cZF/kN/H9bf19GqrtsuQ/jL7px3yLKQn7EiSdgEECBW",
+	"EOEx1fik7L+qXEbPiimo+FN6e6PVou24JS+X7CfVNle4E8aahiDO3hNPl0p95HJRREvzLNY0t/A9Eamw",
+	"K8p8qRRLuVxU+O0VGPvMLSYFqbAM7kKACO+N/jaMayAhRirMkfUyHH2VPLex0uI/4HmXlzc3aJlNEQhP",
+	"Ls5QtV4p0ha7oaKmwhhUUhfv8ayCI7jLCEy6jZ7DlJAWtORJhXGabLlHzICeg2ZuxcuZq8l2W7Le4d0d",
+	"+X3UEpe/0A0mwuCiEnsiQiJ28D4rMkhb31HG1kC2DeDXPnwFm40LKOVC17hCU+MKn83EHCTrUUhTNvaJ",
+	"MumA2A5CYKmcuOXifErIsH0gvtQNAVtQ91sD99Urrpf+6n5yBQPKFgjsIKfrDNq3+aB55PVySfmng6TC",
+	"xTMXrr9inrhK0S8xaKAbCnNjVQra5TmR0EWmE4PE54sCEfTZJ8zAypjvMwmoXwb91GSBLgu9lWE9A8BM",
+	"HqJj/qoTn12efgj2BjvtxKPMWk2ssn7xM2WsZRq7607F7FrplGManGvhrSUQK3q6yub7+i9mYnUrmZKt",
+	"nCjjM2iTVjp21OBLSCQYw1yqv1o3WiOlUUjqkLc7mHy6iVWeREXW2meflEVc0K5xuIIGm6hoMaJHkuRv",
+	"qitgU61SelJmUGwqIIl80ljaTKu5iED/i2ERTDmmznTkosSAtbvt1zdoQEaGCeuAId4HlWWs0xZXZnFs",
+	"aMiUtsXTYude531vKKtVdxtxC4EVKXSJtdbzzsS3eMysYqFKEghtdbtTpfvsY25zniQLjDpJbsQcXDCt",
+	"3Eib1KPwGN68OToOjg6Gh8HBIILg+OBgEsDgaBruTY8HHI68RzL2dq3pIYdbFdGWfmXonVzSw6fzWDvH",
+	"Npf70+HkL+EeBIfRAQ8O4GgSHIdvomCPDyf74UF0CG+mj3NZ0HCh1VQknRd0wgyfQ1Tbm1uKbrzlfKxi",
+	"mYYpYrsNFvoIKXjMRYscRwypvTea8sTAalD7wufQOisFG6vIgVcEs4+R3a/VdaJUAlwSKWBPzHt38lNJ",
+	"+shvoKh3dYmteXht1X2GGgIYJZ0LqHwFGvlcGDFJYN3DRCo0rFdlcRuYqVz5M4KIq8fxMh5M86TkaCWc",
+	"OA9HBLkjJm5fxw2qssoteXCEVIgYkcPa05E7ihQ4jiGMFRPWZ0bVbq2KV8659Z4ZlwpWHg1My+oXNfkB",
+	"oUVZVohvBd4QoEJH70JBV6AKiEO0BfPWpQEm5hmwUKVgXCTgkuVyDtrVM20sdBRkXNsFilTMJIrXSawh",
+	"E4hQZA5XoVTwyJ8uLy9KSBdBKCIwOyRLqWxM8jesxCF9bw10EEa9X9PrMBYSAswOOWqjQ5G42GfQn/XZ",
+	"5pTQZ5uyO589XKPodwOGoiC4SuOZjMRcRDlP0N4mCaSmoA0FlEEF5J1aUunXQmq2AtXv6VSvVguuNae0",
+	"IxbSdjrOqpJIWESDUckcxY93ROLrZK/KBVZ3/ClPuawvoPGwdGsbNvW9u2CmAvwxMDciCxS9xZMgU5SK",
+	"uKLvZpUveF+j6FxCKWkkgUtHQUPobYGjdWyvgA9J5nkMNku+9w/UWctVJQgjBjVMQRtmVeetNcvG99v4",
+	"kmb3jUeRcARftCTxMFZGFQOLgr+BRUC1J5ZxoQs8F3KJqRS3locYLazCC3IEkEIaq6hNV5+O7pycIuqU",
+	"kOj4IRWBsToPba5dWphy22e/4AltxDkq235ld1AmJZoctr10V/euS0Qr3edV5mNFmWqr2GKF45Q8IiGu",
+	"OlPz0eVqIOOp+lcVEmBnKDKtBcUgxlOVS4tvh7nW6LfQbSsDbAKJQiNWLj9eOaRLnRs98Y1pRcnFLTes",
+	"euMtYirK0EiYlNKNnWMfow2Nq67yuAOur3eVt4PrjU7so+S6HjHS7F7aTEaj8bkdGQ/mheeFgbe8YFe/",
+	"zH9C2vjgkMGzksWVQiC98IqJ1bZJSsOQmvlKYwxiLZS+r6ByqYwlM89Wyi0nLTYlKZt6p1+365uy84z/",
+	"lkMFVIu8mZX9A5YodcMScQPs69ez94ZNcluVNV0QUxJMgaMKR4j8cmNAr6n+j2cyW04SbH2hX9wLy9bI",
+	"wfZ2m3BjWfHmaxnv9uE478pKMBLXnvrr5w9bNMJfZ4pii5ygWb9b7aEjN9UNNv3o9cPBbRsoIPOyU1mI",
+	"bl1m1ZAOQrH2TXNTlcLc4AWmUC7rXB3KYTS005zx4XJRT/iQ/uMvqPlhCBnaEKaRPkMSmZBhkkcQ+ew2",
+	"xoS37D9gPrIoEIIpYUFRXDx+Bjxo6Jg38lKefXN7X5OCTXkI98sVMX+pTKstu3cU4G2ZMRV+b03XZJ7i",
+	"pVcTPqe/Xpx9pnmu5mxXPbl33WUWuEsw5xqzXxpCWqPPTZx6HZSfUvyIuh5VA3udD8uOsHdNFXwIcy3s",
+	"4gtedzHlmonuESFZNUQIUs40l9bduzElAnqnpERIeXJx5lflRcxSUy75DKKqbqG05UmffVEpVNpICTEz",
+	"GSQJLXJTOGz8a3CSieBnWIzflr+RyMgjh9xAIKQBaQQK64EZnpOLs2J2p8zaHKvUIUG025FmcRkFYa6J",
+	"DwQBDmMjdSXVlxDGTb5Zr7Yibth5BhJ/3e/v9Qf+lRzjQX0rbAKjzj0wD56DNkLJERv2B/1BwJMs5uMd",
+	"Fqo56DJpbNYSrmTVmnFYu89O1uYE+ApIDgwYPIW8aomVodmdQTh7JZUuszeqzBbsW5Ac4z/+v8DHVGIu",
+	"ADLVMsqiNrdr0BgXX8kypGZcV3IlG7uSV/ILDeoZ1vsopE3EdEElJZ+FKhPOGeXyRiKew+izM7qSAStd",
+	"P67sWyddC2FMrp9nIqDEDWQIu035mZe8u+v0PGhfyAv2m4F9vc1cBeU19ivU5amyops3ARpSsdNTd5jk",
+	"Mkog+q4ykDwT/R9GSVSQ0znoBYtgLorRp7KF0qqKErYrslgEdrPCDRW77b77+vnk8uz8Uz+NrmQPpKWs",
+	"j2IRU/KW68js9K8I9aPRYnztsvz//s//YmW36YNrnpV+o9FRoylXZ9yIqmrrppaBo8gbefv9QX+fBo1t",
+	"TE65fan4S6a6mquuDbtu684J0MzkqoGzXtU7oXGNpq33Gi2HHQcRClu3VIxFiVp+Aw3Zd+XAlXOiMdq1",
+	"VrHXnlb91g136yW7K9Osy2sHxcDYv6po8cQ5oanSZ47U9uzzh1JiXJa8NEeUX30qvdEY265thVFrqvQ5",
+	"Cnwz6XQfrdnquo/8lM7tGr9b9lUfntNuNsq2bWN1NYeKOdVGe+MJ1f8njFBtHHNYtvOBApe3pmGHg8ET",
+	"VbMAUJuIKpfurn+YtD1H7beWmy6a/EcJ6OoOULJwXYaVPlRE7QWqtrj+l0PToYrgLRsOBq2EgRt2i5CP",
+	"GzYc7LlRoeFg708oK2LtwKlB1zmVuuw2Jqfplb3HX2lNV9FLx4+/1DVmie8Ot3h3dWaN5FG0Qx8ntj04",
+	"RXdQ+S9nZSt5q1d/rNGKsy6RWUE99610fIkEzaAjXn4uEuD1coiwMbUmw1ZCSDFQF91YBjKiIoaDuAmN",
+	"9jV3MSN2A5DR7uMWRePqmwdEB05X1iPl38C+JEy2vzNwUfJF/qgYZH6Gifl15fvR1zs/OGsUOM+nJ3Jx",
+	"SRncIzs9+KHT72P2RT/yf9nSDx5/qZqa/b8377+BfUXbLiHKZkxMzw2CoWpMvmXrRjHhWmRSsUTJGWg2",
+	"ofZZ5DBv2QqMOZm9a+4XlRRqmhX9ptgVgVsD+RjppLkF3fzgqFdP3hkA1khBdjrwMh30io7Afx7AfhmU",
+	"qepOj5p/1+e+v6uxOgjT/oR45w9uwdsE95XPf/4AcZ0IeoLtNyqUpOdlbfLbNaqkm4o2HSO/zXIcJsJM",
+	"TV165qpW/bUPLu/dg5+UsUtKlrTgk0J160etiS+PZ2I+bGYWa1kSvuOmt4raVpMuTJ0aNO1ONJfob5rF",
+	"BZ1TPQ8cExmUi1nvNhYWgoRPINl5u/pBbQah68fNxBwKcJPwEGKVUEF1jfIx6121hFY2WojASKVcyCtv",
+	"x2c3kFmq8CNap+ZZMbSGtnZd3WR3WaJRCG7DJDrK1YmaA9rUHS2qt23VWF4v/ycAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,7 +2,7 @@ package telness
 
 import (
 	"bytes"
-	"maps"
+	"encoding/json"
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/telness"
@@ -49,8 +49,7 @@ func toLink(pl api.PaymentLink, raw []byte) paylink.Link {
 	if pl.Description != nil {
 		l.Description = *pl.Description
 	}
-	if pl.Metadata != nil {
-		md := maps.Clone(map[string]string(*pl.Metadata))
+	if md := metadataOf(raw); len(md) > 0 {
 		l.Reference = md[referenceKey]
 		delete(md, referenceKey)
 		if len(md) > 0 {
@@ -58,6 +57,34 @@ func toLink(pl api.PaymentLink, raw []byte) paylink.Link {
 		}
 	}
 	return l
+}
+
+// metadataOf reads the link's metadata as the unified string map. Telness's published schema
+// allows values of any JSON type (TEL-19), so none may make the link unreadable: a string is
+// taken as it is, any other value as its JSON text (3, true, ["a"], null), read from the raw
+// answer so that a large number keeps every digit. Raw keeps the original.
+func metadataOf(raw []byte) map[string]string {
+	var body struct {
+		Metadata map[string]json.RawMessage `json:"metadata"`
+	}
+	if json.Unmarshal(raw, &body) != nil || len(body.Metadata) == 0 {
+		return nil
+	}
+	md := make(map[string]string, len(body.Metadata))
+	for k, v := range body.Metadata {
+		var s string
+		if v = bytes.TrimSpace(v); len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
+			md[k] = s
+			continue
+		}
+		var b bytes.Buffer
+		if json.Compact(&b, v) != nil {
+			md[k] = string(v)
+			continue
+		}
+		md[k] = b.String()
+	}
+	return md
 }
 
 func utc(t *time.Time) time.Time {

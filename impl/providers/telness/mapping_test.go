@@ -132,13 +132,37 @@ func TestDecodeLinkRefusesBrokenAnswers(t *testing.T) {
 		"not JSON":             `<html>`,
 		"no id":                `{"url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`,
 		"time without offset":  `{"paymentLinkId":"a","url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00","updatedAt":"2024-01-15T10:00:00Z"}`,
-		"metadata not strings": `{"paymentLinkId":"a","url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z","metadata":{"n":1}}`,
 	} {
 		_, err := decodeLink(http.StatusOK, []byte(raw))
 		var pe *paylink.ProviderError
 		if !errors.Is(err, paylink.ErrContractViolation) || !errors.As(err, &pe) || pe.Status != http.StatusOK {
 			t.Errorf("%s: %v, want a contract violation", name, err)
 		}
+	}
+}
+
+// TEL-19: Telness's published schema allows metadata values of any JSON type; none may make the
+// link unreadable, and none is dropped.
+func TestDecodeLinkReadsMetadataOfAnyType(t *testing.T) {
+	t.Parallel()
+	raw := `{"paymentLinkId":"a","url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z",` +
+		`"metadata":{"campaign":"spring","seats":3,"big":12345678901234567890,"renewal":true,"tags":[ "a", "b" ],"owner":{"id":7},"source":null,"reference":"ORDER-1"}}`
+	got, err := decodeLink(http.StatusOK, []byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"campaign": "spring", "seats": "3", "big": "12345678901234567890", "renewal": "true",
+		"tags": `["a","b"]`, "owner": `{"id":7}`, "source": "null",
+	}
+	if g, w := mustJSON(t, got.Metadata), mustJSON(t, want); g != w {
+		t.Errorf("Metadata = %s\nwant       %s", g, w)
+	}
+	if got.Reference != "ORDER-1" {
+		t.Errorf("Reference = %q, want ORDER-1", got.Reference)
+	}
+	if !got.UpdatedAt.IsZero() {
+		t.Errorf("UpdatedAt = %s, want zero: the answer has none", got.UpdatedAt)
 	}
 }
 

@@ -11,7 +11,6 @@ package telness
 
 import (
 	"fmt"
-	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -168,9 +167,9 @@ func (s *Sandbox) Checkout(linkID string) (sandbox.Checkout, error) {
 
 // view renders the link as the API shows it. The caller holds s.mu.
 func (l *link) view() api.PaymentLink {
-	md := api.Metadata(maps.Clone(l.metadata))
-	if md == nil {
-		md = api.Metadata{} // Telness shows "metadata": {} on links created without any
+	md := api.PaymentLinkMetadata{} // Telness shows "metadata": {} on links created without any
+	for k, v := range l.metadata {
+		md[k] = v
 	}
 	p := api.PaymentLink{
 		PaymentLinkId: l.id,
