@@ -129,9 +129,9 @@ func mustJSON(t *testing.T, v any) string {
 func TestDecodeLinkRefusesBrokenAnswers(t *testing.T) {
 	t.Parallel()
 	for name, raw := range map[string]string{
-		"not JSON":             `<html>`,
-		"no id":                `{"url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`,
-		"time without offset":  `{"paymentLinkId":"a","url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00","updatedAt":"2024-01-15T10:00:00Z"}`,
+		"not JSON":            `<html>`,
+		"no id":               `{"url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`,
+		"time without offset": `{"paymentLinkId":"a","url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00","updatedAt":"2024-01-15T10:00:00Z"}`,
 	} {
 		_, err := decodeLink(http.StatusOK, []byte(raw))
 		var pe *paylink.ProviderError
