@@ -3,6 +3,7 @@ package paylink
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -148,7 +149,8 @@ func (c *Client) Get(ctx context.Context, id ID) (Link, error) {
 }
 
 // Close closes the link. A link that is already closed gives ErrAlreadyClosed; a completed or
-// expired one ErrNotClosable.
+// expired one ErrNotClosable. A close the provider answers with success is verified: the link it
+// returns, or else the link read again, must be closed; otherwise the error is ErrNotHonoured.
 func (c *Client) Close(ctx context.Context, id ID, in CloseInput) (Link, error) {
 	p, linkID, err := c.route(id)
 	if err != nil {
@@ -161,7 +163,34 @@ func (c *Client) Close(ctx context.Context, id ID, in CloseInput) (Link, error) 
 	if err != nil {
 		return Link{}, err
 	}
+	if l, err = confirmClosed(ctx, p, linkID, l); err != nil {
+		return Link{}, err
+	}
 	return qualify(p.Name(), l), nil
+}
+
+// confirmClosed checks that a successful close did close the link. The answer may be a stale
+// view of a close that did happen, so a link returned open is read again before the close is
+// called failed; a status code alone never makes a close.
+func confirmClosed(ctx context.Context, p Provider, linkID string, l Link) (Link, error) {
+	if l.Status == StatusClosed {
+		return l, nil
+	}
+	msg := fmt.Sprintf("did not close the payment link: it answered the close with the link in status %q", l.ProviderStatus)
+	if p.Capabilities().Supports(OpGet) {
+		again, err := p.Get(ctx, linkID)
+		switch {
+		case err == nil && again.Status == StatusClosed:
+			return again, nil
+		case err == nil:
+			msg += fmt.Sprintf(" and reads it back in status %q", again.ProviderStatus)
+		case errors.Is(err, context.Canceled):
+			return Link{}, err
+		default:
+			msg += "; reading it again failed: " + err.Error()
+		}
+	}
+	return Link{}, &ProviderError{Provider: p.Name(), Kind: ErrNotHonoured, Message: msg}
 }
 
 func qualify(provider string, l Link) Link {

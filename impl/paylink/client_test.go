@@ -1000,3 +1000,81 @@ func TestAll(t *testing.T) {
 		}
 	})
 }
+
+// closer is a Provider whose close and get answers are set by the test.
+type closer struct {
+	closeAnswer paylink.Link
+	getAnswer   paylink.Link
+	getErr      error
+	gets        atomic.Int64
+}
+
+func (c *closer) Name() string { return "closer" }
+func (c *closer) Capabilities() paylink.Capabilities {
+	return paylink.Capabilities{Operations: []paylink.Operation{paylink.OpGet, paylink.OpClose}}
+}
+func (c *closer) Create(context.Context, paylink.CreateInput) (paylink.Link, error) {
+	return paylink.Link{}, paylink.Unsupported(c.Name(), "", "stub")
+}
+func (c *closer) Get(context.Context, string) (paylink.Link, error) {
+	c.gets.Add(1)
+	return c.getAnswer, c.getErr
+}
+func (c *closer) List(context.Context, paylink.PageQuery) (paylink.PageResult, error) {
+	return paylink.PageResult{}, paylink.Unsupported(c.Name(), "", "stub")
+}
+func (c *closer) Close(context.Context, string, paylink.CloseInput) (paylink.Link, error) {
+	return c.closeAnswer, nil
+}
+
+// A close is only a close when the link ends up closed: a provider answering success with a link
+// that is still open (and reads back open) has not closed it, whatever its status code said.
+func TestCloseIsVerified(t *testing.T) {
+	t.Parallel()
+	link := func(s paylink.Status, provider string) paylink.Link {
+		return paylink.Link{ProviderLinkID: "l1", Status: s, ProviderStatus: provider}
+	}
+	closed, open, paid := link(paylink.StatusClosed, "closed"), link(paylink.StatusActive, "open"), link(paylink.StatusCompleted, "paid")
+	tests := []struct {
+		name      string
+		answer    paylink.Link
+		readBack  paylink.Link
+		readErr   error
+		wantErr   string // empty: the close succeeds with a closed link
+		wantReads int64
+	}{
+		{name: "closed at once", answer: closed, readBack: open, wantReads: 0},
+		{name: "stale answer, closed when read back", answer: open, readBack: closed, wantReads: 1},
+		{name: "still open", answer: open, readBack: open, wantErr: `answered the close with the link in status "open" and reads it back in status "open"`, wantReads: 1},
+		{name: "paid instead", answer: paid, readBack: paid, wantErr: `status "paid" and reads it back in status "paid"`, wantReads: 1},
+		{name: "open, read back fails", answer: open, readErr: &paylink.ProviderError{Provider: "closer", Kind: paylink.ErrProviderUnavailable},
+			wantErr: "reading it again failed", wantReads: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := &closer{closeAnswer: tt.answer, getAnswer: tt.readBack, getErr: tt.readErr}
+			c, err := paylink.NewClient([]paylink.Provider{p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := c.Close(context.Background(), paylink.NewID("closer", "l1"), paylink.CloseInput{})
+			if got := p.gets.Load(); got != tt.wantReads {
+				t.Errorf("read the link %d times, want %d", got, tt.wantReads)
+			}
+			if tt.wantErr == "" {
+				if err != nil || l.Status != paylink.StatusClosed || l.ID != paylink.NewID("closer", "l1") {
+					t.Fatalf("Close = %+v, %v; want the closed link", l, err)
+				}
+				return
+			}
+			var pe *paylink.ProviderError
+			if !errors.Is(err, paylink.ErrNotHonoured) || !errors.As(err, &pe) || pe.Provider != "closer" {
+				t.Fatalf("Close = %+v, %v; want a ProviderError matching ErrNotHonoured", l, err)
+			}
+			if !strings.Contains(err.Error(), "did not close the payment link") || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %q does not say %q", err, tt.wantErr)
+			}
+		})
+	}
+}

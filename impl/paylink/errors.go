@@ -23,7 +23,10 @@ var (
 	ErrProviderUnavailable = errors.New("provider unavailable")
 	ErrProviderTimeout     = errors.New("provider did not answer in time")
 	ErrContractViolation   = errors.New("provider answer violates its specification")
-	ErrProvider            = errors.New("provider failed")
+	// ErrNotHonoured is a provider answering success to a request it did not carry out: a close
+	// answered with a link that is still open, a create whose link lacks what was asked for.
+	ErrNotHonoured = errors.New("provider did not do what was asked")
+	ErrProvider    = errors.New("provider failed")
 )
 
 // Violation names one invalid field and why. Field is a JSON pointer into the unified create body

@@ -100,6 +100,8 @@ func fromProvider(pe *paylink.ProviderError) api.Problem {
 		p = problem(http.StatusUnprocessableEntity, api.ProblemCodeValidationFailed, "Rejected by the provider", pe.Provider+" refused the request: "+pe.Message)
 	case errors.Is(pe.Kind, paylink.ErrProviderAuth):
 		p = problem(http.StatusBadGateway, api.ProblemCodeProviderAuthFailed, "Provider refused our credentials", pe.Provider+" refused the configured credentials; check the deployment's provider configuration.")
+	case errors.Is(pe.Kind, paylink.ErrNotHonoured):
+		p = problem(http.StatusBadGateway, api.ProblemCodeProviderError, "Provider did not do what was asked", pe.Provider+" "+pe.Message+".")
 	case errors.Is(pe.Kind, paylink.ErrContractViolation):
 		p = problem(http.StatusBadGateway, api.ProblemCodeProviderContractViolation, "Provider answer violates its specification", pe.Provider+" answered something its specification does not allow; nothing of it was passed on.")
 	case errors.Is(pe.Kind, paylink.ErrProviderUnavailable):
