@@ -364,6 +364,7 @@ func (c *Client) collect(ctx context.Context, p Provider, cur cursor, want int) 
 	var out providerPages
 	token := cur.Pages[p.Name()]
 	seen := map[string]bool{token: true}
+	kept := map[ID]bool{}
 	var oldest time.Time // of every link read; the provider's pages are newest first
 	read := 0
 	for range maxProviderPages {
@@ -379,9 +380,12 @@ func (c *Client) collect(ctx context.Context, p Provider, cur cursor, want int) 
 				oldest = l.CreatedAt
 			}
 			read++
-			if (cur.Status != "" && l.Status != cur.Status) || !cur.before(l) {
+			// A link is kept once: pages numbered by the provider shift when links are created
+			// between two reads, repeating a link, and a repeat must not count towards want either.
+			if (cur.Status != "" && l.Status != cur.Status) || !cur.before(l) || kept[l.ID] {
 				continue
 			}
+			kept[l.ID] = true
 			out.links = append(out.links, candidate{link: l, page: token})
 		}
 		if res.Next == "" || seen[res.Next] || holdsFirst(out.links, want, oldest) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1076,5 +1077,80 @@ func TestCloseIsVerified(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// shifting is a page-numbered provider (three links a page, newest first) in which a link is
+// created right after its first page is read: every later page starts with the link that ended
+// the page before, as MijnKlantportaal's pages do when links are created between two reads.
+func shifting(statuses map[string]paylink.Status) *stub {
+	at := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
+	link := func(i int) paylink.Link {
+		id := fmt.Sprintf("l%d", i)
+		s, ok := statuses[id]
+		if !ok {
+			s = paylink.StatusActive
+		}
+		return paylink.Link{ProviderLinkID: id, Status: s, CreatedAt: at.Add(-time.Duration(i) * time.Minute)}
+	}
+	var (
+		mu    sync.Mutex
+		links = []paylink.Link{link(1), link(2), link(3), link(4), link(5), link(6)}
+	)
+	return &stub{name: "paged", list: func(_ context.Context, q paylink.PageQuery) (paylink.PageResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 1
+		if q.Page != "" {
+			n, _ = strconv.Atoi(q.Page)
+		}
+		from := min(3*(n-1), len(links))
+		res := paylink.PageResult{Links: slices.Clone(links[from:min(from+3, len(links))])}
+		if from+3 < len(links) {
+			res.Next = strconv.Itoa(n + 1)
+		}
+		if len(links) == 6 {
+			links = append([]paylink.Link{link(0)}, links...)
+		}
+		return res, nil
+	}}
+}
+
+func providerIDs(links []paylink.Link) []string {
+	out := make([]string, len(links))
+	for i, l := range links {
+		out[i] = l.ProviderLinkID
+	}
+	return out
+}
+
+// Pages that shift between two reads give a link twice; the merged list holds it once.
+func TestListHoldsEachLinkOnce(t *testing.T) {
+	t.Parallel()
+	c, err := paylink.NewClient([]paylink.Provider{shifting(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.List(context.Background(), paylink.ListQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(providerIDs(page.Links), " "); got != "l1 l2 l3 l4 l5 l6" {
+		t.Errorf("list %s, want l1 to l6 once each", got)
+	}
+}
+
+// A link read twice must not count twice towards a page either: the list would then end early,
+// without a cursor, while links are left to read.
+func TestListCountsARepeatedLinkOnce(t *testing.T) {
+	t.Parallel()
+	closed := map[string]paylink.Status{"l2": paylink.StatusClosed, "l4": paylink.StatusClosed, "l5": paylink.StatusClosed}
+	c, err := paylink.NewClient([]paylink.Provider{shifting(closed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := all(t, c, paylink.ListQuery{Status: paylink.StatusActive, Limit: 2})
+	if ids := strings.Join(providerIDs(got), " "); ids != "l1 l3 l6" {
+		t.Errorf("active links %s, want l1 l3 l6", ids)
 	}
 }
