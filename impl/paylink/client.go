@@ -3,7 +3,6 @@ package paylink
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -167,30 +166,6 @@ func (c *Client) Close(ctx context.Context, id ID, in CloseInput) (Link, error) 
 		return Link{}, err
 	}
 	return qualify(p.Name(), l), nil
-}
-
-// confirmClosed checks that a successful close did close the link. The answer may be a stale
-// view of a close that did happen, so a link returned open is read again before the close is
-// called failed; a status code alone never makes a close.
-func confirmClosed(ctx context.Context, p Provider, linkID string, l Link) (Link, error) {
-	if l.Status == StatusClosed {
-		return l, nil
-	}
-	msg := fmt.Sprintf("did not close the payment link: it answered the close with the link in status %q", l.ProviderStatus)
-	if p.Capabilities().Supports(OpGet) {
-		again, err := p.Get(ctx, linkID)
-		switch {
-		case err == nil && again.Status == StatusClosed:
-			return again, nil
-		case err == nil:
-			msg += fmt.Sprintf(" and reads it back in status %q", again.ProviderStatus)
-		case errors.Is(err, context.Canceled):
-			return Link{}, err
-		default:
-			msg += "; reading it again failed: " + err.Error()
-		}
-	}
-	return Link{}, &ProviderError{Provider: p.Name(), Kind: ErrNotHonoured, Message: msg}
 }
 
 func qualify(provider string, l Link) Link {

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/hub2"
@@ -131,6 +132,7 @@ func (a *Adapter) Capabilities() paylink.Capabilities {
 			"metadata is not supported: Hub2 links have no metadata field.",
 			"Without expiresAt, Hub2 expires the link 15 minutes after creation.",
 			"Reusable links (Hub2 multi_use) complete after providerOptions.hub2.maximumPayments successful payments, and never without it.",
+			"providerOptions.hub2.maximumPayments and customerPhoneNumber are not in Hub2's documented create body (their names are inferred from its answer): paylinks sends them and checks the created link shows them; if it does not, the link is closed at once and the create fails with provider_error.",
 			"Links read from Hub2 may have no amount (open-amount links made elsewhere, e.g. in the Hub2 dashboard).",
 			"Hub2 returns the description only when a link is created; get and list do not carry it.",
 			"The list is one unpaginated array; Hub2 may truncate it, so narrow it with the status filter.",
@@ -165,7 +167,58 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	if created == nil {
 		return paylink.Link{}, answerError(rsp, raw, nil)
 	}
-	return toLink(rsp.StatusCode, fromCreated(*created), raw)
+	l, err := toLink(rsp.StatusCode, fromCreated(*created), raw)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	if missing := unhonoured(body, *created); len(missing) > 0 {
+		return paylink.Link{}, paylink.NotHonoured(ctx, a, rsp.StatusCode, created.Id, missing)
+	}
+	return l, nil
+}
+
+// unhonoured lists what of the request the created link does not show. maximumPayments and
+// customerPhoneNumber are not in Hub2's documented create body (HUB2-18, HUB2-19: names inferred
+// from the answer), so they are sent and then checked in the answer, which does carry them.
+func unhonoured(sent api.CreatePaymentLinkRequest, got api.CreatedPaymentLink) []string {
+	var out []string
+	if want := sent.MaximumPayments; want != nil && (got.MaximumPayments == nil || *got.MaximumPayments != *want) {
+		out = append(out, fmt.Sprintf("%s/maximumPayments: asked %d, the link reports %s", optionsField, *want, orNone(got.MaximumPayments)))
+	}
+	if want := sent.CustomerPhoneNumber; want != nil && (got.CustomerPhoneNumber == nil || !samePhone(*want, *got.CustomerPhoneNumber)) {
+		// The numbers themselves stay out of the message, which may be logged.
+		reported := "none"
+		if got.CustomerPhoneNumber != nil {
+			reported = "another number"
+		}
+		out = append(out, fmt.Sprintf("%s/customerPhoneNumber: the link is restricted to %s", optionsField, reported))
+	}
+	return out
+}
+
+func orNone(v *int) string {
+	if v == nil {
+		return "none"
+	}
+	return fmt.Sprint(*v)
+}
+
+// samePhone reports whether two MSISDNs are the same number, allowing Hub2 to write it in full
+// international form (+225 0707070707 for 0707070707): the digits of one end with the other's.
+func samePhone(a, b string) bool {
+	digits := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, s)
+	}
+	a, b = digits(a), digits(b)
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	return b != "" && strings.HasSuffix(a, b)
 }
 
 // createBody maps the unified input to Hub2's create request, with every violation found.

@@ -407,6 +407,10 @@ func TestCapabilities(t *testing.T) {
 	if !c.Amounts || !c.ReusableLinks || c.OpenAmount || c.NativeIdempotency || !slices.Equal(c.Currencies, []string{"XOF", "XAF"}) || len(c.Notes) == 0 {
 		t.Errorf("%+v", c)
 	}
+	// GET /v1/providers tells callers which field names are inferred, and what becomes of them.
+	if notes := strings.Join(c.Notes, "\n"); !strings.Contains(notes, "maximumPayments and customerPhoneNumber are not in Hub2's documented create body (their names are inferred") {
+		t.Errorf("notes do not name the inferred fields:\n%s", notes)
+	}
 	// Every currency it claims has no decimals, as the mapping assumes.
 	for _, cur := range c.Currencies {
 		if d, ok := paylink.Digits(cur); !ok || d != 0 {
@@ -569,6 +573,95 @@ func TestCloseConflict(t *testing.T) {
 				if other != tt.want && errors.Is(err, other) {
 					t.Errorf("also matches %v", other)
 				}
+			}
+		})
+	}
+}
+
+// maximumPayments and customerPhoneNumber are not in Hub2's documented create body (names
+// inferred from its answer): they are sent, and a created link that does not show them is closed
+// and the create refused, rather than handed out on terms the caller did not ask for.
+func TestCreateChecksTheInferredFields(t *testing.T) {
+	t.Parallel()
+	created := func(extra string) string {
+		return `{"id":"pl_1","url":"https://pay.hub2.com/pl_1","status":"active","purchaseReference":"R","amount":1000,"currency":"XOF",` +
+			`"maximumAttempts":3,"createdAt":"2024-01-15T12:00:00.000Z","updatedAt":"2024-01-15T12:00:00.000Z",` +
+			`"expirationDate":"2024-01-15T12:15:00.000Z","type":"multi_use"` + extra + `}`
+	}
+	closedLink := strings.Replace(created(`,"customerPhoneNumber":null`), `"active"`, `"closed"`, 1)
+	multi := hub2.Options{MaximumPayments: 5, CustomerPhoneNumber: "0707070707"}
+	tests := []struct {
+		name        string
+		answer      string
+		closeStatus int
+		want        []string // in the error; none: the create succeeds
+	}{
+		{name: "both honoured", answer: created(`,"maximumPayments":5,"customerPhoneNumber":"0707070707"`)},
+		{name: "number written in international form", answer: created(`,"maximumPayments":5,"customerPhoneNumber":"+2250707070707"`)},
+		{name: "both ignored", answer: created(`,"customerPhoneNumber":null`), closeStatus: 200,
+			want: []string{"/providerOptions/hub2/maximumPayments: asked 5, the link reports none", "/providerOptions/hub2/customerPhoneNumber: the link is restricted to none", "it was closed at once"}},
+		{name: "another limit", answer: created(`,"maximumPayments":1,"customerPhoneNumber":"0707070707"`), closeStatus: 200,
+			want: []string{"asked 5, the link reports 1", "it was closed at once"}},
+		{name: "another number", answer: created(`,"maximumPayments":5,"customerPhoneNumber":"0101010101"`), closeStatus: 200,
+			want: []string{"restricted to another number"}},
+		{name: "ignored, and the close fails", answer: created(`,"customerPhoneNumber":null`), closeStatus: 503,
+			want: []string{"closing it failed, so it may still be payable: close it yourself", string(paylink.NewID("hub2", "pl_1"))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var calls []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				calls = append(calls, r.Method+" "+r.URL.Path)
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				switch {
+				case r.Method == http.MethodPost:
+					var body map[string]any
+					_ = json.NewDecoder(r.Body).Decode(&body)
+					if body["maximumPayments"] != 5.0 || body["customerPhoneNumber"] != "0707070707" {
+						t.Errorf("create sent %v", body)
+					}
+					w.WriteHeader(201)
+					_, _ = w.Write([]byte(tt.answer))
+				case tt.closeStatus == 200:
+					_, _ = w.Write([]byte(closedLink))
+				default:
+					w.WriteHeader(tt.closeStatus)
+					_, _ = w.Write([]byte(`{"status":503,"code":"Service Unavailable","message":"down"}`))
+				}
+			}))
+			defer srv.Close()
+			a, err := hub2.New(hub2.Config{BaseURL: srv.URL, APIKey: "k", MerchantID: "16", Environment: "live",
+				HTTPClient: &http.Client{Transport: validatingTransport("")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.Create(context.Background(), paylink.CreateInput{Amount: xof(t, "1000"), Reference: "R", Reusable: true, Options: multi})
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var pe *paylink.ProviderError
+			if !errors.Is(err, paylink.ErrNotHonoured) || !errors.As(err, &pe) || pe.Provider != "hub2" || pe.Status != 201 {
+				t.Fatalf("err = %v, want ErrNotHonoured", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "0707070707") {
+				t.Errorf("error shows the phone number: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(calls) < 2 || calls[1] != "PATCH /payment-links/pl_1/close" {
+				t.Errorf("calls %v, want the create then the close of pl_1", calls)
 			}
 		})
 	}

@@ -112,6 +112,8 @@ func (a *Adapter) Capabilities() paylink.Capabilities {
 			"Links are single-use. Close cancels an ACTIVE link; closing a cancelled link is already_closed, a completed or expired one not_closable.",
 			"Telness has no reference field: reference is stored in the link's metadata under \"reference\" and read back from there, so that metadata key is reserved.",
 			"Idempotency-Key is passed on to Telness as X-Idempotency-Key (kept 24 hours) for create and close.",
+			"expiresAt is not in Telness's documented create body (its name is inferred from the link's field): paylinks sends it and checks the created link reports that expiry; if it does not, the link is cancelled at once and the create fails with provider_error.",
+			"providerOptions.telness.successUrl and cancelUrl are refused (unsupported_by_provider): Telness documents redirect URLs but not their field names (ours would be inferred) and links do not echo them, so paylinks could not make sure they apply.",
 		},
 	}
 }
@@ -128,6 +130,9 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	}
 	var v []paylink.Violation
 	opts, err := options(in.Options)
+	if err := refuseGuessed(opts); err != nil {
+		return paylink.Link{}, err
+	}
 	var ve *paylink.ValidationError
 	if errors.As(err, &ve) {
 		v = append(v, ve.Violations...)
@@ -148,8 +153,6 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 		OrderId:          nonEmpty(opts.OrderID),
 		InvoiceId:        nonEmpty(opts.InvoiceID),
 		PaymentProfileId: nonEmpty(opts.PaymentProfileID),
-		SuccessUrl:       nonEmpty(opts.SuccessURL),
-		CancelUrl:        nonEmpty(opts.CancelURL),
 		Description:      nonEmpty(in.Description),
 	}
 	if opts.SavePaymentProfile {
@@ -187,7 +190,36 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	if status != http.StatusCreated && status != http.StatusOK { // TEL-9: either means created
 		return paylink.Link{}, responseError(status, res.Header, raw)
 	}
-	return decodeLink(status, raw)
+	l, err := decodeLink(status, raw)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	// expiresAt is not in Telness's documented create body (TEL-10): sent under the name of the
+	// link's field, it counts only if the link created reports that expiry. A link without it
+	// would stay payable past the time asked, so it is cancelled rather than handed out.
+	if body.ExpiresAt != nil && !l.ExpiresAt.Equal(*body.ExpiresAt) {
+		got := "none"
+		if !l.ExpiresAt.IsZero() {
+			got = l.ExpiresAt.Format(time.RFC3339)
+		}
+		what := fmt.Sprintf("/expiresAt: asked %s, the link reports %s", body.ExpiresAt.Format(time.RFC3339), got)
+		return paylink.Link{}, paylink.NotHonoured(ctx, a, status, l.ProviderLinkID, []string{what})
+	}
+	return l, nil
+}
+
+// refuseGuessed refuses the options whose Telness field names are not documented and that a
+// link does not echo, so that paylinks could neither send them under a known name nor check
+// that Telness applied them (TEL-10): a guessed name Telness ignores would drop them silently.
+func refuseGuessed(o Options) error {
+	const why = "Telness documents a %s but not the name of its field, and its links do not show it, so paylinks cannot make sure it is applied; leave it out (or send the field through the passthrough under the name your Telness tenant documents)"
+	switch {
+	case o.SuccessURL != "":
+		return paylink.Unsupported(Name, optionsField+"/successUrl", fmt.Sprintf(why, "success-redirect URL"))
+	case o.CancelURL != "":
+		return paylink.Unsupported(Name, optionsField+"/cancelUrl", fmt.Sprintf(why, "cancel-redirect URL"))
+	}
+	return nil
 }
 
 // Get returns the link as Telness reports it now.

@@ -71,7 +71,7 @@ func TestEndToEndThroughClient(t *testing.T) {
 		Reference:   "INV-2024-001",
 		ExpiresAt:   start.Add(48 * time.Hour),
 		Metadata:    map[string]string{"campaign": "spring"},
-		Options:     telness.Options{InvoiceID: "inv_1", SuccessURL: "https://shop.example.com/ok"},
+		Options:     telness.Options{InvoiceID: "inv_1"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +201,6 @@ func TestErrors(t *testing.T) {
 	}{
 		{"no options", paylink.CreateInput{}, "/providerOptions/telness/orderId"},
 		{"both ids", paylink.CreateInput{Options: telness.Options{OrderID: "o", InvoiceID: "i"}}, "/providerOptions/telness/orderId"},
-		{"relative success URL", paylink.CreateInput{Options: telness.Options{OrderID: "o", SuccessURL: "/done"}}, "/providerOptions/telness/successUrl"},
 		{"another provider's options", paylink.CreateInput{Options: struct{ PhoneNumber string }{"+225"}}, "/providerOptions/telness"},
 		{"reserved metadata key", paylink.CreateInput{Options: telness.Options{OrderID: "o"}, Metadata: map[string]string{"reference": "x"}}, "/metadata/reference"},
 		{"idempotency key too long", paylink.CreateInput{Options: telness.Options{OrderID: "o"}, IdempotencyKey: strings.Repeat("k", 257)}, "header.Idempotency-Key"},
@@ -211,6 +210,19 @@ func TestErrors(t *testing.T) {
 		var ve *paylink.ValidationError
 		if !errors.As(err, &ve) || ve.Violations[0].Field != tt.field {
 			t.Errorf("%s: %v, want a violation at %s", tt.name, err, tt.field)
+		}
+	}
+
+	// The redirect URLs' field names are not documented and links do not echo them: refused as
+	// unsupported, naming the field, rather than sent under a guessed name.
+	for field, opts := range map[string]telness.Options{
+		"/providerOptions/telness/successUrl": {OrderID: "o", SuccessURL: "https://shop.example.com/ok"},
+		"/providerOptions/telness/cancelUrl":  {OrderID: "o", CancelURL: "https://shop.example.com/cancel"},
+	} {
+		_, err := w.adapter.Create(ctx, paylink.CreateInput{Options: opts})
+		var ue *paylink.UnsupportedError
+		if !errors.As(err, &ue) || ue.Provider != "telness" || ue.Field != field {
+			t.Errorf("%s: %v, want unsupported naming the field", field, err)
 		}
 	}
 
@@ -267,6 +279,13 @@ func TestRefusesAmountsAndReuse(t *testing.T) {
 	for _, op := range []paylink.Operation{paylink.OpCreate, paylink.OpGet, paylink.OpClose} {
 		if !caps.Supports(op) {
 			t.Errorf("capabilities lack %s", op)
+		}
+	}
+	// GET /v1/providers tells callers which field names are inferred, and what becomes of them.
+	notes := strings.Join(caps.Notes, "\n")
+	for _, want := range []string{"expiresAt is not in Telness's documented create body (its name is inferred", "successUrl and cancelUrl are refused"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes do not say %q:\n%s", want, notes)
 		}
 	}
 }
@@ -333,7 +352,7 @@ func TestProviderMisbehaviour(t *testing.T) {
 				t.Errorf("body %v", body)
 			}
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"paymentLinkId":"x1","url":"https://pay.test/x1","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`))
+			_, _ = w.Write([]byte(`{"paymentLinkId":"x1","url":"https://pay.test/x1","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z","expiresAt":"2024-01-16T10:00:00Z"}`))
 		})
 		l, err := a.Create(ctx, paylink.CreateInput{
 			IdempotencyKey: "k1", ExpiresAt: time.Date(2024, 1, 16, 11, 0, 0, 0, time.FixedZone("CET", 3600)),
@@ -451,5 +470,75 @@ func TestNewChecksConfig(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "https://apiv2.example.com/payment-links/x", nil)
 	if err := a.Authorize(context.Background(), req); err != nil || req.Header.Get("X-API-Key") != apiKey {
 		t.Errorf("Authorize: %v %v", req.Header, err)
+	}
+}
+
+// expiresAt is not in Telness's documented create body: it is sent, and a created link that does
+// not report that expiry is cancelled and the create refused, so a requested expiry is never
+// silently dropped.
+func TestCreateChecksTheExpiry(t *testing.T) {
+	t.Parallel()
+	link := func(status, extra string) string {
+		return `{"paymentLinkId":"x1","url":"https://pay.test/x1","status":"` + status + `","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"` + extra + `}`
+	}
+	tests := []struct {
+		name         string
+		answer       string
+		cancelStatus int
+		cancelBody   string
+		want         []string // in the error; none: the create succeeds
+	}{
+		{name: "honoured", answer: link("ACTIVE", `,"expiresAt":"2024-01-16T10:00:01Z"`)},
+		{name: "ignored", answer: link("ACTIVE", ""), cancelStatus: 200, cancelBody: link("CANCELLED", ""),
+			want: []string{"/expiresAt: asked 2024-01-16T10:00:01Z, the link reports none", "it was closed at once"}},
+		{name: "another expiry", answer: link("ACTIVE", `,"expiresAt":"2024-01-22T10:00:00Z"`), cancelStatus: 200, cancelBody: link("CANCELLED", ""),
+			want: []string{"the link reports 2024-01-22T10:00:00Z", "it was closed at once"}},
+		{name: "ignored, and the cancel fails", answer: link("ACTIVE", ""), cancelStatus: 500, cancelBody: `{"message":"boom"}`,
+			want: []string{"closing it failed, so it may still be payable: close it yourself", string(paylink.NewID("telness", "x1"))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			a := fakeTelness(t, func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				switch r.URL.Path {
+				case "/api/payment-links":
+					var body map[string]any
+					_ = json.NewDecoder(r.Body).Decode(&body)
+					if body["expiresAt"] != "2024-01-16T10:00:01Z" {
+						t.Errorf("create sent expiresAt %v", body["expiresAt"])
+					}
+					w.WriteHeader(201)
+					_, _ = w.Write([]byte(tt.answer))
+				case "/api/payment-links/x1/cancel":
+					w.WriteHeader(tt.cancelStatus)
+					_, _ = w.Write([]byte(tt.cancelBody))
+				default: // the read back of a cancel that failed
+					_, _ = w.Write([]byte(tt.answer))
+				}
+			})
+			// Telness keeps whole seconds: the expiry sent is rounded up.
+			l, err := a.Create(context.Background(), paylink.CreateInput{ExpiresAt: time.Date(2024, 1, 16, 10, 0, 0, 1, time.UTC), Options: telness.Options{OrderID: "o"}})
+			if len(tt.want) == 0 {
+				if err != nil || !l.ExpiresAt.Equal(time.Date(2024, 1, 16, 10, 0, 1, 0, time.UTC)) || calls.Load() != 1 {
+					t.Fatalf("%+v, %v after %d calls", l, err, calls.Load())
+				}
+				return
+			}
+			var pe *paylink.ProviderError
+			if !errors.Is(err, paylink.ErrNotHonoured) || !errors.As(err, &pe) || pe.Provider != "telness" || pe.Status != 201 {
+				t.Fatalf("err = %v, want ErrNotHonoured", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if calls.Load() < 2 {
+				t.Errorf("%d calls: the link was not cancelled", calls.Load())
+			}
+		})
 	}
 }

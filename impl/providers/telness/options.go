@@ -27,9 +27,10 @@ type Options struct {
 	PaymentProfileID string `json:"paymentProfileId,omitempty"`
 	// SavePaymentProfile saves the payment method used as a payment profile of the customer.
 	SavePaymentProfile bool `json:"savePaymentProfile,omitempty"`
-	// SuccessURL is where the payer is sent after paying; an absolute URL.
+	// SuccessURL is where the payer would be sent after paying. Refused by Create as unsupported:
+	// Telness does not document the field's name and its links do not echo it (TEL-10).
 	SuccessURL string `json:"successUrl,omitempty"`
-	// CancelURL is where the payer is sent on cancelling; an absolute URL.
+	// CancelURL is where the payer would be sent on cancelling; refused like SuccessURL.
 	CancelURL string `json:"cancelUrl,omitempty"`
 }
 
