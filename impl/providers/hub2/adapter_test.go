@@ -666,3 +666,57 @@ func TestCreateChecksTheInferredFields(t *testing.T) {
 		})
 	}
 }
+
+// Issue 16 item 1: Hub2 serves its docs from two builds; the older one's link has no
+// currentSuccessCount (and maximumPayments always), its attempts carry failure.code,
+// fees[].rateType and nextAction.type. Get, list and close read such answers, written here from
+// the older build's pages, through the validating transport; so is an error body without code.
+func TestReadsTheOlderBuild(t *testing.T) {
+	t.Parallel()
+	link := func(status, extra string) string {
+		return `{"id":"pl_z1urYtVFgEebtcj8fxp4v","url":"https://pay.hub2.com/pl_z1urYtVFgEebtcj8fxp4v","status":"` + status + `",` +
+			`"purchaseReference":"ORDER-12345","amount":1000,"currency":"XOF","maximumPayments":1,"maximumAttempts":3,` +
+			`"createdAt":"2024-01-15T12:00:00.000Z","updatedAt":"2024-01-15T12:30:00.000Z","expirationDate":"2024-01-15T14:30:00.000Z",` +
+			`"customerPhoneNumber":"123456789","type":"single_use"` + extra + `}`
+	}
+	attempts := `,"paymentAttempts":[{"id":"pay_1","intentId":"pi_1","createdAt":"2024-01-15T12:05:00.000Z","updatedAt":"2024-01-15T12:06:00.000Z",` +
+		`"status":"failed","amount":1000,"currency":"XOF","failure":{"code":"internal_error","message":"m","params":[]},"nextAction":{"type":"ussd","message":"m","data":{}}},` +
+		`{"id":"pay_2","createdAt":"2024-01-15T12:09:49.355Z","updatedAt":"2024-01-15T12:16:26.128Z","status":"successful","amount":1000,"currency":"XOF",` +
+		`"fees":[{"id":"f1","rate":1.5,"rateType":"percent","amount":15,"currency":"XOF","label":"fee","taxes":[]}]}]`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.Method + " " + r.URL.Path {
+		case "GET /payment-links":
+			_, _ = w.Write([]byte(`[` + link("active", "") + `]`))
+		case "GET /payment-links/pl_z1urYtVFgEebtcj8fxp4v":
+			_, _ = w.Write([]byte(link("completed", attempts)))
+		case "PATCH /payment-links/pl_z1urYtVFgEebtcj8fxp4v/close":
+			_, _ = w.Write([]byte(link("closed", "")))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"status":404}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	a, err := hub2.New(hub2.Config{BaseURL: srv.URL, APIKey: "k", MerchantID: "16", Environment: "live",
+		HTTPClient: &http.Client{Transport: validatingTransport("")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	page, err := a.List(ctx, paylink.PageQuery{})
+	if err != nil || len(page.Links) != 1 || page.Links[0].Status != paylink.StatusActive {
+		t.Errorf("list: %+v, %v", page, err)
+	}
+	got, err := a.Get(ctx, "pl_z1urYtVFgEebtcj8fxp4v")
+	if err != nil || got.Status != paylink.StatusCompleted || !got.CompletedAt.Equal(time.Date(2024, 1, 15, 12, 16, 26, 128e6, time.UTC)) {
+		t.Errorf("get: %+v, %v", got, err)
+	}
+	closed, err := a.Close(ctx, "pl_z1urYtVFgEebtcj8fxp4v", paylink.CloseInput{})
+	if err != nil || closed.Status != paylink.StatusClosed {
+		t.Errorf("close: %+v, %v", closed, err)
+	}
+	if _, err := a.Get(ctx, "pl_other"); !errors.Is(err, paylink.ErrNotFound) || errors.Is(err, paylink.ErrContractViolation) {
+		t.Errorf("404 without code or message: %v, want not found", err)
+	}
+}

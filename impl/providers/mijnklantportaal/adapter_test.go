@@ -558,3 +558,39 @@ func TestAuthorize(t *testing.T) {
 		}
 	}
 }
+
+// Issue 16 item 1: the curated spec requires only what every published build and example carries
+// and paylinks reads, so an answer without the rest (a link without description or expiresAt, a
+// page with only current_page, data and next_page_url, an error body without message) is read,
+// through the validating transport, rather than refused as a contract violation.
+func TestReadsAnswersWithoutWhatPaylinksDoesNotNeed(t *testing.T) {
+	t.Parallel()
+	const lean = `{"id":"plk_1","currency":"EUR","amount":"12.95","reusable":false,"status":"open",` +
+		`"checkoutUrl":"https://demo.mijnklantportaal.nl/payment-link/plk_1","createdAt":"2024-04-29T21:00:00+02:00"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch strings.TrimPrefix(r.URL.Path, "/sandbox/mijnklantportaal") {
+		case "/payment-links":
+			_, _ = w.Write([]byte(`{"current_page":1,"data":[` + lean + `],"next_page_url":null}`))
+		case "/payment-links/plk_1":
+			_, _ = w.Write([]byte(lean))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	a := adapter(t, srv.URL, token)
+	ctx := context.Background()
+	l, err := a.Get(ctx, "plk_1")
+	if err != nil || l.Description != "" || !l.ExpiresAt.IsZero() || l.Amount.Value() != "12.95" || l.Status != paylink.StatusActive {
+		t.Errorf("get: %+v, %v", l, err)
+	}
+	page, err := a.List(ctx, paylink.PageQuery{})
+	if err != nil || len(page.Links) != 1 || page.Next != "" {
+		t.Errorf("list: %+v, %v", page, err)
+	}
+	if _, err := a.Get(ctx, "plk_2"); !errors.Is(err, paylink.ErrNotFound) || errors.Is(err, paylink.ErrContractViolation) {
+		t.Errorf("404 without message: %v, want not found", err)
+	}
+}

@@ -542,3 +542,38 @@ func TestCreateChecksTheExpiry(t *testing.T) {
 		})
 	}
 }
+
+// Issue 16 item 1: Telness's link requires only what paylinks reads, so a link without
+// updatedAt, and an error body without message, are read through the validating transport.
+func TestReadsAnswersWithoutWhatPaylinksDoesNotNeed(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/payment-links/x1" {
+			_, _ = w.Write([]byte(`{"paymentLinkId":"x1","url":"https://pay.test/x1","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z"}`))
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+	doc, err := api.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := validation.New(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := telness.New(telness.Config{BaseURL: srv.URL, APIKey: apiKey, HTTPClient: &http.Client{Transport: validatingTransport(spec, "")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := a.Get(context.Background(), "x1")
+	if err != nil || l.Status != paylink.StatusActive || !l.UpdatedAt.IsZero() {
+		t.Errorf("get: %+v, %v", l, err)
+	}
+	if _, err := a.Get(context.Background(), "x2"); !errors.Is(err, paylink.ErrNotFound) || errors.Is(err, paylink.ErrContractViolation) {
+		t.Errorf("404 without message: %v, want not found", err)
+	}
+}
