@@ -86,8 +86,11 @@ var providerExamples = []struct {
 
 // The calls every provider shares, by operationId.
 var (
-	getCall   call = func(ctx context.Context, p paylink.Provider) error { _, err := p.Get(ctx, linkIDOf(ctx)); return err }
-	listCall  call = func(ctx context.Context, p paylink.Provider) error { _, err := p.List(ctx, paylink.PageQuery{}); return err }
+	getCall  call = func(ctx context.Context, p paylink.Provider) error { _, err := p.Get(ctx, linkIDOf(ctx)); return err }
+	listCall call = func(ctx context.Context, p paylink.Provider) error {
+		_, err := p.List(ctx, paylink.PageQuery{})
+		return err
+	}
 	closeCall call = func(ctx context.Context, p paylink.Provider) error {
 		_, err := p.Close(ctx, linkIDOf(ctx), paylink.CloseInput{})
 		return err
