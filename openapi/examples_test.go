@@ -24,8 +24,8 @@ import (
 	"github.com/paylinks/paylinks/impl/validation"
 )
 
-// call makes the adapter call that gets an operation's answer.
-type call func(ctx context.Context, p paylink.Provider) error
+// call makes the adapter call that gets an operation's answer; linkID is the link it is about.
+type call func(ctx context.Context, p paylink.Provider, linkID string) error
 
 func amount(currency, value string) *paylink.Amount {
 	a, err := paylink.ParseAmount(currency, value)
@@ -51,7 +51,7 @@ var providerExamples = []struct {
 			return mkpadapter.New(mkpadapter.Config{BaseURL: base, Token: "token", HTTPClient: hc})
 		},
 		calls: map[string]call{
-			"CreatePaymentLink": func(ctx context.Context, p paylink.Provider) error {
+			"CreatePaymentLink": func(ctx context.Context, p paylink.Provider, _ string) error {
 				_, err := p.Create(ctx, paylink.CreateInput{Amount: amount("EUR", "12.95"), Description: "Contribution costs"})
 				return err
 			},
@@ -63,7 +63,7 @@ var providerExamples = []struct {
 			return hub2adapter.New(hub2adapter.Config{BaseURL: base, APIKey: "k", MerchantID: "16", Environment: "live", HTTPClient: hc})
 		},
 		calls: map[string]call{
-			"CreatePaymentLink": func(ctx context.Context, p paylink.Provider) error {
+			"CreatePaymentLink": func(ctx context.Context, p paylink.Provider, _ string) error {
 				_, err := p.Create(ctx, paylink.CreateInput{Amount: amount("XOF", "1000"), Reference: "ORDER-12345"})
 				return err
 			},
@@ -75,7 +75,7 @@ var providerExamples = []struct {
 			return teladapter.New(teladapter.Config{BaseURL: base, APIKey: "k", HTTPClient: hc})
 		},
 		calls: map[string]call{
-			"CreatePaymentLink": func(ctx context.Context, p paylink.Provider) error {
+			"CreatePaymentLink": func(ctx context.Context, p paylink.Provider, _ string) error {
 				_, err := p.Create(ctx, paylink.CreateInput{Options: teladapter.Options{OrderID: "o1"}})
 				return err
 			},
@@ -86,21 +86,22 @@ var providerExamples = []struct {
 
 // The calls every provider shares, by operationId.
 var (
-	getCall  call = func(ctx context.Context, p paylink.Provider) error { _, err := p.Get(ctx, linkIDOf(ctx)); return err }
-	listCall call = func(ctx context.Context, p paylink.Provider) error {
-		_, err := p.List(ctx, paylink.PageQuery{})
+	closeCall call = func(ctx context.Context, p paylink.Provider, linkID string) error {
+		_, err := p.Close(ctx, linkID, paylink.CloseInput{})
 		return err
 	}
-	closeCall call = func(ctx context.Context, p paylink.Provider) error {
-		_, err := p.Close(ctx, linkIDOf(ctx), paylink.CloseInput{})
-		return err
+	sharedCalls = map[string]call{
+		"GetPaymentLink": func(ctx context.Context, p paylink.Provider, linkID string) error {
+			_, err := p.Get(ctx, linkID)
+			return err
+		},
+		"ListPaymentLinks": func(ctx context.Context, p paylink.Provider, _ string) error {
+			_, err := p.List(ctx, paylink.PageQuery{})
+			return err
+		},
+		"ClosePaymentLink": closeCall,
 	}
-	sharedCalls = map[string]call{"GetPaymentLink": getCall, "ListPaymentLinks": listCall, "ClosePaymentLink": closeCall}
 )
-
-type linkIDKey struct{}
-
-func linkIDOf(ctx context.Context) string { return ctx.Value(linkIDKey{}).(string) }
 
 // example is one documented answer of an operation.
 type example struct {
@@ -206,7 +207,7 @@ func TestDocumentedExamplesAreAccepted(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				err = c(context.WithValue(context.Background(), linkIDKey{}, pe.linkID), p)
+				err = c(context.Background(), p, pe.linkID)
 				srv.Close()
 				var perr *paylink.ProviderError
 				switch {
