@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,5 +103,68 @@ func TestEmbeddedSpecsMatchFiles(t *testing.T) {
 				t.Errorf("the spec embedded in gen differs from openapi/%s: run go generate ./...", s.file)
 			}
 		})
+	}
+}
+
+// Every operation of a provider spec says what it does beyond its summary (linters flag the
+// ones that do not). The unified spec is left to its own test.
+func TestProviderOperationsHaveDescriptions(t *testing.T) {
+	for _, s := range specs {
+		if s.file == "paylinks.yaml" {
+			continue
+		}
+		doc := load(t, s.file)
+		for path, item := range doc.Paths.Map() {
+			for method, op := range item.Operations() {
+				if strings.TrimSpace(op.Summary) == "" || strings.TrimSpace(op.Description) == "" {
+					t.Errorf("%s: %s %s (%s) lacks a summary or a description", s.file, method, path, op.OperationID)
+				}
+			}
+		}
+	}
+}
+
+// CURATION.md states the rule for response schemas at the top, and every entry says whether its
+// facts are documented, inferred or unverified; entry ids run from 1 without gaps per provider.
+func TestCurationLog(t *testing.T) {
+	data, err := os.ReadFile("CURATION.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	top, _, _ := strings.Cut(text, "\n## MijnKlantportaal")
+	plain := strings.Join(strings.Fields(strings.ReplaceAll(top, "**", "")), " ")
+	for _, want := range []string{"requires only what every published build", "every documented example carries, and what paylinks actually needs", "Everything else is optional"} {
+		if !strings.Contains(plain, want) {
+			t.Errorf("the top of CURATION.md does not state the rule (%q)", want)
+		}
+	}
+	heading := regexp.MustCompile(`^### (MKP|HUB2|TEL)-(\d+) `)
+	label := regexp.MustCompile(`\b(documented|inferred|unverified)\b`)
+	lines := strings.Split(text, "\n")
+	next := map[string]int{}
+	for i, line := range lines {
+		m := heading.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		id := m[1] + "-" + m[2]
+		if n, _ := strconv.Atoi(m[2]); n != next[m[1]]+1 {
+			t.Errorf("%s follows %s-%d", id, m[1], next[m[1]])
+		} else {
+			next[m[1]] = n
+		}
+		basis := ""
+		if i+1 < len(lines) {
+			basis = lines[i+1]
+		}
+		if !strings.HasPrefix(basis, "Basis: ") || !label.MatchString(basis) {
+			t.Errorf("%s: no Basis line saying documented, inferred or unverified (got %q)", id, basis)
+		}
+	}
+	for _, p := range []string{"MKP", "HUB2", "TEL"} {
+		if next[p] == 0 {
+			t.Errorf("no %s entries", p)
+		}
 	}
 }
