@@ -11,12 +11,10 @@ import (
 	"testing"
 	"time"
 
-	api "github.com/paylinks/paylinks/gen/telness"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/providers/telness"
 	"github.com/paylinks/paylinks/impl/sandbox"
 	tsandbox "github.com/paylinks/paylinks/impl/sandbox/telness"
-	"github.com/paylinks/paylinks/impl/validation"
 )
 
 var start = time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)
@@ -39,15 +37,7 @@ func newWorld(t *testing.T, cfg sandbox.Config) *world {
 	sb := tsandbox.New(cfg)
 	srv := httptest.NewServer(sandbox.Handler("/sandbox", sb))
 	t.Cleanup(srv.Close)
-	doc, err := api.GetSwagger()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := validation.New(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Transport: validatingTransport(spec, "/sandbox/telness")}
+	hc := validatingClient("/sandbox/telness")
 	base := srv.URL + "/sandbox/telness"
 	a, err := telness.New(telness.Config{BaseURL: base, APIKey: apiKey, HTTPClient: hc})
 	if err != nil {
@@ -437,12 +427,7 @@ func TestContractViolationThroughValidatingTransport(t *testing.T) {
 		_, _ = w.Write([]byte(`{"paymentLinkId":"x","url":"https://pay.test/x","status":"PARTIALLY_PAID","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`))
 	}))
 	t.Cleanup(srv.Close)
-	doc, _ := api.GetSwagger()
-	spec, err := validation.New(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := telness.New(telness.Config{BaseURL: srv.URL, APIKey: apiKey, HTTPClient: &http.Client{Transport: validatingTransport(spec, "")}})
+	a, err := telness.New(telness.Config{BaseURL: srv.URL, APIKey: apiKey, HTTPClient: validatingClient("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,15 +542,7 @@ func TestReadsAnswersWithoutWhatPaylinksDoesNotNeed(t *testing.T) {
 		_, _ = w.Write([]byte(`{}`))
 	}))
 	t.Cleanup(srv.Close)
-	doc, err := api.GetSwagger()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := validation.New(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := telness.New(telness.Config{BaseURL: srv.URL, APIKey: apiKey, HTTPClient: &http.Client{Transport: validatingTransport(spec, "")}})
+	a, err := telness.New(telness.Config{BaseURL: srv.URL, APIKey: apiKey, HTTPClient: validatingClient("")})
 	if err != nil {
 		t.Fatal(err)
 	}

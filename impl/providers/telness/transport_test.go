@@ -3,11 +3,25 @@ package telness_test
 import (
 	"net/http"
 
+	api "github.com/paylinks/paylinks/gen/telness"
 	"github.com/paylinks/paylinks/impl/validation"
 )
 
-// validatingTransport validates every answer against the curated spec in enforce mode, so any
+// spec is the curated Telness spec, prepared for validation once for every test.
+var spec = func() *validation.Spec {
+	doc, err := api.GetSwagger()
+	if err != nil {
+		panic(err)
+	}
+	s, err := validation.New(doc)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// validatingClient validates every answer against the curated spec in enforce mode, so any
 // answer that breaks the spec fails the call that got it.
-func validatingTransport(spec *validation.Spec, prefix string) http.RoundTripper {
-	return &validation.Transport{Spec: spec, Prefix: prefix}
+func validatingClient(prefix string) *http.Client {
+	return &http.Client{Transport: &validation.Transport{Spec: spec, Prefix: prefix}}
 }
