@@ -28,7 +28,10 @@ var specs = []struct {
 	{"mijnklantportaal.yaml", mijnklantportaal.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListPaymentLinkPayments"}},
 	{"hub2.yaml", hub2.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink"}},
 	{"telness.yaml", telness.GetSwagger, []string{"CreatePaymentLink", "GetPaymentLink", "CancelPaymentLink"}},
-	{"paylinks.yaml", paylinks.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListProviders"}},
+	{"paylinks.yaml", paylinks.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListProviders",
+		"ListEvents", "StreamEvents", "GetEvent", "ListEventDeliveries", "RedeliverEvent",
+		"CreateWebhookEndpoint", "ListWebhookEndpoints", "GetWebhookEndpoint", "UpdateWebhookEndpoint", "DeleteWebhookEndpoint",
+		"RotateWebhookEndpointSecret", "TestWebhookEndpoint", "RecoverWebhookEndpoint", "ListEndpointDeliveries"}},
 }
 
 func load(t *testing.T, file string) *openapi3.T {
