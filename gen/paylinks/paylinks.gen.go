@@ -23,24 +23,6 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
-// Defines values for AttemptResult.
-const (
-	AttemptResultFailed    AttemptResult = "failed"
-	AttemptResultSucceeded AttemptResult = "succeeded"
-)
-
-// Valid indicates whether the value is a known member of the AttemptResult enum.
-func (e AttemptResult) Valid() bool {
-	switch e {
-	case AttemptResultFailed:
-		return true
-	case AttemptResultSucceeded:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for CapabilitiesOperations.
 const (
 	CapabilitiesOperationsClose  CapabilitiesOperations = "close"
@@ -59,6 +41,54 @@ func (e CapabilitiesOperations) Valid() bool {
 	case CapabilitiesOperationsGet:
 		return true
 	case CapabilitiesOperationsList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeliveryAttemptOutcome.
+const (
+	DeliveryAttemptOutcomeAbandoned DeliveryAttemptOutcome = "abandoned"
+	DeliveryAttemptOutcomeFailed    DeliveryAttemptOutcome = "failed"
+	DeliveryAttemptOutcomeLate      DeliveryAttemptOutcome = "late"
+	DeliveryAttemptOutcomeSucceeded DeliveryAttemptOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryAttemptOutcome enum.
+func (e DeliveryAttemptOutcome) Valid() bool {
+	switch e {
+	case DeliveryAttemptOutcomeAbandoned:
+		return true
+	case DeliveryAttemptOutcomeFailed:
+		return true
+	case DeliveryAttemptOutcomeLate:
+		return true
+	case DeliveryAttemptOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeliveryStatus.
+const (
+	DeliveryStatusCanceled  DeliveryStatus = "canceled"
+	DeliveryStatusDelivered DeliveryStatus = "delivered"
+	DeliveryStatusFailed    DeliveryStatus = "failed"
+	DeliveryStatusPending   DeliveryStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryStatus enum.
+func (e DeliveryStatus) Valid() bool {
+	switch e {
+	case DeliveryStatusCanceled:
+		return true
+	case DeliveryStatusDelivered:
+		return true
+	case DeliveryStatusFailed:
+		return true
+	case DeliveryStatusPending:
 		return true
 	default:
 		return false
@@ -309,9 +339,6 @@ type AmountInput struct {
 	Value DecimalValue `json:"value"`
 }
 
-// AttemptResult `succeeded`: the endpoint answered 2xx. `failed`: anything else (see `httpStatus` and `error`).
-type AttemptResult string
-
 // Capabilities defines model for Capabilities.
 type Capabilities struct {
 	// Amounts Links carry an amount (false for Telness, where the order or invoice does).
@@ -387,43 +414,65 @@ type Currency = string
 // Example: 12.95
 type DecimalValue = string
 
-// DeliveryAttempt defines model for DeliveryAttempt.
-type DeliveryAttempt struct {
-	// Attempt 1 for the first attempt of this delivery, then counting retries.
-	Attempt     int       `json:"attempt"`
-	AttemptedAt time.Time `json:"attemptedAt"`
-	DurationMs  int       `json:"durationMs"`
-	EndpointId  string    `json:"endpointId"`
-
-	// Error Why the attempt failed, when it did (timeout, connection refused, …).
-	Error *string `json:"error,omitempty"`
+// Delivery The delivery of one event to one endpoint, with every attempt made.
+type Delivery struct {
+	// Attempts Every attempt, oldest first.
+	Attempts   []DeliveryAttempt `json:"attempts"`
+	CreatedAt  time.Time         `json:"createdAt"`
+	EndpointId string            `json:"endpointId"`
 
 	// EventId An event id; ids sort by the time the event was emitted.
 	//
 	// Example: evt_01JDQ4K5Z8X9M2N3P4Q5R6S7T8
 	EventId EventID `json:"eventId"`
+	Id      string  `json:"id"`
 
-	// HttpStatus The endpoint's HTTP status, absent when it did not answer.
-	HttpStatus *int   `json:"httpStatus,omitempty"`
-	Id         string `json:"id"`
-
-	// NextAttemptAt When the next retry is due, if one is scheduled.
+	// NextAttemptAt When the next attempt is due, while `pending`.
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+	// Status `pending`: waiting for its next attempt (or being attempted). `delivered`: the endpoint
+	// answered 2xx. `failed`: retries exhausted, or the endpoint answered 410 Gone (recover it
+	// with `POST /v1/webhook-endpoints/{id}/recover`). `canceled`: the endpoint was deleted.
+	Status DeliveryStatus `json:"status"`
+}
+
+// DeliveryAttempt defines model for DeliveryAttempt.
+type DeliveryAttempt struct {
+	// Attempt 1 for the first attempt, then counting retries.
+	Attempt     int       `json:"attempt"`
+	AttemptedAt time.Time `json:"attemptedAt"`
+	DurationMs  int64     `json:"durationMs"`
+
+	// Error Why the attempt failed (timeout, connection refused, a non-2xx status …).
+	Error *string `json:"error,omitempty"`
+
+	// HttpStatus The endpoint's HTTP status; absent when it did not answer.
+	HttpStatus *int `json:"httpStatus,omitempty"`
+
+	// Outcome `succeeded` (2xx), `failed`, `late` (its result came after another instance had taken
+	// the delivery over), `abandoned` (its instance stopped before recording a result).
+	Outcome DeliveryAttemptOutcome `json:"outcome"`
 
 	// Response The first KiB of the endpoint's answer body.
 	Response *string `json:"response,omitempty"`
-
-	// Result `succeeded`: the endpoint answered 2xx. `failed`: anything else (see `httpStatus` and `error`).
-	Result AttemptResult `json:"result"`
 }
 
-// DeliveryAttemptList defines model for DeliveryAttemptList.
-type DeliveryAttemptList struct {
-	Data []DeliveryAttempt `json:"data"`
+// DeliveryAttemptOutcome `succeeded` (2xx), `failed`, `late` (its result came after another instance had taken
+// the delivery over), `abandoned` (its instance stopped before recording a result).
+type DeliveryAttemptOutcome string
+
+// DeliveryList defines model for DeliveryList.
+type DeliveryList struct {
+	Data []Delivery `json:"data"`
 
 	// NextCursor Pass as `cursor` for the next page; absent or null on the last page.
 	NextCursor *string `json:"nextCursor,omitempty"`
 }
+
+// DeliveryStatus `pending`: waiting for its next attempt (or being attempted). `delivered`: the endpoint
+// answered 2xx. `failed`: retries exhausted, or the endpoint answered 410 Gone (recover it
+// with `POST /v1/webhook-endpoints/{id}/recover`). `canceled`: the endpoint was deleted.
+type DeliveryStatus string
 
 // Event One transition of one link, as listed, streamed and delivered (the body of a webhook
 // delivery). Order is not guaranteed: compare `data.sequence` per link to drop stale events.
@@ -656,7 +705,7 @@ type RecoverRequest struct {
 
 // RedeliverRequest defines model for RedeliverRequest.
 type RedeliverRequest struct {
-	// EndpointId Only to this endpoint (default every enabled endpoint subscribed to the event).
+	// EndpointId Only to this endpoint (default every endpoint the event was delivered to).
 	EndpointId *string `json:"endpointId,omitempty"`
 }
 
@@ -821,8 +870,8 @@ type Unprocessable = Problem
 
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
-	// Type Only events of these types (repeat the parameter for several).
-	Type *[]EventType `form:"type,omitempty" json:"type,omitempty"`
+	// Type Only events of this type.
+	Type *EventType `form:"type,omitempty" json:"type,omitempty"`
 
 	// LinkId Only events of this link (its paylinks id).
 	LinkId *string `form:"linkId,omitempty" json:"linkId,omitempty"`
@@ -847,15 +896,6 @@ type StreamEventsParams struct {
 
 	// LastEventID The id of the last event received; the stream resumes after it.
 	LastEventID *EventID `json:"Last-Event-ID,omitempty"`
-}
-
-// ListEventDeliveriesParams defines parameters for ListEventDeliveries.
-type ListEventDeliveriesParams struct {
-	// Limit Items per page.
-	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
-
-	// Cursor The `nextCursor` of the previous page; absent for the first page.
-	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListPaymentLinksParams defines parameters for ListPaymentLinks.
@@ -913,8 +953,8 @@ type ListWebhookEndpointsParams struct {
 
 // ListEndpointDeliveriesParams defines parameters for ListEndpointDeliveries.
 type ListEndpointDeliveriesParams struct {
-	// Result Only attempts with this result.
-	Result *AttemptResult `form:"result,omitempty" json:"result,omitempty"`
+	// Status Only deliveries in this status.
+	Status *DeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// Limit Items per page.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -1039,17 +1079,18 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
 	GetEvent(ctx context.Context, id EventIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListEventDeliveries List the delivery attempts of an event
+	// ListEventDeliveries List the deliveries of an event
 	//
-	// Every attempt to deliver this event to any endpoint, newest first.
+	// The deliveries of this event (one per endpoint, more after a redelivery), each with every attempt made.
 	//
 	// Corresponds with GET /v1/events/{id}/deliveries (the `ListEventDeliveries` operationId).
-	ListEventDeliveries(ctx context.Context, id EventIDParam, params *ListEventDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListEventDeliveries(ctx context.Context, id EventIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RedeliverEventWithBody Deliver an event again
 	//
-	// Schedules a new delivery of the event now, to one endpoint or to every enabled endpoint
-	// subscribed to its type and provider. The receiver sees the same `webhook-id`.
+	// Delivers the event again, now, with a fresh retry schedule: to one endpoint (also one it
+	// was never delivered to), or to every endpoint it was delivered to. The receiver sees the
+	// same `webhook-id`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1058,8 +1099,9 @@ type ClientInterface interface {
 
 	// RedeliverEvent Deliver an event again
 	//
-	// Schedules a new delivery of the event now, to one endpoint or to every enabled endpoint
-	// subscribed to its type and provider. The receiver sees the same `webhook-id`.
+	// Delivers the event again, now, with a fresh retry schedule: to one endpoint (also one it
+	// was never delivered to), or to every endpoint it was delivered to. The receiver sees the
+	// same `webhook-id`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1183,9 +1225,9 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/webhook-endpoints/{id} (the `UpdateWebhookEndpoint` operationId).
 	UpdateWebhookEndpoint(ctx context.Context, id EndpointIDParam, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListEndpointDeliveries List the delivery attempts to an endpoint
+	// ListEndpointDeliveries List the deliveries to an endpoint
 	//
-	// Every attempt to deliver any event to this endpoint, newest first.
+	// The deliveries of events to this endpoint, newest first, each with every attempt made.
 	//
 	// Corresponds with GET /v1/webhook-endpoints/{id}/deliveries (the `ListEndpointDeliveries` operationId).
 	ListEndpointDeliveries(ctx context.Context, id EndpointIDParam, params *ListEndpointDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1234,7 +1276,7 @@ type ClientInterface interface {
 
 	// TestWebhookEndpoint Send a test event to an endpoint
 	//
-	// Emits a `webhook_endpoint.test` event delivered to this endpoint only (also when it is disabled).
+	// Emits a `webhook_endpoint.test` event delivered to this endpoint only. A disabled endpoint is refused (422): enable it first.
 	//
 	// Corresponds with POST /v1/webhook-endpoints/{id}/test (the `TestWebhookEndpoint` operationId).
 	TestWebhookEndpoint(ctx context.Context, id EndpointIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1294,13 +1336,13 @@ func (c *Client) GetEvent(ctx context.Context, id EventIDParam, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
-// ListEventDeliveries List the delivery attempts of an event
+// ListEventDeliveries List the deliveries of an event
 //
-// Every attempt to deliver this event to any endpoint, newest first.
+// The deliveries of this event (one per endpoint, more after a redelivery), each with every attempt made.
 //
 // Corresponds with GET /v1/events/{id}/deliveries (the `ListEventDeliveries` operationId).
-func (c *Client) ListEventDeliveries(ctx context.Context, id EventIDParam, params *ListEventDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListEventDeliveriesRequest(c.Server, id, params)
+func (c *Client) ListEventDeliveries(ctx context.Context, id EventIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventDeliveriesRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1313,8 +1355,9 @@ func (c *Client) ListEventDeliveries(ctx context.Context, id EventIDParam, param
 
 // RedeliverEventWithBody Deliver an event again
 //
-// Schedules a new delivery of the event now, to one endpoint or to every enabled endpoint
-// subscribed to its type and provider. The receiver sees the same `webhook-id`.
+// Delivers the event again, now, with a fresh retry schedule: to one endpoint (also one it
+// was never delivered to), or to every endpoint it was delivered to. The receiver sees the
+// same `webhook-id`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1333,8 +1376,9 @@ func (c *Client) RedeliverEventWithBody(ctx context.Context, id EventIDParam, co
 
 // RedeliverEvent Deliver an event again
 //
-// Schedules a new delivery of the event now, to one endpoint or to every enabled endpoint
-// subscribed to its type and provider. The receiver sees the same `webhook-id`.
+// Delivers the event again, now, with a fresh retry schedule: to one endpoint (also one it
+// was never delivered to), or to every endpoint it was delivered to. The receiver sees the
+// same `webhook-id`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1598,9 +1642,9 @@ func (c *Client) UpdateWebhookEndpoint(ctx context.Context, id EndpointIDParam, 
 	return c.Client.Do(req)
 }
 
-// ListEndpointDeliveries List the delivery attempts to an endpoint
+// ListEndpointDeliveries List the deliveries to an endpoint
 //
-// Every attempt to deliver any event to this endpoint, newest first.
+// The deliveries of events to this endpoint, newest first, each with every attempt made.
 //
 // Corresponds with GET /v1/webhook-endpoints/{id}/deliveries (the `ListEndpointDeliveries` operationId).
 func (c *Client) ListEndpointDeliveries(ctx context.Context, id EndpointIDParam, params *ListEndpointDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1699,7 +1743,7 @@ func (c *Client) RotateWebhookEndpointSecret(ctx context.Context, id EndpointIDP
 
 // TestWebhookEndpoint Send a test event to an endpoint
 //
-// Emits a `webhook_endpoint.test` event delivered to this endpoint only (also when it is disabled).
+// Emits a `webhook_endpoint.test` event delivered to this endpoint only. A disabled endpoint is refused (422): enable it first.
 //
 // Corresponds with POST /v1/webhook-endpoints/{id}/test (the `TestWebhookEndpoint` operationId).
 func (c *Client) TestWebhookEndpoint(ctx context.Context, id EndpointIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1744,7 +1788,7 @@ func NewListEventsRequest(server string, params *ListEventsParams) (*http.Reques
 
 		if params.Type != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1932,7 +1976,7 @@ func NewGetEventRequest(server string, id EventIDParam) (*http.Request, error) {
 }
 
 // NewListEventDeliveriesRequest constructs an http.Request for the ListEventDeliveries method
-func NewListEventDeliveriesRequest(server string, id EventIDParam, params *ListEventDeliveriesParams) (*http.Request, error) {
+func NewListEventDeliveriesRequest(server string, id EventIDParam) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1955,45 +1999,6 @@ func NewListEventDeliveriesRequest(server string, id EventIDParam, params *ListE
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
-	}
-
-	if params != nil {
-		// queryValues collects non-styled parameters (passthrough, JSON)
-		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
-		// rawQueryFragments collects pre-encoded query fragments from
-		// styled parameters, preserving literal commas as delimiters
-		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
-
-		if params.Limit != nil {
-
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
-
-		}
-
-		if params.Cursor != nil {
-
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
-
-		}
-
-		if encoded := queryValues.Encode(); encoded != "" {
-			rawQueryFragments = append(rawQueryFragments, encoded)
-		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2601,9 +2606,9 @@ func NewListEndpointDeliveriesRequest(server string, id EndpointIDParam, params 
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if params.Result != nil {
+		if params.Status != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "result", *params.Result, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2853,19 +2858,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
 	GetEventWithResponse(ctx context.Context, id EventIDParam, reqEditors ...RequestEditorFn) (*GetEventResponse, error)
 
-	// ListEventDeliveriesWithResponse List the delivery attempts of an event
+	// ListEventDeliveriesWithResponse List the deliveries of an event
 	//
-	// Every attempt to deliver this event to any endpoint, newest first.
+	// The deliveries of this event (one per endpoint, more after a redelivery), each with every attempt made.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/events/{id}/deliveries (the `ListEventDeliveries` operationId).
-	ListEventDeliveriesWithResponse(ctx context.Context, id EventIDParam, params *ListEventDeliveriesParams, reqEditors ...RequestEditorFn) (*ListEventDeliveriesResponse, error)
+	ListEventDeliveriesWithResponse(ctx context.Context, id EventIDParam, reqEditors ...RequestEditorFn) (*ListEventDeliveriesResponse, error)
 
 	// RedeliverEventWithBodyWithResponse Deliver an event again
 	//
-	// Schedules a new delivery of the event now, to one endpoint or to every enabled endpoint
-	// subscribed to its type and provider. The receiver sees the same `webhook-id`.
+	// Delivers the event again, now, with a fresh retry schedule: to one endpoint (also one it
+	// was never delivered to), or to every endpoint it was delivered to. The receiver sees the
+	// same `webhook-id`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2874,8 +2880,9 @@ type ClientWithResponsesInterface interface {
 
 	// RedeliverEventWithResponse Deliver an event again
 	//
-	// Schedules a new delivery of the event now, to one endpoint or to every enabled endpoint
-	// subscribed to its type and provider. The receiver sees the same `webhook-id`.
+	// Delivers the event again, now, with a fresh retry schedule: to one endpoint (also one it
+	// was never delivered to), or to every endpoint it was delivered to. The receiver sees the
+	// same `webhook-id`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3013,9 +3020,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/webhook-endpoints/{id} (the `UpdateWebhookEndpoint` operationId).
 	UpdateWebhookEndpointWithResponse(ctx context.Context, id EndpointIDParam, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookEndpointResponse, error)
 
-	// ListEndpointDeliveriesWithResponse List the delivery attempts to an endpoint
+	// ListEndpointDeliveriesWithResponse List the deliveries to an endpoint
 	//
-	// Every attempt to deliver any event to this endpoint, newest first.
+	// The deliveries of events to this endpoint, newest first, each with every attempt made.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3066,7 +3073,7 @@ type ClientWithResponsesInterface interface {
 
 	// TestWebhookEndpointWithResponse Send a test event to an endpoint
 	//
-	// Emits a `webhook_endpoint.test` event delivered to this endpoint only (also when it is disabled).
+	// Emits a `webhook_endpoint.test` event delivered to this endpoint only. A disabled endpoint is refused (422): enable it first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3271,7 +3278,7 @@ type ListEventDeliveriesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *DeliveryAttemptList
+	JSON200 *DeliveryList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -3285,7 +3292,7 @@ type ListEventDeliveriesResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListEventDeliveriesResponse) GetJSON200() *DeliveryAttemptList {
+func (r ListEventDeliveriesResponse) GetJSON200() *DeliveryList {
 	return r.JSON200
 }
 
@@ -4246,7 +4253,7 @@ type ListEndpointDeliveriesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *DeliveryAttemptList
+	JSON200 *DeliveryList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4260,7 +4267,7 @@ type ListEndpointDeliveriesResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListEndpointDeliveriesResponse) GetJSON200() *DeliveryAttemptList {
+func (r ListEndpointDeliveriesResponse) GetJSON200() *DeliveryList {
 	return r.JSON200
 }
 
@@ -4481,6 +4488,8 @@ type TestWebhookEndpointResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 }
@@ -4503,6 +4512,11 @@ func (r TestWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorize
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r TestWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4587,15 +4601,15 @@ func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, id Event
 	return ParseGetEventResponse(rsp)
 }
 
-// ListEventDeliveriesWithResponse List the delivery attempts of an event
+// ListEventDeliveriesWithResponse List the deliveries of an event
 //
-// Every attempt to deliver this event to any endpoint, newest first.
+// The deliveries of this event (one per endpoint, more after a redelivery), each with every attempt made.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/events/{id}/deliveries (the `ListEventDeliveries` operationId).
-func (c *ClientWithResponses) ListEventDeliveriesWithResponse(ctx context.Context, id EventIDParam, params *ListEventDeliveriesParams, reqEditors ...RequestEditorFn) (*ListEventDeliveriesResponse, error) {
-	rsp, err := c.ListEventDeliveries(ctx, id, params, reqEditors...)
+func (c *ClientWithResponses) ListEventDeliveriesWithResponse(ctx context.Context, id EventIDParam, reqEditors ...RequestEditorFn) (*ListEventDeliveriesResponse, error) {
+	rsp, err := c.ListEventDeliveries(ctx, id, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4604,8 +4618,9 @@ func (c *ClientWithResponses) ListEventDeliveriesWithResponse(ctx context.Contex
 
 // RedeliverEventWithBodyWithResponse Deliver an event again
 //
-// Schedules a new delivery of the event now, to one endpoint or to every enabled endpoint
-// subscribed to its type and provider. The receiver sees the same `webhook-id`.
+// Delivers the event again, now, with a fresh retry schedule: to one endpoint (also one it
+// was never delivered to), or to every endpoint it was delivered to. The receiver sees the
+// same `webhook-id`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4620,8 +4635,9 @@ func (c *ClientWithResponses) RedeliverEventWithBodyWithResponse(ctx context.Con
 
 // RedeliverEventWithResponse Deliver an event again
 //
-// Schedules a new delivery of the event now, to one endpoint or to every enabled endpoint
-// subscribed to its type and provider. The receiver sees the same `webhook-id`.
+// Delivers the event again, now, with a fresh retry schedule: to one endpoint (also one it
+// was never delivered to), or to every endpoint it was delivered to. The receiver sees the
+// same `webhook-id`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4843,9 +4859,9 @@ func (c *ClientWithResponses) UpdateWebhookEndpointWithResponse(ctx context.Cont
 	return ParseUpdateWebhookEndpointResponse(rsp)
 }
 
-// ListEndpointDeliveriesWithResponse List the delivery attempts to an endpoint
+// ListEndpointDeliveriesWithResponse List the deliveries to an endpoint
 //
-// Every attempt to deliver any event to this endpoint, newest first.
+// The deliveries of events to this endpoint, newest first, each with every attempt made.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4926,7 +4942,7 @@ func (c *ClientWithResponses) RotateWebhookEndpointSecretWithResponse(ctx contex
 
 // TestWebhookEndpointWithResponse Send a test event to an endpoint
 //
-// Emits a `webhook_endpoint.test` event delivered to this endpoint only (also when it is disabled).
+// Emits a `webhook_endpoint.test` event delivered to this endpoint only. A disabled endpoint is refused (422): enable it first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5102,7 +5118,7 @@ func ParseListEventDeliveriesResponse(rsp *http.Response) (*ListEventDeliveriesR
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest DeliveryAttemptList
+		var dest DeliveryList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5930,7 +5946,7 @@ func ParseListEndpointDeliveriesResponse(rsp *http.Response) (*ListEndpointDeliv
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest DeliveryAttemptList
+		var dest DeliveryList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6140,6 +6156,13 @@ func ParseTestWebhookEndpointResponse(rsp *http.Response) (*TestWebhookEndpointR
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6163,9 +6186,9 @@ type ServerInterface interface {
 	// GetEvent Get an event
 	// (GET /v1/events/{id})
 	GetEvent(ctx echo.Context, id EventIDParam) error
-	// ListEventDeliveries List the delivery attempts of an event
+	// ListEventDeliveries List the deliveries of an event
 	// (GET /v1/events/{id}/deliveries)
-	ListEventDeliveries(ctx echo.Context, id EventIDParam, params ListEventDeliveriesParams) error
+	ListEventDeliveries(ctx echo.Context, id EventIDParam) error
 	// RedeliverEvent Deliver an event again
 	// (POST /v1/events/{id}/redeliver)
 	RedeliverEvent(ctx echo.Context, id EventIDParam) error
@@ -6199,7 +6222,7 @@ type ServerInterface interface {
 	// UpdateWebhookEndpoint Change a webhook endpoint
 	// (PATCH /v1/webhook-endpoints/{id})
 	UpdateWebhookEndpoint(ctx echo.Context, id EndpointIDParam) error
-	// ListEndpointDeliveries List the delivery attempts to an endpoint
+	// ListEndpointDeliveries List the deliveries to an endpoint
 	// (GET /v1/webhook-endpoints/{id}/deliveries)
 	ListEndpointDeliveries(ctx echo.Context, id EndpointIDParam, params ListEndpointDeliveriesParams) error
 	// RecoverWebhookEndpoint Redeliver what failed in a time window
@@ -6226,7 +6249,7 @@ func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 	var params ListEventsParams
 	// ------------- Optional query parameter "type" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
 	}
@@ -6333,24 +6356,8 @@ func (w *ServerInterfaceWrapper) ListEventDeliveries(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params ListEventDeliveriesParams
-	// ------------- Optional query parameter "limit" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
-	}
-
-	// ------------- Optional query parameter "cursor" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
-	}
-
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListEventDeliveries(ctx, id, params)
+	err = w.Handler.ListEventDeliveries(ctx, id)
 	return err
 }
 
@@ -6610,11 +6617,11 @@ func (w *ServerInterfaceWrapper) ListEndpointDeliveries(ctx echo.Context) error 
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params ListEndpointDeliveriesParams
-	// ------------- Optional query parameter "result" -------------
+	// ------------- Optional query parameter "status" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "result", ctx.QueryParams(), &params.Result, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter result: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
 	}
 
 	// ------------- Optional query parameter "limit" -------------
@@ -7053,15 +7060,14 @@ func (response GetEventdefaultApplicationProblemPlusJSONResponse) VisitGetEventR
 }
 
 type ListEventDeliveriesRequestObject struct {
-	Id     EventIDParam `json:"id"`
-	Params ListEventDeliveriesParams
+	Id EventIDParam `json:"id"`
 }
 
 type ListEventDeliveriesResponseObject interface {
 	VisitListEventDeliveriesResponse(w http.ResponseWriter) error
 }
 
-type ListEventDeliveries200JSONResponse DeliveryAttemptList
+type ListEventDeliveries200JSONResponse DeliveryList
 
 func (response ListEventDeliveries200JSONResponse) VisitListEventDeliveriesResponse(w http.ResponseWriter) error {
 
@@ -8392,7 +8398,7 @@ type ListEndpointDeliveriesResponseObject interface {
 	VisitListEndpointDeliveriesResponse(w http.ResponseWriter) error
 }
 
-type ListEndpointDeliveries200JSONResponse DeliveryAttemptList
+type ListEndpointDeliveries200JSONResponse DeliveryList
 
 func (response ListEndpointDeliveries200JSONResponse) VisitListEndpointDeliveriesResponse(w http.ResponseWriter) error {
 
@@ -8765,6 +8771,22 @@ func (response TestWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitTe
 	return err
 }
 
+type TestWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestWebhookEndpointdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -8793,7 +8815,7 @@ type StrictServerInterface interface {
 	// GetEvent Get an event
 	// (GET /v1/events/{id})
 	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
-	// ListEventDeliveries List the delivery attempts of an event
+	// ListEventDeliveries List the deliveries of an event
 	// (GET /v1/events/{id}/deliveries)
 	ListEventDeliveries(ctx context.Context, request ListEventDeliveriesRequestObject) (ListEventDeliveriesResponseObject, error)
 	// RedeliverEvent Deliver an event again
@@ -8829,7 +8851,7 @@ type StrictServerInterface interface {
 	// UpdateWebhookEndpoint Change a webhook endpoint
 	// (PATCH /v1/webhook-endpoints/{id})
 	UpdateWebhookEndpoint(ctx context.Context, request UpdateWebhookEndpointRequestObject) (UpdateWebhookEndpointResponseObject, error)
-	// ListEndpointDeliveries List the delivery attempts to an endpoint
+	// ListEndpointDeliveries List the deliveries to an endpoint
 	// (GET /v1/webhook-endpoints/{id}/deliveries)
 	ListEndpointDeliveries(ctx context.Context, request ListEndpointDeliveriesRequestObject) (ListEndpointDeliveriesResponseObject, error)
 	// RecoverWebhookEndpoint Redeliver what failed in a time window
@@ -8931,11 +8953,10 @@ func (sh *strictHandler) GetEvent(ctx echo.Context, id EventIDParam) error {
 }
 
 // ListEventDeliveries operation middleware
-func (sh *strictHandler) ListEventDeliveries(ctx echo.Context, id EventIDParam, params ListEventDeliveriesParams) error {
+func (sh *strictHandler) ListEventDeliveries(ctx echo.Context, id EventIDParam) error {
 	var request ListEventDeliveriesRequestObject
 
 	request.Id = id
-	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ListEventDeliveries(ctx.Request().Context(), request.(ListEventDeliveriesRequestObject))
@@ -9479,162 +9500,165 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, id EndpointIDPara
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H35chs3EveroPhtVSjvkKJo2Ymp2trS2kqija+V7Bxr+tOAM5CIaAhMAIxoxqWqfZp9sH2Sr9ANzGAO",
-	"ipStOMeXv2xxLhx9968b73uJXORSMGF0b/K+N2c0ZQr+e5yyRS4NE+aE5RldsdT+mjKdKJ4bLkVv0ouN",
-	"KlhMlnMmiJlzTajQS6aI/R9R8BiR54QKwqjKOFNEsZ8Kpg1ZcjMnZs6IpgtGym8lq8E3bDXsRT2dzNmC",
-	"2k+aVc56k95MyoxR0bu+vo56OVV0wYwb6uNCaanaw3s1ZyQW7J3BG2I7FvvNXLErLgtNcnrBDgidaSYM",
-	"OZcKrp5zpQ1csuPg9kU/FUytelFP0IUdSoLfCwe5oO+eMnFh5r3J/ujRw6i34ML/sBf5OWijuLjo2Rkc",
-	"iTSXXJjjJy/tXLoHz9xNhKekHy/Z2f/+8994pxxWTs28GhVPe1HPri9Xdq/s1qwZ4cP95vhyagxT9p3/",
-	"983h4N908PNo8Ohs8Pavf+l1Dv6KbRq5vQOHza7Mx4z7L4qd9ya9/7NbUeouXtW7bhw4pnc5FV00qugy",
-	"JjRNtdt7ecVTpj7TRC4FkbMfWWIiQjXhhgAdcBMRLgg8Z4fM3uWZTJkfWRdBMPx2OGxu2AKIk4li0Zu8",
-	"6Sm67L1tLWb5A1WKruzf2qwy+8O5VAv7d8Ab37BVe37P6CVDdjNqRTQ9Z5OKsS7ZqsFqngGRO3VA8ci7",
-	"B7WHpwKepiTl5+dM2eXxL+CaKHZeaJbiF/ZHj0jMq8GeJVKcZzwx8ZB8w1aaZPyKkfE+mctC6eFUeGpA",
-	"mVMtZkMYrGOz8YMHm7nsKV9w016zY7s5JGfqRjbP4OHw8yk7p0VmepPxKLJj4Qu7t3ujEYzE/VWOgwvD",
-	"LphyAxGXx0+6eSWnq4yLS23ZxUko+zfpU7vEplCCpUCRPI13IiKk6aJknn60XHiwN/4owXBtv6NzKTQD",
-	"0v8HTb+ihi0pkG0ihdUm9r80zzOeULsGu7mSs4wt/vqjtgvyfkvOf4lP4Uc7ltStDTmnPGPphMT+lzOm",
-	"lFRxFPxCCzM/wxtj0rdLa0mXXxSKpSRRLGXCcJppsmSKTYWj+p3wFXZuiibm7IrLDOYVkz43pUKcKXnJ",
-	"iP1B5yw5sHs45+LCbjcHVsqptpwkxY7ljOvIrt0JctqnXruAwRc0s2KIpaSvV8LQdxGpNG9EnLWwc0Di",
-	"ct46JpbuNGE0mZNzzrJ0aOfz2EmDTz0by0mfaaINNYw4Dd+QMFbzzzjoBxBqMP0JiWmmGE1XZ0kmNUst",
-	"yQhp4C86y1gcTcUaeYc7eGQJ7VNO91CsiDRzpgjQOCy7479XfMFkYX41Nkx5CnLL24eCGL5gpF9xkMER",
-	"WivhOuo9l+ZLWaA6/1QDfi6JLpK5k72OVHhq+cAOXYpQUmtdsBTH+lpYASIV/5l96vFe0Yyn5PDlsdXV",
-	"fjBXlGeWQH+1zU6osAs2s6KEJnMr1sAlUJYFQala0RfsfVEN2io4qcCcCRwFKqaiybTVVy4KqlKWkhlL",
-	"aKGZ27fybqKNVMwOILV6sl9j2tqnD6xwt1ZURg1TaKIEHtGJvTY4PDesw9c4ZYkUVoZIsqTWhHROUbAu",
-	"mqKObrk2laFwDVuYK5kwrX+NTQyE/5Jl2cCJ/1lhCBdIbv0Y/oVBeLW5YzfNbkcuteazjBFqUJyWs+/H",
-	"hdBFnktlWHo2W535K8Dy135ZYKUPF7IQHXbboSDsHU0MoXCDVZ8LKdBhzJXMmTIcTY+kUMpu8KbleOzv",
-	"uwbLZ50XCfaw+ygXBO4khbAKvR/vjR89iMF9PHp9QvbGw0cPIhLvjUYj/PX7F18S+9cOehN0kdt9tU9F",
-	"YOVTgzTwcL/Xth2j3hXNCtZl9/9YjgGYBFYmWwHN+el/psnx6QuyP977nKQs4QtrxvTjaQ9GOe1ZpTbt",
-	"2cFNe3F9fHhLr2YCDv7+ZjR49Pav/el0iP/b+Xu3h1jZm2+qvfBz8UtduUPohtnZ4tYfi7zo3n+3CUaS",
-	"ZE4VGu8fv/XlGt/0wBNcwG/h3o2T7JycMWyRmxOmwYtouaq6SBLGUpbG6MOV/j/qTZaS8bt3QxI7rpsQ",
-	"KlZoSLJMM9LXjJF4bkx+aqgpdEyoSEmMFi/urnNGyw/1oh6+rNM3fUxzOuMZ90tbX2jcCt2ex1PQkQlV",
-	"akVouWX9c2oHaTniFcsE0xqEpEKBLZUVElZRiCvJE0ZSyTSMuRn/ifxau2E0XDtP7olMrV+cJCw3YFlb",
-	"U54adkDsFqxQPmfBSIV0IwU/yrvv21JQ040X1PArFiitNb6fF4/caJadk7kU1j2u6a9L6z33S9vD32Lm",
-	"bAGrSbNszUIJabrW6Ls5NYSShGaZVUtzWWQpuRRySehMFg3B/Zl1A/Kci4vaumyMY8iciXVy3Hm9TJEF",
-	"XZFkLqVT29UGtCdjSQ9djK4Z8WRuheE5t3td3tnQQU7/6NpMPE8gefSi3gWzXn/Gtf0HjP+tAjeKFaCy",
-	"gfo7A5d1iRHMJyp5qfma2jrWKL+LxPyOd8mexzC9l3S1YMLYlwfuJU1TbkdCs5cBhwO/Rp1Mv4kzQine",
-	"tDNuGcWBABxXTB+arn13RhYY7drI3LO8FYo5TlYPyTP+o/gmo8LY7ac0I8ZFzVJwC0W2mpSvmQr3QbRh",
-	"QApjXIYaktIV6Zf0ZJ2WnYhoCfeBSyPP4R5r7loHhqWkyNGSLFW9/ebA3tzrmOyCGZpSs9GOe+bvu4Yd",
-	"gvFsYfvBfc/pgoXPvchLttrmcX870DNEBZMO++QHWShSXid9NrwYWm2Agl4UixlTOwfEcwSZrcjXxWxs",
-	"WfOW9OE5phahc8S7gQfLlVvPMd+x2VzKSx+v/zCuWc8AD0ajLpK/YsK8WuVd0rsKr9vHwONIWcavmCpT",
-	"GVI5JbdgVGirILbWaUf+y0CM9N0xPvSgIe+iXiH4TwVzl40qWEBQHaN+IbIVDltbHkFVhtFOXalBfRdT",
-	"aJJ5NYu9h1tNo1BZp+1pLStNXp88tdYEJXkxy3hCaJoqpnWTcEf7X2yOT4e0aL/aSYaBPbvG1qFZPqcz",
-	"ZngCZk/djj96fdJrBXLfvr9//Zcu+VMzctuLULlAgftBQZLigwRf5fx2QxZSm6ZLgswPotL5JBs9D/A2",
-	"3u9Few+uS+fj/V60f93pgNhpAEesnMXdYbxWF+pT3GskAt2NSKtce15bRfYeQRK7IHbCihnFGZLBDbmA",
-	"yH+ZpajQtlMLaYG2wjMYfPmBUdcHvNdwnHYaaszHJZuqFF1HP190C1wcgxsI4fVdlC4iiRSCJfZRnwWK",
-	"yP/+89/QDm1IMxzNVtm8qFf5MDcnRj/T5OtXr15CeLfQkRce4ZirsOOw073m3ask2DvjiOdGw8Pe53Jv",
-	"ljgKFhF+DsFCromdWVpkDMI+2220T6B0zxtJ8hv+D58oChbCpxpkuhquebPzOm+03GoualNGQS7Jb2eN",
-	"0kq67tUpvEa65SC65FyDZZ9y3cG23jTaShE0hUCXm1aiA9oL/pJqkG1x4uADXjDAntewA9JaNFlm9QKY",
-	"kTRAENgLaJ5g6u1mLQAT7Foe4I4uvcqIUVRoMEUsWVjas+oVktrWi7G8qY1idMFSiAg4EcZSzHZZigGY",
-	"BlmirTMVXsjtDMkLsNdcEPyioIoKw1g6IXbBqWIktkMeamsXiYTFkFYFc9waJkrmljkzZ7K4vG/3nm6U",
-	"DU+cvctvI0oso2lDF/kaJi79ak2XaMZXq9k/+fIxuX///iPy+tXjne2ZGH/Y2tDqYjJ4RTj6aANpPHGr",
-	"WJ/il1KR2PlBZ3aew3ux24oJie0PmApFQIwPG/U9WQsSo1sMmedYy0LZLaYinYq43PIhgc846jnzUmFo",
-	"mDbxhMSVmIi79r+ur25AwdB133D28JJqhHAY2SkB7XQ3Go+Vg4wuUrgy3eMLUoyFJjN2LiGmxXVASpWk",
-	"EI398OsbhudoYj176+9LaxIZiNOhV5r6mEQKxuulkEvRGZ7wu9Me82MINeAI3dirgWrSRwuo2vgDQsmc",
-	"X8xLtw2kAXMatRXBvtn6QRJaE5PqYEHQeLW1ybmlIJllvcrhOHN00bES1+sYpguOcShK5NIB4akmWipj",
-	"XdPSvzel92WpjS24MajeK/OVXZmz0d4/n/xr/5sH//7i+0fPxs/vv9z/14OTh6efv/qibtfae60xi9gK",
-	"a9I+3O82zGHMd6AUUY/8/lXhKydjGyH0Tt6Kmjzn2Som/ZzavRbsiilS4gAparDlXGrmGZvrqYgdx4E0",
-	"rL3ScWf7Ux48AKH4NeKrDx+eraYifvni9BXZvdrbdbcO/K169z1Pr3fhgR0Uo54luuYMZNY15eaFSqx0",
-	"jLsX9TqH3Clxvi5m4yCUdIvwCDhRao2He3/v4cPBHvq4gzFx95ZYTggjY3Tp8XFETp+Dnm65u+NurkoK",
-	"beSCqZdzKdhzkG7tUZww+0BidBVqNBLl57PT49Mnz1u+f83z3+/4rvWuCsVeY6ShlKGF4p1BQYSaOd2k",
-	"u9W8D4NhbCVC9iw9bR8LJfTcMEWWEDAvp+OpYwv3FcPWsivG80zOeMYGkJIl5X1EAnQwJX1LIBVoSjcS",
-	"jm96UlFxAelBAzpt+2SDm90zZuYyRaOieu0ChnUGw7rdayFNpvVWu9SlZ54FwdxudtgiFlhf49e5pb3x",
-	"yMdZLtlqAAlHklOuNLlkeYCuRixLlWWrMiFGKoY5pB1HveGwxqOO2YSm0Zpk4HZ5AWA8L49uEwVxsu1W",
-	"gZN65PU2yYXQ+N/e9ucdVuwahOcBYQLTlLW9sZqCmxDVWdkWC/6juAwSGWfJV+/U9+Mv+Q8/H62e/fyv",
-	"vX9/9e3i+Y/J/m8ltwDA1/Tm5GeJYA0Xpz7vPLs8o7Nkb3x//0HKzh9+/kXXBP0Lb7LWnTb3aAnaWHzF",
-	"EKFCuKmPQOZMdIZV6HI9e6OZs3HmHoUuRebw2jFCyv/mQegtZrwh82I/sGAqmVOICwU5GCeAC3tNsxN/",
-	"Id5ZEzAK8ypdXo9dzJW2ugUUD6oW6nUN6RfC8IygKRERZ2lAkt9oRIKtSVzrcgO39NXcjl9HvSJPbysj",
-	"OuP936HQlNYoTCtT48Bbt0lDogpJMiku7AJAAlJXKleKFjVBKmGyu5uyhRw2mXoosl338MAu824n9TfU",
-	"0e1sa4gxlLzdYldck3IfWpwVEEcold/erDXuwHtpuOe/Xx+mTbttXwbDAPGEJFSQGWj4dEjiynuZwE+k",
-	"f94y/yaeYoERgdXAYXWITOtAxN5lsW/RBngSflqRQvhPofcycTzsPWEvXYakdIgmhHrRag3jqbhiSruI",
-	"ZKn+Uskwjmif8U4XJc7Mqjs1dxED8WDHTtX+aP/B58SBKEnKDOWYh2q6JmmHADw1dqkjsqDJnAs2UIym",
-	"9pcDopfcJHOkHK7DwMWMpmcOXgnDDlDDgNs4OwfEM6jpuUzP7E80y+QSbqiD0d0THoves2ZHG4ne+DnA",
-	"uiJKrQ7ihEF1IjTRN8wkTc+MlGcZVWCl10sqwh+Ciorw53aVRHi1PrwmMBxqW6xLR7POrcYN7DTxuNCG",
-	"Ok251mT4UPvmJlMj0PK1LBWkp2ho8CG6rztB5WhmTTav0pSlctkfj7veY7hBXV5poW9LGiDlbq0NZjci",
-	"ZeT1yXFgWwi6sO6IU4nAU/bBbq3nBcIwZVcex6x3uyiyNZqq0GRrnfFtSW0tjdGQ1mXQ3QANltoPhECn",
-	"FHdbeCzOZVuzJQ345I1YwvBea6t3yp1YU5HO5DuPD13MWJqylGi+KDLrbR+QOEOdQcMqppLUZlQz8vrk",
-	"aQ0Miu8EzNtVN9YNS8luwyGNlYUXuFlF9YW5aV3vwmIIt2gTAaxX1+HkOpghYHWeBpk3qzHjr44wpFdF",
-	"PlzAKm5afnFE4nkxG9t/DYJkm7Ds5iP10NP9cT32RQc/v32DVXtv73VGwF62QWA3Ru4a6Ud8Cj0XKJHx",
-	"lFYIO1NDRaoP8LKl2EtWRu6SudRMBAhYQPlYddfWwnZNNm10GH60+4zLt+kpB0UuH+wK45ywRF4x9WHQ",
-	"L82d6tnSF7EuU5vCniCujQi53DYU0SBtHMfbzum5dO+HTfCm9B2gvnystMzj9R1Kj1j7b0WYsDo/ra7r",
-	"YmZfMmMpPusyLjuNMGu7jH2LkNyJNNSwU5Yo9oFYvjIlCO84wvjRsaihD794uD8aRetKhMIWBBreQi4Z",
-	"yzXR/EJYLTpjmqfMOSdL4Ku+x1J9TlK60n4tMFD7cLT/Ra0IedRZhNxajFOPT2nLWB1eqs/ja7kkCypW",
-	"HkfAGZbG1uEuHd+vkWP5/i6SbHDl7WTSkQvt2GWT5yQGxOlx6qohXH3BMWZcmwpbJCzbMihfvsghsm6C",
-	"qLohbHGnc9leKnnOM7bO6KNXHsntbuzCm398/Po1xFI+EAG74CL8de9jMbEpB18n7Z5qHTH7iaGunxSW",
-	"emuQaWtbK4O4xfZQsL0mGGZtyn+evnhOgAygjNeJZ0AQ9eNdTALsQj7CVXLG0FRhCBEIsG6gnnLYqObE",
-	"tKmZD7kDQpTmTu2d3VFK6goga5BXtCV0CUEdl1jTjZoS16B8c5d8arBEh+l/95mKkP5blcCBKKaqBHGy",
-	"lCznPGPEP9sdbfVXT8qlbENDqxiOu7leoNbf3xuRr6RgsOnWfbN67Fwq1FY1GOl6jOiWiPcKv2bJ8uBu",
-	"sO7NUCLmcSqaWrKbQR0dkYUOO6Erz/QaouRlvbCzCEockYs/Kmu4WE9dG55lYCroYNu3T1DdBUj/rqD5",
-	"zUX/8OB9O8ig5zIfup+HiVzsWo7VZeyhHUHfImKOUfGAVsPlDFg0DIqHs9pCltyBy9uUTr/rQHljMt9x",
-	"M0eOAgMky16c9yZvbrseLWu3fGNHwtAZ5XhPROLlXLPkDM3JGdXs4b7lkftjoqhI5YLMVg5IETji+EzV",
-	"Quevu39b11yrZiXjuNrr8jbqQK55YQwZRGg2Uxs66YMbznGvMOgI7I20CvMBKcN8RT5LCsXNyroJC1yo",
-	"GaOKqcPCGhsd4DnXiqIslqi0Bssz6bKC8cvDH54eP//m9Ozw5fHZN0c/nEJbI5cMqNpIlJ13yqYJoLdg",
-	"BNXKWXbHbgbcBeHaAOkwmQZjlIj2umKKZpVcI/1mnWAENWmRL1gmr1gyJ4+x9mFnOBVTUc6QZloSw7JM",
-	"k5UsfIwX0TVzKi6Ynjh/NwQYOzERlQicKk8aTQUG+3fIjCVywTR4NPfugfi5dy9CrEdaKDrLVpEPOFFT",
-	"BZxQlMch/NtMRePyLl50ELVKtxppJ6LIvXsOAlYSmL53D0jLtf6aijenhoqUqpQ4VtNv+14ML5fLoXaX",
-	"3Ys0iOMdcrWHNAeVMykC71wBsmIMLIfhVHhM5mfaQc0BtUx4lcNfzsNJh5uNoLnYtdHSQ+JLAgDNR80g",
-	"Y1SbAWRz+ylLC2yvwQCm6xF4PI2jAPfJ0x0YtvTA+Hv3hDT37tXA8YVmU9FExvdDmC3g2FhawuV3uvHy",
-	"5AjVsf1iuf5kxjIpLqbe/q64C1oC1PvCEM0YPr+ggl4w0NhOqy+Ahu/Zj6gVEuscqrk8Twx+KmgGVdUR",
-	"kTn9qWDQhgyLYaHCdWAUzzXkEKGH3owmAI+7YKAegISngpS4jgixZ8DtQexPF4i5sKNBlBBasvF7XzgW",
-	"EfABIuy+cR1PSIyOBrabbNSfNUrUwg4ZfjRdTTLapWm1dhnk6PVJ2DKDfP/iy52IxDCkuGydZ7/guh7Y",
-	"1RTERUGgYUnVO2RYmykKwPNMUnvlqbe9KukEa+57FQSfkEEJdN9JqklQTg+d97S/rdloYYfM6RUjQpIY",
-	"b49hDzCv5dwJK3eYKBYoNy35BLZgmQK2+wDrSk0yH9i7EEqL8LQw35Wm2o4f2+yQY4OA8loyeEKsVDKW",
-	"oqgm0x40l6E8nfaAlDMrjyzX1/NwOHbovIUjLxO98brWObErVbRsN8sYiROZMnwPgHHjsJ0AQjvsjsZN",
-	"D/a2XRftAgAKL/WVW31E/lSNVwe+86pdDOtRH3R8gwrs+RV07qFkf/TIvv/Gfox2eUCD2F2q92XMeMJc",
-	"DZprIniY02TOBuPhyFnBlZ1tBTyFy0OpLnbds3r36fHjo+enR/BMlX6ssHC+W0NNXluh1Yt6DjzQm/T2",
-	"hiN8XuZM0Jz3Jr37w9HwPppXczBKKl1m/7roMuRQwKEAL0fg0PsRFDNog7UGES6rzDGwRc55ZpjSQ/IK",
-	"RYbGZlZOGEIlDFLOxHtO7rUODlVvKeuB5nN+bpD+4We37iWlHafQRkUblP69esfbNxv8NnTX0FfuK5Yz",
-	"18igfAdsuTN/drbscepyox0dTu8gxtbue7pxiq54BdssBgDLnfXtPB206RfpfRlt70sHHUnWjTVAXmzd",
-	"1quWfO2+uyKiXeyMusWNzku0Hketued4NLqhOdntmpJVtS0dbcnQgL+AWD6uZ51hoe/dPo6m6yPlqHeD",
-	"nprwyN7mR2rN/exD4/E2D4Ud3GBCLi+06UnsGQm+V7FYULVyYqBz4pYK6YWVBz0nJt7aJ1uW/VqheEhi",
-	"w94ZvHvg3IBqmb2niBaDmVuNA2ke0FrWqaAKSt8rQQcPToUAX2O2IvFTa17D6AbHT+KyrWIMj8SVRMJg",
-	"cak0IdLgyqysIyUYt0puKrgmF/yKiSE5osmcLOwiXzAwWmOeTlz/1tJQj0gM/5+4dqyWa9F6B9vc3T8V",
-	"MQwxtqbGP09fPIeSt0QuHHjOFXPbP9CD23tgXWrf7++SsZy4trG+KN5qq+FUnDD3m0P1NpbDSKKYLhYM",
-	"LlvPh5ILmg+hhgglBnh1wnow1HcoxY3q0hincOVjdcbvQyGcWuorSc96g2XLcUsMjZVOJdNoPWECgiy5",
-	"0GtVBby19wFdyLviRwGsnXpOJooljF+x1Fl0sG+OFnyJDkKGO1tk1yb3AePcLMtbcqEuzDs6P3ch7YFO",
-	"P6V4/ihBi9zjeQILA1ZkTvOcCdI/ZeqKqcGp3T3ksJ3NAvg9T68D8Vvn1q8YmndtTt2gkmvt9395xbxu",
-	"f2GOUVhJgb2syxDSp9XMo/3ND5V9hT+WVr5i4AUyt39bkMFulavZ4KX4DixVY6dQwBkJIR4fC2raQmud",
-	"iCfV5z+O3n5ntmVXW5ENVqbbAP3bpt9fyxTFgKMLo/ql8se83IIflIedQbZL6g5+8PgkTSgAocrP+u43",
-	"wBFCLiPLFhilcjkQa2jKNQCzqagjzLxlCIZh6ZoR7IcMelphELWMvoSx4S5DrITU3ZmAB+L6h0xXd8YY",
-	"LdjfdfsEh/FofGffq8Bma/RJgGEIkGR/smCNBZ04K5mN0AvKxQ0sVwuvrdU8lrN1FaSohXjBa5OC7TQD",
-	"ZQumLqDv+pyLFOF2GBXDMBlw0FRUMTMXYUVIiuVnlzlTil8BuiiIkGHYSvsU2rmSi/AcKUgyT8XLcoyV",
-	"A5WBv1wCU6AnchuBvQPxT33J8xxQMtbJlGFCwnmxmBVzEdr98ZisbWPuXmIfWhfNC4q+tvPPPnnUaO0Y",
-	"uPDOJzWFXjeCsmJiy++3Czjbg8BMyCc8rOd3dIzYZk2CJ1P9ohZWs8Jzg3Xl2lP8zkJ4D0bjrUbnDzyC",
-	"R+5vNbqy6g2e2UIFNQ51uROrrioVBZGcKKkrgaMD/fIyvLH39jpaY7th99xSgLsUBEYGKxvrS86yVNdg",
-	"H3iuB3Y5ByFdO2aMTsXNUjgoRAMgp0eWpEqCqNc8Y8Jkqy4Z3eqRfWvLrXFa2+1tNwdYq1W9lKcTVE02",
-	"qkMOet+/+LI8dGACiel21xBs4gf142Hd9wQ/0dkJ2n+87M3Te3zs8Ell54Hei5MnRycDfO81HKHRKE7a",
-	"OHrsTluOHjq/tob/WAqj+KyA0GoiNUQ3g84dvfHo/mgwejDY23813puMRpPR6N/1ibZGdl2vEVpzysZL",
-	"ukIUzEIKM89WvjYlb1Sv9iblyzpXM/hSWQtg/3e2N74Phvf1tjpzbR/36zp4zIHGG1J/75eQ+usMegdu",
-	"Ktt5dJ4uOgiPF+36oHtqt+NAUvjup/MOHm1+qDzm7E9F01Y0jx3OsKZsblAtXR5MM6Ta7NRF06BLF3gN",
-	"kB+uunQsSd+fvsc1SbAdQuRzXR6UoOc0Z0NyCF1pzJyaAOnnuwoDaAnzVtAnLqxktNer+tvIozL28Qw5",
-	"qPTvDBx8xczHqB93zORvzzC86Xi+NT14IJwM9Y6/5RDAH5hdIcb90by6iyeorI3xPbaXA57V0u57QkXQ",
-	"Ucf1Pmnjc8mTo6dHr44QpkteHr56/DX533/+i9+MpsLjdqGrIlyACr+dIbGfhdy16+c3pwidwjYbvt+J",
-	"B1O1D4OciuWcGnblEt+B+ZpllnJdBhkxvXCaget+BJ+r3ls7UrLTJrUf/DQyodN4/fVkg9uDP4r1cNvY",
-	"4p/mxseaG5Z+bi/BwvKoi3VFISEql9fKGzRTV0xHdfCMi5RmEGUtNIvweNyyUGMhUzYV/bK9B1ROQiMP",
-	"RKuEDTMmrnlnAEvlpjzaCirtABAanG02Fe58qQjaRGGiQ+bMn83muoVWp0vZN8IRSRj+hFOlsI1ZdRrY",
-	"uhhnEDP45aRH2B9kw3mkuBeKXXBtcKy4KcNfB2VQ5tA62rMgTB/KGYA+/KaGVFsub0mxrU7BN1JueVcX",
-	"7BWLLxhXrmRIdyeUGwVV+gN00m8oQ9xVgLcJh+hn/v8F+LBV/xPQ43eta+tDgifAg0DmcIoSwN8gv1pW",
-	"u7wqK9NAcnFnGQbHnPiathgpNLZiE6vr/vef/8Y7EwdC0XO5FFAfjMJOVAW0UmQrOLQNgHtQc7ImEtgs",
-	"HPzAYF5HURpohfMiO+fZAjPEYQH0m1v27n7bxORvqn29ZbRpTQeITxxxWl8Jug6gVGJkqopIeOCPzrWe",
-	"0aojXcq12MC661RKGXZJmaXErgZF0D+8xq0HGHthIrUM22hR4OLxEdzjIU+ZvICalLbawfe3GfKWwArf",
-	"q2g9eG5/3dz+yHA2nOHtySVai2z8BDv1i1kA28kTayv9WiLl02Mdb08ZOTVJR5X4YyyGBkHx+uRpWFkL",
-	"6POoFk9xfwavgICra7SgIbAC6C49FaHoGZIj+7OVO0nGqNIkrnc5iQ9CgQThH2w6CV0tEKKCbXenQpc4",
-	"Gwfj33RIh8KGcZ3xnM6eSnfEHncPEruxA9RW+v9X41JCtau8/xNF1gqNwLrcsXnwUQhnwDR7gHOtXeBW",
-	"CGd378eAnJsc1Y2GKgGvrlaJa4JnGq5D+bgTD7c1uFvnL/6Jtv4Tbd1CW0MRwN0wrdNVtwdhRwi8xnLB",
-	"srgaU6HliFu9P1HJTkXfnZdL2Ls5LfCQSlmhdFAB11qMLWnVfAyjoqC1g2PYpmLGzJIxQWLoduo6PkJL",
-	"1bjsOjqx497pRm3DUvxedHOjLe1W2vhPOPdvi8dLED5GfZ0JygWheNzgkotULj+OwaGl06BqcdXN5s/o",
-	"Zcnirl+Ua85TKEgxYHDuto1rp6JvlpLEV3tRDLdRUyimd/CMyTW9dGNfXjspG1OQ2Yq4lY5IAYdgfe47",
-	"BLUZGabc4GMXK/rNcnNHY+LOiozRbyqgVpHLn7zd5G3Y0VBRf9ZsyfZRjG1cF95ufj5aQGBtw5G5tXZf",
-	"dU0NzeL60NbMN+/kgQZuG+KvmP4UYZ/xp6lutavkS1xL/YUdTZ1x8wcO+ZwykVoVVK7BLS3OoHkg7HrY",
-	"NvDNW7upkCbvLHypDuS2t0Re6hOapgrxtVWuY7K7uzf+fDgajoZ7ky9GX4yAYNzQyuZF9Uy/9ZT8hTKZ",
-	"2l31gb31GISlXeVCeFSya85G3OE4rmGZayUBhUdQMIjUtjMkp3D2sZ5MRUxzHpM+9a0XfaM0sqCgPpUs",
-	"LuZlVxs4bFZmGZxWiz99RuwPTMGRydw4eP1U+LgZPNI4HBk+GBxU4X6OMBOtXMsOxWjqAfQBcj949ZBY",
-	"9831UmIqWJGwtxse9Ix1k7xMMksBnr4/kgeVt9sNV7nW3oofZKHgBJ3ToAUedqBrpA+hKUha9fiz8g+b",
-	"eJWtRRqtPqYCmldTd8abgwvVCjzrPUWiqgpUCuf6WF9mZZfcP1Ue2x5PRb8Q/F3ZL8TVDjlPbqd2LPCg",
-	"tI9i0rcW07QYje4nrsfo188OHw9Ovz4cP3hI5PlUTHvvq0FeD9+3vn09fG/ndj3twXtYTC7ZytdRQNtu",
-	"ePEgZYlMoRGXMm58UxGorLLhKeqsA2INusqUi4jOaWINTCvHwZFD7426bqKptxWhfIxn2VRAg8KdITkU",
-	"KzJ+9w6uYN+3A0sfCM9lmYbGK74/ZB+bQ94Hs8+ZID9ax0/tHJDYN6COp6KMDteTUfGJ3abBIbaekYLs",
-	"jx/tPhjdt9/AchOWOtOSkoTmQ3LCUq5Y4hv0STMV59KdUUK8qiKvT55qsii0ITNGIAPrui2uAAbsgpGG",
-	"5IpfUcMikkmZQ5tEiSidQSYTmk2Fk3BMkz57B43muCAOEgQQobJHTtVC9bujf3z94sU3Z4dPn7747uzl",
-	"yfG3h6+O/obt4mrc1ZbT12+v/18AAAD//w==",
+	"7H37chs30u+roHi+qlDeIUXRshNTtfWV1lYSbXxbyd5s1vTRgDOQiHgITAYYUYxLVfs0+2D7JKfQDWAw",
+	"Q1CibMdJ9uQvW5wbLn3vXzfe9zK5KKVgQqve5H1vzmjOKvjvcc4WpdRM6BNWFnTFcvNrzlRW8VJzKXqT",
+	"XqqrmqVkOWeC6DlXhAq1ZBUx/yMVPEbkOaGCMFoVnFWkYj/VTGmy5HpO9JwRRReM+G9lq8F3bDXsJT2V",
+	"zdmCmk/qVcl6k95MyoJR0bu+vk56Ja3ogmk71Md1pWS1PrxXc0ZSwa403pCasZhvlhW75LJWpKQX7IDQ",
+	"mWJCk3NZwdVzXikNl8w4uHnRTzWrVr2kJ+jCDCXD74WDXNCrp0xc6Hlvsj969DDpLbhwP+wlbg5KV1xc",
+	"9MwMjkReSi708ZOXZi7xwTN7E+E56adLdvaff/073fHDKqmeN6PieS/pmfXlldkrszUbRvhwvzu+kmrN",
+	"KvPO//vmcPBPOvh5NHh0Nnj7p//pRQd/yW4bubkDh80u9ceM+38qdt6b9P7PbkOpu3hV7dpx4JiuSipi",
+	"NFrRZUponiu79/KS56z6QhG5FETOfmSZTghVhGsCdMB1Qrgg8JwZMrsqC5kzN7IYQTD8djhsrtkCiJOJ",
+	"etGbvOlVdNl7u7aY/gdaVXRl/lZ6VZgfzmW1MH8HvPEdW63P7xl9x5DddLUiip6zScNY79iqw2qOAZE7",
+	"VUDxyLsHrYenAp6mJOfn56wyy+NewBWp2HmtWI5f2B89IilvBnuWSXFe8EynQ/IdWylS8EtGxvtkLutK",
+	"DafCUQPKnGYxO8JgE5uNHzy4ncue8gXX62t2bDaHlKy6kc0LeDj8fM7OaV3o3mQ8SsxY+MLs7d5oBCOx",
+	"f/lxcKHZBavsQMS74ydxXinpquDinTLsYiWU+Zv0qVliXVeC5UCRPE93EiKkjlEyzz9aLjzYG3+UYLg2",
+	"31GlFIoB6f+F5t9QzZYUyDaTwmgT819algXPqFmD3bKSs4It/vSjMgvyfkvOf4lP4UcjS2rXhpxTXrB8",
+	"QlL3yxmrKlmlSfALrfX8DG9MSd8srSFdflFXLCdZxXImNKeFIktWsamwVL8TvsLMraKZPrvksoB5paTP",
+	"tVeIs0q+Y8T8oEqWHZg9nHNxYbabAyuVVBlOkmLHcMZ1YtbuBDntc69dwOALWhgxxHLSVyuh6VVCGs2b",
+	"EGst7ByQ1M9bpcTQnSKMZnNyzlmRD818Hltp8LlnYzjpC0WUppoRq+E7EsZo/hkH/QBCDaY/ISktKkbz",
+	"1VlWSMVyQzJCaviLzgqWJlOxQd7hDh4ZQvuc0z0UKyL1nFUEaByW3fLfK75gsta/GhvmPAe55exDQTRf",
+	"MNJvOEjjCI2VcJ30nkv9taxRnX+uAT+XRNXZ3MpeSyo8N3xghi5FKKmVqlmOY30tjACRFf+Zfe7xXtKC",
+	"5+Tw5bHR1W4wl5QXhkB/tc3OqDALNjOihGZzI9bAJagMC4JSNaIv2Pu6GbRRcLICcyZwFKiYii7TNl+5",
+	"qGmVs5zMWEZrxey++buJ0rJiZgC50ZP9FtO2Pn1ghLuxogqqWYUmSuARnZhrg8NzzSK+xinLpDAyRJIl",
+	"NSakdYqCdVEUdfSaa9MYCtewhWUlM6bUr7GJgfBfsqIYWPE/qzXhAsmtn8K/MAinNnfMppntKKVSfFYw",
+	"QjWKUz/7floLVZelrDTLz2arM3cFWP7aLQus9OFC1iJitx0Kwq5opgmFG4z6XEiBDmNZyZJVmqPpkdVV",
+	"ZTb4tuV47O67BstnkxcJ9rD9KBcE7iS1MAq9n+6NHz1IwX08en1C9sbDRw8Sku6NRiP89R8vvibmrx30",
+	"JuiiNPtqnkrAyqcaaeDhfm/ddkx6l7SoWczu/9GPAZgEVqZYAc256X+hyPHpC7I/3vuS5CzjC2PG9NNp",
+	"D0Y57RmlNu2ZwU17aXt8eEuvZQIO/vfNaPDo7Z/60+kQ/7fzv3EPsbE33zR74ebilrpxh9ANM7PFrT8W",
+	"ZR3ff7sJWpJsTis03j9+6/0a3/TAE1zAv8O9t04yNrnHtKQzXnA31PbAcWpqfdpPQedktKpWhPol6J/T",
+	"QjGgsFesEEwpEDoVCkBZGaYzgldcSp4xkkumYIe78ZTEjd0Oo+MqOfLJZG78zCxjpQZL1ZjGVLMDwhal",
+	"XqG8K4KRCmlHCn6Jc4e33ZGuWyyo5pcsUAIbfCknbrhWrDgncymMu9nSB++MN9r3utzdoudsAatJi2LD",
+	"QgmpY2v0/ZxqQklGi8KI+bmsi5y8E3JJ6EzWHUH4hTGry5KLi9a63BoXkCUTm+Si9SJZRRZ0RbK5lFYN",
+	"NhuwPhlDemiyx2bEs7kRLufc7LW/syPTrTxXrZm4gAeSRy/pXTDjRRdcmX/AmN4qEFKxGlQgUH80ENjm",
+	"wGA+ieel7mta69ii/BiJuR2P8jJM7yVdLZjQ5uWBu0bznJuR0OJlwOHAr0mU6W/jjFAqdvX2HaMiENDi",
+	"FVOHOrbv1mgBI1hpWTqWNyZbiZNVQ/KM/yi+K6jQZvspLYi2Uagc3CxRrCb+NVNhP4g2AUQ1Mc5BNcnp",
+	"ivQ9PRknYCchSsJ94CLIc7jHmI/GIWA5qUu0zLzqNN8cmJt7kckumKY51bfaRc/cfdewQzCeLWwpuO85",
+	"XbDwuRelZ6ttHne3Az1DlC2L6PsfZF0Rf5302fBiaLQBCnpRL2as2jkgjiPIbEW+rWdjw5p3pA/HMa2I",
+	"lyXeW3jQr9xmjvmezeZSvnPx7w/jms0M8GA0ipH8JRP61aqMSe8mXG0eAws+ZwW/ZJVPDcjKKrkFo0IZ",
+	"BbG1TjtyXwZipFfH+NCDjrxLerXgP9XMXtZVzQKCioz6hShWOGxleARVGUYPVaMG1aeYQpfMm1nsPdxq",
+	"GnVVRG25udalIq9PnhprgpKynhU8IzTPK6ZUl3BH+1/dHu8NadF8NUqGgX24wdahRTmnM6Z5BmZP2y4+",
+	"en3SWwuMvn1///p/YvKnZTSuL0LjUgTmPAVJig8SfJX1gzVZSKW7Jj4yP4hKa+PfasmD9f5+L9l7cO2N",
+	"+fd7yf511KA30wCO2GB1WX6BZJ8Unp0k/mE5PbFuCtxoRrIoNVnQPGLC26sRsj8Kn06ILHLjrUICY2t6",
+	"dnM5xLfEbA+0XXJUkdspGjfN4zxqzsGS4LWtMlpJj8dfJNiVtiO/UYOb+/wyc0Xymhn/gBeMpCUTORcX",
+	"kN7abnZKU11vvbKneHeXIyET4RaitWL+A0mz9+EuxPi4u43r/lRzob1Ge51crycnbRYvMyxpWK5iuuIM",
+	"BdEN2R0/5LvRS16jtfpMtZ5xcQD/xVHsi8zFlrubj+6/23aMzpC+Da4mJJNCsMzc7ZJ3CaFESDEYX10R",
+	"3APyn3/9O/R/miEbeX3qCWFzuvoLRb599eqlfZ9XQeAhct0JBg+jQQ9Z60wuIhIzVXWWMZZDrmZ8dbWT",
+	"kNQGoRKSFlQzm3mpmKoLTTKI3JxrVhEqMDrOhdLU2FBzmoPhKqZCt6TYJavMe+mMilwK+JR5pX/QGMYl",
+	"RBzPZcVIxTJZGYaCuKX57A6aqM4V8mM2/AaDNQ4Rekf+I1GnyOXT4guO5Psd/4vLGwY74DJPMl8Nbw3R",
+	"OFZp03KLSJs9uYkZn3IV4URngN9JPEejAB7Msb4gL6kC1ZlmFu3hmBwkYQvqIY3BXBTG7AAvhQaAD3MB",
+	"rV/MlN68cDCzmxZkE794GTyBeLEhHjNeQ2Ytyd2XFZkxoC23MztDklpaZXk6aW38VOC+s5yMr66Gnjcm",
+	"TpoRdjWntdKG8+36eJSJf3R/b0S+Mbq7b0j7EsIpFgqQvnxx+orsXu7tLtGQH7jH1e57nl/v2idSM8rM",
+	"cEuxNkiypMpwG9MsbzOKXRRDeW6CIcu490VZBVRnzFBmRFdUKPAtnIVi7GVAfRQc10LpitEFywkVOfEf",
+	"x3Sw4SHAMRE756lwsmJnSF6AA2azRBc1rajQjOUTYmibVoykhkiGyjg6ImMp4A7AvzaeRiVLIycLazRZ",
+	"YEScfW41HJ5YB5bfxc4wykFpuig3GBM+UKboEv3yZjX7J18/Jvfv339EXr96vLO9OYE/bO05xewIeEU4",
+	"+mQzMzaLszbFr2VFUhvYODPzHN5L7VZMSGp+QKwAIsaQm1PSd4JEkNRaKanRGErWldliKvKpSP2WDwl8",
+	"xlLPmeODoWZKpxOSNpZQGtv/tml5A0yMbvqGtcgN3yk0zaMK3kz3Vm+wiXhhzCNcmfj4ghx8rZzShEhi",
+	"Q0qNbBad/XDrOwzkBM00vzTbbwYIcqTn4lq5CzLm4I2+E3IpovLC7c76mB9D7BBHaMfeDFSRPtqPzcYf",
+	"EErm/GLu4zAgDZg1bjabdlFjEkloQ5A5woLe9/FrU3JDQbIoek0E4czSRWQlrjcxTAyvdCg8tO+A8FwR",
+	"JStNZqsmYKd9OMVQG1twbaR8yx9ll/pstPfXJ3/b/+7BP7/6x6Nn4+f3X+7/7cHJw9MvX33VdlTNvcY7",
+	"RfCR8VEf7sc9bRjzJ7A/UI/8ro2PRnRG7I4YbyVdnnNslZJ+Sc1eC+O3Ew+UpajBlnOpmGNsrqYitRwH",
+	"0rD1Ssud659y6BqjeDeJrz58eLaailvtD3igY3/H5gxkFpty90IjViLj7iW96JCjEufbejYOYsN3iHeC",
+	"T1ptCFnd33v4cLCHQavBmNh7PdgZ8kIYLn58nJDT56Cn1+JX4zhXZbXScsGql3Mp2HOQbuujOGHmgUyr",
+	"JnegJcrPZ6fHp0+erwXzWqG8/ch3jc1XV+w1hg69DK0rHo3yIxbT6iYVV/Muro3B0gTZ04fOXHLDOotL",
+	"yID56Tjq2CIagHkoGQvaPpMzXrABYBaIv49IwNbmpG8IpEEVqk5G/k1PVlRcQP5cg07bPntoZ/eM6bnM",
+	"0ahoXruAYZ3BsO72WnBsldpql2J65lmQnYmzwxbB/fYavy4N7Y1HLnD6jq0GkJEnJeWVIu9YGZQfINir",
+	"SZs3qU0tK4ZJ4R1LveGwxqPIbELTaEN2f7tEHzCek0d3CSp9QNyyk0q5S7YwNP63t/15xIrdAIE+IEwg",
+	"7qC1N0ZTGEe5gT03tsWC/yjeBZnJs+ybq+of46/5Dz8frZ79/Le9f37z98XzH7P930qyEJDh+c1oBg/x",
+	"DhenPe+yeHdGZ9ne+P7+g5ydP/zyq9gE3QtvstatNndwItpZ/IohhItw3R6BLJmIfbOiy83sjWbOrTN3",
+	"ZRpSFLagIcWaiz+7Ko01ZrwhlWo+sGBVNqcQKQuSqlYA1+aaYifuQhqPh7YTpTGvxyzmShndAorHxiGd",
+	"riH9WmheEDQlEmItDWLjQACV3IBE2S4eHwgkF5JPenWZ31VGRBN436PQlMYozBtT48BZt1lHogpJCiku",
+	"zAIAokA1KleKNWqC3OBkdzdnCznsMvVQFLv24YFZ5t0o9XfU0d1sa4gxeN5eY1dckyBt0eGsgDhuy2ME",
+	"m/QJvJeOe/779WHWaXfdl8EwQDohGRVkBho+H5K08V4m8BPpn6+ZfxNHscCIwGrgsFrIsnEgUueymLco",
+	"DTwJP61ILdyn0HuZWB52nrCTLkPiHaIJoU60GsN4Ki5ZpWxE0qu/XDKMI5pnnNNFiTWz2k7Np4iBODRw",
+	"VLU/2n/wJbEoY5IzTTkmlruuSR4RgKfaLHVCFjSbc8EGFaO5+eWAqCXX2Rwph6swcDGj+ZnFH8OwA1g9",
+	"ALHOzqEkANT0XOZn5idaFHIJN7SrNewTrlijZ8yO9VKNzs8BGBxhnG2UMwwqCmFG37CQND/TUp4VtAIr",
+	"vV1zFP4QlByFP6+XEYVX28PrVk5A8Zdx6WgR3WrcwKiJ5/Ja0Ysfa9/cZGoEWj5IGFrsPA0NPkxMxHOF",
+	"lmY2JN4bTemVy/54HHuP5hp1eaOF/u5pgPjd2hjM7kTKyOuT48C2EHRh3BGrEoGnzINxrecEwjBnlw7o",
+	"r3ZjFLk2mqYSa2ud8XdPbWsaoyOtfdBdAw167QdCICrF7RYei3O5rtmyDh76RnBweK+x1aNyJ1VU5DN5",
+	"5TJOixnLc5YTxRd1YbztA5IWqDNoWObnSW1GFSOvT56Ggsm+E0Csl3HwKtZa3oVDOisLL7CzStoLc9O6",
+	"fgqLIdyi2whgs7oOJxdhhoDVeR5k3ozGTL85wpBeE/mwAau0a/mlCUnn9Wxs/tWIeu/WLXQfaYee7o/b",
+	"sS86+PntGyxrfXsvGgF7uY7qvDFy10k/4lPouUANmaO0WpiZaipydYCXDcW+Yz5yl82lYiKAtANsz6i7",
+	"dS1s1uS2jQ7Dj2afcflue8rWFvgHY2GcE8z5fhiWU3Grerb0RYzLtE5hTxCoSoRcbhuK6JA2juNtdHo2",
+	"3fthE7wpfQcwThcr9Xm8voXdWrCc/72dW2my1FrudCKs6y0etojGnUhNNTtlWcU+EJfrs4HwjiMMHR2L",
+	"FpL4q4f7o1GyqXwubM+h4C3kHWOlIopfCKNAZ0zxnFm/ZAks1Xe4yC9JTlfKrQXGaB+O9r9qFeiPogX6",
+	"a4txatyAusCazg7Fhpfa8/hWLsmCipXbHM6wbJz4Z2I2TJcS/ftj1NhhyLuJoyMb1THLJs9JCujx4zzF",
+	"7IutFTrGZGtXV4uMFVvG4/2LIIB7M9zcDmGLO6239rKS57xgm+w9eumqMuyNsdqRjw9dv4Ywygei2Rdc",
+	"hL/ufSy+Pefg5uTxqbbR758Ztv5ZIeZ3BoyvbWtjC6+xPTQz2BAHM+bkX09fPCdABgAy1FjFAuChfrqL",
+	"8f9dSEXYKucUGo4MIfgAhg3UGg87lc6YMdXzIbcYCG/ptN4ZD1BSWxzcgq+jGaE8nHzsceO3KklcA//m",
+	"mHzqsETE6v/0SYqQ/teq5ANRTCvW4OgsGto9Gw+0uqsnfinXIbdN+Mbe3Ea79R2cDjbdeG4O7QfaKgmB",
+	"sdE4812qVxqjwJDlwaepW+lGETGF09DUkt2M54gEFSJ2QizF9BoC5L6W3loEHkJkQ4+VMVyMk640Lwow",
+	"FVSw7dvnpj5Fwc2nKrPpLvqHx+3X4wtqLsuh/XmYycWu4Vjlww7rwfMtguUYEA9oNVzOgEXDeHg4qy1k",
+	"ySfwdrvS6XcdI+9M5nuu58hRYIAUxYvz3uTNXddjzdr1b4zkCq1RjvckJF3OFcvO0JycUcUe7hseuT8m",
+	"FRW5XJDZymIoAh8cn2naS/1p98+bGs+1rGQc1/q6vE0ioDUPPeZ6jo2YWkMnffDAOe4VxhuBvZFWYT4g",
+	"ZZjrVsGyuuJ6ZdyEBS7UjNGKVYe1MTYiuDnbpgVlBrR8clqDlYW0CcH05eEPT4+ff3d6dvjy+Oy7ox9O",
+	"oeWXzQM0LVZ8VyrfUAT0FoygWTnD7tjpg9v42zo2OsyjwRglAr0uWUWLRq6RfrfmN4H60sQ1HyCvWDYn",
+	"j7HAZGc4FVPhZ0gLJYlmRaHIStYuvIvAmjkVF0xNrKsbYoutmEg8+KZJkSZTgXH+HTJjmVwwBR7NvXsg",
+	"fu7dSxDmkdcVnRWrxMWaqG5iTSjK0xD5raeic3kXL1p0Wuhwm4lU5N49i/7yBKbu3QPSsm3xpuLNqaYi",
+	"p1VOLKupt30nhpfL5VDZy/ZFCsTxDrncQ5oD1H6OmDvbTKBiDCyH4VQ4OOYXyqLMAbBMeJO+X87DSYeb",
+	"jXi51LaYU0PiShYAyEf1oGBU6QEkcvs5y2tsPcMAoevAdzxPkyAswfMdGLZ0mPh794TU9+61cPG1YlPR",
+	"BcX3Q4QtQNhY7pHyO3GoPDlCdWy+6NefzFghxcXU2d8Nd02IccxbPZOIYgyfX1BBLxhobKvVF0DD9wiW",
+	"HAKxzqEy0/HE4KeaFtAhISGypD/VDFr0YWE7VKsPdMVLBelD6C85oxkg4y4YqAcg4akgHtKRIOwMuD0I",
+	"+6ka4RZmNAgQQks2fe+KQBMCPkCCnWmu0wlJ0dHAVqydWtJOuWnYPcaNJtZAZr3MtNVKhhy9PgnbyZB/",
+	"vPh6JyEpDCn1bSXNF2wHE7OagtgoCDTzafrqDFszRQF4Xkhqrjx1tlcjnWDNXd+R4BMyaGfQt5JqErTG",
+	"gK6Uyt3WbZqyQ+b0khEhSYq3p7AHmNKy7gSWuNYLlJuGfAJb0Gd/zT7AulKdzQfmLkTRIjItTHXluTLj",
+	"xxZU5FgjlryVB54QI5W0oSiqyLQHjZcoz6c9IOXCyCPD9e0UHI4dutLhyH2ON93UViq1ZceG7WYFI2km",
+	"c4bvARxuGrYGQVSH2dG068HetSOpWQAA4OWujK2PoJ+mKfHAdSU2i2E86oPIN1zFX9DVipL90SPz/ht7",
+	"lZrlAQ1idqnds7TgGbMFebbB5mFJszkbjIcjawU3drYR8BQuD2V1sWufVbtPjx8fPT89gmeazGMDg3Od",
+	"V1ry2gitXtKzuIHepLc3HOHzsmSClrw36d0fjob30byag1HS6DLz10XMkEMBhwLcj8AC9xOoY3Al1raE",
+	"W5YY2CLnvNCsUkPyCkWGwkZvVhhCEQxSzsR5Tva1FgnVbrfsMOZzfq6R/uFnu+6e0o5zaImkNEr/Xrsb",
+	"9Jtb/DYsO7GJ11jXV5vivEMDYlejtM2XURBxrcKurzubO9BasNEv0q412d7FDZr+bBprgIXYuhNdKx0a",
+	"v7vZ211s5rvFjdZ5M45Aqx/teDS6oZ/e3froNdUmkU56aFdfQIgd17PNR9CqcR9HE/uIH/Vu0AYWHtm7",
+	"/ZFWP0rz0Hi8zUNh00GYkE3X3PYktjkFl6heLGi1stwZnbihQnph2LRnufeteXLN4N4oqw5JqtmVxrsH",
+	"1jpvltk5cKjI9dwoAsi+gDIxtj6toNa2kT/w4FQIcAFmK5I+NVYvjG5w/CT1nUBTeCRtGuBiDNfrMggA",
+	"2OSc8W8E40b3TAVX5IJfMjEkRzSbk4VZ5AsGtmTK84ltOezt54Sk8P+JLTo3XItGNZjM9v6pSGGIqbEA",
+	"/nr64jkUoWVyYeFsAhpeQhwCHau9B8bTdS0q3zFWEtvp2DUEMEpkOBUnzP5mcbad5dASStwXDC4bh4SS",
+	"C1oOoaoHJQY4W8I4FtQ11cWNignyU7jygaKcKYZhzy37tK/J9k+ZC1nv3R4BxVXak55x0nyXfEMMnZXO",
+	"JVNo1GBegCy5UBtVBby19wGN82NhnQBoTh0nk4pljF+y3BpasG+WFlzRDIJ4o13dW5P7gHHeLsvX5EJb",
+	"mEealcew70Cnn1M8f5SgRe5xPIFQ/RWZ07JkgvRPWXXJqsGp2T3ksJ3bBfB7nl8H4rfNrd8wtLrWOfUW",
+	"ldw6MeKXV8yb9hfmmIS1Ddh+3Ud2Pq9mHu3f/pBvhf2xtPINA+eM2f3bggx2mxTKRoUctH/irLEWUWT0",
+	"AfDEqqAH1EJWTR1ExXwfhQQbxt/QImqDA/CkGeNvlyhb7VFuMRjDvNVvmRh/LbtSr1HcHanaUx2kkqTS",
+	"MTQZ3KCC0Ca9oFwkRMhl4qIi5xVTc3fwisXsTLptz0gfot/mJ2iiQl04pwXfwmYssgv44utIL3S2rTKu",
+	"MIAJBiGEPsLAbMzc8lC2TybGger+IvPVJ2OWNbjd9frRIuPR+JN9r0F6bdAaAbUFMK4/eLPFm5ZlPDMi",
+	"w9zAkq3Y1kb9YlheNaGIVnwVfDMp2E43SrVg1QW055pzkSPWDUNSGKMCFpqKJmBlw5uIBxFsab9Hq4pf",
+	"ArQnCE9VrGTUGFsYyzmv5CI84AwyvFPx0o+xcZMK8Iq9WFCMxZDPOxB8VO84dBhDV1KG2QDrq2JKyoZH",
+	"98djsrG/vn2JeWhTKC0ottrOC/vssaGNY+DCuZhU12rTCHylwpbfXy+cXB8EpiE+4ylSv6Pz7W7XJHhk",
+	"2i9qdXUrK28xvGxbiN9ZoO7BaLzV6NxJXPDI/a1G56vN4JktVFDntKFPYu41JZogkrNKqkbgqEC/vAxv",
+	"7L29TjbYdtiG2gtw25Qc439ekJGvOSty1cJc4IEzeFwACOnW+Xd0Km6WwkEBGKAoHawjr7CZpOIFE7pY",
+	"xWT0WrP5O1tunWME7267WbRYq9rEH5vRNLdoTt/o/ePF1/40jAlkhde7dWDzPKjbDuutJ/iJaEt193Hf",
+	"E6f3+NiCg3zFf+/FyZOjkwG+9xrOdukUBd06emzz7EcPLZTXhv9YCl3xWQ0B1EwqiGEGHTN649H90WD0",
+	"YLC3/2q8NxmNJqPRP9sTXRvZdbs2Z8PxLy/pCiEoCyn0vFgRVc+a660vuJdFVzP4kgfim/+d7Y3vg+F9",
+	"va3O3HggwnUbuWUR2x2pv/dLSP1NBr1FFvk2GtFjbwfhubexD9qndiMn5cJ3P5938Oj2h/z5e38omnVF",
+	"89iC/FrK5gbVEvNguoHTbocsmgfdscBrgCxw0x1jSfruWEiuSIZtCBKX0XKIADWnJRuSQ+gGo+dUBzA7",
+	"11gZEEOYnYL+bGEFobne1L0mDhKxj4cbQoV9NHDwDdMfo37s+ae/PcPwpnMjN/S+gaAx1Bn+lkMA/8Xs",
+	"CpHsj+bVXTyKaGMM8LG5HPCskmbfMyqCTja258g6OJY8OXp69OoIMbLk5eGrx9+S//zr3/jNZCocaBa6",
+	"GcIFKK/bGRLzWWwljn305hRxS9jewvUZcUim9VNKp2I5pxosS90+lbEoDOXaPDECauFYENt1CD7XvLd1",
+	"1mnUJjUf/DwyIWq8/nqywe7Bf4v1cNfY4h/mxseaG4Z+7i7Bwtqkjbm4EBLLW7UFilWXTCVtiIyNlBYQ",
+	"Za0VC9Nwxj5ZyJxNRd+31YCyRWiggZiUsFHFxDbNDDChXPsz4qDMDdCYwSGBU2EPakugPRPWWciSuUMO",
+	"bZfO5pg280Y4awzDn3A8G7YPa47V2xTjDGIGv5z0CPty3HJQLu5FxS640jhW3JThr4Ml8Mm1SFsUxMhD",
+	"LQHQh9vUkGr98nqKXevQeyPl+rtimFOsfGC8svU6Kp4R7lQzqQ/QSb8hjGGs+u02tKGb+f8XEMO14puA",
+	"Hr9fu7Y5JHgCPAhkDseRAcgNEqy+1OSVLwsDycWtZRgcuOIKylKk0NSITSxt+8+//p3uTCzURM3lUkBx",
+	"Lgo70VSvSlGs4PRDgOdBwceGSGC3au8Dg3mRijDQCud1cc6LBWaIw+rjN3fsmf22C4i/rfD0jtGmDe0X",
+	"PnPEaXMZ5iYYUvtINChHhAf+27nWMVpzlIpfi1tYd5NK8WEXPE8mCuVgusOtBxh7wcNmuv0BbDw+gXsc",
+	"CKmQF1AQsq528P3rDHlHYIXrEbQZjbS/aW7/zaA1nOHdySXZiF/8DDv1i1kA28kTYyv9WiLl8yMa704Z",
+	"JdVZpET7MVYig6B4ffI0LGsFjHnSiqfYP4NXQMDVdjlQEFgR8F88XM6fDkGOzM9G7mQFo5UiabvFSHoQ",
+	"CiQI/9hj/BaMCoSoYLvbqVAeZ0PudjhXzLKINjT6ROzx6UFiN7Zf2kr//2pcSqiyZe9/oMjWQiOwLp/Y",
+	"PPgwHLMF1Xeb83W90w+ALds3fQxyuctlcYRUMKFfBCa1ft7r78vB/gOW/YvBsrUEVOSn4F6rtDZnahyA",
+	"17jvgi39Qa4WrY287EucMSfqD3tda76J2nYq+vETMx1cBzXx+rGWVpljeBTUd3AO2lTMmF4yJkgK7UZt",
+	"30XoaZr6tp8TM+6dOHwbluL3oqQ7fWG3Ust/4Lp/W8zt0fgY/rW2KBeE4nl/Sy5yufw4BofGSoOm0VSc",
+	"zZ/Rd57Fbdcm2yKnriDXgFG6u7aPnYq+XkqSXu4lKdxGdV0xtYOHPG7oaJu6atqJbw9BZkbhwkonpIZT",
+	"qL50fXrWGRmm3OFjGzT6zXJzpD1wtDRj9JuKrDXk8gdvd3kbdjRU1F90G6N9FGNr2ws3zs9HC4iw3XJm",
+	"bavpVltTS1GshuSwabvZ1E0pD87t74/HOxPrjBOumwNT2xz5iqnPERsaf55CV7OCrtrV6zbsOWoNnz+Y",
+	"oVtLzURulJpfuTvasEFTQKCVsB3gm7eGFCADH62pac7YNrckTo8QmucVQnebNMpkd3dv/OVwNBwN9yZf",
+	"jb4aAZnZofmmRG0QgfG33AWfp40XlGDPPAYRb1sUEZ5+bJuuEXvejW1EZntRQE0TdAdAGt0ZklM4zlhN",
+	"piKlJU9Jn7qWiq4BGnjKRM8rWV/MfVscOD9WFgUcQIs/fUHMD6yCU5C5tsj9qXAhOXikc94xfDA4e8L+",
+	"nGCSu7I9PypGc4fND4oCglcPifEFbY8kVgUrEvZsw7ObsSaT+wiBFNB4zp2yg+aA3Q1bFLe+FT/IuoJD",
+	"cU6D1nbYWa6TmYSuInnTu89IVGzO5XuTdHqFTAU0pab22DaLRGrVjrabkiRNby0prDMFZa9myd1T/iT2",
+	"dCr6teBXvuGILUuykZGd1km/A29xpaRvbLBpPRrdz2zv0G+fHT4enH57OH7wkMjzqZj23jeDvB6+X/v2",
+	"9fC9mdv1tAfvYSl5x1auRAPaccOLBznLZA4NtiptxzcVgRL0jUxRCx4QYyI2xmFCVEkzY7Ia6Q+uIfqD",
+	"1HYJzZ31CSEXXhRTAY0Hd4bkUKzI+OoKrmA/twNDH4j8ZYViqL2w72Mfmz7eB0PSGjU/Gley2jkgqWss",
+	"nU6FDzy381zpidmmwSH2rpGC7I8f7T4Y3TffwEoWlltjlZKMlkNywnJescw13pN6Ks6lPXaEOAVHXp88",
+	"VWRRK01mjEBy13ZRXAHC2MY5NSkrfkk1S0ghZQntDyUCgAaFzGgxFVbCMUX67AoayHFBLNoI0Ee+yU7T",
+	"GvX7o798++LFd2eHT5+++P7s5cnx3w9fHf0Z28C1uGtdTl+/vf5/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

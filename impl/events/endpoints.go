@@ -31,6 +31,8 @@ type Endpoint struct {
 	DisabledReason string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// PreviousSecretUntil is when the secret before the last rotation stops signing (zero: none).
+	PreviousSecretUntil time.Time
 }
 
 // EndpointInput creates an endpoint; only URL is required.
@@ -64,7 +66,7 @@ type (
 
 func toEndpoint(e store.Endpoint) Endpoint {
 	out := Endpoint{ID: e.ID, URL: e.URL, Description: e.Description, Providers: e.Providers, Disabled: e.Disabled,
-		DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+		DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, PreviousSecretUntil: e.PreviousSecretUntil}
 	for _, t := range e.EventTypes {
 		out.EventTypes = append(out.EventTypes, Type(t))
 	}

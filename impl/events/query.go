@@ -166,6 +166,10 @@ func (s *Service) Since(ctx context.Context, afterID string, limit int) ([]Event
 	return fromStoredAll(rs)
 }
 
+// CheckEventID refuses what is not an event id, naming the Last-Event-ID header; "" (no position)
+// is accepted. A stream checks its position with it before it answers.
+func CheckEventID(id string) error { return checkEventID(id) }
+
 func checkEventID(id string) error {
 	if id == "" {
 		return nil

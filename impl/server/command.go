@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/paylinks/paylinks/impl/events"
 )
 
 // Command is `paylinks serve` as the command line runs it (it satisfies impl/cli.Server): its flags,
@@ -17,6 +19,7 @@ import (
 type Command struct {
 	flags struct {
 		addr, publicURL, mode, logLevel string
+		dataDir                         string
 		providerTimeout                 time.Duration
 		retries, maxHeaderBytes         int
 		maxBodyBytes                    int64
@@ -42,7 +45,8 @@ func (c *Command) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&f.maxHeaderBytes, "max-header-bytes", d.MaxHeaderBytes, "largest request header block accepted (PAYLINKS_MAX_HEADER_BYTES)")
 	fs.BoolVar(&f.failOpen, "idempotency-fail-open", false, "when Redis is down, serve requests with an Idempotency-Key without the guarantee instead of refusing them with 503 (PAYLINKS_IDEMPOTENCY_FAIL_OPEN)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (PAYLINKS_LOG_LEVEL)")
-	fs.Uint64Var(&f.sandboxSeed, "sandbox-seed", 1, "seed of the sandboxes' ids")
+	fs.Uint64Var(&f.sandboxSeed, "sandbox-seed", 0, "seed of the sandboxes' ids (0: a random seed kept in the data directory)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "directory of the event database and the sandboxes' seed (PAYLINKS_DATA_DIR; default $XDG_DATA_HOME/paylinks or ~/.local/share/paylinks)")
 }
 
 // Configure reads the configuration from the environment (FromEnv) and the flags of fs, parsed:
@@ -86,6 +90,11 @@ func (c *Command) Configure(fs *pflag.FlagSet, getenv func(string) string, logs 
 	if err := cfg.Mode.check(); err != nil {
 		return err
 	}
+	// The data directory is always set when serving: events are kept there unless PostgreSQL is
+	// configured, and the sandboxes' seed in any case.
+	if cfg.Events.DataDir, err = events.DataDir(f.dataDir, getenv); err != nil {
+		return err
+	}
 	c.cfg = cfg
 	// Collecting half as often costs a few MB of peak RSS and saves GC work on every answer
 	// (bench/README.md). GOGC and GOMEMLIMIT override.
@@ -105,6 +114,7 @@ func (c *Command) Run(ctx context.Context) error {
 	}
 	ln, err := net.Listen("tcp", c.cfg.Addr)
 	if err != nil {
+		srv.Close()
 		return err
 	}
 	return srv.Serve(ctx, ln)

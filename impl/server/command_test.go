@@ -22,7 +22,13 @@ func configure(t *testing.T, env map[string]string, args []string, logs io.Write
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	return c, c.Configure(fs, func(k string) string { return env[k] }, logs)
+	dataDir := t.TempDir() // never the developer's own data directory
+	return c, c.Configure(fs, func(k string) string {
+		if v, ok := env[k]; ok || k != "PAYLINKS_DATA_DIR" {
+			return v
+		}
+		return dataDir
+	}, logs)
 }
 
 func TestCommandConfigure(t *testing.T) {
@@ -49,19 +55,19 @@ func TestCommandConfigure(t *testing.T) {
 		want settings
 	}{
 		{"defaults", nil, nil,
-			settings{"127.0.0.1:8080", "http://127.0.0.1:8080", Enforce, 10 * time.Second, 2, 32 << 10, 1 << 20, false, 1, slog.LevelInfo}},
+			settings{"127.0.0.1:8080", "http://127.0.0.1:8080", Enforce, 10 * time.Second, 2, 32 << 10, 1 << 20, false, 0, slog.LevelInfo}},
 		{"environment", env, nil,
-			settings{":9000", "https://env.example", Report, 3 * time.Second, 5, 200, 100, true, 1, slog.LevelDebug}},
+			settings{":9000", "https://env.example", Report, 3 * time.Second, 5, 200, 100, true, 0, slog.LevelDebug}},
 		{"flags override the environment", env, []string{"--addr", "127.0.0.1:1", "--public-url", "https://flag.example", "--mode", "enforce",
 			"--provider-timeout", "1s", "--retries", "0", "--max-body-bytes", "10", "--max-header-bytes", "20",
 			"--idempotency-fail-open=false", "--log-level", "error", "--sandbox-seed", "7"},
 			settings{"127.0.0.1:1", "https://flag.example", Enforce, time.Second, 0, 20, 10, false, 7, slog.LevelError}},
 		{"a flag given overrides only its variable", env, []string{"--retries", "1"},
-			settings{":9000", "https://env.example", Report, 3 * time.Second, 1, 200, 100, true, 1, slog.LevelDebug}},
+			settings{":9000", "https://env.example", Report, 3 * time.Second, 1, 200, 100, true, 0, slog.LevelDebug}},
 		{"public URL follows the address", nil, []string{"--addr", "127.0.0.1:9999"},
-			settings{"127.0.0.1:9999", "http://127.0.0.1:9999", Enforce, 10 * time.Second, 2, 32 << 10, 1 << 20, false, 1, slog.LevelInfo}},
+			settings{"127.0.0.1:9999", "http://127.0.0.1:9999", Enforce, 10 * time.Second, 2, 32 << 10, 1 << 20, false, 0, slog.LevelInfo}},
 		{"a flag repairs a bad variable", map[string]string{"PAYLINKS_VALIDATION_MODE": "strict", "PAYLINKS_LOG_LEVEL": "loud"}, []string{"--mode", "report", "--log-level", "warn"},
-			settings{"127.0.0.1:8080", "http://127.0.0.1:8080", Report, 10 * time.Second, 2, 32 << 10, 1 << 20, false, 1, slog.LevelWarn}},
+			settings{"127.0.0.1:8080", "http://127.0.0.1:8080", Report, 10 * time.Second, 2, 32 << 10, 1 << 20, false, 0, slog.LevelWarn}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 //	PAYLINKS_<PROVIDER>_BASE_URL       a real provider; unset = its embedded sandbox
 //	PAYLINKS_<PROVIDER>_<CREDENTIAL>   e.g. PAYLINKS_HUB2_API_KEY
 //	PAYLINKS_<PROVIDER>_TIMEOUT        per-provider timeout (Go duration)
+//	PAYLINKS_DATA_DIR, PAYLINKS_DATABASE_URL, PAYLINKS_SECRETS_KEY, PAYLINKS_POLL_SCHEDULE,
+//	PAYLINKS_WEBHOOK_RETRY_SCHEDULE, PAYLINKS_WEBHOOK_ALLOW_PRIVATE   link events
 func FromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
 	var err error
@@ -56,6 +58,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v := getenv("PAYLINKS_IDEMPOTENCY_FAIL_OPEN"); v != "" {
 		if cfg.IdempotencyFailOpen, err = strconv.ParseBool(v); err != nil {
 			return cfg, fmt.Errorf("PAYLINKS_IDEMPOTENCY_FAIL_OPEN=%q: give true or false", v)
+		}
+	}
+	cfg.Events = EventsConfig{
+		DataDir:       getenv("PAYLINKS_DATA_DIR"),
+		DatabaseURL:   getenv("PAYLINKS_DATABASE_URL"),
+		SecretsKey:    getenv("PAYLINKS_SECRETS_KEY"),
+		PollSchedule:  getenv("PAYLINKS_POLL_SCHEDULE"),
+		RetrySchedule: getenv("PAYLINKS_WEBHOOK_RETRY_SCHEDULE"),
+	}
+	if v := getenv("PAYLINKS_WEBHOOK_ALLOW_PRIVATE"); v != "" {
+		if cfg.Events.AllowPrivate, err = strconv.ParseBool(v); err != nil {
+			return cfg, fmt.Errorf("PAYLINKS_WEBHOOK_ALLOW_PRIVATE=%q: give true or false", v)
 		}
 	}
 	cfg.Providers = map[string]ProviderConfig{}

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
+	"github.com/paylinks/paylinks/impl/events"
 	"github.com/paylinks/paylinks/impl/idempotency"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/sandbox"
@@ -85,6 +87,8 @@ type Config struct {
 	Logger              *slog.Logger
 	// Kits are the providers this server knows; nil means Providers (all built in).
 	Kits []ProviderKit
+	// Events configures link events (store, polling, delivery).
+	Events EventsConfig
 
 	// transport replaces the connection pool to live providers (benchmarks without a network).
 	transport http.RoundTripper
@@ -136,6 +140,12 @@ type Server struct {
 	keys      []apiKey
 	guard     *idempotency.Guard
 	ready     atomic.Bool
+	events    *events.Service
+	tempDir   string // a data directory made for this server, removed by Close
+	closeOnce sync.Once
+	// streams ends the event streams when the server drains.
+	streams    context.Context
+	endStreams context.CancelFunc
 	// SandboxMode is true when every provider runs on its sandbox and no API keys are configured:
 	// DemoAPIKey is then accepted.
 	SandboxMode bool
@@ -196,12 +206,16 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	clock := sandbox.WallClock()
+	seed, err := sandboxSeed(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var sims []sandbox.Simulator
 	var domain []paylink.Provider
 	live := false
 	for i, kit := range cfg.Kits {
 		pc := cfg.Providers[kit.Name]
-		p, err := s.wire(kit, pc, clock, cfg.SandboxSeed+uint64(i))
+		p, err := s.wire(kit, pc, clock, seed+uint64(i))
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: %w", kit.Name, err)
 		}
@@ -229,7 +243,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.client = client
+	if err := s.openEvents(live); err != nil {
+		return nil, err
+	}
+	s.streams, s.endStreams = context.WithCancel(context.Background())
 	if err := s.routes(sims); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -334,8 +353,11 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	}
 	// Idempotency wraps validation, so what is stored is the answer that was validated and sent.
 	v1 := e.Group("/v1", limit, s.authenticate, s.idempotent, s.validateUnified(spec))
-	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes()}, nil))
+	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes(), events: s.events, log: s.log}, nil))
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
+	// The event stream replaces its generated route: it is validated by its handler and its answer
+	// never ends, so it cannot be buffered for answer validation.
+	e.GET("/v1/events/stream", s.streamEvents, limit, s.authenticate)
 
 	pass := e.Group("/providers", limit, s.authenticate)
 	pass.Any("/:provider/*", s.passthrough)
@@ -418,7 +440,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	defer s.Close()
 	s.logStart(ln.Addr().String())
+	s.events.Start()
+	hs.RegisterOnShutdown(s.endStreams)
 	s.ready.Store(true)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -431,7 +456,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down: draining requests in flight", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	err := hs.Shutdown(sctx)
+	// Deliveries and polls in flight finish (or give their leases back) once no request can add
+	// more work.
+	if serr := s.events.Stop(sctx); serr != nil {
+		s.log.Warn("events: stopped before the work in flight finished; its leases are given back", "error", serr.Error())
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	s.log.Info("stopped")
@@ -456,6 +487,9 @@ func (s *Server) logStart(addr string) {
 func (s *Server) readyz(c echo.Context) error {
 	if !s.ready.Load() {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+	}
+	if err := s.events.Store().Ping(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "event store unreachable"})
 	}
 	if p, ok := s.cfg.Idempotency.(interface{ Ping(context.Context) error }); ok {
 		if err := p.Ping(c.Request().Context()); err != nil {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
+	"github.com/paylinks/paylinks/impl/events"
 	"github.com/paylinks/paylinks/impl/paylink"
 )
 
@@ -17,6 +19,8 @@ import (
 type unified struct {
 	client *paylink.Client
 	modes  map[string]api.ProviderInfoMode
+	events *events.Service
+	log    *slog.Logger
 }
 
 var _ api.StrictServerInterface = (*unified)(nil)
@@ -31,6 +35,7 @@ func (u *unified) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 	if err != nil {
 		return nil, err
 	}
+	u.record(ctx, l)
 	return api.CreatePaymentLink201JSONResponse{Body: toAPI(l, false)}, nil
 }
 
@@ -123,6 +128,7 @@ func (u *unified) ClosePaymentLink(ctx context.Context, req api.ClosePaymentLink
 	if err != nil {
 		return nil, err
 	}
+	u.record(ctx, l)
 	return api.ClosePaymentLink200JSONResponse{Body: toAPI(l, false)}, nil
 }
 

@@ -43,6 +43,9 @@ func (s *SQL) Dialect() string { return s.d.name }
 func (s *SQL) DB() *sql.DB { return s.w }
 
 // Close closes the pools.
+// Ping checks that the database answers.
+func (s *SQL) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
 func (s *SQL) Close() error {
 	err := s.w.Close()
 	if s.r != s.w {

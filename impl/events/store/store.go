@@ -226,6 +226,8 @@ type Rate struct {
 // Store is the durable side of events. Every method is safe for concurrent use, by several
 // goroutines and by several instances on one database.
 type Store interface {
+	// Ping checks that the database answers (readiness checks).
+	Ping(ctx context.Context) error
 	// Transition locks the link's state (creating an empty one, Status "", if absent), calls
 	// decide with it and, in the same transaction, stores the new state, inserts the events
 	// (dropping dedup conflicts) and one pending delivery per enabled endpoint that matches each
