@@ -651,8 +651,8 @@ type PaymentLinkId = string
 // Testmode Example: false
 type Testmode = bool
 
-// InvalidListRequest is Mollie's error answer.
-type InvalidListRequest = Error
+// BadRequest is Mollie's error answer.
+type BadRequest = Error
 
 // NotFound is Mollie's error answer.
 type NotFound = Error
@@ -1645,7 +1645,7 @@ type ListPaymentLinksResponse struct {
 	// HALJSON200 the response for an HTTP 200 `application/hal+json` response
 	HALJSON200 *PaymentLinkList
 	// HALJSON400 the response for an HTTP 400 `application/hal+json` response
-	HALJSON400 *InvalidListRequest
+	HALJSON400 *BadRequest
 	// HALJSON401 the response for an HTTP 401 `application/hal+json` response
 	HALJSON401 *Unauthorized
 	// HALJSON429 the response for an HTTP 429 `application/hal+json` response
@@ -1658,7 +1658,7 @@ func (r ListPaymentLinksResponse) GetHALJSON200() *PaymentLinkList {
 }
 
 // GetHALJSON400 returns the response for an HTTP 400 `application/hal+json` response
-func (r ListPaymentLinksResponse) GetHALJSON400() *InvalidListRequest {
+func (r ListPaymentLinksResponse) GetHALJSON400() *BadRequest {
 	return r.HALJSON400
 }
 
@@ -1837,6 +1837,8 @@ type GetPaymentLinkResponse struct {
 	HTTPResponse *http.Response
 	// HALJSON200 the response for an HTTP 200 `application/hal+json` response
 	HALJSON200 *PaymentLink
+	// HALJSON400 the response for an HTTP 400 `application/hal+json` response
+	HALJSON400 *BadRequest
 	// HALJSON401 the response for an HTTP 401 `application/hal+json` response
 	HALJSON401 *Unauthorized
 	// HALJSON404 the response for an HTTP 404 `application/hal+json` response
@@ -1848,6 +1850,11 @@ type GetPaymentLinkResponse struct {
 // GetHALJSON200 returns the response for an HTTP 200 `application/hal+json` response
 func (r GetPaymentLinkResponse) GetHALJSON200() *PaymentLink {
 	return r.HALJSON200
+}
+
+// GetHALJSON400 returns the response for an HTTP 400 `application/hal+json` response
+func (r GetPaymentLinkResponse) GetHALJSON400() *BadRequest {
+	return r.HALJSON400
 }
 
 // GetHALJSON401 returns the response for an HTTP 401 `application/hal+json` response
@@ -1969,7 +1976,7 @@ type ListPaymentLinkPaymentsResponse struct {
 	// HALJSON200 the response for an HTTP 200 `application/hal+json` response
 	HALJSON200 *PaymentList
 	// HALJSON400 the response for an HTTP 400 `application/hal+json` response
-	HALJSON400 *InvalidListRequest
+	HALJSON400 *BadRequest
 	// HALJSON401 the response for an HTTP 401 `application/hal+json` response
 	HALJSON401 *Unauthorized
 	// HALJSON404 the response for an HTTP 404 `application/hal+json` response
@@ -1984,7 +1991,7 @@ func (r ListPaymentLinkPaymentsResponse) GetHALJSON200() *PaymentList {
 }
 
 // GetHALJSON400 returns the response for an HTTP 400 `application/hal+json` response
-func (r ListPaymentLinkPaymentsResponse) GetHALJSON400() *InvalidListRequest {
+func (r ListPaymentLinkPaymentsResponse) GetHALJSON400() *BadRequest {
 	return r.HALJSON400
 }
 
@@ -2206,7 +2213,7 @@ func ParseListPaymentLinksResponse(rsp *http.Response) (*ListPaymentLinksRespons
 		response.HALJSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest InvalidListRequest
+		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2356,6 +2363,13 @@ func ParseGetPaymentLinkResponse(rsp *http.Response) (*GetPaymentLinkResponse, e
 		}
 		response.HALJSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.HALJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2458,7 +2472,7 @@ func ParseListPaymentLinkPaymentsResponse(rsp *http.Response) (*ListPaymentLinkP
 		response.HALJSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest InvalidListRequest
+		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2777,7 +2791,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
-type InvalidListRequestApplicationHalPlusJSONResponse Error
+type BadRequestApplicationHalPlusJSONResponse Error
 
 type NotFoundApplicationHalPlusJSONResponse Error
 
@@ -2810,7 +2824,7 @@ func (response ListPaymentLinks200ApplicationHalPlusJSONResponse) VisitListPayme
 }
 
 type ListPaymentLinks400ApplicationHalPlusJSONResponse struct {
-	InvalidListRequestApplicationHalPlusJSONResponse
+	BadRequestApplicationHalPlusJSONResponse
 }
 
 func (response ListPaymentLinks400ApplicationHalPlusJSONResponse) VisitListPaymentLinksResponse(w http.ResponseWriter) error {
@@ -3049,6 +3063,22 @@ func (response GetPaymentLink200ApplicationHalPlusJSONResponse) VisitGetPaymentL
 	return err
 }
 
+type GetPaymentLink400ApplicationHalPlusJSONResponse struct {
+	BadRequestApplicationHalPlusJSONResponse
+}
+
+func (response GetPaymentLink400ApplicationHalPlusJSONResponse) VisitGetPaymentLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/hal+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPaymentLink401ApplicationHalPlusJSONResponse struct {
 	UnauthorizedApplicationHalPlusJSONResponse
 }
@@ -3209,7 +3239,7 @@ func (response ListPaymentLinkPayments200ApplicationHalPlusJSONResponse) VisitLi
 }
 
 type ListPaymentLinkPayments400ApplicationHalPlusJSONResponse struct {
-	InvalidListRequestApplicationHalPlusJSONResponse
+	BadRequestApplicationHalPlusJSONResponse
 }
 
 func (response ListPaymentLinkPayments400ApplicationHalPlusJSONResponse) VisitListPaymentLinkPaymentsResponse(w http.ResponseWriter) error {
@@ -3537,120 +3567,120 @@ func (sh *strictHandler) ListPaymentLinkPayments(ctx echo.Context, paymentLinkId
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts2FverYPjtTOQpJcuynSbydHacNttmm1sTZ7ptlS+EyCMJaxJgCNCOmvHMPs0+2D7JNzgASIKi",
-	"Lr6kab/2n8SSQOAA5/7DAfgxiEWWCw5cyWD8MYAPNMtTwL9Pi3jBLiB5SZcZcPWU8XP9tSyzjBbLYByc",
-	"LYCkjJ8TOlNQEIrtGZ8HYXBB0xJ063e6AXaX+90sCpgF42ChVC7H+/v21z42H2QiTRkMYpG5H/aPfhrC",
-	"z0xlj/gP9598I569//mH7xdBGKhlDsE4UPBB7S9UlgZXYSAhnXWMQXPW7Pli5I+6n6fvtoxC8zxlMVVM",
-	"8P0FTb/4txQ8uLoKA5qm4hKSZ6AWIpHB+JeAJUDTIAziAhKmYlokwdswoJkoudK0xWVRAI/1Oj5+86pe",
-	"smB0NHh4rGdB7foHY1WUgD1RBcmp0o2Go4P+8LA/Gp4NH45HD8fH978YDsfDoR6xlEpkUDxJgjEv0zQM",
-	"EpBxwXJNdjAOHrF4GadAFCtABmEAH3L9l+33cNgf3u8P758dHIyxx6pflgTjYMMaZSLR9KfsAoIwyClD",
-	"Ug0FeSFmLIUn2MUsfffD+ePF84dHj2gQBnqBCojVmyJtMOsSpnIh8oGVyIEo5vtqQbUw6UekKItYD9dk",
-	"If5SSjpNIRjPaCpBy8L7EngMZ4aDgoOYzYIwKPOktZpH/eHB2fBBa9aXMF0Icb6dOF+W7GMoHC9y4KfI",
-	"+LWqdEoc4UajLhdQAFELII6bJKdLSagiKVCpyMFwMBwST3LuUNleHM+fH96nTw+///UHcfTt83/9U7xK",
-	"71zZtoyys7IZEXOqZT9VymPloKU9o/5QK9DZwfF4eDQejnbWnm8ER5J8xTEtnYasm1jGOMvK7HS7EUD2",
-	"6tW1SqVAqq1K9eA4+bD8/v3z71a0yrTfRWuMqdlBaUyXTe3Q3zhx3yDokvF5Cv1SWlGfiYKgzdPSHBIu",
-	"FNHTJEtQ3bKdiLjUnRs2rEpeImJPqAuYgV5l2J+D6rdm3iXRf3mqG3uqbmX7y1Xdlata1bob+qSXlCXX",
-	"UFK1oIpcUomq+Vd8V2nNn1NRrAPtJvV3H+qtpfxO1KpSgqdMqsdZrpa+bj0XxKhMU4kgm0KSaLmo9Mgp",
-	"1i9vr8I7cX4pk773k2u0i8OHhjGECybKKsi6mebtoGCxUaJhxyL+gxVSvaRzWM0+Z/onktM5kF7KMqbI",
-	"wR4RM0JJKvgcCqInvfNK/2mtmR9Af1JDtrPZ8iPqP5Yjv60h+Uwqf10R/PusENlXefqOLr99/us3R2c/",
-	"lT+oN/TD82X5gH43KYfD0X3Uyq8OtgnlXVmav+84Xm1xDjyLs6u1MTaG8fN7OiTCh7da9LaJue4M5b4q",
-	"3h0/ehBfvnz2LX9z//3T6asL8eX7xz+LXXT+GtrdUuaj/nDUPxjp6OH4wfjw+PrK7PUyGh8cNntBHd80",
-	"tQztVDCuMpX1UUljED/Q2WwM2podrA8mpKJKSykOe3eq2k5N+w2pujuNXes0KhkzOq2Kd6+/Of/12Xye",
-	"X3z4LIq8A6U3UXXM7guagYICOfYkgSwXSuvD94Chmi/Up6Tk7H0J5ByWpEfJmzdPviEXR4RJQpMLJiHZ",
-	"M8lRRs9BEkoKUAWDhBRafqQilCSlIQuthnJ2ZMIFB3LJ1MI8r/tnXCqgibEuEmLBEwIfIC41MYMJ18qi",
-	"iVoATaAIwoDTTE+8MYm+nkUYyHgBGW0g+sE4OBgdwtHx/S/78ODhtH80Sg779Oj4fv9odP/+wdHBl0dD",
-	"1JSM8afA52oRjA+qpZWqYHyOi/lUL/vqQmkDmQmpCFOQSaKEXomy4CfkeEguF8AR2ZmzC+ADN4/3JRTL",
-	"ehrI0G7ij4dhkNEPLCuzYDzCTwZLaxLJuII5FO1A/EnSTS1LHEOsSJlUtxfl6bv//ee/0V5FZ07VoiYz",
-	"97rW5uN9yYoap+9a+00hzJb1PgOpjMFrT+IFT5cIn4liTjn7FSWf0DgGqRlwDlwSyhPy4rTUUoZfjEmk",
-	"qYwIjZUkjBOlhVT3PyA/amGkfMJPXz5BeVTI0wS0tOu/z2F5z3SpFkw7PqtJJCulQv5OgUjgqiGrLR4r",
-	"N5vOdbLxk12EqRApUK3CV2ikc8Gl2Zp6wi9oyhLtr18ZPUPHJrgC4+M6TUFzpNsAiuICigsGl/sLypOU",
-	"8XkfikIU3ab6SrtJRZkOBS3ZJC4LKQpi/G4YzBik2i9p09vwMEfDYRgoplCAHtGEuKleNdfub4bW/7Nf",
-	"b+Ttm1/l/mNNllm+tlXToWGDgUzLAhIXokTZdSKURJqqyNgoJpHJlJhpsGSgaXku1D9EyZM/BAueC1/b",
-	"4QOTSlo7rDWErFPVgceao5o1z4UiZgFuz5jnggBXTC2dZ9CMSRyVPa2vTiet7TqH5R6y4RVVgLYZ/hic",
-	"+EmUZEEvgMCHGCCBBKdTaD+JjmBAXqZAJRCZikuSiEtOlqIsnGOVHj9GD2t+nAlBnlG+dPoi74Avus9M",
-	"9+lGP6nJwtV/w2mpFqJgv36m5dfDa9GJ3e7U5tV/xqRkfE78x0IiCjKjLNXcEM0fwZP+g3q1mxO/Qwul",
-	"HbRzQ0ySzJIrCmOB4hhyBYld+rwQ2ufpHPwxas8fQgH0FBuTbkyz4ROaq9KU91GTA435E7sAd8MBF8TG",
-	"lFvvnggOY0IJ0tfijPUgpBfhrxHRPl8SpvZCQjkxMCxZUDnhXJgeUOCo3fPWFs9F97rrBFLQTJ6YKN5S",
-	"jKUpVTLr06yjcq6dV6yISXi1mcwEh6X+Q0fcLvsdmKQwh0IxE1TUeXFXtPjk9QtyNDr4suqAxDpowjzX",
-	"RXkmnc6pUlDo5/7vL6f9n99+PLz6W7AS2TXAgtXBLO1UJxTmAbM6OLN0aQsDDB33JOFlNoVCzzCBmGU0",
-	"lT5dZjfZp2zYf/j2i95kMjB/7f29g8arZnD7S71Ajva31RNi+m+IUe8Na56XaWogsVuwCIVDJ5EYkuh8",
-	"SU+LV12bcPsvJt49E79GAKiRQzWi7BV26nlMRbI0aavBjla1q405d62Yi8wM4COJmM2ggOSEQJarJZqK",
-	"qTQNKJcELqBY2sYEuBaKhAgTIlm8B1M4nZBuM4ONuRoSEWRpiZrDGYqCooWtMbVNXbc04srfzetM6lBO",
-	"mgiUwQxCvyKoF8VSmVTVhIWUo4VlUiuMLz265b9Y9o/vSvr41yRYO7dasj2y2lS+Xuh4zIaj31C5mApa",
-	"JDo1DG3tUi6kZNMUQscRR/Y9SaaUn2tuxvoZ7dNAr71PcBtNzOgHlyaPjo+3pM0e+Nim/ccFGIrQ60gl",
-	"ckkUPdf66bzPCXJAlIowVTflWuCI7dmndtMe60wUGVXal1MFfcUy2GX5V2qFridiDbyzS9MuYSqZqtTk",
-	"hDgTYUTPAxQMcBCuJPmmKeUuTvNXpA2ybp2wtyXTwbN2PdxcgLSVpzldMj5vM21JJOgMdg4cChaTTIdI",
-	"85a132nrZwfa3Q7QymIXJaD7oo1CCmWwQr5sGP1a9BAEIT2F4eGMlqnaMygP92m3YMka4irwpA1lb5ak",
-	"1822V2GN12wwVB3ScnI9adl5Ks2dtTZBzzAmJy9fvD6TJGLJV5NyODyMnVNhCX6GiKAsISRJa5dDEy1f",
-	"hSjni1rj4wXlc5ATbgLvAXmizMSmOjam8QJD7lkhMmJH7+kpR6mIaboQUkV7BgrbTeC6twO3yl/LwzdX",
-	"pcu5f4Nh9TWcu8DPNG14eROar3r531RcVmDCjsma9KZrZoZh9yTBdI1QLi+hWJ1RnRhuzaKeYstGirdq",
-	"xagilzi7QvC5gdpyEHnaskobU8MV62NzxY8bEjiTrqHxiWkpLdiCMw+NKujAO2GJT4effa4M7NLRrpG/",
-	"Ozt7SUwDB1XVS1yNgIlsBewfP3zYAPYN/tmC9qu0d+2YBVApOMkXBZUVSmb115tcZ968TbnslB0ZFa+r",
-	"XcC364TwaQUweHRT69fevHqKC6WTI918VRJXgIlNAqkt5Iph8DroIvQpk2oXOpUgmbioDSZFPPkuSK53",
-	"Nrc09YMdt+V4rcfczuR11xGfa4xqaQ53WOBnnbaRSa2DagEFst8CwFTaZCrRgXbKLhzwW/j7NlqouVaY",
-	"X9yOOFaLv23KuvuhrcHWC3Sn6d3OkXoAeuiAajA2BsshUBO0IibypLKzE+6eM8tBFlQaTDUTBZCezeOM",
-	"PsmQFDAreaL/EKVi2lr+7z//3dPWisULklMpHUnGxd7EbDecoLxuQtcqlPjoZQPrayY6s4Ftydf6tGhz",
-	"4tNNUrsA42YJioGJN49zF4kQ23X7NiQ0vaRLqY19oSq4JVLFu8i3/JuKTRrwiireDb7oRH1cRcp2EINo",
-	"Z3tiUKySK5b6SYzWgXghpHHAPpWu2mV7qmiNyiaZRcNzVRfLfFqeednn+pywI49ylTgrdRiGtZFd3RZD",
-	"67Kd1Rillfz43UamricKSYQIS6Sta1RAXBa6g+gErRhieJyIHLhF8vzhq+KgDRHSDmbotWncdjfVoqAu",
-	"WHY3bU9lt8Lu7YImP1oLsjFsaZ0P2OAgdB+YHGl55sLFfegRxjodZ+bkABE8Bs1ELYSR/laCIj1anX6b",
-	"cMy7zgFWQZm9kLiyUxOyRu4j9oSiiMUJxgSawSY8qixihORpzwHJgERm5oNGOcdgUcAsctUOWOjnNBX9",
-	"GnFVOLf0NbW/uQ0oijZFFBYcxV37awKiq7ZmRYA/FQRaFxB3IiYoJ67NSYMLMcXpcC1ltsZbj6ez0Xrv",
-	"SGdMapeMseXBN+GEjXCsDf2tr3bezdlvgoPPmt6CVlbKQJegJClzQivk9/cN++6I9N45llttITUxuI1g",
-	"7ujwbsFcdq0StHWBTJ62A5kNZWWNOCZP18YxtwOZbxZ4bOLgFGKagfEVPaakrbmWJRa1zcrULdSeZevl",
-	"gqVASq6fWOHi6Fp6eb2oZium3pyUtlQ6a/7cEPmnwb53jNkQ1uwO3FqncT8JsH432Hl3+IhRozXNPQlA",
-	"mjD63m2DyMb5te0+KqVS2VILFyOwmbF2a/zWwdnB8E6s3CZw3kjnzhD9ddD5TnDv08Psa8JyPwKvAvMq",
-	"3vG12Fs0P06vRN8P9a0dbXrFlThy16h+V0jSj/PvBOVrna/b4YnbonWNAbcuy5rNEMGhOv7TXBLZsW3Q",
-	"PAC0c1og1WP3mHeuZFMHNWZbn3Tock+1RTTwHMZnmJe19kQP1pbaDztL7b3qEivu9fR3l8XG5FcmsBBp",
-	"IivNr6Ry3rEF1TrV+fHa9R/BVTvNaU3SH2HLvJ6tgYp8gNWkbNaV6RxnaqtgsRCzCfHSPE8hp8sgDKY0",
-	"lvgfj0VGlfuSx4IrGivz4VwVlMsZHheZQjpjCAhMmTbE+o+Unft3P4QB5LrJnM3cFy47ZPwwCIPzaaz/",
-	"TWnBddSSTS9x4KxMFcPR9YelHtqo3bTxd4795HQp6Qxs77lgXImZpGjr8uJXSOFyOTrSNpBdQIG7MpIq",
-	"Js0M5SWTeMq1KKVKccvmkqHUXYgyXkDhQ99rU1sP/N3dCHYUDi4gPhel2tGQJS5v+i0M30bp3MHMNXIT",
-	"WZ96vAt799vYuiYm8Psxd7uZOn/dN1q7axu6XY3cxom8XrP/awG0eve3Up4TA/5VGJvg6RLlzZyhw7I+",
-	"c8KBw5JgLsh40/zp8FkvAvDE7IY3yu5NcKStGeUxpPiNxQIDt1/h2wbbfsU0vN4Y9TNJqsC/WaYzxuN/",
-	"8zKlRZWmeplBbfBFI2qnqRSI5Ux4G8whFRLtCUMzyXMFJm59XBaBY/qzXZ9hvBbF+vIPE60ywZ3+m53e",
-	"yiHJ2Ia9/mj4TcdYbzA3uUltqSshPzFi09hzxIoRbbFNSpB8kvLT30vR6Wbk1P5cB0t3gJ6uS443YoVo",
-	"h+GyWcdyUg+CGd0UZqIARPs1WayQd1oDegN06zcvedulhqkzocb48c2rp/X+uz3wQvTzWl8u8cieIhhf",
-	"OfTJ1wpztKWLc29ePe1OqG9/LUnNINVpXs865lLtx4iCAE9wSi488ydYU9x56mdbVo8rYhu97ebF5rMN",
-	"1+RJfcbh0kI5BZhzlrucdrh7/u1+p8fx/xccxfg6Lgumlq+1JbDeImdrbgOwCJY7moYesQX8jkmkTQgW",
-	"5qMTr0p1QhKl7ALqX6qinnDCjQ+TJDq1EQ3Oc0weAS2gIAYpO4elhcgG5MXup74nvBeZFva4gPaVU9Ox",
-	"fUQJEZJpqax/AEhIVMFREfYYOcsYkd6zF0/7Ixt7oAlFK4Y91hzRMmeOljE+E6vL+R3lST8uC6xxkuVU",
-	"gnKi0VjnXl5OUyYXgBAqXqb68gk5HBwMhiGJdM8DLMYbNx6KwgmPLqCQuIQHg+FgGIUkZbGO6sjXX/cf",
-	"/dR//nX/9Wn/aDDcI7G4AIyy9NDWKxNMNJACHW6M7e5fiAFQOOFzUKE709azXncvtJWxoT0lDy2P1yyY",
-	"4+eDCZ/wU/9AMtoQM5H+Qki9MuZ+q4796mjP7rrR9jWxZMY+QDLhBn80p+x447wVelsSLwSLsWaZROa3",
-	"KKyqfdMloSTyfGi0NyCPli7cJdTu1icCzMFwE2ybqSMSbzJJF/k7RHNMzBUEBsrRLRuQ/cBOfsILyEWh",
-	"mvUEWs7xKVdTkECB5QBYge3KCsJmYQDKbV0BYFYcJyNRCaKP9WkzPA91Fdn6NEkuF0ICifDryDBm3Tmu",
-	"KuGccHd6qw7U7VGzXjQxh7gmQWTuOsUvzOd/vvxpb0DOWAaGrievX5AH94cHVQwhZjMJajDhp1hFa3Tc",
-	"nDQ1E+kyjtEJSqtpYW4d6Od0zjhqXM+c7UerlDGFOmOFjMMH5PZp4wSwJaVtAvF8W9OWePbvHLQ4xsqV",
-	"LE74iiHEJs0KR1vFwRXTfs6dCsTaRz0Pxi8Y7jETJUwSqb0mcvbHDdsGtGvTIPS3JFzMfE+SqAbmI5z5",
-	"hGPCIYqsDzwWCSQmM4lY8pUqzFR6DY2/JwlLzH22dbd7J+aUO8TALtzFGbg7pBZgjhkAmdL43NvtOH35",
-	"xB79omlKmJKQzrS3uTB6t9AiiQcP9BqlOiHRVuEEz79oQ33wcA+X5zVuWMixMUyVVXUm1eH4pDdnalFO",
-	"MUAwscK+zrtpzvoyh1iSCP8bLGmWRiGhcsIvgCeiMKWqq0+b//q6g7lIKZ+TaCBzoOdA5XJflGpg+zdd",
-	"7qEAMJ0RF8ATnYShEZRk+0VKH42Z9i5TClcvQjMG3G9ljLn/nTHn/ndr72q6Ij2g8WLCraZEgyyJiLpk",
-	"fC/cgXSPQL1Y4YT/7z//bbRon9b3f20dQG//bBVfP7jSb876rL5EqP2kVQXbo57APqK9tel03i6jjCvK",
-	"OBTy3oSbgv9ukdBDehtHhElZAnlwdEh6bsCVjRYjx48xB0/ggpkn0fz7Mt3umqRiPjfiaUVt/+s3r07P",
-	"nrx4PsgS0gOuCgZywlFfiOCXtEikDXDcSXtnK1YChJ4LYqbLqv55LwgDG4EE4wBDEB0h29GDcXA4GA4O",
-	"TaXGAqPO1Xszxx+DOXQgI6/waiW8Dh7vXLIG3HrUnnPQx8O9UOfg5gQIHiD1S0rqnWN0dSyZcCbdlS89",
-	"xuO0lDqsqavltGPwy+R0vG5dnf7RRitMVf2YdhNuSjlwOGxPTdu9kEQ6y4kqUIzaW/bM4ut8B7mId7c9",
-	"ZVJ5wL1/odcvm6ts2iTYFKSHAkSJq+jHb7UP8L3hmiuN3LU93dc+deZRu9XnXIXdkEU94X1zGdcODatb",
-	"pK7etu5SGg2H17suw5QOupttu8Z1Dfc7r8O9suCku2TxOj3UtzNe7XzDRXtnt+OuixfrN3avwuDIrFDX",
-	"GNVK7ndcSYWPHmx/1Ls7Rj80erj9oeZ1P7gW1VWVJuJrF5XJtiWodnmoIpQoliHeoOgcr7f2bFzw9ioM",
-	"ctGF0ZqbAlZrgX+0R3FdXuEXJgHXQmkOhZmcpOfebDHhrZzDACN4cdxJOx8huFulMxUD71YngN2wOoRF",
-	"iiZ8JSMhJU91zlzlJa0yYq9CsGrcqCY25cuDZgrn6HEHd7CO1Zs6GmBp67Ga+wD35Fqjt3Idw6rV26L+",
-	"rWsOjRFAKX0kkk3X5XTpPuaWNaq688sdmhekforXENzNleg3uBr4Di4OF9U7Yj7Fi2HWvsLkBm8k8d8V",
-	"crW7HV57qciVD9lhtytO6uAGTqolqBsdTfutJSs82fr06it+buSj1t3F5EyKX4t1Yx8zPNr+UHWzHzql",
-	"0S6jrF7FdXuHFnf6GFv8iTwmDZxr5mFdnqbECyGkqfZe5+euwtUwfP+jd+XnldEonRd26BZ+XyMJCGMU",
-	"kC4Rsqq33eRCXEpXSY8YY9HEPava+gF5wdOlAdqkCZrx0jyzzQQmmwEswXc/1JCjLSSy92iR3tFoZMCS",
-	"SyZh74QoMeFSidxhIyaP8svnbYX1OUCuv2aqOoWDGJy5sbbLaa1cM/DbO63ddG/tfQhXqxePjozadPE8",
-	"OdFrPxXJ8s+hlYmV9JZWVm+KMeGTJ56yKZ2bo02b9voi9S2o28jTXedAWItyA7+CVSfbEx//BT136ks+",
-	"mw+5lcQVFvVQKzPYmLdcS0b8e6O1oORUxYtVpTdlLIYYTE5cLYoFFkwaVO1EuD2PqjyDqXGrMIOLCd9c",
-	"lBFaY1yXDhmYtG4mFV0inqxVfUCQSMbnBrtu3ihS7dkYPLyzMEPnTu4CEZdYUb6s7n6c8AJmeJkIgklH",
-	"o1GXH1ip9/m8yYtlQCvKth7NLayXqXiv4bxGvLu20GmnePcmBqlZGrTRuHS92vVODYw9gPInDFbLhl1o",
-	"zv6kPrysGW7PKjLVGXTdNkLdb5aFXgtBruzAehC5gkKkKAwKElEZRyFuX7XAZbcCDl8m3fDydqD3Zf06",
-	"jGvjvVXR5W8B+XqvztjtPolr4byr0/XqM40Fk+rEZ1kv0s+ZeoEd3sSgORvsag6wePTqM2DQN0CRb4kg",
-	"b0ePPTTPKfPnwJB/49hsBXSWq4f2/DPO18afbxXHNQu98HlX4vXLWy2NEoqLboPyshBJGZvt1qpkC7c7",
-	"XVUXoSk7txc2uqIICSmWkLjb+tGSlB4+6BfioU7YyXdj7DhoRjmdt4B9/MHVEKxf/mxQ67e/uldvr/5f",
-	"AAAA//8=",
+	"7H37cttGsverTOE7VaYqIEVRkmNTldqSE2/iE/kSW65sEvozhkCTnBUwA2MGkhgXq/Zp9sH2SU5Nzwxu",
+	"BG8S7SSb/JNYJDDX7l93/6an+dELRZIKDlxJb/jRg1uapDHgv8+zcMauIXpF5wlwdcH4lf5Y5klCs7k3",
+	"9C5nQGLGrwidKMgIxecZn3q+d03jHPTT7/UD2Fxab2aWwcQbejOlUjk8PLTfdvHxXiLimEEvFIn74vDk",
+	"pz78zFTyhP/w8Nk34vmHn3/4fub5npqn4A09BbfqcKaS2Fv4noR40tIHTVm15etBvdfDNH6/oReapjEL",
+	"qWKCH85o/MU/peDeYuF7NI7FDUTPQc1EJL3hLx6LgMae74UZREyFNIu8d75HE5FzpccW5lkGPNTr+PTt",
+	"63LJvMFJ7/GpngW16+8NVZYDtkQVROdKP9QfHHX7x91B/7L/eDh4PDx9+EW/P+z3dY+5VCKB7FnkDXke",
+	"x74XgQwzluphe0PvCQvnYQxEsQyk53twm+p/2XaP+93+w27/4eXR0RBbLNplkTf01qxRIiI9/phdg+d7",
+	"KWU4VDOCNBMTFsMzbGISv//h6unsxeOTJ9TzPb1AGYTqbRZXNusGxnIm0p6VyJ7IpodqRrUw6VekyLNQ",
+	"d1fdQvwml3Qcgzec0FiCloUPOfAQLs0OCg5iMvF8L0+jxmqedPtHl/1HjVnfwHgmxNXmwdVlyb6GwvEy",
+	"BX6OG79Slc6JG7jRqJsZZEDUDIjbTZLSuSRUkRioVOSo3+v3SU1y9qhsL0+nL44f0ovj73/9QZx8++If",
+	"/ytex3tXtg29bK1sRsScatm/CuWxctDQnkG3rxXo8uh02D8Z9gdba883guOQ6opjnnQasmpiCeMsyZPz",
+	"zSCA26tX1yqVAqk2KtWj0+h2/v2HF98taZV5fhutMVCzhdKYJqvaoT9x4r5G0CXj0xi6ubSiPhEZQczT",
+	"0uwTLhTR0yRzUO2yHYkw142bbViWvEiENaHOYAJ6leFwCqrbmHmbRP9lqe5sqdqV7S9TtS9Ttax1d7RJ",
+	"ryiLdlBSNaOK3FCJqvmXf1dozZ9TUawBbR/q797VWznyvahVoQQXTKqnSarmdd16IYhRmaoSQTKGKNJy",
+	"UeiRU6xf3i38vRi/mMm69ZMrtIvDbQUM4ZqJvHCy7qZ5WyhYaJSo37KIf2eZVK/oFJajz4n+iqR0CqQT",
+	"s4QpcnRAxIRQEgs+hYzoSW+90n9aNKs70J8UyLaGrbpH/ccy5PcFkt9I5XcVwb9NMpF8lcbv6fzbF79+",
+	"c3L5U/6DektvX8zzR/S7Ud7vDx6iVn51tEko94U0f9uyvxJxjmqIsy3aGIxh/OqBdonw5Y2I3oSYXWco",
+	"D1X2/vTJo/Dm1fNv+duHHy7Gr6/Flx+e/iy20fkdtLuhzCfd/qB7NNDew+mj4fHp7spca2UwPDqutoI6",
+	"vm5qCeKUNywildVeSaWTuqOzHgyamu2tdiakokpLKXa7P1VthqbdilTtT2NXGo1CxoxOq+z9m2+ufn0+",
+	"nabXt7+JIm8x0ruoOkb3GU1AQYY79iyCJBVK68P3gK5aXajPSc7ZhxzIFcxJh5K3b599Q65PCJOERtdM",
+	"QnRggqOEXoEklGSgMgYRybT8SEUoiXIzLEQN5XBkxAUHcsPUzLyv22dcKqCRQRcJoeARgVsIcz2Y3ohr",
+	"ZdGDmgGNIPN8j9NET7wyia6ehe/JcAYJrTD63tA7GhzDyenDL7vw6PG4ezKIjrv05PRh92Tw8OHRydGX",
+	"J33UlITxC+BTNfOGR8XSSpUxPsXFvNDLvrxQGiATIRVhChJJlNArkWf8jJz2yc0MODI7U3YNvOfm8SGH",
+	"bF5OAze0ffCnfd9L6C1L8sQbDvAvw6VVB8m4gilkTUf8WdQ+Wha5DbEiZULdTpDG7//zr38HB8U4U6pm",
+	"5TDTWtMaPj7kLCt5+ra1X+fCbFjvS5DKAF5zEi95PEf6TGRTytmvKPmEhiFIvQFXwCWhPCIvz3MtZfjB",
+	"kAR6lAGhoZKEcaK0kOr2e+RHLYyUj/j5q2cojwr3NAIt7frfVzB/YJpUM6YNn9UkkuRS4f6OgUjgqiKr",
+	"jT1Wbjat62T9J7sIYyFioFqFFwjSqeDSHE09odFro19o0ARXYGxbKwRUe7gPkSiuIbtmcHM4ozyKGZ92",
+	"IctE1g7RC20eFWXaBXzGr2nMIhLmmRQZMfbW9yYMYm2PNORWLMtJv+97iikUnCc0Im6qi+qa/Y8Z6/87",
+	"LA/wDs238vCpHpZZtiaa4XZUdo5pIcDR+ShKdqEIJYEeVmDAiUncXVVoDeWo51aBRlx7mqTjFhQibEvh",
+	"+aBU8owITqagCOMTyDKIfCIByPOXF93HB1pWFr73Qqi/i5xHf4gNfSHqmAG3epoWzbWekVUK36tt9Em5",
+	"0S+EImYB7r/NLwQBrpiaO/uidzlyo+xorXeabRHwCuYHPd3za6oAER7+GDvxk8jJjF4DgdsQIIIIp5Np",
+	"a4vmpEdexUAlEBmLGxKJG07mIs+ceZa1/Rg8LvfjUgjynPK50z65h33RbSa6Tdf7WTksXP23nOZqJjL2",
+	"62+0/Lp7LTqhO+Nav/rPmZSMT0n9NZ+IjEwoi/VuiOqXUJP+o3K1qxPfI95pM++MGZMkscMVGcKZtpSp",
+	"gsgufZoJbTl1JP8UtecPoQB6ipVJV6ZZsTDVVanK+6C6A5X5E7sA+9kB5wqHlFsfIRIchoQSHF9jZ6w5",
+	"Ip0Avw2I9hwkYerA12bHkLlkRuWIc2FaQIGj9uRcI56LEXTTEcSgN3lkYgE7YkxwKULi+pi1b8+1JQwV",
+	"MWGzhslEcJjrf2i/3cXQPRNappApZlyTMrpu8zmfvXlJTgZHXxYNkFC7XhgtO1/RBOUpVQoy/d7//+W8",
+	"+/O7j8eL//GW/MMK5bDcmR071WGJecGsDs4sntv0AjOOB5LwPBlDpmcYQcgSGsv6uMyZdH1k/e7jd190",
+	"RqOe+dfB31rGuKi6yL+UC+TG/q54Q4z/CSHqvdmaF3kcG2LtHluEwqFDUfRJdNSlp8WLpo3T/tcm7n8T",
+	"v0YaqRKJVXz2pe3U8xiLaG6CX8NALWtXk7luWzHnmRnaSBIxmUAG0RmBJFVzhIqxNA9QLglca4/YPEyA",
+	"a6GItL+KgaFhjTAQ1GHtJhiszNUMEamahqg5tiLLKCJsycyta7qhEYv6mWBraIhyUuWxDPPg1/OKOkEo",
+	"lQl4jVtIOSIsk1ph6tKjn/wHS/7+XU6f/hp5K+dWSnZtWM1Rvplpf8y6o99QORsLmkU6wPRtBlQqpGTj",
+	"GHy3I27YDyQZU36ldzPU72ibBnrt6wNucpIJvXXB9uD0dEPwXaMwm2P/cQbcRjj8ikglUkkUvdL66azP",
+	"Ge6AyBVhqnyUa4EjtuX6aNed1E5EllClbTlV0FUsgW2WfynjaDcRq7CmbZp2A2PJVKEmZ8RBhBG9Gi1h",
+	"6Ad/iSowj1Lu/LT6ijSp2o0Trh3stOxZM6tuKkDa/NWUzhmfNjdtjqEqJVPgkLGQJNpFmjbQfqsDpC3G",
+	"7s6RlhY7ywHNF62kYyjDOPJ5BfRL0UMqhXQUuocTmsfqwHBFvD52S7msGFxBwTQJ8fWS9Kb67MIvWZ81",
+	"QNUiLWe7ScvWU6mezzUH9Bx9cvLq5ZtLSQIWfTXK+/3j0BkVFuHfEBCUJSQ2aWlyaKTlKxP5dFZqfDij",
+	"fApyxI3j3SPPlJnYWPvGNJyhyz3JREJs7x095SAWIY1nQqrgwBBq2wlc+6HiRvlrWPjqqrQZ92/Qrd7B",
+	"uAv8m8YVK29c82Ur/1nFZYlsbJmsCW/aZmY27IEkGK4RyuUNZMszKgPDjVHUBT5ZCfGWUYwqcoOzywSf",
+	"Gt4uBZHGDVRaGxouoY+NFT+uCeBMuIbgE9JcWrIFZ+4bVdCOd8Si+jjq0edSxy4cbev5u8vLV8Q84Kiq",
+	"comLHjCQLY4HTh8/rhwPGDa1cUBQhL0r+8yASsFJOsuoLFgyq7+1ybXGzZuUy07ZDaPY6+Is8d0qIbwo",
+	"CIbauKm1a29fX0jLz+K2LEviEjGxTiA1Qi4BQ62BtoFeMKm2GacSJBHXJWBSZIv3MeTyfHTDo3Vnxx1c",
+	"7vSaO9/cdR3xvUqvdsz+Fgv8vBUbmdQ6qGaQ4fZbAphKG0xF2tGO2bUjfrP66Y8Waq4V5hd3ro455++q",
+	"su6+aGqwtQLtYXq7caQ1At13RDUYjMGkCtQErYiRPCtwdsTde2Y5yIxKw6kmIgPSsXGc0SfpkwwmOY/0",
+	"P0SumEbL//zr3wcarVg4IymV0g3JmNi7wHbFCMpdA7pGusXHWjSwOvOiNRrYFHytDovWBz7tQ2qmcdwt",
+	"QDE08fp+9hEIsW0PgX1C4xs6lxrsM1XQLYHK3gd15F+XslKhV1T2vvdFK+vj8lo2kxhEG9szw2LlXLG4",
+	"HsRoHQhnQhoDXB+ly5nZHCpaUFknswg8izLl5tPuWS36XB0TtsRRLp9nKZvDbG1gV7exoWXyz7KP0gh+",
+	"6s0GJjso8EmADEug0TXIIMwz3UBwhiiGHB4nIgVumbx690WK0RoPaQsYemMebpqbYlFQF+x2V7GnwC2/",
+	"/biguh+NBVnrtjRuGawxELoNDI60PHPh/D60CEMdjjNz/4AIHoLeRC2Egf5UgiIdWtyhG3GMu64AlkmZ",
+	"A5+45FXjsgbuT2wJRRFTHAwEms5GPCgQMcDhacsBUY8EZua9SlJIb5bBJHA5E5gu6DQV7RpxuTz3tDWl",
+	"vbkPKYqYIjJLjmIKwI6E6DLWLAnwp6JAyzTkVsYE5cQ9c1bZhZDidLiWMpsprvvT0Wh5dqQjJrVNxNiw",
+	"4Ot4woo71qT+VudMb2fs19HBl1VrQQuUMtQlKEnylNCC+f19075bMr1753KLI6QqB7eWzB0c75fMZTsl",
+	"sq1yZNK46cisSU6r+DFpvNKPuR/JfDfHY90OjiGkCRhb0WFK2sxtmWNq3CSP3UId2G29mbEYSM71G0u7",
+	"ONhJL3fzajZy6tVJaaTSUfNvTZF/Gu57S58Nac12x61xp/eTEOv74c7b3Uf0Gi00dyQAqdLoB/d1Iiu3",
+	"4DbbqJhKZVMtnI/AJgbtVtito8uj/l5Qbh05b6Rza4p+F3a+ldz79DT7Cre87oEXjnnh79S1uLZodT+9",
+	"EP26q29xtGoVl/zIbb36bSnJup+/F5avcUtvizfuy9ZVOty4LCsOQwSH4hJRdUlky7FB9RrR1mGBVE/d",
+	"a7XbKesaKDnb8r5Em3kqEdHQc+ifYVzWOBM9Wpmw329N2K9ll1hxL6e/vSxWJr80gZmII1lofiGV05Yj",
+	"qMbd0I875394i2aY05hkvYcN83q+giqqE6wmZLOmTMc4Y5sFi4mYVYqXpmkMKZ17vjemocT/8VAkVLkP",
+	"eSi4oqEyf1ypjHI5wUsnY4gnDAmBMdNArP8Rs6t6BQnfg1Q/MmUT94GLDhk/9nzvahzq/8Y049prScY3",
+	"2HGSx4ph7/qPue7aqN248u8U20npXNIJ2NZTwbgSE0kR69LsV4jhZj440RjIriHDUxlJFZNmhvKGSbwr",
+	"m+VSxXhkc8NQ6q5FHs4gq1PfK0PbGvm7PQi2JA7OILwSudoSyCIXN30O4FsrnVvAXCU2keXdyX3g3efB",
+	"uion8PuBu+2grr7ua9FuZ6DbFuTWTuTNivNfS6CVp7+F8pwZ8q/g2ASP5yhv5iYepvWZGw4c5gRjQcar",
+	"8KfdZ70IwCNzGl5JuzfOkUYzykOI8RPLBXruvKKODfb5JWh4s9brZ5IUjn81TWeIlwineUyzIkytRQYl",
+	"4IuK105jKZDLGfEmmUMKJromDNUgzyWYuPVxUQT2WZ/t6gjjjchWp38Yb5UJ7vTfnPQWBkmG1u2t94af",
+	"tPT1FmOTu+SWuhTyMyM2lTNHzBjRiG1CguiTpJ/+XpJO1zOn9uvSWdoDe7oqOF7LFSIOw001j+Ws7AQj",
+	"ujFMRAbI9uthsUzuNQf0DuzWZ0952yaHqTWgRv/x7euL8vzdXngh+n2tLzd4/08R9K8c+1TXCnO1pW3n",
+	"3r6+aA+o71/cpNwg1Qqvly1zKc5jREaARzgl557VJ1iOuPXWz6aoHlfEPvSufS/W323YcU/KOw43lsrJ",
+	"wFza3Oa2w/73b/vKIKf/FTuK/nWYZ0zN32gksNYiZStqClgGy11NQ4vYIH6HJNAQgon55jatS9XxSRCz",
+	"ayi/KZJ6/BE3NkyS4Nx6NDjPIXkCNIOMGKbsCuaWIuuRl9vfHR/xTmCesNcFtK0cm4btK0oIn4xzZe0D",
+	"QESCgo4KsMXAIWNAOs9fXnQH1vdACEUUwxbLHdEyZ66WMT4Ry8v5HeVRN8wzzHGS+ViCcqJRWedOmo9j",
+	"JmeAFCqWZH31jBz3jnp9nwS65R4m4w0rLwX+iAfXkElcwqNev9cPfBKzUHt15Ouvu09+6r74uvvmvHvS",
+	"6x+QUFwDelm6a2uVCQYaOALtbgzt6Z+PDpA/4lNQvrvT1rFW98C3mbG+vWsPDYtXTZjjV70RH/Hz+oVk",
+	"xBAzke5MSL0ypkpWy3l1cGBP3Wiz2CyZsFuIRtzwj+aWHa/ct0JrS8KZYCHmLJPAfBf4RbZvPCeUBDUb",
+	"Ghz0yJO5c3cJtaf1kQBzy9w422bqyMSbSNJ5/o7RHBJTyMBQOfrJCmXfs5Mf8QxSkalqPoGWc3zL5RRE",
+	"kGE6AGZgu7QCv5oYgHJbZgCYFcfJSFSC4GN52wzvQy0Cm58myc1MSCABfhyYjVl1j6sIOEfc3d4qHXV7",
+	"1awTjMwlrpEXmIqp+IH5+39f/XTQI5csATOuZ29ekkcP+0eFDyEmEwmqN+LnmEVrdNzcNDUTaQPH4Mxc",
+	"4ze+MdYw6KZ0yjhqXMcUCkBUSphCnbFCxuEWd/u8cgPYDqUJgXi/rYolNfy7Ai2OoXIpiyO+BIT4SDXD",
+	"0WZxcMW0nXO3AjH3Uc+D8WuGZ8xECRNEaquJO/vjmmMD2nZo4NePJJzP/ECSoCTmA5z5iGPAIbKkCzwU",
+	"EUQmMglY9JXKzFQ6FY1/IAmL/KL6gmn24MzccocQ2LUrv4GnQ1iMAU/IyZiGV7XTjvNXz+zVLxrHhCkJ",
+	"8URbm2ujdzMtknjxQK9RrAMSjQpnRamGI6zVMOJv8MBCDg0wFajqINXx+KQzZWqWj9FBML7CoY67acq6",
+	"MoVQkgD/15vTJA58QuWIXwOPRGZSVZffNv/r6gamIqZ8SoKeTIFeAZXzQ5Grnm3fNHmAAsB0RJwBj3QQ",
+	"hiAoyeZyTB8NTNdKMvnL5dQMgNefMmBe/8zAef2zlRWfFqQDNJyNuNWUoJdEAVE3jB/4Wwy9NkC9WP6I",
+	"/+df/6480bytX/+2cQG9+bVVfP3iUrsp67KyFFHzTasKtkU9gUNke0vodNYuoYwryjhk8sGIm4T/dpHQ",
+	"XdYOjgiTMgfy6OSYdFyHSwctRo6fYgwewTUzbyL812W62TSJxXRqxNOK2uHXb1+fXz57+aKXRKQDXGUM",
+	"5IijvhDBb2gWSevguJv2DiuWHISOc2LG8yL/+cDzPeuBeEMPXRDtIdvevaF33Ov3jk2mxgy9zuXqm8OP",
+	"3hRamJHXWKAJi8pj5SYL4NaidpyBPu0f+DoGNzdA8AJpPaWkPDlGU8eiEWfS1Y/pMB7GudRuTZktpw1D",
+	"PU1O++vW1OkvrbfCVNGOeW7ETSoHdofPU/PsgU8CHeUEBSlGba0+s/g63sFdxApwF0yqGnFfLwv2y/os",
+	"m+YQbAjSQQGixGX046faBtSt4YrCSK4IUHvxqNY4arv8nIXfTlmUEz40Jb22eLCoRbV416jINOj3dyuX",
+	"YVIHXX3ctn7dg4etRXUXlpx0pRp3aaGs8bjYusJF82S3pdbFy9UHuwvfOzEr1NZHsZKHlcJW+MrR5ldq",
+	"NWP0S4PHm1+qlvnBNSgKXRpPr5lMJpsIUJzuUEUoUSxBnkHRKRbHrmGb927he6lo42ZNhYDlHOAf7RVc",
+	"F0/UE5KAa2E0l8FMLNJxv4sx4o1YwxAiWHburBmHEDyl0hGKoXWLm7+uW+264ohGfCkSITmPdaxcxCON",
+	"9OFaZmDxcCWL2KQt96qhmxuPu7CD+au1qSPwSpuHVeX/H8iVYLdUhmEZ7TaofaNIolF+lNInIlpXJqdN",
+	"5zGmLNnUrX8aolpe9VP8iMF+CqrfobDwHsqOi+IXZj7Fz8qs/AGUO/yeSf2XRhbb4+/KYiKLOlWHzS4Z",
+	"p6M7GKeGoK41MM3fPFnak41vL/9A0J1s06oaTA5S6jlYd7Yx/ZPNLxUV/dAoDbbpZbkE1/0NWthqY2zS",
+	"J+4xqfBbkxrHVdOUcCaENFneq+zcwl92vw8/1gqGLoxG6XiwRbfw85JBQPoig3iOVFV53CZn4ka6DHrk",
+	"FrMq31nk1PfISx7PDcEmjbOMxfLM8RKYKAYw9d59UVKNNoHI1s8inZPBwJAkN0zCwRlRYsSlEqnjREz8",
+	"VE+bt5nVVwCp/pip4vYNcm+m3m2b0VoqL/D5jdZ2ureyDsJiuWzpwKhN255HZ3rtxyKa/zm0MrKS3tDK",
+	"4ndmjPtUE09Zlc713qYNd+si9S2o+8jTvmMfzEG5g13BbJPNAU/95332aktabMhnCm12F/B7CWlmCRK1",
+	"NOm1oc5OYlUvVK1lK6UqnC3jhMl4MYPBeMalrVgOwkROxaGFOx4pMjmYGjZyOLgY8fX5G77F7zLLyDCq",
+	"5WNS0TlSzxodegQHyfjU0NzV4iPF8Y6hzltzOHS45WqNuFiM8nlRJnLEM5hg3RHknU4GgzbTsZQa9NvG",
+	"O3YDGo65NYJuYWvBTe13P3dwkVfmRG3lIt8Fw6pZRGvxqO23ZPeKSfauyp/Qv80ruFCd/Vl5z1lvuL3W",
+	"yFSrn3Zfp/awmkG6E9lc4MBqvrlgT6TIDHESUBkGPp50NXhotwKOiibtTPRmTvhV+fsbO1PDRX7m52CH",
+	"a7/VsV3piZ0o4eXp1lI5XZH3s/qWdQL9nkkt2OKnH/TOetvCAeaZLn4DuvoOhPM9yebNRHONAHTK/F/s",
+	"ky3x03L5Xl/9GvTOVPW9/LdqLhi+77LAfnmnpVBCdt0OJK8yEeWhOZEtsrrwRNQlfhEasytb09HlTUiI",
+	"McvEFfRHBMlrVGI9Vw91wU6+nY7HThPK6bRxBoBfuDSD1cuf9Eq9rq/u4t3i/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
