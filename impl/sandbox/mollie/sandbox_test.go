@@ -287,6 +287,9 @@ func TestWebhookIsAsynchronous(t *testing.T) {
 		<-release
 	}))
 	t.Cleanup(hook.Close)
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // runs before hook.Close, so a failing test does not hang on the receiver
 	var used sync.WaitGroup
 	used.Add(1)
 	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -308,7 +311,7 @@ func TestWebhookIsAsynchronous(t *testing.T) {
 	if id := <-arrived; !strings.HasPrefix(id, "tr_") {
 		t.Errorf("webhook id %q", id)
 	}
-	close(release)
+	unblock()
 	used.Wait()
 }
 
