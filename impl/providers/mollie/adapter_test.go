@@ -128,6 +128,12 @@ func (e *env) create(t *testing.T, in paylink.CreateInput) paylink.Link {
 	return l
 }
 
+// brief is the link without its raw JSON, for readable failures.
+func brief(l paylink.Link) paylink.Link {
+	l.Raw = nil
+	return l
+}
+
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil, testKey)
@@ -141,7 +147,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 	if l.Status != paylink.StatusActive || l.ProviderStatus != "open" || l.Amount.Value() != "24.95" || l.Amount.Minor != 2495 ||
 		l.Description != "Bicycle tires" || l.Reusable || l.Provider != "mollie" || l.ID != paylink.NewID("mollie", l.ProviderLinkID) {
-		t.Errorf("created %+v", l)
+		t.Errorf("created %+v", brief(l))
 	}
 	// Mollie keeps seconds: the expiry is rounded up, never shortened.
 	if !l.ExpiresAt.Equal(start.Add(48*time.Hour+time.Second)) || !l.CreatedAt.Equal(start) {
@@ -173,7 +179,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.ID != l.ID || got.Status != paylink.StatusActive || got.URL != l.URL || !got.ExpiresAt.Equal(l.ExpiresAt) {
-		t.Errorf("get %+v", got)
+		t.Errorf("get %+v", brief(got))
 	}
 
 	// Paid: completed, no URL any more, and it cannot be closed.
@@ -186,7 +192,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	if paid.Status != paylink.StatusCompleted || paid.ProviderStatus != "paid" || paid.URL != "" || !paid.CompletedAt.Equal(start.Add(time.Minute)) {
-		t.Errorf("paid %+v", paid)
+		t.Errorf("paid %+v", brief(paid))
 	}
 	if _, err := e.a.Close(ctx, l.ProviderLinkID, paylink.CloseInput{}); !errors.Is(err, paylink.ErrNotClosable) || errors.Is(err, paylink.ErrAlreadyClosed) {
 		t.Errorf("close a paid link: %v", err)
@@ -205,7 +211,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("archive request %s %s %v", req.method, req.body, req.header)
 	}
 	if closed.Status != paylink.StatusClosed || closed.ProviderStatus != "archived" || closed.URL != "" || closed.UpdatedAt.IsZero() {
-		t.Errorf("closed %+v", closed)
+		t.Errorf("closed %+v", brief(closed))
 	}
 	before := len(e.rec.methods())
 	_, err = e.a.Close(ctx, other.ProviderLinkID, paylink.CloseInput{})
@@ -306,7 +312,7 @@ func TestOpenAmount(t *testing.T) {
 	e := newEnv(t, nil, testKey)
 	l := e.create(t, paylink.CreateInput{Description: "Donation", Reusable: true, Options: &mollie.Options{MinimumAmount: &mollie.Money{Currency: "EUR", Value: "5"}}})
 	if l.Amount != nil || !l.Reusable || l.Status != paylink.StatusActive {
-		t.Errorf("open %+v", l)
+		t.Errorf("open %+v", brief(l))
 	}
 	var body map[string]any
 	_ = json.Unmarshal(e.rec.last().body, &body)
@@ -321,7 +327,7 @@ func TestOpenAmount(t *testing.T) {
 	}
 	got, err := e.a.Get(context.Background(), l.ProviderLinkID)
 	if err != nil || got.Status != paylink.StatusActive || got.ProviderStatus != "paid" || got.URL == "" || !got.CompletedAt.IsZero() {
-		t.Errorf("paid reusable %+v %v", got, err)
+		t.Errorf("paid reusable %+v %v", brief(got), err)
 	}
 }
 
@@ -336,7 +342,7 @@ func TestExpiry(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	got, err := e.a.Get(ctx, l.ProviderLinkID)
 	if err != nil || got.Status != paylink.StatusExpired || got.ProviderStatus != "expired" || got.URL != "" {
-		t.Errorf("after expiry %+v %v", got, err)
+		t.Errorf("after expiry %+v %v", brief(got), err)
 	}
 	if _, err := e.a.Close(ctx, l.ProviderLinkID, paylink.CloseInput{}); !errors.Is(err, paylink.ErrNotClosable) {
 		t.Errorf("close expired: %v", err)
