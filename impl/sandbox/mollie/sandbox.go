@@ -249,14 +249,8 @@ func (s *Sandbox) Checkout(linkID string) (sandbox.Checkout, error) {
 		return sandbox.Checkout{}, sandbox.ErrNoLink
 	}
 	now := s.now()
-	c := sandbox.Checkout{Provider: Name, LinkID: l.id, Description: l.description, Status: l.state(now), Payable: l.payable(now)}
-	switch {
-	case l.amount != nil:
-		c.Amount = l.amount.Value + " " + l.amount.Currency
-	case l.minimum != nil:
-		c.Amount = "any amount from " + l.minimum.Value + " " + l.minimum.Currency
-	default:
-		c.Amount = "any amount"
-	}
+	// A link without an amount shows what Pay charges: its minimum, else 10.00 EUR.
+	a := paymentAmount(l)
+	c := sandbox.Checkout{Provider: Name, LinkID: l.id, Description: l.description, Amount: a.Value + " " + a.Currency, Status: l.state(now), Payable: l.payable(now)}
 	return c, nil
 }
