@@ -142,7 +142,7 @@ func TestCurationLog(t *testing.T) {
 			t.Errorf("the top of CURATION.md does not state the rule (%q)", want)
 		}
 	}
-	heading := regexp.MustCompile(`^### (MKP|HUB2|TEL)-(\d+) `)
+	heading := regexp.MustCompile(`^### (MKP|HUB2|TEL|MOL)-(\d+) `)
 	label := regexp.MustCompile(`\b(documented|inferred|unverified)\b`)
 	lines := strings.Split(text, "\n")
 	next := map[string]int{}
@@ -165,7 +165,7 @@ func TestCurationLog(t *testing.T) {
 			t.Errorf("%s: no Basis line saying documented, inferred or unverified (got %q)", id, basis)
 		}
 	}
-	for _, p := range []string{"MKP", "HUB2", "TEL"} {
+	for _, p := range []string{"MKP", "HUB2", "TEL", "MOL"} {
 		if next[p] == 0 {
 			t.Errorf("no %s entries", p)
 		}
