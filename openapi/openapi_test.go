@@ -258,10 +258,15 @@ func TestMolliePublishedFacts(t *testing.T) {
 				t.Errorf("%s: limit must be 1..250", path)
 			}
 		}
+		// The response rule (top of CURATION.md, MOL-24): of the published links only next, which the
+		// adapter pages by, is required; the others are documented and optional.
 		links := doc.Components.Schemas["ListLinks"].Value
-		for _, f := range []string{"self", "previous", "next", "documentation"} {
-			if !slices.Contains(links.Required, f) {
-				t.Errorf("ListLinks.%s not required", f)
+		if !slices.Equal(links.Required, []string{"next"}) {
+			t.Errorf("ListLinks requires %v, want [next]", links.Required)
+		}
+		for _, f := range []string{"self", "previous", "documentation"} {
+			if links.Properties[f] == nil {
+				t.Errorf("ListLinks.%s not documented", f)
 			}
 		}
 		if !doc.Components.Schemas["UrlNullable"].Value.Nullable {
@@ -273,11 +278,14 @@ func TestMolliePublishedFacts(t *testing.T) {
 	})
 
 	t.Run("the link fields the status is derived from", func(t *testing.T) {
+		// Required: what every published build and example carries and the adapter needs (MOL-24).
 		link := doc.Components.Schemas["PaymentLink"].Value
-		for _, f := range []string{"paidAt", "expiresAt", "archived", "reusable", "amount", "_links"} {
-			if !slices.Contains(link.Required, f) {
-				t.Errorf("PaymentLink.%s not required", f)
-			}
+		required := slices.Sorted(slices.Values(link.Required))
+		if want := []string{"_links", "amount", "archived", "createdAt", "expiresAt", "id", "paidAt", "reusable"}; !slices.Equal(required, want) {
+			t.Errorf("PaymentLink requires %v, want %v", required, want)
+		}
+		if got := doc.Components.Schemas["PaymentLinkLinks"].Value.Required; !slices.Equal(got, []string{"paymentLink"}) {
+			t.Errorf("PaymentLink._links requires %v, want [paymentLink]", got)
 		}
 		for _, f := range []string{"paidAt", "expiresAt"} {
 			p := link.Properties[f].Value
@@ -296,13 +304,14 @@ func TestMolliePublishedFacts(t *testing.T) {
 			t.Error("amounts are {currency, value} with value a string")
 		}
 		e := doc.Components.Schemas["Error"].Value
-		for _, f := range []string{"status", "title", "detail", "_links"} {
-			if !slices.Contains(e.Required, f) {
-				t.Errorf("Error.%s not required", f)
-			}
+		// An error is read by its status even without a body: nothing in it is required (MOL-24).
+		if len(e.Required) != 0 {
+			t.Errorf("Error requires %v", e.Required)
 		}
-		if _, ok := e.Properties["field"]; !ok || slices.Contains(e.Required, "field") {
-			t.Error("Error.field is documented and optional")
+		for _, f := range []string{"status", "title", "detail", "field", "_links"} {
+			if e.Properties[f] == nil {
+				t.Errorf("Error.%s not documented", f)
+			}
 		}
 	})
 }

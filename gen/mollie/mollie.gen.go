@@ -307,27 +307,27 @@ type DeletePaymentLinkRequest struct {
 // Error is Mollie's error answer.
 type Error struct {
 	// UnderscoreLinks are the URLs of an error.
-	UnderscoreLinks ErrorLinks `json:"_links"`
+	UnderscoreLinks *ErrorLinks `json:"_links,omitempty"`
 
 	// Detail What went wrong, for people.
 	//
 	// Example: The description is missing
-	Detail string `json:"detail"`
+	Detail string `json:"detail,omitempty"`
 
 	// Field The request field that caused the error, when one did.
 	//
 	// Example: description
-	Field *string `json:"field,omitempty"`
+	Field string `json:"field,omitempty"`
 
 	// Status The HTTP status of the answer.
 	//
 	// Example: 422
-	Status int `json:"status"`
+	Status int `json:"status,omitempty"`
 
 	// Title The HTTP reason phrase of the status.
 	//
 	// Example: Unprocessable Entity
-	Title string `json:"title"`
+	Title string `json:"title,omitempty"`
 }
 
 // ErrorLinks are the URLs of an error.
@@ -339,16 +339,14 @@ type ErrorLinks struct {
 // ListLinks are the URLs to move through a list.
 type ListLinks struct {
 	// Documentation is a URL with the content type of what it points to.
-	Documentation Url `json:"documentation"`
+	Documentation *Url `json:"documentation,omitempty"`
 
 	// Next is a URL with the content type of what it points to, or null when there is none.
-	Next *UrlNullable `json:"next"`
-
-	// Previous is a URL with the content type of what it points to, or null when there is none.
+	Next     *UrlNullable `json:"next"`
 	Previous *UrlNullable `json:"previous"`
 
 	// Self is a URL with the content type of what it points to.
-	Self Url `json:"self"`
+	Self *Url `json:"self,omitempty"`
 }
 
 // Mode is whether an entity was created in live mode or in test mode.
@@ -360,16 +358,16 @@ type Mode string
 // payment object has many more (method details, refunds, routing, …), which pass through.
 type Payment struct {
 	// UnderscoreLinks are the URLs of a payment.
-	UnderscoreLinks PaymentLinks `json:"_links"`
+	UnderscoreLinks *PaymentLinks `json:"_links,omitempty"`
 
 	// Amount is an exact amount of money of one currency.
-	Amount Amount `json:"amount"`
+	Amount *Amount `json:"amount,omitempty"`
 
 	// CreatedAt Example: 2024-02-12T11:58:35+00:00
-	CreatedAt time.Time `json:"createdAt"`
+	CreatedAt time.Time `json:"createdAt,omitempty"`
 
 	// Description Example: Bicycle tires
-	Description string `json:"description"`
+	Description string `json:"description,omitempty"`
 
 	// ExpiresAt Example: 2024-02-12T12:13:35+00:00
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
@@ -386,27 +384,23 @@ type Payment struct {
 	//
 	// Example: ideal
 	Method *string `json:"method,omitempty"`
-
-	// Mode is whether an entity was created in live mode or in test mode.
-	//
-	// Example: live
-	Mode Mode `json:"mode"`
+	Mode   Mode    `json:"mode,omitempty"`
 
 	// PaidAt Example: 2024-02-12T12:00:00+00:00
 	PaidAt *time.Time `json:"paidAt,omitempty"`
 
 	// ProfileId Example: pfl_QkEhN94Ba
-	ProfileId string `json:"profileId"`
+	ProfileId string `json:"profileId,omitempty"`
 
 	// Resource Always `payment`.
 	//
 	// Example: payment
-	Resource string `json:"resource"`
+	Resource string `json:"resource,omitempty"`
 
 	// SequenceType `oneoff`, `first` or `recurring`; read as an open string.
 	//
 	// Example: oneoff
-	SequenceType string `json:"sequenceType"`
+	SequenceType string `json:"sequenceType,omitempty"`
 
 	// Status is the status of a payment; `paid` is the only one that means the money came in.
 	//
@@ -445,7 +439,7 @@ type PaymentLink struct {
 	// Description Shown in the Dashboard and, where possible, on the customer's statement.
 	//
 	// Example: Bicycle tires
-	Description string `json:"description"`
+	Description string `json:"description,omitempty"`
 
 	// ExpiresAt When the link stops taking payments; null for a link that never expires.
 	//
@@ -459,11 +453,7 @@ type PaymentLink struct {
 
 	// MinimumAmount is an exact amount of money of one currency, or null for none.
 	MinimumAmount *AmountNullable `json:"minimumAmount,omitempty"`
-
-	// Mode is whether an entity was created in live mode or in test mode.
-	//
-	// Example: live
-	Mode Mode `json:"mode"`
+	Mode          Mode            `json:"mode,omitempty"`
 
 	// PaidAt When the link became paid (its first successful payment); null while unpaid.
 	//
@@ -483,7 +473,7 @@ type PaymentLink struct {
 	// Resource Always `payment-link`.
 	//
 	// Example: payment-link
-	Resource string `json:"resource"`
+	Resource string `json:"resource,omitempty"`
 
 	// Reusable True for a link that takes any number of payments.
 	//
@@ -515,7 +505,7 @@ type PaymentLinkLinks struct {
 	PaymentLink Url `json:"paymentLink"`
 
 	// Self is a URL with the content type of what it points to.
-	Self Url `json:"self"`
+	Self *Url `json:"self,omitempty"`
 }
 
 // PaymentLinkList is one page of payment links.
@@ -529,7 +519,7 @@ type PaymentLinkList struct {
 	// Count The number of links on this page.
 	//
 	// Example: 1
-	Count int `json:"count"`
+	Count *int `json:"count,omitempty"`
 }
 
 // PaymentLinkListEmbedded holds the links of a page.
@@ -565,7 +555,7 @@ type PaymentList struct {
 	// Count The number of payments on this page.
 	//
 	// Example: 1
-	Count int `json:"count"`
+	Count *int `json:"count,omitempty"`
 }
 
 // PaymentListEmbedded holds the payments of a page.
@@ -3579,121 +3569,122 @@ func (sh *strictHandler) ListPaymentLinkPayments(ctx echo.Context, paymentLinkId
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17c9s21vdXwfB9ZiJPKVmW7TSRp7PjtNk2T51LE2e6bZU3hMgjCWsSYAjQsprRzH6a/WD7SZ7BAcCb",
-	"qJvtpO22/ySWBOJ27j8cHH70QpGkggNX0ht+9OCGJmkM+Pd5Fs7YNUSv6CIBri4Yv9JfyzxJaLbwht7l",
-	"DEjM+BWhEwUZodie8anne9c0zkG3fq8bYHdpvZtZBhNv6M2USuXw8ND+2sXmvUTEMYNeKBL3w+HJT334",
-	"mankCf/h4bNvxPMPP//w/czzPbVIwRt6Cm7U4Uwlsbf0PQnxpGUMmrJqz9eD+qiHafx+yyg0TWMWUsUE",
-	"P5zR+It/SsG95dL3aByLOUTPQc1EJL3hLx6LgMae74UZREyFNIu8d75HE5FzpecW5lkGPNT7+PTt63LL",
-	"vMFJ7/GpXgW1++8NVZYD9kQVROdKN+oPjrr94+6gf9l/PBw8Hp4+/KLfH/b7esRcKpFA9izyhjyPY9+L",
-	"QIYZS/W0vaH3hIWLMAaiWAbS8z24SfVftt/jfrf/sNt/eHl0NMQei35Z5A29DXuUiEjPP2bX4PleShlO",
-	"1cwgzcSExfAMu5jE73+4ejp78fjkCfV8T29QBqF6m8UVYs1hLGci7VmO7IlseqhmVDOTfkSKPAv1cFUS",
-	"4i+5pOMYvOGExhI0L3zIgYdwaSgoOIjJxPO9PI0au3nS7R9d9h81Vj2H8UyIq+2Tq/OSfQyZ42UK/BwJ",
-	"v1aUzombuJGo+QwyIGoGxFGTpHQhCVUkBioVOer3+n1S45x7FLaXp9MXxw/pxfH3v/4gTr598Y//Fa/j",
-	"exe2LaPsLGyGxZxo2U+F8Fg+aEjPoNvXAnR5dDrsnwz7g52l5xvBcUp1wTEtnYSsW1jCOEvy5Hy7EkDy",
-	"6t21QqVAqq1C9eg0ull8/+HFdytSZdrvIjVG1ewgNKbLqnTobxy7b2B0yfg0hm4uLatPREZQ52lu9gkX",
-	"iuhlkgWodt6ORJjrzg0ZVjkvEmGNqTOYgN5lOJyC6jZW3sbRf1mqW1uqdmH7y1Tdl6lalbpb2qRXlEV7",
-	"CKmaUUXmVKJo/uXfFVLz5xQUa0Dbp/q7d/XWzvxexKoQggsm1dMkVYu6bL0QxIhMVYggGUMUab4o5MgJ",
-	"1i/vlv69GL+Yybr1k2uki8NNRRnCNRN54WTdTvJ2ELDQCFG/ZRP/zjKpXtEprEafE/0TSekUSCdmCVPk",
-	"6ICICaEkFnwKGdGL3nmn/7TarO5Af1JFtrPaqnvUfyxDfldF8huJ/L4s+LdJJpKv0vg9XXz74tdvTi5/",
-	"yn9Qb+nNi0X+iH43yvv9wUOUyq+OtjHlfWmav+04XqlxjmoaZ1dtY3QM41cPtEuED2/V6E0Vs+8K5aHK",
-	"3p8+eRTOXz3/lr99+OFi/PpafPnh6c9iF5nfQ7obwnzS7Q+6RwPtPZw+Gh6f7i/MtV4Gw6Pjai8o45uW",
-	"lqCe8oZFpLLeK6kMUnd0NiuDpmR7650JqajSXIrD3p+oNkPTboWr7k9i1xqNgseMTKvs/Ztvrn59Pp2m",
-	"1ze/iSDvMNPbiDpG9xlNQEGGFHsWQZIKpeXhe0BXrc7U5yTn7EMO5AoWpEPJ27fPviHXJ4RJQqNrJiE6",
-	"MMFRQq9AEkoyUBmDiGSaf6QilES5mRZqDeX0yIgLDmTO1Mw8r/tnXCqgkdEuEkLBIwI3EOZ6Mr0R18Ki",
-	"JzUDGkHm+R6niV54ZRFdvQrfk+EMElpB9L2hdzQ4hpPTh1924dHjcfdkEB136cnpw+7J4OHDo5OjL0/6",
-	"KCkJ4xfAp2rmDY+KrZUqY3yKm3mht311o7SCTIRUhClIJFFC70Se8TNy2ifzGXBEdqbsGnjPreNDDtmi",
-	"XAYStH3yp33fS+gNS/LEGw7wk8HSqpNkXMEUsqYj/ixqny2LHEEsS5lQtxOk8fv//OvfwUExz5SqWTnN",
-	"tNa1Vh8fcpaVOH3b3m9yYbbs9yVIZRRecxEvebxA+ExkU8rZr8j5hIYhSE2AK+CSUB6Rl+e55jL8YkgC",
-	"PcuA0FBJwjhRmkl1/z3yo2ZGykf8/NUz5EeFNI1Ac7v++woWD0yXasa04bOSRJJcKqTvGIgEriq82qCx",
-	"cqtp3SfrP9lNGAsRA9UivEQlnQouzdHUExq9NvKFBk1wBca2taqA6gh3ARLFNWTXDOaHM8qjmPFpF7JM",
-	"ZO0qeqnNo6JMu4DP+DWNWUTCPJMiI8be+t6EQaztkVa5Fcty0u/7nmIKGecJjYhb6rK6Z/9j5vr/DssD",
-	"vEPzqzx8qqdltq2pzZAcFcoxzQQ4Ox9ZyW4UoSTQ0wqMcmISqasKqaEc5dwK0IhrT5N03IZChH0pPB+U",
-	"Sp4RwckUFGF8AlkGkU8kAHn+8qL7+EDzytL3Xgj1d5Hz6A9B0BeirjPgRi/TanMtZ2SdwPdqhD4pCf1C",
-	"KGI24O5kfiEIcMXUwtkXTeXIzbKjpd5JttWAV7A46OmRX1MFqOHhj0GJn0ROZvQaCNyEABFEuJxMW1s0",
-	"Jz3yKgYqgchYzEkk5pwsRJ458yxr9Bg8LulxKQR5TvnCSZ+8B7roPhPdpxv9rJwW7v5bTnM1Exn79Tfa",
-	"fj28Zp3QnXFt3v3nTErGp6T+mE9ERiaUxZoaovoj1Lj/qNzt6sLvUd9pM++MGZMksdMVGaozbSlTBZHd",
-	"+jQT2nLqSP4pSs8fQgD0EiuLriyzYmGqu1Ll90GVApX1E7sB90MB5wqHlFsfIRIchoQSnF+DMtYckU6A",
-	"vwZEew6SMHXga7NjwFwyo3LEuTA9IMNRe3KuNZ6LEXTXEcSgiTwysYCdMSa4FCFxfc7at+faEoaKmLBZ",
-	"q8lEcFjoP7Tf7mLongktU8gUM65JGV23+ZzP3rwkJ4OjL4sOSKhdL4yWna9ogvKUKgWZfu7//3Le/fnd",
-	"x+Pl/3gr/mEFclgdzM6d6rDEPGB2B1cWL2x6gZnHA0l4nowh0yuMIGQJjWV9XuZMuj6zfvfxuy86o1HP",
-	"/HXwt5Y5Lqsu8i/lBrm5vyueEON/Qohyb0jzIo9jA6zdgUTIHDoURZ9ER116Wbzo2jjtfxHx/on4NcJI",
-	"lUis4rOvkFOvYyyihQl+DQK1Kl1N5Lptx5xnZmAjScRkAhlEZwSSVC1QVYylaUC5JHCtPWLTmADXTBFp",
-	"fxUDQ4MaYSCow9ptarCyVjNFhGoarObQiiyjqGFLZG5T1w2JWNbPBFtDQ+STKo5lkAe/nlfUCUKpTMBr",
-	"3ELKUcMyqQWmzj265T9Y8vfvcvr018hbu7aSs2vTas7yzUz7Y9Yd/YbK2VjQLNIBpm8zoFIhJRvH4DuK",
-	"uGk/kGRM+ZWmZqif0TYN9N7XJ9zEJBN644LtwenpluC7BmE25/7jDLiNcPgVkUqkkih6peXTWZ8zpIDI",
-	"FWGqbMo1wxHbc322m05qJyJLqNK2nCroKpbALtu/knG0H4tVUNM2SZvDWDJViMkZcSrCsF4NljDwg78C",
-	"FZimlDs/rb4jTah264JrBzstNGtm1U0FSJu/mtIF49Mm0RYYqlIyBQ4ZC0miXaRpQ9vvdIC0w9zdOdLK",
-	"Zmc5oPmilXQMZRBHvqgo/ZL1EEohHYXu4YTmsTowWBGvz91CLmsmV0AwTUB8Mye9qbZd+iXqs0FRtXDL",
-	"2X7csvNSqudzzQk9R5+cvHr55lKSgEVfjfJ+/zh0RoVF+BkCgryEwCYtTQ6NNH9lIp/OSokPZ5RPQY64",
-	"cbx75JkyCxtr35iGM3S5J5lIiB29o5ccxCKk8UxIFRwYQG03hms/VNzKfw0LX92VNuP+DbrVexh3gZ9p",
-	"XLHyxjVftfKflV1WwMaWxZrwpm1lhmAPJMFwjVAu55CtrqgMDLdGURfYshLirWoxqsgcV5cJPjW4XQoi",
-	"jRtaaWNouKJ9bKz4cUMAZ8I1VD4hzaUFW3DlvhEF7XhHLKrPox59rgzswtG2kb+7vHxFTAMHVZVbXIyA",
-	"gWxxPHD6+HHleMCgqY0DgiLsXTtmBlQKTtJZRmWBkln5rS2uNW7eJlx2yW4aBa2Ls8R365jwogAYavOm",
-	"1q69fX0hLT6LZFnlxBVgYhNDag25ohhqHbRN9IJJtcs8lSCJuC4VJkW0+D6mXJ6Pbmlad3bcweVej7nz",
-	"zX33EZ+rjGrn7O+wwc9bdSOTWgbVDDIkvwWAqbTBVKQd7ZhdO+A3q5/+aKbmWmB+cefqmHP+rsrr7oem",
-	"BFsr0B6mtxtHWgPQfQdUg9ExmFSBkqAFMZJnhZ4dcfec2Q4yo9JgqonIgHRsHGfkSfokg0nOI/2HyBXT",
-	"2vI///r3gdZWLJyRlErppmRM7G3UdsUIyn0Duka6xcdaNLA+86I1GtgWfK0PizYHPu1TaqZx3C5AMTDx",
-	"5nHuIxBiux4C+4TGc7qQWtlnqoBbApW9D+qaf1PKSgVeUdn73hetqI/La9kOYhBtbM8MipVzxeJ6EKNl",
-	"IJwJaQxwfZYuZ2Z7qGiVyiaeRcWzLFNuPi3NatHn+piwJY5y+Twr2RyGtIHd3QZBy+SfVR+lEfzUuw1M",
-	"dlDgkwARlkBr1yCDMM90B8EZajHE8DgRKXCL5NWHL1KMNnhIO6ihN6Zx09wUm4KyYMld1T2F3vLbjwuq",
-	"9GhsyEa3pXHLYIOB0H1gcKT5mQvn96FFGOpwnJn7B0TwEDQRNRMG+lsJinRocYduxDHuugJYBWUOfOKS",
-	"V43LGriP2BOyIqY4GBVoBhvxoNCIAU5PWw6IeiQwK+9VkkJ6swwmgcuZwHRBJ6lo14jL5bmjrSntzV1A",
-	"UdQpIrPgKKYA7AmIruqaFQb+VBBomYbcipggn7g2ZxUqhBSXwzWX2UxxPZ6ORsuzIx0xqV0ixoYF34QT",
-	"VtyxJvS3Pmd6N2O/CQ6+rFoLWmgpA12CkiRPCS2Q39837Lsj0nvvWG5xhFTF4DaCuYPj+wVz2V6JbOsc",
-	"mTRuOjIbktMqfkwar/Vj7gYy387x2ETBMYQ0AWMrOkxJm7ktc0yNm+Sx26gDS9b5jMVAcq6fWKHiYC+5",
-	"3M+r2YqpVxelNZWOmn9riPzTYN87+mwIa7Y7bo07vZ8EWL8f7LzdfUSv0armjgQgVRj94K5OZOUW3HYb",
-	"FVOpbKqF8xHYxGi7NXbr6PKofy9abhM4b7hzZ4h+H3S+Fdz79DD7Gre87oEXjnnh79SluLZpdT+9YP26",
-	"q2/1aNUqrviRu3r1u0KSdT//XlC+xi29HZ64K1pXGXDrtqw5DBEciktE1S2RLccG1WtEO4cFUj11j9Vu",
-	"p2zqoMRsy/sSbeap1IgGnkP/DOOyxpno0dqE/X5rwn4tu8Sye7n83XmxsviVBcxEHMlC8guunLYcQTXu",
-	"hn7cO//DWzbDnMYi6yNsWdfzNVBRHWA1IZs1ZTrGGdssWEzErEK8NE1jSOnC870xDSX+x0ORUOW+5KHg",
-	"iobKfLhSGeVygpdOxhBPGAICY6YVsf4jZlf1ChK+B6luMmUT94WLDhk/9nzvahzqf2Oace21JOM5Dpzk",
-	"sWI4uv6w0EMbsRtX/k6xn5QuJJ2A7T0VjCsxkRR1XZr9CjHMF4MTrQPZNWR4KiOpYtKsUM6ZxLuyWS5V",
-	"jEc2c4Zcdy3ycAZZHfpeG9rWwN/dlWBL4uAMwiuRqx0VWeTips+h+DZy5w5qrhKbyPLu5H3ou8+j66qY",
-	"wO9H3e2m6ur7vlHb7a3odlVyGxfyZs35rwXQytPfQnjODPhXYGyCxwvkN3MTD9P6zA0HDguCsSDjVfWn",
-	"3We9CcAjcxpeSbs3zpHWZpSHEOM3Fgv03HlFXTfY9iuq4c1Gr59JUjj+1TSdIV4inOYxzYowtRYZlApf",
-	"VLx2GkuBWM6IN8EcUiDRNWaoBnkuwcTtj4sicMz6atdHGG9Etj79w3irTHAn/+aktzBIMrRub300/KZl",
-	"rLcYm9wmt9SlkJ8ZtqmcOWLGiNbYJiSIPkn66e8l6XQzcmp/Lp2le0BP1wXHG7FC1MMwr+axnJWDYEQ3",
-	"honIANF+PS2WyXvNAb0FuvXZU952yWFqDajRf3z7+qI8f7cXXoh+XsvLHO//KYL+lUOf6lJhrra0Ue7t",
-	"64v2gPruxU1KAqlW9XrZspbiPEZkBHiES3LuWX2B5Yxbb/1si+pxR2yjd+202Hy3YU+alHcc5hbKycBc",
-	"2tzltsP902/3yiCn/xUURf86zDOmFm+0JrDWImVragpYBMtdTUOL2AB+hyTQKgQT881tWpeq45MgZtdQ",
-	"/lIk9fgjbmyYJMG59WhwnUPyBGgGGTFI2RUsLETWIy93vzs+4p3AtLDXBbStHJuO7SNKCJ+Mc2XtA0BE",
-	"ggKOCrDHwGnGgHSev7zoDqzvgSoUtRj2WFJE85y5Wsb4RKxu53eUR90wzzDHSeZjCcqxRmWfO2k+jpmc",
-	"AUKoWJL11TNy3Dvq9X0S6J57mIw3rDwU+CMeXEMmcQuPev1eP/BJzELt1ZGvv+4++an74uvum/PuSa9/",
-	"QEJxDehl6aGtVSYYaOAMtLsxtKd/PjpA/ohPQfnuTlvHWt0D32bG+vauPTQsXjVhjl/1RnzEz+sXklGH",
-	"mIV0Z0LqnTFVslrOq4MDe+pGm8VmyYTdQDTiBn80t+x45b4VWlsSzgQLMWeZBOa3wC+yfeMFoSSo2dDg",
-	"oEeeLJy7S6g9rY8EmFvmxtk2S0ck3kSSzvN3iOaQmEIGBsrRLSuQfc8ufsQzSEWmqvkEms/xKZdTEEGG",
-	"6QCYge3SCvxqYgDybZkBYHYcFyNRCIKP5W0zvA+1DGx+miTzmZBAAvw6MIRZd4+rCDhH3N3eKh11e9Ws",
-	"E4zMJa6RF5iKqfiF+fy/r3466JFLloCZ17M3L8mjh/2jwocQk4kE1Rvxc8yiNTJubpqahbQpx+DMXOM3",
-	"vjHWMOimdMo4SlzHFApArZQwhTJjmYzDDVL7vHID2E6lqQLxfltVl9T03xVodgyVS1kc8RVFiE2qGY42",
-	"i4Mrpu2cuxWIuY96HYxfMzxjJkqYIFJbTaTsjxuODWjboYFfP5JwPvMDSYISmA9w5SOOAYfIki7wUEQQ",
-	"mcgkYNFXKjNL6VQk/oEkLPKL6gum24Mzc8sdQmDXrvwGng5hMQY8ISdjGl7VTjvOXz2zV79oHBOmJMQT",
-	"bW2ujdzNNEvixQO9R7EOSLRWOCtKNRxhrYYRf4MHFnJoFFOhVZ1KdTg+6UyZmuVjdBCMr3Co426asq5M",
-	"IZQkwP96C5rEgU+oHPFr4JHITKrq6tPmv67uYCpiyqck6MkU6BVQuTgUuerZ/k2XB8gATEfEGfBIB2Go",
-	"BCXZXo7po1HTtZJM/mo5NaPA662MMq9/Z9R5/bu1FZ+WpAM0nI24lZSgl0QBUXPGD/wdpl6boN4sf8T/",
-	"869/V1o0b+vXf21cQG/+bAVfP7jSb8q6rCxF1HzSioLtUS/gENHeUnU6a5dQxhVlHDL5YMRNwn87S+gh",
-	"awdHhEmZA3l0ckw6bsCVgxbDx08xBo/gmpknUf3XebrZNYnFdGrY07La4ddvX59fPnv5opdEpANcZQzk",
-	"iKO8EMHnNIukdXDcTXunK1YchI5zYsaLIv/5wPM964F4Qw9dEO0h29G9oXfc6/eOTabGDL3O1eqbw4/e",
-	"FFqQkddYoAmLymPlJqvArUXtOAN92j/wdQxuboDgBdJ6Skl5coymjkUjzqSrH9NhPIxzqd2aMltOG4Z6",
-	"mpz2162p0z9ab4Wpoh/TbsRNKgcOh+2paXvgk0BHOUEBilFbq89svo53kIpYAe6CSVUD7utlwX7ZnGXT",
-	"nIINQTrIQJS4jH78VtuAujVcUxjJFQFqLx7VGkftlp+z9Nshi3LBh6ak1w4Ni1pUy3eNikyDfn+/chkm",
-	"ddDVx20b1zU8bC2qu7TgpCvVuE8PZY3H5c4VLponuy21Ll6uP9hd+t6J2aG2MYqdPKwUtsJHjrY/UqsZ",
-	"ox8aPN7+ULXMD+5BUejSeHrNZDLZ1ADF6Q5VhBLFEsQZFJ1iceyabvPeLX0vFW3YrKkQsJoD/KO9guvi",
-	"iXpCEnDNjOYymIlFOu69GCPeiDUMIIJl586acQjBUyodoRhYt7j564bVrivOaMRXIhGS81jHykU80kgf",
-	"rmUGFo0rWcQmbblXDd3cfNyFHcxfrS0dFa+0eVhV/P+BXKvsVsowrGq7LWLfKJJohB+59ImINpXJaZN5",
-	"jClLNHXnV0NUy6t+ipcY3E9B9VsUFr6HsuOieMPMp3itzNoXoNzifSb1N40sd9e/a4uJLOtQHXa7YpyO",
-	"bmGcGoy60cA033myQpOtT6++IOhWtmldDSanUuo5WLe2Mf2T7Q8VFf3QKA12GWW1BNfdDVrYamNs0ifS",
-	"mFTwrUkN46pJSjgTQpos73V2bumvut+HH2sFQ5dGonQ82CJb+H2JICB8kUG8QKiqPG6TMzGXLoMescWs",
-	"incWOfU98pLHCwOwSeMsY7E8c7wEJooBTL13P5RQo00gsvWzSOdkMDAgyZxJODgjSoy4VCJ1mIiJn+pp",
-	"8zaz+gog1V8zVdy+QezN1LttM1or5QU+v9HaTfbW1kFYrpYtHRixaaN5dKb3fiyixZ9DKiPL6Q2pLN4z",
-	"Y9ynGnvKKndu9jY3hrtlyoS0ADAX8zOiY02DnE2Edi/kXnjweS0eRDExWKM285XiuR08xrGHNgeusOpE",
-	"U4R0TvonB23C8C2ou0jCfUdtmD1zC4uIeTLbQ7X6i4nu1Qq2WL/PFJTtL5p3Eq+swuvNtOsNQdpebFUv",
-	"sa15K6UqnK0KnsnVMZPBSMwl3FhpMTFfIV7uYKfIQWFq2Mg+4WLEN2ee+NbylMJusOCymVR0gaC51ms9",
-	"gpNkfGoA+mrZlOJgyoD+rdknOlB0VVJcFEn5oihwOeIZTLBiCiJmJ4NBm5yvJDX9tpGaJUAjpLDm221s",
-	"LSyrvbF0D+d+bTbXTs79bXRYNf9poz5qewvuveoke8vmT+iZ5xW9UF39WXlDWxPcXshkqtXDvKs7fljN",
-	"fd0LJi/0wHqkvMB9pMgM5BNQGQY+ntE1EHS3Aw5EJ+0Y+nY0+1X55pC9Qe0is/Rz4Nq1t4zsVjRjLzB7",
-	"dbm1JFRXnv6sTrJOoJ8zSRE7vLRCU9bbVR1ghuzyNwDabwGV3xEm3w6R16BLJ8z/xT7ZCrIuV28k1i9w",
-	"7w2y38l/q2ax4fMuf+2Xd5oLJWTX7YrkVSaiPDRnyUU+Gp7lupQ1QmN2ZatRuowPCTHmx7hXEaAGyWsg",
-	"aD3LEGXBLr79IAEHTSin08bpBf7gEiTWb3/SK+W6vrvLd8v/CwAA//8=",
+	"7H19c9s28v9bwfB3M5GnlCzLdprI07lx2lybqxOniTO9tsovhMiVhDMJMARoWc1o5l7NvbB7Jd/BAuCT",
+	"qAfbanu99p82lkhgAezjZxerT14oklRw4Ep6w08e3NIkjQH/fZ6FM3YD0Wu6SICrC8av9ccyTxKaLbyh",
+	"dzUDEjN+TehEQUYoPs/41PO9GxrnoJ/+oB/A4dL6MLMMJt7QmymVyuHhof22i4/3EhHHDHqhSNwXhyc/",
+	"9OFHppJn/LvHL74SLz/++N23M8/31CIFb+gpuFWHM5XE3tL3JMSTljloyqoj3wzqsx6m8Ycts9A0jVlI",
+	"FRP8cEbjz/4pBfeWS9+jcSzmEL0ENROR9IY/eSwCGnu+F2YQMRXSLPLe+x5NRM6Vpi3Mswx4qPfx+bs3",
+	"5ZZ5g5Pe01O9Cmr33xuqLAcciSqIzpV+qD846vaPu4P+Vf/pcPB0ePr4s35/2O/rGXOpRALZi8gb8jyO",
+	"fS8CGWYs1WR7Q+8ZCxdhDESxDKTne3Cb6n/ZcY/73f7jbv/x1dHREEcsxmWRN/Q27FEiIk1/zG7A872U",
+	"MiTVUJBmYsJieIFDTOIP310/n716evKMer6nNyiDUL3L4sphzWEsZyLtWY7siWx6qGZUM5N+RYo8C/V0",
+	"1SPEb3JJxzF4wwmNJWhe+JgDD+HKnKDgICYTz/fyNGrs5km3f3TVf9JY9RzGMyGutxNX5yX7GjLHZQr8",
+	"HA9+rSidE0e4kaj5DDIgagbEnSZJ6UISqkgMVCpy1O/1+6TGOXsUtsvT6avjx/Ti+NufvxMnX7/6x9/F",
+	"m3jvwrZllp2FzbCYEy37VyE8lg8a0jPo9rUAXR2dDvsnw/5gZ+n5SnAkqS445kknIesWljDOkjw5364E",
+	"8Hj17lqhUiDVVqF6chrdLr79+OqbFakyz+8iNUbV7CA0ZsiqdOhPHLtvYHTJ+DSGbi4tq09ERlDnaW72",
+	"CReK6GWSBah23o5EmOvBzTGscl4kwhpTZzABvctwOAXVbay8jaP/tFT3tlTtwvanqdqXqVqVunvapNeU",
+	"RXcQUjWjisypRNH8078rpOaPKSjWgLaT+l/v6q2lfC9iVQjBBZPqeZKqRV22XgliRKYqRJCMIYo0XxRy",
+	"5ATrp/dLfy/GL2aybv3kGunicFtRhnDDRF44WfeTvB0ELDRC1G/ZxL+xTKrXdAqr0edEf0VSOgXSiVnC",
+	"FDk6IGJCKIkFn0JG9KJ33uk/rDarO9C/qCLbWW3VPerflyF/qCL5jUT+riz410kmki/S+ANdfP3q569O",
+	"rn7Iv1Pv6O2rRf6EfjPK+/3BY5TKL462MeW+NM1fd5yv1DhHNY2zq7YxOobx60faJcKXt2r0poq56wrl",
+	"oco+nD57Es5fv/yav3v88WL85kZ8/vH5j2IXmb+DdDeE+aTbH3SPBtp7OH0yPD69uzDXRhkMj46ro6CM",
+	"b1pagnrKGxaRynqvpDJJ3dHZrAyaku2tdyakokpzKU67P1FthqbdClftT2LXGo2Cx4xMq+zD26+uf345",
+	"naY3t7+JIO9A6X1EHaP7jCagIMMTexFBkgql5eFbQFetztTnJOfsYw7kGhakQ8m7dy++IjcnhElCoxsm",
+	"ITowwVFCr0ESSjJQGYOIZJp/pCKURLkhC7WGcnpkxAUHMmdqZt7X4zMuFdDIaBcJoeARgVsIc01Mb8S1",
+	"sGiiZkAjyDzf4zTRC68soqtX4XsynEFCK4i+N/SOBsdwcvr48y48eTrungyi4y49OX3cPRk8fnx0cvT5",
+	"SR8lJWH8AvhUzbzhUbG1UmWMT3EzL/S2r26UVpCJkIowBYkkSuidyDN+Rk77ZD4DjsjOlN0A77l1fMwh",
+	"W5TLwANtJ/6073sJvWVJnnjDAf5lsLQqkYwrmELWdMRfRO3UssgdiGUpE+p2gjT+8J9//Ts4KOhMqZqV",
+	"ZKa1obX6+JizrMTp2/Z+kwuzZb+vQCqj8JqLuOTxAuEzkU0pZz8j5xMahiD1AVwDl4TyiFye55rL8IMh",
+	"CTSVAaGhkoRxojST6vF75HvNjJSP+PnrF8iPCs80As3t+t/XsHhkhlQzpg2flSSS5FLh+Y6BSOCqwquN",
+	"M1ZuNa37ZP0nuwljIWKgWoSXqKRTwaVJTT2j0RsjX2jQBFdgbFurCqjO8BAgUdxAdsNgfjijPIoZn3Yh",
+	"y0TWrqKX2jwqyrQL+ILf0JhFJMwzKTJi7K3vTRjE2h5plVuxLCf9vu8pppBxntGIuKUuq3v2F0Pr/zss",
+	"E3iH5lt5+FyTZbatqc3wOConxzQTIHU+spLdKEJJoMkKjHJiEk9XFVJDOcq5FaAR154m6bgNhQjHUpgf",
+	"lEqeEcHJFBRhfAJZBpFPJAB5eXnRfXqgeWXpe6+E+pvIefS7ONBXoq4z4FYv02pzLWdkncD3agd9Uh70",
+	"K6GI2YCHH/MrQYArphbOvuhTjhyVHS31TrKtBryGxUFPz/yGKkAND7+Pk/hB5GRGb4DAbQgQQYTLybS1",
+	"RXPSI69joBKIjMWcRGLOyULkmTPPsnYeg6fleVwJQV5SvnDSJ/dwLnrMRI/pZj8rycLdf8dprmYiYz//",
+	"Rtuvp9esE7oc1+bdf8mkZHxK6q/5RGRkQlmsT0NUv4Qa9x+Vu11d+B71nTbzzpgxSRJLrshQnWlLmSqI",
+	"7NanmdCWU0fyz1F6fhcCoJdYWXRlmRULU92VKr8PqidQWT+xG7CfE3CucEi59REiwWFIKEH6GidjzRHp",
+	"BPhtQLTnIAlTB742OwbMJTMqR5wLMwIyHLWZc63xXIygh44gBn3IIxMLWIqxwKUIies0a9+ea0sYKmLC",
+	"Zq0mE8Fhof+h/XYXQ/dMaJlCpphxTcrous3nfPH2kpwMjj4vBiChdr0wWna+ognKU6oUZPq9///TeffH",
+	"95+Ol3/xVvzDCuSwOpmlneqwxLxgdgdXFi9seYGh45EkPE/GkOkVRhCyhMayTpfJSdcp63efvv+sMxr1",
+	"zL8O/tpC47LqIv9UbpCj/X3xhhj/E0KUe3M0r/I4NsDaA44ImUOHouiT6KhLL4sXQxun/c9D3P8hfokw",
+	"UiUSq/jsK8ep1zEW0cIEvwaBWpWuJnLdtmPOMzOwkSRiMoEMojMCSaoWqCrG0jxAuSRwoz1i8zABrpki",
+	"0v4qBoYGNcJAUIe129RgZa2GRIRqGqzm0Ioso6hhS2Ru09ANiVjWc4KtoSHySRXHMsiDX68r6gShVCbg",
+	"NW4h5ahhmdQCU+ce/eQ/WPK3b3L6/OfIW7u2krNrZDWpfDvT/ph1R7+icjYWNIt0gOnbCqhUSMnGMfju",
+	"RBzZjyQZU36tTzPU72ibBnrv6wQ3McmE3rpge3B6uiX4rkGYTdq/nwG3EQ6/JlKJVBJFr7V8Outzhicg",
+	"ckWYKh/lmuGIHblO7aZM7URkCVXallMFXcUS2GX7VyqO7sZiFdS0TdLmMJZMFWJyRpyKMKxXgyUM/OCv",
+	"QAXmUcqdn1bfkSZUu3XBtcROy5k1q+qmAqStX03pgvFp89AWGKpSMgUOGQtJol2kaUPb75RA2oF2l0da",
+	"2ewsBzRftFKOoQziyBcVpV+yHkIppKPQPZzQPFYHBividdot5LKGuAKCaQLimznpbfXZpV+iPhsUVQu3",
+	"nN2NW3ZeSjU/1yToJfrk5PXl2ytJAhZ9Mcr7/ePQGRUW4d8QEOQlBDZpaXJopPkrE/l0Vkp8OKN8CnLE",
+	"jePdIy+UWdhY+8Y0nKHLPclEQuzsHb3kIBYhjWdCquDAAGq7MVx7UnEr/zUsfHVX2oz7V+hW38G4C/yb",
+	"xhUrb1zzVSv/q7LLCtjYslgT3rStzBzYI0kwXCOUyzlkqysqA8OtUdQFPlkJ8Va1GFVkjqvLBJ8a3C4F",
+	"kcYNrbQxNKyfvu/ddqeiqz/symuWdt1pdVPBuILMMM2yCCk/bYjzTFSHOiqkubSYDG6QbyRG++cRi+rk",
+	"1oPU+9Lngts2Ar+5unpNzAMO+CoPrCAEw+Ii2XD69Gkl2WCw2Xq6YXfabKy9lrQMqBScpLOMygKas0qj",
+	"tlWtwfp992wtw18UYEaNXGpt6Ls3F9JiwXi2q1y/AoJsYn6tjVeUUG2ANjV0waTahU4lSCJuSuVMEZne",
+	"B8llLnbLo3XHyiVJMaa5nGBtwM4DvF/V5rddkegYBQvOULVVSovuuu+4orbtftmqlZnUYq1mkCEzWOiZ",
+	"ShvGRdrFj9mNg5yzet5JczbXwvWTy+hjtfv7KsO7L5ouk7U/7QBBu1mmNejedxA5GLWF5RyorLU0RvKs",
+	"0PAj7t4z20FmVBo0NxEZkI6NII3Wlj7JYJLzSP9D5IppPf2ff/37QCtAFs5ISqV0JBnjfh+DUTG/8q6h",
+	"ZKPQ41MtDllf89Eah9xXWTeiw/Vx230nqAVw7QtslqPcL9AycPfmefYR0LFdk9k+ofGcLqS2H5kqYKNA",
+	"ZR+CujHZVHpTgYlU9qH3WSt65epztoMxRHsDZwaNy7licT0Y0xIVzoQ0HkKdSlf7sz3ktSpqN7WKCk3r",
+	"0105ylUb/bLHXAu814fD9xWLsuJppd7FME1gz63BKmV51L3ds0YUWZ89MGVWgU8ChKoCbSyCDMI80/ME",
+	"Z6iUEQzlRKTALSRap7Ko1Xq4D7mD8n1rHm6aULwmYQdqs6SNyxcbrJe2BBgzavHgwjmwaK6GhGF2Hm9M",
+	"CR6CPjnNoIH+VIIiHVpcLRxxDEevAVaxqgOfuJpe46IH7k8cCdkUKz+MRjWTjXhQKNgAydNmDaIeCYz9",
+	"6lVqZXqzDCaBKyXBKkon+Gh0iStxeqAhLI3hQ7BiVFEis5gxVkbcESdeVV0rUr4RGV7j0t0XLS4rtlvB",
+	"JeQd98xZ5WRCikvkmvNsUb2eTwfuZZpNB5dql+C64XJsglQr/mMTJV1fXr6Dd7IFOb+qGiRa6CGD8oKS",
+	"JE8JLUDy/26EfEdQfC/O1T3Q8SIpV0U1N8Ljg+P9wuPsTqWB61yqNG66VBvK/SoeVRqv9ageBtv/ai7Q",
+	"pkMfQ0gTMJapw5S05fMyx/rESR67vT2wnDCfsRhIzvUbKwc/uJPE382/2prYqC5K60BJlHhInmKNan9w",
+	"7mLvSYm1hO7oPiIG3e5DNi5g38OF3VuyZD/5kHZPFh1Ya0M6EoBUUyMHD/Jnl7WbjduNaUylsuUzzsFh",
+	"E6Nv1xjYo6uj/l707KaEi2HsndMud8m4tGKn+0+dtEpJWzhgfbeKM1bh46prVOjYqpEtLppsCSd2hW3r",
+	"AcZekNDGrckd3rgvQlmdaet+rMlKCQ7Fba7qXsiW/E31PtfOgYhUz91rtWtCmwYoAe3y4kqbiSrVmEEr",
+	"0fvDSLCRnD5ae3Oi33pzorrL5bJ3Z77KolcIn4k4koWYFmw4bckBNi7nfrpzAY63bJbatLPQbut6uQbj",
+	"quPMJji0dkdHTmNbhoyVsFWkm6ZpDCmGeWMaSvwfD0VClfuQh4IrGirzx7XKKJcTTDeNIZ6wHN9hWmvq",
+	"f8Tsut7Cw/cg1Y9M2cR94OJQxo8937seh/q/Mc249liS8RwnTvJYMZxd/7HQU6M6Wowr/05xnJQuJJ2A",
+	"HR0NtJhIiroszX6GGOaLwYnWcewGMsxQSaqYNCuUcybxsnKWSxVj+mrOUDveiDycQVbPAKwNomsY+O5a",
+	"r6VycwbhtcjVjporctHYL6zp8L2N3LmDequEMrK8vLoPPffr6Lgq0vDbq7ndVFx9vzdquTsruF2V28aF",
+	"vF2TKrcQXZkoL4TmzMCLBYoneLxAPjNXILGe0lwt4bAgGP8xXlV72sfVmwA8Mp5T5b6DcXq0FqM8hBg/",
+	"sWij5xIsdZ1gn19RCW83uuZMksI7r9ZHDfH25jSPaVaEpjX3vVT0ouJa01gKRIZGvAkNkQK5rjFDNYhz",
+	"lT1uf5yrj3PWV7s+DHgrsvV1NyamZII7uTdp78IQydDe5K7Php+0zPUOA4j7FPW62v0zwzaVlCuW6mhN",
+	"bfz26Bep+/1vqfbdjMPar0snaQ9Y7LoIdiPyiPoX5tUCorNyEgy7xjARGWA+QZPFMrnX4tt7gGC/eq3h",
+	"LsVjrVEv+o3v3lyU5Qf2phHR72t5mePFS0XQr3KIU10qzJ2itpN79+aiPep9eFeZ8oBUq3q9allLkfER",
+	"GQEe4ZKcW1ZfYElx63WrbVWLuCP2offtZ7H5Uskdz6S8XDK3eEsG5rbsLtdM9n9+u7dkOf2fOFH0q8M8",
+	"Y2rxVmsCay1StqaZg4WZ3J1AtIgNsHdIAq1C8EaEucbsKpV8EsTsBspvipomf8SNDZMkOLceDa5zSJ4B",
+	"zSAjBs66hoXFsXrkcvdL+yPeCcwT9p6GtpVjM7B9RQnhk3GurH0AiEhQgNwBjhg4zRiQzsvLi+7A+h6o",
+	"QlGL4YjliWieM3f6GJ+I1e38hvKoG+YZlnjJfCxBOdao7HMnzccxkzNAnBN74b5+QY57R72+TwI9cg/r",
+	"IoeVlwJ/xIMbyCRu4VGv3+sHPolZqL068uWX3Wc/dF992X173j3p9Q9IKG4AvSw9tbXKBAMMpEC7G0Ob",
+	"S/TRAfJHfArKd5cJO9bqHvi2JNm3TQ6gYfGq1YP8ujfiI35evwmOOsQspDsTUu+MaU/WkhEPDmwOjza7",
+	"/JIJu4VoxA1gaK438spFN7S2JJwJFmKxOAnMd4FflFnHC0JJULOhwUGPPFs4d5dQWw8QCTDX+42zbZaO",
+	"cLmJIJ3n75DKITEdJAyEo5+s4Oo9u/gRzyAVmapWLGg+x7dc1UIEGRYcYOm7K1zwq6UHyLdljYHZcVyM",
+	"RCEIPpXX/PAi2jKw5XmSzGdCAgnw48AczLoLdEWgOeLu2lzpqNs7fp1gZG7PjbzAtKrFD8zff3/9w0GP",
+	"XLEEDF0v3l6SJ4/7R4UPISYTCao34udYcGxk3FzxNQtpU47BmemfYHxjbB7RTemUcZS4junQgFopYQpl",
+	"xjIZh1s87fPK1WtLSlMF4sXCqi6p6b9r0OwYKlexOeIrihAfqRZ42joRrpi2c+46JpZ+6nUwfsMwY02U",
+	"MEGktpp4st9vwPZpG7Lv1/MGzmd+JElQphwCXPmIY8AhsqQLPBQRRCYyCVj0hcrMUjoViX8kCYv8ou2F",
+	"GfbgzLQXgBDYjet7gikc7IKB+XYypuF1LSVx/vqFvXNH45gwJSGeaGtzY+RuplkSb3zoPYp1QKK1wlnR",
+	"I+MIm2SM+FtMusmhUUyFVnUq1QH2pDNlapaP0UEwvsKhjrtpyroyhVCSAP/XW9AkDnxC5YjfAI9EZip1",
+	"V982/+vqAaYipnxKgp5MgV4DlYtDkaueHd8MeYAMwHREnAGPdBCGSlCS7X2wPhk1XeuF5a/2sTMKvP6U",
+	"Ueb1z4w6r3+2ttXWknSAhrMRt5IS9JIoIGrO+IG/A+k1AvVm+SP+n3/9u/JEs01C/dvGzf/m11bw9Ysr",
+	"46asy8oeUM03rSjYEfUCDhHlLVWns3YJZVxRxiGTj0bc3I1oZwk9ZS1DRJiUOZAnJ8ek4yZcSawYPn6O",
+	"MXgEN8y8ieq/ztPNoUksplPDnpbVDr989+b86sXlq14SkQ5wlTGQI47yQgSf0yyS1sFxLQ6crlhxEDrO",
+	"iRkvivLvA8/3rAfiDT10QbSHbGf3ht5xr987NgUdM/Q6V9ueDj95U2hBRt5gZyzs5o8ts6wCtxa14wz0",
+	"af/A1zG4uVODN3frlSdlehdNHYtGnEnXuKfDeBjnUrs1ZT2eNgz1Qjztr1tTp7+03gpTxTjmuRE35Rs4",
+	"HT5PzbMHPgl0lBMUoBi1TRLN5ut4B08RW+9dMKlqgH29H9tPm4txmiTYEKSDDESJu1SBn2obULeGazpS",
+	"ue5L7V27WuOo3cp4ln47ZFEu+ND0UtvhwaIJ2PJ9oxXWoN+/W58SU5zoGhO3zesePGztZry04KTrkXmX",
+	"EcrmmsudW4s0M7ktTUYu1ydyl753YnaobY5iJw8rHcXwlaPtr9Sa9eiXBk+3v1Ttr4R7UHQYNZ5es+ZM",
+	"NjVAkdWhilCiWII4g6JT7Epe023e+6XvpaINmzWtGVarjL+3d59dPFEvOAKumdHcmzOxSMf9IMmIN2IN",
+	"A4hgv7+zZhxCMDulIxQD6xZXrt202nVFikZ8JRIhOY91rFzEI40C5VoBYfFwpU7ZFEb3qqGbo8fdV8Jq",
+	"2NrSUfFKW2dVxf8fybXKbqX/xaq22yL2je6URviRS5+JaFN/ojaZx5iyRFN3/k2Oal/bX+LXI/bTyf4e",
+	"HZ330O9dFD/t80v8ns/aX565xw/J1H/iZbm7/l3bxWVZh+rKqyVV43R0D+PUYNSNBqb5YzMrZ7L17dVf",
+	"ZrqXbVrX/MqplHqx1b1tTP9k+0tFK0U0SoNdZlntffZwgxa22hhbmYlnTCr41qSGcdUkJZwJIU0x+Do7",
+	"t/RX3e/DT7VOrUsjUToebJEt/LxEEBC+yCBeIFRVptvkTMylq8dHbDGr4p1FhX6PXPJ4YQA2aZxl7FJo",
+	"0ktgohjAQn73RQk12sIh27iMdE4GAwOSzJmEgzOixIhLJVKHiZj4qV5db6uprwFS/TFTxf0exN5Mo+E2",
+	"o7XS1+HXN1q7yd7aBhTL1X6xAyM2bWcenem9H4to8ceQyshyekMqix/4Me5TjT1llTs3e5sbw92yZEJa",
+	"AJiL+RnRsaZBziZCuxfyTnjweS0eRDExWKM285WuxR1M49ikzYHraDvRJ0I6J/2TgzZh+BrUQyRh31Eb",
+	"Vs/cwyJincz2UK3+i1B7tYIt1u9XCsruLpoPEq+swuvN+uoNQdqd2Kre21zzVkpVOFsVPFOrY4jBSMwV",
+	"3FhpMTFfIV4usVPUoDA1bFSfcDHimytPfGt5SmE3WHD5mFR0gaC51ms9gkQyPjUAfbVfTZGYMqB/a/WJ",
+	"DhRd3xkXRVK+KDqLjngGE+xBg4jZyWDQJucrRU2/baRmD6ARUljz7Ta2FpbVfir2Ds792mqunZz7++iw",
+	"av3TRn3U9vPDe9VJ9irMH9Azzyt6obr6s/IOuD5we2+TqVYP86Hu+GG19vVOMHmhB9Yj5QXuI0VmIJ+A",
+	"yjDwMUfXQNDdDjgQnbRj6NvR7NflT7bcGdQuKkt/DVy79vMuu3X5uBOYvbrcWhGq+12As/qRdQL9nimK",
+	"2OHXQvTJeruqA6yQXf4GQPs9oPIHwuTbIfIadOmE+X/YJ1tB1uXqtcH6Pe87g+wP8t+qVWz4vqtf++m9",
+	"5kIJ2U27InmdiSgPTS65qEfDXK4rWSM0Zte2Dair+JAQY32M+w0I1CB5DQStVxmiLNjFtycScNKEcjpt",
+	"ZC/wC1cgsX77k14p1/XdXb5f/l8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -245,8 +245,8 @@ func providerError(body []byte) api.Error {
 
 // message is the detail of Mollie's error with the field it names, if any.
 func message(e api.Error) string {
-	if e.Field != nil && *e.Field != "" {
-		return fmt.Sprintf("%s (field %s)", e.Detail, *e.Field)
+	if e.Field != "" {
+		return fmt.Sprintf("%s (field %s)", e.Detail, e.Field)
 	}
 	return e.Detail
 }
@@ -257,7 +257,7 @@ func message(e api.Error) string {
 func failure(rsp *http.Response, body []byte) error {
 	e := providerError(body)
 	pe := paylink.ResponseError(Name, rsp.StatusCode, "", message(e), rsp.Header.Get("Retry-After"))
-	if rsp.StatusCode == http.StatusBadRequest && e.Field != nil && *e.Field == "from" {
+	if rsp.StatusCode == http.StatusBadRequest && e.Field == "from" {
 		pe.Err = paylink.Invalid("query.cursor", "mollie no longer knows the page it points to; start again without a cursor")
 	}
 	return pe
@@ -277,11 +277,7 @@ var createFields = map[string]string{
 // that also carries the field violation as a *paylink.ValidationError.
 func invalidCreate(rsp *http.Response, body []byte) error {
 	e := providerError(body)
-	field := ""
-	if e.Field != nil {
-		field = unifiedField(*e.Field)
-	}
-	v := paylink.Invalid(field, e.Detail)
+	v := paylink.Invalid(unifiedField(e.Field), e.Detail)
 	return &paylink.ProviderError{Provider: Name, Kind: paylink.ErrInvalidInput, Status: rsp.StatusCode, Message: message(e), Err: v}
 }
 

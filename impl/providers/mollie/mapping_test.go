@@ -100,7 +100,7 @@ func sample() api.PaymentLink {
 		Amount: &api.AmountNullable{Currency: "EUR", Value: "24.95"}, Reusable: ptr2(false),
 		CreatedAt: now.Add(-time.Hour).In(time.FixedZone("CET", 3600)),
 		UnderscoreLinks: api.PaymentLinkLinks{
-			Self:        api.Url{Href: "https://api.mollie.com/v2/payment-links/pl_4Y0eZitmBnQ6IDoMqZQKh", Type: "application/hal+json"},
+			Self:        &api.Url{Href: "https://api.mollie.com/v2/payment-links/pl_4Y0eZitmBnQ6IDoMqZQKh", Type: "application/hal+json"},
 			PaymentLink: api.Url{Href: "https://payment-links.mollie.com/payment/4Y0eZitmBnQ6IDoMqZQKh", Type: "text/html"},
 		},
 	}

@@ -315,10 +315,10 @@ func (p page[T]) links(endpoint string, keep url.Values, docs string) api.ListLi
 		return &api.UrlNullable{Href: href(from), Type: "application/hal+json"}
 	}
 	return api.ListLinks{
-		Self:          api.Url{Href: href(p.from), Type: "application/hal+json"},
+		Self:          &api.Url{Href: href(p.from), Type: "application/hal+json"},
 		Previous:      hal(p.prev),
 		Next:          hal(p.next),
-		Documentation: api.Url{Href: docs, Type: "text/html"},
+		Documentation: &api.Url{Href: docs, Type: "text/html"},
 	}
 }
 
@@ -342,7 +342,7 @@ func (s *Sandbox) view(ctx context.Context, l *link) linkBody {
 			SequenceType:   &sequence,
 			CustomerId:     l.customerID,
 			UnderscoreLinks: api.PaymentLinkLinks{
-				Self:          api.Url{Href: callerOf(ctx).root + "/v2/payment-links/" + l.id, Type: "application/hal+json"},
+				Self:          &api.Url{Href: callerOf(ctx).root + "/v2/payment-links/" + l.id, Type: "application/hal+json"},
 				PaymentLink:   api.Url{Href: s.cfg.CheckoutBase + "/" + Name + "/" + l.id, Type: "text/html"},
 				Documentation: &api.Url{Href: docsLink, Type: "text/html"},
 			},
@@ -361,19 +361,19 @@ func (s *Sandbox) view(ctx context.Context, l *link) linkBody {
 
 // paymentView renders a payment of the link.
 func (s *Sandbox) paymentView(root string, l *link, p *payment) paymentBody {
-	method := p.method
+	method, amount := p.method, p.amount
 	return paymentBody{
 		Payment: api.Payment{
 			Resource:     "payment",
 			Id:           p.id,
 			Mode:         l.mode,
 			Status:       p.status,
-			Amount:       p.amount,
+			Amount:       &amount,
 			Description:  l.description,
 			Method:       &method,
 			ProfileId:    s.profile,
 			SequenceType: l.sequenceType,
-			UnderscoreLinks: api.PaymentLinks{
+			UnderscoreLinks: &api.PaymentLinks{
 				Self: api.Url{Href: root + "/v2/payments/" + p.id, Type: "application/hal+json"},
 			},
 		},

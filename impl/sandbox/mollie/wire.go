@@ -121,14 +121,12 @@ func problem(status int, detail, field string) reply {
 		Status:          status,
 		Title:           http.StatusText(status),
 		Detail:          detail,
-		UnderscoreLinks: api.ErrorLinks{Documentation: api.Url{Href: docsErrors, Type: "text/html"}},
+		UnderscoreLinks: &api.ErrorLinks{Documentation: api.Url{Href: docsErrors, Type: "text/html"}},
 	}
 	if status == http.StatusUnauthorized {
 		e.Title = "Unauthorized Request" // as Mollie's own 401
 		e.UnderscoreLinks.Documentation.Href = docsAuth
 	}
-	if field != "" {
-		e.Field = &field
-	}
+	e.Field = field
 	return reply{status: status, body: e}
 }
