@@ -29,9 +29,9 @@ var (
 
 // SQL is the Store on SQLite or PostgreSQL.
 type SQL struct {
-	w  *sql.DB // writes and transactions (one connection on SQLite: SQLite has one writer anyway)
-	r  *sql.DB // reads outside transactions
-	d  dialect
+	w *sql.DB // writes and transactions (one connection on SQLite: SQLite has one writer anyway)
+	r *sql.DB // reads outside transactions
+	d dialect
 }
 
 var _ Store = (*SQL)(nil)
