@@ -40,3 +40,11 @@ func IDTime(id string) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// FloorID returns the smallest id with that prefix at the instant t: every id NewID makes at t
+// or later sorts after it.
+func FloorID(prefix string, t time.Time) string {
+	var id ulid.ULID
+	_ = id.SetTime(ulid.Timestamp(t))
+	return prefix + "_" + id.String()
+}

@@ -610,7 +610,7 @@ func (s *SQL) CompleteDeliveries(ctx context.Context, rs []Result, now time.Time
 				NewID("att", now), r.DeliveryID, r.Attempt, ms(rec.StartedAt), rec.Duration.Milliseconds(), rec.HTTPStatus, sanitize(rec.Error), sanitize(rec.Response), rec.Outcome); err != nil {
 				return err
 			}
-			if !applied[i] {
+			if !applied[i] || r.NoEndpointEffect {
 				continue
 			}
 			if err := s.endpointEffect(ctx, tx, r, now); err != nil {

@@ -162,6 +162,8 @@ type Result struct {
 	DisableIfFailingSince time.Time
 	// DisableEndpoint, when set, disables the endpoint with this reason (a 410 answer).
 	DisableEndpoint string
+	// NoEndpointEffect leaves the endpoint's health alone (an attempt cut short by our shutdown).
+	NoEndpointEffect bool
 }
 
 // ClaimQuery asks for due deliveries.

@@ -1,0 +1,178 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/paylinks/paylinks/impl/events/store"
+	"github.com/paylinks/paylinks/impl/paylink"
+)
+
+// Poller watches non-terminal links: it claims links whose next poll is due (a lease: one instance
+// polls a link), takes a token from the provider's budget (a bucket in the store, shared by every
+// instance), GETs the link through the Getter, observes it (source poll) and reschedules it on the
+// PollSchedule. It stops watching a link once terminal, or when the provider no longer knows it;
+// other errors back off (doubling from the schedule's first interval up to PollConfig.MaxBackoff).
+// A link over budget is put back until the bucket has a token again.
+type Poller struct {
+	s       *Service
+	stopCh  chan struct{}
+	done    chan struct{}
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	cancel  context.CancelFunc
+	ctx     context.Context
+}
+
+func newPoller(s *Service) *Poller {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Poller{s: s, stopCh: make(chan struct{}), done: make(chan struct{}), ctx: ctx, cancel: cancel}
+}
+
+func (p *Poller) start() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started || p.stopped {
+		return
+	}
+	p.started = true
+	go func() {
+		defer close(p.done)
+		for {
+			n, err := p.RunOnce(p.ctx)
+			if err != nil && p.ctx.Err() == nil {
+				p.s.log.Warn("events: polling", "err", err)
+			}
+			if n > 0 && err == nil {
+				select {
+				case <-p.stopCh:
+					return
+				default:
+					continue
+				}
+			}
+			select {
+			case <-p.stopCh:
+				return
+			case <-time.After(p.s.cfg.Polling.Idle):
+			}
+		}
+	}()
+}
+
+func (p *Poller) stop(ctx context.Context) error {
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return nil
+	}
+	p.stopped = true
+	started := p.started
+	p.mu.Unlock()
+	close(p.stopCh)
+	if !started {
+		return nil
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		p.cancel() // the polls in flight end; their leases expire and another instance takes them
+		<-p.done
+	}
+	return nil
+}
+
+// RunOnce polls the links due now (one batch) and returns how many it polled.
+func (p *Poller) RunOnce(ctx context.Context) (int, error) {
+	s, cfg := p.s, p.s.cfg.Polling
+	if s.cfg.Getter == nil {
+		return 0, errors.New("events: no Getter configured")
+	}
+	now := s.now().UTC()
+	links, err := s.st.ClaimPolls(ctx, store.PollClaim{Owner: s.owner, Now: now, LeaseFor: cfg.LeaseFor, Limit: cfg.Batch})
+	if err != nil || len(links) == 0 {
+		return 0, err
+	}
+	// The budget: per provider, as many tokens as links; the rest wait for the bucket.
+	byProvider := map[string][]store.LinkState{}
+	for _, l := range links {
+		byProvider[l.Provider] = append(byProvider[l.Provider], l)
+	}
+	var todo []store.LinkState
+	var errs []error
+	for prov, ls := range byProvider {
+		rate, capped := s.cfg.PollBudgets[prov]
+		if !capped {
+			todo = append(todo, ls...)
+			continue
+		}
+		got, wait, err := s.st.TakeTokens(ctx, "poll:"+prov, rate, len(ls), now)
+		if err != nil {
+			errs = append(errs, err)
+			got = 0
+			wait = time.Second
+		}
+		todo = append(todo, ls[:got]...)
+		for _, l := range ls[got:] {
+			s.metrics.polls.WithLabelValues(prov, "throttled").Inc()
+			errs = append(errs, s.st.FinishPoll(ctx, store.PollDone{LinkID: l.LinkID, Owner: l.LeaseOwner, NextPollAt: now.Add(wait), Failures: l.Failures}))
+		}
+	}
+	sem := make(chan struct{}, cfg.Concurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, l := range todo {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := p.poll(ctx, l); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return len(todo), errors.Join(errs...)
+}
+
+// poll polls one leased link and reschedules it.
+func (p *Poller) poll(ctx context.Context, l store.LinkState) error {
+	s := p.s
+	done := store.PollDone{LinkID: l.LinkID, Owner: l.LeaseOwner}
+	link, err := s.cfg.Getter.Get(ctx, paylink.ID(l.LinkID))
+	now := s.now().UTC()
+	switch {
+	case err == nil:
+		s.metrics.polls.WithLabelValues(l.Provider, "ok").Inc()
+		_, st, oerr := s.observe(ctx, Observation{Link: link, Source: SourcePoll})
+		if oerr != nil {
+			err = oerr
+			break
+		}
+		if !terminal(paylink.Status(st.Status)) {
+			done.NextPollAt = s.nextPoll(st, now)
+		}
+		return s.st.FinishPoll(ctx, done)
+	case errors.Is(err, paylink.ErrNotFound):
+		s.metrics.polls.WithLabelValues(l.Provider, "not_found").Inc()
+		s.log.Info("events: provider no longer knows the link; stopped watching it", "link", l.LinkID, "provider", l.Provider)
+		return s.st.FinishPoll(ctx, done)
+	case ctx.Err() != nil:
+		return nil // shutting down: the lease expires and the link is polled again
+	default:
+		s.metrics.polls.WithLabelValues(l.Provider, "error").Inc()
+	}
+	done.Failures = l.Failures + 1
+	backoff := min(s.polls.First()<<min(done.Failures-1, 20), s.cfg.Polling.MaxBackoff)
+	done.NextPollAt = now.Add(backoff)
+	if next := s.nextPoll(l, now); next.After(done.NextPollAt) {
+		done.NextPollAt = next
+	}
+	s.log.Warn("events: poll failed; retrying later", "link", l.LinkID, "provider", l.Provider, "failures", done.Failures, "retry_at", done.NextPollAt, "err", err)
+	return s.st.FinishPoll(ctx, done)
+}
