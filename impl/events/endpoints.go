@@ -71,7 +71,9 @@ func toEndpoint(e store.Endpoint) Endpoint {
 	return out
 }
 
-func (s *Service) openSecret(stored, context string) (string, error) { return s.box.Open(stored, context) }
+func (s *Service) openSecret(stored, context string) (string, error) {
+	return s.box.Open(stored, context)
+}
 
 // checkURL validates an endpoint URL for the field /url: the scheme and target policy, and a
 // lookup of its host (the connection guard checks again on every delivery).
