@@ -54,6 +54,7 @@ type Action struct {
 	Sleep      time.Duration // wait this long before answering (past the sender's timeout, say)
 	Reset      bool          // hijack the connection and close it without an answer
 	Body       string
+	Location   string // a Location header (with a 3xx status)
 }
 
 // Request is one request the Receiver got.
@@ -231,6 +232,9 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 	}
 	if a.RetryAfter != "" {
 		w.Header().Set("Retry-After", a.RetryAfter)
+	}
+	if a.Location != "" {
+		w.Header().Set("Location", a.Location)
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, a.Body)
