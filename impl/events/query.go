@@ -31,7 +31,7 @@ func decodeCursor(kind, c string) (string, error) {
 		return "", nil
 	}
 	bad := paylink.Invalid("query.cursor", "not a cursor of this list; pass nextCursor as returned")
-	raw, err := base64.RawURLEncoding.DecodeString(c)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	if err != nil || len(c) > 200 {
 		return "", bad
 	}
