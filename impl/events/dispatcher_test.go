@@ -57,7 +57,7 @@ func TestDeliveryFaultScript(t *testing.T) {
 	}{
 		{action: eventstest.Status(500), status: 500, errPart: "HTTP 500", next: 5 * time.Second},
 		{action: eventstest.RetryAfter(503, 1200), status: 503, errPart: "HTTP 503", next: 20 * time.Minute}, // Retry-After beats 5 min
-		{action: eventstest.RetryAfter(429, 999999), status: 429, errPart: "HTTP 429", next: time.Hour},     // capped at 1 h (beats 30 min)
+		{action: eventstest.RetryAfter(429, 999999), status: 429, errPart: "HTTP 429", next: time.Hour},      // capped at 1 h (beats 30 min)
 		{action: eventstest.Action{Sleep: 2 * time.Second}, errPart: "no answer within", next: 2 * time.Hour},
 		{action: eventstest.Action{Reset: true}, errPart: "", next: 5 * time.Hour},
 		{down: true, errPart: "refused", next: 10 * time.Hour},
