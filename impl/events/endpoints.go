@@ -312,7 +312,7 @@ func (s *Service) TestEndpoint(ctx context.Context, id string) (Event, error) {
 		return Event{}, err
 	}
 	rec := store.Event{ID: ev.ID, Type: string(EndpointTest), DedupKey: "test:" + ev.ID, OccurredAt: now, Payload: payload}
-	if err := s.st.InsertEvent(ctx, rec, id, now); err != nil {
+	if err := s.st.InsertEvents(ctx, []store.Event{rec}, id, now); err != nil {
 		return Event{}, notFound(err, "webhook endpoint", id)
 	}
 	s.metrics.emitted.WithLabelValues(string(EndpointTest), string(SourceAPI)).Inc()

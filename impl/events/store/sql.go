@@ -256,8 +256,8 @@ func (s *SQL) LinkState(ctx context.Context, linkID string) (LinkState, error) {
 	return scanLinkState(s.r.QueryRowContext(ctx, `SELECT `+linkCols+` FROM link_state WHERE link_id = $1`, linkID))
 }
 
-// InsertEvent implements Store.
-func (s *SQL) InsertEvent(ctx context.Context, ev Event, onlyEndpoint string, now time.Time) error {
+// InsertEvents implements Store.
+func (s *SQL) InsertEvents(ctx context.Context, evs []Event, onlyEndpoint string, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		eps, err := enabledEndpoints(ctx, tx, onlyEndpoint)
 		if err != nil {
@@ -266,11 +266,18 @@ func (s *SQL) InsertEvent(ctx context.Context, ev Event, onlyEndpoint string, no
 		if onlyEndpoint != "" && len(eps) == 0 {
 			return fmt.Errorf("endpoint %s: %w", onlyEndpoint, ErrNotFound)
 		}
-		ok, err := insertEvent(ctx, tx, ev)
-		if err != nil || !ok {
-			return err
+		for _, ev := range evs {
+			ok, err := insertEvent(ctx, tx, ev)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := fanOut(ctx, tx, ev, eps, now); err != nil {
+					return err
+				}
+			}
 		}
-		return fanOut(ctx, tx, ev, eps, now)
+		return nil
 	})
 }
 

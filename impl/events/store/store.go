@@ -236,9 +236,10 @@ type Store interface {
 	// LinkState returns what is stored of the link.
 	LinkState(ctx context.Context, linkID string) (LinkState, error)
 
-	// InsertEvent stores an event that is not a link transition and its deliveries: to the one
-	// endpoint given, or to every matching enabled endpoint when onlyEndpoint is "".
-	InsertEvent(ctx context.Context, ev Event, onlyEndpoint string, now time.Time) error
+	// InsertEvents stores events that are not link transitions (tests of endpoints, imports) and
+	// their deliveries, in one transaction: to the one endpoint given, or to every matching enabled
+	// endpoint when onlyEndpoint is "". Dedup conflicts are dropped.
+	InsertEvents(ctx context.Context, evs []Event, onlyEndpoint string, now time.Time) error
 	GetEvent(ctx context.Context, id string) (Event, error)
 	ListEvents(ctx context.Context, q EventQuery) ([]Event, error)
 	// EventsAfter lists events with an id greater than afterID, oldest first.

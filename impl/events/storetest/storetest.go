@@ -460,7 +460,7 @@ func testEventPaging(t *testing.T, open Opener) {
 		typ := []string{"payment_link.created", "payment_link.completed", "payment_link.closed"}[i%3]
 		ev := store.Event{ID: store.NewID("evt", t0.Add(time.Duration(i)*time.Second)), Type: typ, Provider: prov, LinkID: fmt.Sprintf("l%d", i%4),
 			DedupKey: fmt.Sprint("k", i), OccurredAt: t0, Payload: []byte(`{}`)}
-		must(t, s.InsertEvent(ctx, ev, "", t0))
+		must(t, s.InsertEvents(ctx, []store.Event{ev}, "", t0))
 		all = append(all, ev.ID)
 	}
 	// Newest first, pages of 10 via Before.
@@ -558,16 +558,16 @@ func testRedeliver(t *testing.T, open Opener) {
 	if ds, _ := s.ListDeliveries(ctx, store.DeliveryQuery{EndpointID: "we_new"}); ds[0].Status != store.DeliveryCanceled {
 		t.Fatalf("after delete: %+v", ds[0])
 	}
-	// InsertEvent to one endpoint only.
+	// InsertEvents to one endpoint only.
 	ev := store.Event{ID: store.NewID("evt", t0), Type: "webhook_endpoint.test", DedupKey: "test:1", OccurredAt: t0, Payload: []byte(`{}`)}
 	must(t, s.CreateEndpoint(ctx, endpoint("we_other")))
-	must(t, s.InsertEvent(ctx, ev, "we_other", t0))
+	must(t, s.InsertEvents(ctx, []store.Event{ev}, "we_other", t0))
 	ds, _ = s.ListDeliveries(ctx, store.DeliveryQuery{EventID: ev.ID})
 	if len(ds) != 1 || ds[0].EndpointID != "we_other" {
 		t.Fatalf("test event deliveries = %+v", ds)
 	}
-	if err := s.InsertEvent(ctx, ev, "we_gone", t0); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("InsertEvent to unknown endpoint: %v", err)
+	if err := s.InsertEvents(ctx, []store.Event{ev}, "we_gone", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("InsertEvents to unknown endpoint: %v", err)
 	}
 }
 
