@@ -297,7 +297,7 @@ func (d *Dispatcher) keys(e store.Endpoint, at time.Time) ([][]byte, error) {
 func (d *Dispatcher) attempt(ctx context.Context, c store.Claim) store.Result {
 	s, cfg := d.s, d.s.cfg.Delivery
 	start := s.now().UTC()
-	r := store.Result{DeliveryID: c.Delivery.ID, Owner: c.Owner, Attempt: c.Delivery.Attempt + 1}
+	r := store.Result{DeliveryID: c.Delivery.ID, EndpointID: c.Endpoint.ID, Owner: c.Owner, Attempt: c.Delivery.Attempt + 1}
 	rec := store.Attempt{StartedAt: start}
 	status, errText, retryAfter := d.post(ctx, c, start, &rec)
 	rec.HTTPStatus, rec.Error = status, errText

@@ -514,22 +514,22 @@ func (s *SQL) ClaimDeliveries(ctx context.Context, q ClaimQuery) ([]Claim, error
 		if err := rows.Err(); err != nil || len(dues) == 0 {
 			return err
 		}
+		ids := make([]any, 0, len(dues))
 		for _, d := range dues {
-			bump := 0
+			ids = append(ids, d.id)
 			if d.prevOwner != "" {
 				// The previous claimer never reported: log its attempt as abandoned, since the
-				// receiver may have got it.
-				bump = 1
+				// receiver may have got it (the UPDATE below counts it).
 				started := ms(fromNull(d.prevUntil).Add(-q.LeaseFor))
 				if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, error, outcome) VALUES ($1, $2, $3, $4, 0, $5, $6)`,
 					NewID("att", q.Now), d.id, d.attempt+1, started, "no result recorded before the lease of "+d.prevOwner+" expired; the receiver may have got this attempt", OutcomeAbandoned); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = $2, lease_until = $3, attempt = attempt + $4 WHERE id = $1`,
-				d.id, owner, ms(q.Now.Add(q.LeaseFor)), bump); err != nil {
-				return err
-			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempt = CASE WHEN lease_owner IS NULL THEN attempt ELSE attempt + 1 END, lease_owner = $1, lease_until = $2
+			WHERE id IN (`+placeholders(3, len(ids))+`)`, append([]any{owner, ms(q.Now.Add(q.LeaseFor))}, ids...)...); err != nil {
+			return err
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT `+deliveryCols+`, ev.type, ev.provider, ev.link_id, ev.dedup_key, ev.occurred_at, ev.payload, `+prefixed("e", endpointCols)+`
 			FROM deliveries d JOIN events ev ON ev.id = d.event_id JOIN endpoints e ON e.id = d.endpoint_id WHERE d.lease_owner = $1 ORDER BY d.next_attempt_at`, owner)
@@ -596,6 +596,9 @@ func sanitize(s string) string {
 func (s *SQL) CompleteDeliveries(ctx context.Context, rs []Result, now time.Time) ([]bool, error) {
 	applied := make([]bool, len(rs))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// The endpoint's health follows the latest applied result of the batch; a 410 disables.
+		health := map[string]Result{}
+		var order []string
 		for i, r := range rs {
 			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $4, attempt = $3, schedule_index = $5, next_attempt_at = $6, lease_owner = NULL, lease_until = NULL, updated_at = $7
 				WHERE id = $1 AND lease_owner = $2 AND attempt = $3 - 1`,
@@ -607,20 +610,22 @@ func (s *SQL) CompleteDeliveries(ctx context.Context, rs []Result, now time.Time
 			if err != nil {
 				return err
 			}
-			applied[i] = n == 1
-			rec := r.Record
-			if !applied[i] {
-				rec.Outcome = OutcomeLate
-				rec.Error = strings.TrimPrefix(rec.Error+"; ", "; ") + "lease lost before the result was recorded: ignored"
+			if applied[i] = n == 1; applied[i] && !r.NoEndpointEffect && r.EndpointID != "" {
+				prev, seen := health[r.EndpointID]
+				if !seen {
+					order = append(order, r.EndpointID)
+				}
+				if prev.DisableEndpoint != "" && r.DisableEndpoint == "" {
+					r.DisableEndpoint = prev.DisableEndpoint
+				}
+				health[r.EndpointID] = r
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, http_status, error, response, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				NewID("att", now), r.DeliveryID, r.Attempt, ms(rec.StartedAt), rec.Duration.Milliseconds(), rec.HTTPStatus, sanitize(rec.Error), sanitize(rec.Response), rec.Outcome); err != nil {
-				return err
-			}
-			if !applied[i] || r.NoEndpointEffect {
-				continue
-			}
-			if err := s.endpointEffect(ctx, tx, r, now); err != nil {
+		}
+		if err := insertAttempts(ctx, tx, rs, applied, now); err != nil {
+			return err
+		}
+		for _, ep := range order {
+			if err := endpointEffect(ctx, tx, ep, health[ep], now); err != nil {
 				return err
 			}
 		}
@@ -629,26 +634,50 @@ func (s *SQL) CompleteDeliveries(ctx context.Context, rs []Result, now time.Time
 	return applied, err
 }
 
-func (s *SQL) endpointEffect(ctx context.Context, tx *sql.Tx, r Result, now time.Time) error {
-	var ep string
-	if err := tx.QueryRowContext(ctx, `SELECT endpoint_id FROM deliveries WHERE id = $1`, r.DeliveryID).Scan(&ep); err != nil {
-		return err
-	}
-	var err error
-	switch {
-	case r.DisableEndpoint != "":
-		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = $2, updated_at = $3 WHERE id = $1 AND disabled = 0`, ep, r.DisableEndpoint, ms(now))
-	case r.EndpointOK:
-		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, ep)
-	default:
-		if _, err = tx.ExecContext(ctx, `UPDATE endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`, ep, ms(r.Record.StartedAt)); err != nil {
+// insertAttempts logs the attempts of a batch, a result whose lease was lost as OutcomeLate.
+func insertAttempts(ctx context.Context, tx *sql.Tx, rs []Result, applied []bool, now time.Time) error {
+	const cols = 9
+	for from := 0; from < len(rs); from += 100 {
+		to := min(from+100, len(rs))
+		var q strings.Builder
+		q.WriteString(`INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, http_status, error, response, outcome) VALUES `)
+		args := make([]any, 0, (to-from)*cols)
+		for i := from; i < to; i++ {
+			r, rec := rs[i], rs[i].Record
+			if !applied[i] {
+				rec.Outcome = OutcomeLate
+				rec.Error = strings.TrimPrefix(rec.Error+"; ", "; ") + "lease lost before the result was recorded: ignored"
+			}
+			if i > from {
+				q.WriteString(", ")
+			}
+			q.WriteString("(" + placeholders(len(args)+1, cols) + ")")
+			args = append(args, NewID("att", now), r.DeliveryID, r.Attempt, ms(rec.StartedAt), rec.Duration.Milliseconds(), rec.HTTPStatus, sanitize(rec.Error), sanitize(rec.Response), rec.Outcome)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return err
 		}
-		if !r.DisableIfFailingSince.IsZero() {
-			_, err = tx.ExecContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = $3, updated_at = $4 WHERE id = $1 AND disabled = 0 AND failing_since <= $2`,
-				ep, ms(r.DisableIfFailingSince), "every delivery failed since "+r.DisableIfFailingSince.UTC().Format(time.RFC3339)+" or earlier", ms(now))
-		}
 	}
+	return nil
+}
+
+func endpointEffect(ctx context.Context, tx *sql.Tx, ep string, r Result, now time.Time) error {
+	if r.DisableEndpoint != "" {
+		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = $2, updated_at = $3 WHERE id = $1 AND disabled = 0`, ep, r.DisableEndpoint, ms(now))
+		return err
+	}
+	if r.EndpointOK {
+		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, ep)
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`, ep, ms(r.Record.StartedAt)); err != nil {
+		return err
+	}
+	if r.DisableIfFailingSince.IsZero() {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = $3, updated_at = $4 WHERE id = $1 AND disabled = 0 AND failing_since <= $2`,
+		ep, ms(r.DisableIfFailingSince), "every delivery failed since "+r.DisableIfFailingSince.UTC().Format(time.RFC3339)+" or earlier", ms(now))
 	return err
 }
 

@@ -147,6 +147,7 @@ type Claim struct {
 // Result is the outcome of the attempt made under a Claim.
 type Result struct {
 	DeliveryID string
+	EndpointID string
 	Owner      string
 	// Attempt is the number of this attempt: the claim's Delivery.Attempt + 1.
 	Attempt int

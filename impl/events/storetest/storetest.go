@@ -271,7 +271,7 @@ func testClaimRace(t *testing.T, open Opener) {
 }
 
 func result(c store.Claim, status string, at time.Time) store.Result {
-	return store.Result{DeliveryID: c.Delivery.ID, Owner: c.Owner, Attempt: c.Delivery.Attempt + 1, Status: status, EndpointOK: status == store.DeliveryDelivered,
+	return store.Result{DeliveryID: c.Delivery.ID, EndpointID: c.Endpoint.ID, Owner: c.Owner, Attempt: c.Delivery.Attempt + 1, Status: status, EndpointOK: status == store.DeliveryDelivered,
 		Record: store.Attempt{StartedAt: at, Duration: 20 * time.Millisecond, HTTPStatus: 200, Outcome: store.OutcomeSucceeded, Response: "ok\x00\xff"}}
 }
 
