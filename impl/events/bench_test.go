@@ -77,7 +77,7 @@ func benchDeliveries(b *testing.B, svcs ...*Service) {
 		if pending == 0 {
 			break
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 	el := time.Since(start)
 	b.StopTimer()
