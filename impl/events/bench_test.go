@@ -8,7 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,6 +135,22 @@ func BenchmarkBacklogMemory(b *testing.B) {
 		b.ReportMetric(float64(before.HeapAlloc)/(1<<20), "MiB-heap-idle")
 		b.ReportMetric(float64(during.HeapAlloc)/(1<<20), "MiB-heap-dispatching")
 		b.ReportMetric(float64(pending), "pending")
+		b.ReportMetric(rssMiB(), "MiB-rss")
 		b.ReportMetric(time.Since(oldest).Seconds(), "oldest-age-s")
 	}
+}
+
+// rssMiB is the process's resident set (SQLite's page cache lives outside the Go heap).
+func rssMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
