@@ -29,27 +29,19 @@ const responseExcerpt = 1024
 // failed; an endpoint whose every attempt failed for DisableAfter is disabled with a reason.
 type Dispatcher struct {
 	s *Service
+	lifecycle
 
 	mu          sync.Mutex
 	inflight    int
 	perEndpoint map[string]int
 
-	wake    chan struct{}
-	stopCh  chan struct{}
-	done    chan struct{}
-	results chan store.Result
-	started bool
-	stopped bool
-
-	attempts       sync.WaitGroup
-	attemptCtx     context.Context
-	cancelAttempts context.CancelFunc
+	wake     chan struct{}
+	results  chan store.Result
+	attempts sync.WaitGroup
 }
 
 func newDispatcher(s *Service) *Dispatcher {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{s: s, perEndpoint: map[string]int{}, wake: make(chan struct{}, 1), stopCh: make(chan struct{}),
-		done: make(chan struct{}), results: make(chan store.Result, 1024), attemptCtx: ctx, cancelAttempts: cancel}
+	return &Dispatcher{s: s, lifecycle: newLifecycle(), perEndpoint: map[string]int{}, wake: make(chan struct{}, 1), results: make(chan store.Result, 1024)}
 }
 
 func (d *Dispatcher) kick() {
@@ -60,71 +52,42 @@ func (d *Dispatcher) kick() {
 }
 
 func (d *Dispatcher) start() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.started || d.stopped {
-		return
-	}
-	d.started = true
-	committed := make(chan struct{})
-	go func() {
-		defer close(committed)
-		d.commitLoop()
-	}()
-	go func() {
-		defer close(d.done)
+	d.lifecycle.start(func() {
+		committed := make(chan struct{})
+		go func() {
+			defer close(committed)
+			d.commitLoop()
+		}()
 		d.loop()
 		d.attempts.Wait()
 		close(d.results)
 		<-committed
-	}()
+	})
 }
 
 // stop stops claiming, waits for the attempts in flight until ctx ends, then cuts them short
 // (recorded as interrupted, due again at once), and returns when every result is stored.
 func (d *Dispatcher) stop(ctx context.Context) error {
-	d.mu.Lock()
-	if d.stopped {
-		d.mu.Unlock()
-		return nil
-	}
-	d.stopped = true
-	started := d.started
-	d.mu.Unlock()
-	close(d.stopCh)
-	if !started {
-		return nil
-	}
-	select {
-	case <-d.done:
-		return nil
-	case <-ctx.Done():
-		d.cancelAttempts()
-		<-d.done
-		return nil
-	}
+	d.lifecycle.stop(ctx)
+	return nil
 }
 
 func (d *Dispatcher) loop() {
-	idle := d.s.cfg.Delivery.Idle
 	for {
 		select {
 		case <-d.stopCh:
 			return
 		default:
 		}
-		n, err := d.claimAndStart(d.attemptCtx, func(r store.Result) { d.results <- r })
+		n, err := d.claimAndStart(d.ctx, func(r store.Result) { d.results <- r })
 		if err != nil {
 			d.s.log.Warn("events: claiming deliveries", "err", err)
 		}
 		if n > 0 && err == nil {
 			continue
 		}
-		select {
-		case <-d.stopCh:
+		if !d.sleep(d.s.cfg.Delivery.Idle, d.wake) {
 			return
-		case <-d.wake:
-		case <-time.After(idle):
 		}
 	}
 }
@@ -307,7 +270,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c store.Claim) store.Result {
 	case status >= 200 && status < 300:
 		r.Record.Outcome, r.Status, r.EndpointOK = store.OutcomeSucceeded, store.DeliveryDelivered, true
 		return r
-	case ctx.Err() != nil && d.attemptCtx.Err() != nil:
+	case ctx.Err() != nil && d.ctx.Err() != nil:
 		// Our own shutdown cut the attempt short: due again at once, on this or another instance,
 		// and no mark against the endpoint.
 		r.Record.Outcome, r.Status, r.NextAttemptAt, r.ScheduleIndex = store.OutcomeFailed, store.DeliveryPending, now, c.Delivery.ScheduleIndex

@@ -144,24 +144,14 @@ func TestKilledDispatcherIsTakenOverPostgres(t *testing.T) {
 // Stop lets an attempt in flight finish and stores its result; a second Service on the same
 // SQLite file (a restart) carries on with what is left.
 func TestGracefulStopAndRestartSQLite(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.Delivery.Idle = 10 * time.Millisecond })
+	e, rcv, ep := stopMidAttempt(t, 300*time.Millisecond, 5*time.Second)
 	ctx := context.Background()
-	rcv := eventstest.NewReceiver(t)
-	ep := e.endpointFor(t, rcv, EndpointInput{})
-	rcv.Script(eventstest.Action{Sleep: 300 * time.Millisecond})
-	_, err := e.svc.Observe(ctx, Observation{Link: link("hub2", "pl_1", paylink.StatusActive), Source: SourceAPI})
-	must(t, err)
-	e.svc.Start()
-	rcv.Wait(1, 5*time.Second)
-	stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	must(t, e.svc.Stop(stopCtx))
 	d := e.deliveries(t, ep.ID)[0]
 	if d.Status != store.DeliveryDelivered || len(d.Attempts) != 1 {
 		t.Fatalf("after a graceful stop: %s, %d attempts", d.Status, len(d.Attempts))
 	}
 	// Events stored while stopped are delivered by the next instance on the same file.
-	_, err = e.svc.Observe(ctx, Observation{Link: link("hub2", "pl_2", paylink.StatusActive), Source: SourceAPI})
+	_, err := e.svc.Observe(ctx, Observation{Link: link("hub2", "pl_2", paylink.StatusActive), Source: SourceAPI})
 	must(t, err)
 	dir := e.svc.cfg.DataDir
 	must(t, e.svc.Close())
@@ -175,20 +165,28 @@ func TestGracefulStopAndRestartSQLite(t *testing.T) {
 	}
 }
 
-// An interrupted attempt (Stop's deadline passes) is logged and due again at once.
-func TestStopDeadlineInterruptsAttempt(t *testing.T) {
+// stopMidAttempt starts a Service whose receiver answers after answerIn, and stops it while the
+// first attempt is in flight, giving Stop the deadline stopIn.
+func stopMidAttempt(t *testing.T, answerIn, stopIn time.Duration) (*env, *eventstest.Receiver, Endpoint) {
 	e := newEnv(t, func(c *Config) { c.Delivery.Idle = 10 * time.Millisecond; c.Delivery.Timeout = 10 * time.Second })
 	ctx := context.Background()
 	rcv := eventstest.NewReceiver(t)
 	ep := e.endpointFor(t, rcv, EndpointInput{})
-	rcv.Script(eventstest.Action{Sleep: 5 * time.Second})
+	rcv.Script(eventstest.Action{Sleep: answerIn})
 	_, err := e.svc.Observe(ctx, Observation{Link: link("hub2", "pl_1", paylink.StatusActive), Source: SourceAPI})
 	must(t, err)
 	e.svc.Start()
 	rcv.Wait(1, 5*time.Second)
-	stopCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	stopCtx, cancel := context.WithTimeout(ctx, stopIn)
 	defer cancel()
 	must(t, e.svc.Stop(stopCtx))
+	return e, rcv, ep
+}
+
+// An interrupted attempt (Stop's deadline passes) is logged and due again at once.
+func TestStopDeadlineInterruptsAttempt(t *testing.T) {
+	e, _, ep := stopMidAttempt(t, 5*time.Second, 100*time.Millisecond)
+	ctx := context.Background()
 	d := e.deliveries(t, ep.ID)[0]
 	if d.Status != store.DeliveryPending || len(d.Attempts) != 1 || !d.NextAttemptAt.Equal(e.clock.Now()) {
 		t.Fatalf("after an interrupted attempt: %+v", d)

@@ -17,30 +17,14 @@ import (
 // other errors back off (doubling from the schedule's first interval up to PollConfig.MaxBackoff).
 // A link over budget is put back until the bucket has a token again.
 type Poller struct {
-	s       *Service
-	stopCh  chan struct{}
-	done    chan struct{}
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	cancel  context.CancelFunc
-	ctx     context.Context
+	s *Service
+	lifecycle
 }
 
-func newPoller(s *Service) *Poller {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Poller{s: s, stopCh: make(chan struct{}), done: make(chan struct{}), ctx: ctx, cancel: cancel}
-}
+func newPoller(s *Service) *Poller { return &Poller{s: s, lifecycle: newLifecycle()} }
 
 func (p *Poller) start() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.started || p.stopped {
-		return
-	}
-	p.started = true
-	go func() {
-		defer close(p.done)
+	p.lifecycle.start(func() {
 		for {
 			n, err := p.RunOnce(p.ctx)
 			if err != nil && p.ctx.Err() == nil {
@@ -54,34 +38,17 @@ func (p *Poller) start() {
 					continue
 				}
 			}
-			select {
-			case <-p.stopCh:
+			if !p.sleep(p.s.cfg.Polling.Idle, nil) {
 				return
-			case <-time.After(p.s.cfg.Polling.Idle):
 			}
 		}
-	}()
+	})
 }
 
+// stop stops claiming and waits for the polls in flight until ctx ends; then it cancels them
+// (their leases expire and another instance polls those links).
 func (p *Poller) stop(ctx context.Context) error {
-	p.mu.Lock()
-	if p.stopped {
-		p.mu.Unlock()
-		return nil
-	}
-	p.stopped = true
-	started := p.started
-	p.mu.Unlock()
-	close(p.stopCh)
-	if !started {
-		return nil
-	}
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-		p.cancel() // the polls in flight end; their leases expire and another instance takes them
-		<-p.done
-	}
+	p.lifecycle.stop(ctx)
 	return nil
 }
 

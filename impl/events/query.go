@@ -185,7 +185,7 @@ func idAt(t time.Time) string { return store.FloorID("evt", t) }
 
 // Stream calls send with every event stored after afterID, in id order, and then with each new
 // one as it is stored, until ctx ends (nil) or send fails (its error). afterID "" starts with the
-// events stored from now on. This instance's events arrive at once; other instances' within
+// events of the last Config.StreamLookback, then the new ones. This instance's events arrive at once; other instances' within
 // Config.StreamPoll. Since ids are made just before commit, an event of another instance can
 // commit after a later id was streamed: Stream re-reads Config.StreamLookback back and sends such
 // late events once, so order holds except for those.
