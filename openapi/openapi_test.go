@@ -114,11 +114,8 @@ func TestEmbeddedSpecsMatchFiles(t *testing.T) {
 
 // Every operation of a provider spec says what it does beyond its summary (linters flag the
 // ones that do not). The unified spec is left to its own test.
-func TestProviderOperationsHaveDescriptions(t *testing.T) {
+func TestOperationsHaveDescriptions(t *testing.T) {
 	for _, s := range specs {
-		if s.file == "paylinks.yaml" {
-			continue
-		}
 		doc := load(t, s.file)
 		for path, item := range doc.Paths.Map() {
 			for method, op := range item.Operations() {
@@ -317,4 +314,18 @@ func TestMolliePublishedFacts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The README lists every problem code the unified spec declares, so users can switch on them.
+func TestReadmeListsEveryProblemCode(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := load(t, "paylinks.yaml")
+	for _, code := range doc.Components.Schemas["Problem"].Value.Properties["code"].Value.Enum {
+		if !strings.Contains(string(readme), "`"+code.(string)+"`") {
+			t.Errorf("README.md does not list the problem code %s", code)
+		}
+	}
 }

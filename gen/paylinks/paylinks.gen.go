@@ -723,12 +723,15 @@ type Scheduled struct {
 
 // TelnessOptions Exactly one of `orderId` and `invoiceId`.
 type TelnessOptions struct {
+	// CancelUrl Refused (`unsupported_by_provider`) - Telness documents no such field on create.
 	CancelUrl          *string `json:"cancelUrl,omitempty"`
 	InvoiceId          *string `json:"invoiceId,omitempty"`
 	OrderId            *string `json:"orderId,omitempty"`
 	PaymentProfileId   *string `json:"paymentProfileId,omitempty"`
 	SavePaymentProfile *bool   `json:"savePaymentProfile,omitempty"`
-	SuccessUrl         *string `json:"successUrl,omitempty"`
+
+	// SuccessUrl Refused (`unsupported_by_provider`) - Telness documents no such field on create.
+	SuccessUrl *string `json:"successUrl,omitempty"`
 }
 
 // UpdateWebhookEndpointRequest defines model for UpdateWebhookEndpointRequest.
@@ -1076,6 +1079,8 @@ type ClientInterface interface {
 
 	// GetEvent Get an event
 	//
+	// The event exactly as it is delivered to webhook endpoints and streamed.
+	//
 	// Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
 	GetEvent(ctx context.Context, id EventIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1200,6 +1205,8 @@ type ClientInterface interface {
 
 	// GetWebhookEndpoint Get a webhook endpoint
 	//
+	// The endpoint's settings and state, without its secret.
+	//
 	// Corresponds with GET /v1/webhook-endpoints/{id} (the `GetWebhookEndpoint` operationId).
 	GetWebhookEndpoint(ctx context.Context, id EndpointIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1322,6 +1329,8 @@ func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, r
 }
 
 // GetEvent Get an event
+//
+// The event exactly as it is delivered to webhook endpoints and streamed.
 //
 // Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
 func (c *Client) GetEvent(ctx context.Context, id EventIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1586,6 +1595,8 @@ func (c *Client) DeleteWebhookEndpoint(ctx context.Context, id EndpointIDParam, 
 }
 
 // GetWebhookEndpoint Get a webhook endpoint
+//
+// The endpoint's settings and state, without its secret.
 //
 // Corresponds with GET /v1/webhook-endpoints/{id} (the `GetWebhookEndpoint` operationId).
 func (c *Client) GetWebhookEndpoint(ctx context.Context, id EndpointIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2853,6 +2864,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetEventWithResponse Get an event
 	//
+	// The event exactly as it is delivered to webhook endpoints and streamed.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
@@ -2992,6 +3005,8 @@ type ClientWithResponsesInterface interface {
 	DeleteWebhookEndpointWithResponse(ctx context.Context, id EndpointIDParam, reqEditors ...RequestEditorFn) (*DeleteWebhookEndpointResponse, error)
 
 	// GetWebhookEndpointWithResponse Get a webhook endpoint
+	//
+	// The endpoint's settings and state, without its secret.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4590,6 +4605,8 @@ func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, para
 
 // GetEventWithResponse Get an event
 //
+// The event exactly as it is delivered to webhook endpoints and streamed.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
@@ -4813,6 +4830,8 @@ func (c *ClientWithResponses) DeleteWebhookEndpointWithResponse(ctx context.Cont
 }
 
 // GetWebhookEndpointWithResponse Get a webhook endpoint
+//
+// The endpoint's settings and state, without its secret.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9500,165 +9519,166 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, id EndpointIDPara
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37chs30u+roHi+qlDeIUXRshNTtfWV1lYSbXxbyd5s1vTRgDOQiHgITAYYUYxLVfs0+2D7JKfQDWAw",
-	"Q1CibMdJ9uQvW5wbLn3vXzfe9zK5KKVgQqve5H1vzmjOKvjvcc4WpdRM6BNWFnTFcvNrzlRW8VJzKXqT",
-	"XqqrmqVkOWeC6DlXhAq1ZBUx/yMVPEbkOaGCMFoVnFWkYj/VTGmy5HpO9JwRRReM+G9lq8F3bDXsJT2V",
-	"zdmCmk/qVcl6k95MyoJR0bu+vk56Ja3ogmk71Md1pWS1PrxXc0ZSwa403pCasZhvlhW75LJWpKQX7IDQ",
-	"mWJCk3NZwdVzXikNl8w4uHnRTzWrVr2kJ+jCDCXD74WDXNCrp0xc6Hlvsj969DDpLbhwP+wlbg5KV1xc",
-	"9MwMjkReSi708ZOXZi7xwTN7E+E56adLdvaff/073fHDKqmeN6PieS/pmfXlldkrszUbRvhwvzu+kmrN",
-	"KvPO//vmcPBPOvh5NHh0Nnj7p//pRQd/yW4bubkDh80u9ceM+38qdt6b9P7PbkOpu3hV7dpx4JiuSipi",
-	"NFrRZUponiu79/KS56z6QhG5FETOfmSZTghVhGsCdMB1Qrgg8JwZMrsqC5kzN7IYQTD8djhsrtkCiJOJ",
-	"etGbvOlVdNl7u7aY/gdaVXRl/lZ6VZgfzmW1MH8HvPEdW63P7xl9x5DddLUiip6zScNY79iqw2qOAZE7",
-	"VUDxyLsHrYenAp6mJOfn56wyy+NewBWp2HmtWI5f2B89IilvBnuWSXFe8EynQ/IdWylS8EtGxvtkLutK",
-	"DafCUQPKnGYxO8JgE5uNHzy4ncue8gXX62t2bDaHlKy6kc0LeDj8fM7OaV3o3mQ8SsxY+MLs7d5oBCOx",
-	"f/lxcKHZBavsQMS74ydxXinpquDinTLsYiWU+Zv0qVliXVeC5UCRPE93EiKkjlEyzz9aLjzYG3+UYLg2",
-	"31GlFIoB6f+F5t9QzZYUyDaTwmgT819algXPqFmD3bKSs4It/vSjMgvyfkvOf4lP4UcjS2rXhpxTXrB8",
-	"QlL3yxmrKlmlSfALrfX8DG9MSd8srSFdflFXLCdZxXImNKeFIktWsamwVL8TvsLMraKZPrvksoB5paTP",
-	"tVeIs0q+Y8T8oEqWHZg9nHNxYbabAyuVVBlOkmLHcMZ1YtbuBDntc69dwOALWhgxxHLSVyuh6VVCGs2b",
-	"EGst7ByQ1M9bpcTQnSKMZnNyzlmRD818Hltp8LlnYzjpC0WUppoRq+E7EsZo/hkH/QBCDaY/ISktKkbz",
-	"1VlWSMVyQzJCaviLzgqWJlOxQd7hDh4ZQvuc0z0UKyL1nFUEaByW3fLfK75gsta/GhvmPAe55exDQTRf",
-	"MNJvOEjjCI2VcJ30nkv9taxRnX+uAT+XRNXZ3MpeSyo8N3xghi5FKKmVqlmOY30tjACRFf+Zfe7xXtKC",
-	"5+Tw5bHR1W4wl5QXhkB/tc3OqDALNjOihGZzI9bAJagMC4JSNaIv2Pu6GbRRcLICcyZwFKiYii7TNl+5",
-	"qGmVs5zMWEZrxey++buJ0rJiZgC50ZP9FtO2Pn1ghLuxogqqWYUmSuARnZhrg8NzzSK+xinLpDAyRJIl",
-	"NSakdYqCdVEUdfSaa9MYCtewhWUlM6bUr7GJgfBfsqIYWPE/qzXhAsmtn8K/MAinNnfMppntKKVSfFYw",
-	"QjWKUz/7floLVZelrDTLz2arM3cFWP7aLQus9OFC1iJitx0Kwq5opgmFG4z6XEiBDmNZyZJVmqPpkdVV",
-	"ZTb4tuV47O67BstnkxcJ9rD9KBcE7iS1MAq9n+6NHz1IwX08en1C9sbDRw8Sku6NRiP89R8vvibmrx30",
-	"JuiiNPtqnkrAyqcaaeDhfm/ddkx6l7SoWczu/9GPAZgEVqZYAc256X+hyPHpC7I/3vuS5CzjC2PG9NNp",
-	"D0Y57RmlNu2ZwU17aXt8eEuvZQIO/vfNaPDo7Z/60+kQ/7fzv3EPsbE33zR74ebilrpxh9ANM7PFrT8W",
-	"ZR3ff7sJWpJsTis03j9+6/0a3/TAE1zAv8O9t04yNrnHtKQzXnA31PbAcWpqfdpPQedktKpWhPol6J/T",
-	"QjGgsFesEEwpEDoVCkBZGaYzgldcSp4xkkumYIe78ZTEjd0Oo+MqOfLJZG78zCxjpQZL1ZjGVLMDwhal",
-	"XqG8K4KRCmlHCn6Jc4e33ZGuWyyo5pcsUAIbfCknbrhWrDgncymMu9nSB++MN9r3utzdoudsAatJi2LD",
-	"QgmpY2v0/ZxqQklGi8KI+bmsi5y8E3JJ6EzWHUH4hTGry5KLi9a63BoXkCUTm+Si9SJZRRZ0RbK5lFYN",
-	"NhuwPhlDemiyx2bEs7kRLufc7LW/syPTrTxXrZm4gAeSRy/pXTDjRRdcmX/AmN4qEFKxGlQgUH80ENjm",
-	"wGA+ieel7mta69ii/BiJuR2P8jJM7yVdLZjQ5uWBu0bznJuR0OJlwOHAr0mU6W/jjFAqdvX2HaMiENDi",
-	"FVOHOrbv1mgBI1hpWTqWNyZbiZNVQ/KM/yi+K6jQZvspLYi2Uagc3CxRrCb+NVNhP4g2AUQ1Mc5BNcnp",
-	"ivQ9PRknYCchSsJ94CLIc7jHmI/GIWA5qUu0zLzqNN8cmJt7kckumKY51bfaRc/cfdewQzCeLWwpuO85",
-	"XbDwuRelZ6ttHne3Az1DlC2L6PsfZF0Rf5302fBiaLQBCnpRL2as2jkgjiPIbEW+rWdjw5p3pA/HMa2I",
-	"lyXeW3jQr9xmjvmezeZSvnPx7w/jms0M8GA0ipH8JRP61aqMSe8mXG0eAws+ZwW/ZJVPDcjKKrkFo0IZ",
-	"BbG1TjtyXwZipFfH+NCDjrxLerXgP9XMXtZVzQKCioz6hShWOGxleARVGUYPVaMG1aeYQpfMm1nsPdxq",
-	"GnVVRG25udalIq9PnhprgpKynhU8IzTPK6ZUl3BH+1/dHu8NadF8NUqGgX24wdahRTmnM6Z5BmZP2y4+",
-	"en3SWwuMvn1///p/YvKnZTSuL0LjUgTmPAVJig8SfJX1gzVZSKW7Jj4yP4hKa+PfasmD9f5+L9l7cO2N",
-	"+fd7yf511KA30wCO2GB1WX6BZJ8Unp0k/mE5PbFuCtxoRrIoNVnQPGLC26sRsj8Kn06ILHLjrUICY2t6",
-	"dnM5xLfEbA+0XXJUkdspGjfN4zxqzsGS4LWtMlpJj8dfJNiVtiO/UYOb+/wyc0Xymhn/gBeMpCUTORcX",
-	"kN7abnZKU11vvbKneHeXIyET4RaitWL+A0mz9+EuxPi4u43r/lRzob1Ge51crycnbRYvMyxpWK5iuuIM",
-	"BdEN2R0/5LvRS16jtfpMtZ5xcQD/xVHsi8zFlrubj+6/23aMzpC+Da4mJJNCsMzc7ZJ3CaFESDEYX10R",
-	"3APyn3/9O/R/miEbeX3qCWFzuvoLRb599eqlfZ9XQeAhct0JBg+jQQ9Z60wuIhIzVXWWMZZDrmZ8dbWT",
-	"kNQGoRKSFlQzm3mpmKoLTTKI3JxrVhEqMDrOhdLU2FBzmoPhKqZCt6TYJavMe+mMilwK+JR5pX/QGMYl",
-	"RBzPZcVIxTJZGYaCuKX57A6aqM4V8mM2/AaDNQ4Rekf+I1GnyOXT4guO5Psd/4vLGwY74DJPMl8Nbw3R",
-	"OFZp03KLSJs9uYkZn3IV4URngN9JPEejAB7Msb4gL6kC1ZlmFu3hmBwkYQvqIY3BXBTG7AAvhQaAD3MB",
-	"rV/MlN68cDCzmxZkE794GTyBeLEhHjNeQ2Ytyd2XFZkxoC23MztDklpaZXk6aW38VOC+s5yMr66Gnjcm",
-	"TpoRdjWntdKG8+36eJSJf3R/b0S+Mbq7b0j7EsIpFgqQvnxx+orsXu7tLtGQH7jH1e57nl/v2idSM8rM",
-	"cEuxNkiypMpwG9MsbzOKXRRDeW6CIcu490VZBVRnzFBmRFdUKPAtnIVi7GVAfRQc10LpitEFywkVOfEf",
-	"x3Sw4SHAMRE756lwsmJnSF6AA2azRBc1rajQjOUTYmibVoykhkiGyjg6ImMp4A7AvzaeRiVLIycLazRZ",
-	"YEScfW41HJ5YB5bfxc4wykFpuig3GBM+UKboEv3yZjX7J18/Jvfv339EXr96vLO9OYE/bO05xewIeEU4",
-	"+mQzMzaLszbFr2VFUhvYODPzHN5L7VZMSGp+QKwAIsaQm1PSd4JEkNRaKanRGErWldliKvKpSP2WDwl8",
-	"xlLPmeODoWZKpxOSNpZQGtv/tml5A0yMbvqGtcgN3yk0zaMK3kz3Vm+wiXhhzCNcmfj4ghx8rZzShEhi",
-	"Q0qNbBad/XDrOwzkBM00vzTbbwYIcqTn4lq5CzLm4I2+E3IpovLC7c76mB9D7BBHaMfeDFSRPtqPzcYf",
-	"EErm/GLu4zAgDZg1bjabdlFjEkloQ5A5woLe9/FrU3JDQbIoek0E4czSRWQlrjcxTAyvdCg8tO+A8FwR",
-	"JStNZqsmYKd9OMVQG1twbaR8yx9ll/pstPfXJ3/b/+7BP7/6x6Nn4+f3X+7/7cHJw9MvX33VdlTNvcY7",
-	"RfCR8VEf7sc9bRjzJ7A/UI/8ro2PRnRG7I4YbyVdnnNslZJ+Sc1eC+O3Ew+UpajBlnOpmGNsrqYitRwH",
-	"0rD1Ssud659y6BqjeDeJrz58eLaailvtD3igY3/H5gxkFpty90IjViLj7iW96JCjEufbejYOYsN3iHeC",
-	"T1ptCFnd33v4cLCHQavBmNh7PdgZ8kIYLn58nJDT56Cn1+JX4zhXZbXScsGql3Mp2HOQbuujOGHmgUyr",
-	"JnegJcrPZ6fHp0+erwXzWqG8/ch3jc1XV+w1hg69DK0rHo3yIxbT6iYVV/Muro3B0gTZ04fOXHLDOotL",
-	"yID56Tjq2CIagHkoGQvaPpMzXrABYBaIv49IwNbmpG8IpEEVqk5G/k1PVlRcQP5cg07bPntoZ/eM6bnM",
-	"0ahoXruAYZ3BsO72WnBsldpql2J65lmQnYmzwxbB/fYavy4N7Y1HLnD6jq0GkJEnJeWVIu9YGZQfINir",
-	"SZs3qU0tK4ZJ4R1LveGwxqPIbELTaEN2f7tEHzCek0d3CSp9QNyyk0q5S7YwNP63t/15xIrdAIE+IEwg",
-	"7qC1N0ZTGEe5gT03tsWC/yjeBZnJs+ybq+of46/5Dz8frZ79/Le9f37z98XzH7P930qyEJDh+c1oBg/x",
-	"DhenPe+yeHdGZ9ne+P7+g5ydP/zyq9gE3QtvstatNndwItpZ/IohhItw3R6BLJmIfbOiy83sjWbOrTN3",
-	"ZRpSFLagIcWaiz+7Ko01ZrwhlWo+sGBVNqcQKQuSqlYA1+aaYifuQhqPh7YTpTGvxyzmShndAorHxiGd",
-	"riH9WmheEDQlEmItDWLjQACV3IBE2S4eHwgkF5JPenWZ31VGRBN436PQlMYozBtT48BZt1lHogpJCiku",
-	"zAIAokA1KleKNWqC3OBkdzdnCznsMvVQFLv24YFZ5t0o9XfU0d1sa4gxeN5eY1dckyBt0eGsgDhuy2ME",
-	"m/QJvJeOe/779WHWaXfdl8EwQDohGRVkBho+H5K08V4m8BPpn6+ZfxNHscCIwGrgsFrIsnEgUueymLco",
-	"DTwJP61ILdyn0HuZWB52nrCTLkPiHaIJoU60GsN4Ki5ZpWxE0qu/XDKMI5pnnNNFiTWz2k7Np4iBODRw",
-	"VLU/2n/wJbEoY5IzTTkmlruuSR4RgKfaLHVCFjSbc8EGFaO5+eWAqCXX2Rwph6swcDGj+ZnFH8OwA1g9",
-	"ALHOzqEkANT0XOZn5idaFHIJN7SrNewTrlijZ8yO9VKNzs8BGBxhnG2UMwwqCmFG37CQND/TUp4VtAIr",
-	"vV1zFP4QlByFP6+XEYVX28PrVk5A8Zdx6WgR3WrcwKiJ5/Ja0Ysfa9/cZGoEWj5IGFrsPA0NPkxMxHOF",
-	"lmY2JN4bTemVy/54HHuP5hp1eaOF/u5pgPjd2hjM7kTKyOuT48C2EHRh3BGrEoGnzINxrecEwjBnlw7o",
-	"r3ZjFLk2mqYSa2ud8XdPbWsaoyOtfdBdAw167QdCICrF7RYei3O5rtmyDh76RnBweK+x1aNyJ1VU5DN5",
-	"5TJOixnLc5YTxRd1YbztA5IWqDNoWObnSW1GFSOvT56Ggsm+E0Csl3HwKtZa3oVDOisLL7CzStoLc9O6",
-	"fgqLIdyi2whgs7oOJxdhhoDVeR5k3ozGTL85wpBeE/mwAau0a/mlCUnn9Wxs/tWIeu/WLXQfaYee7o/b",
-	"sS86+PntGyxrfXsvGgF7uY7qvDFy10k/4lPouUANmaO0WpiZaipydYCXDcW+Yz5yl82lYiKAtANsz6i7",
-	"dS1s1uS2jQ7Dj2afcflue8rWFvgHY2GcE8z5fhiWU3Grerb0RYzLtE5hTxCoSoRcbhuK6JA2juNtdHo2",
-	"3fthE7wpfQcwThcr9Xm8voXdWrCc/72dW2my1FrudCKs6y0etojGnUhNNTtlWcU+EJfrs4HwjiMMHR2L",
-	"FpL4q4f7o1GyqXwubM+h4C3kHWOlIopfCKNAZ0zxnFm/ZAks1Xe4yC9JTlfKrQXGaB+O9r9qFeiPogX6",
-	"a4txatyAusCazg7Fhpfa8/hWLsmCipXbHM6wbJz4Z2I2TJcS/ftj1NhhyLuJoyMb1THLJs9JCujx4zzF",
-	"7IutFTrGZGtXV4uMFVvG4/2LIIB7M9zcDmGLO6239rKS57xgm+w9eumqMuyNsdqRjw9dv4Ywygei2Rdc",
-	"hL/ufSy+Pefg5uTxqbbR758Ztv5ZIeZ3BoyvbWtjC6+xPTQz2BAHM+bkX09fPCdABgAy1FjFAuChfrqL",
-	"8f9dSEXYKucUGo4MIfgAhg3UGg87lc6YMdXzIbcYCG/ptN4ZD1BSWxzcgq+jGaE8nHzsceO3KklcA//m",
-	"mHzqsETE6v/0SYqQ/teq5ANRTCvW4OgsGto9Gw+0uqsnfinXIbdN+Mbe3Ea79R2cDjbdeG4O7QfaKgmB",
-	"sdE4812qVxqjwJDlwaepW+lGETGF09DUkt2M54gEFSJ2QizF9BoC5L6W3loEHkJkQ4+VMVyMk640Lwow",
-	"FVSw7dvnpj5Fwc2nKrPpLvqHx+3X4wtqLsuh/XmYycWu4Vjlww7rwfMtguUYEA9oNVzOgEXDeHg4qy1k",
-	"ySfwdrvS6XcdI+9M5nuu58hRYIAUxYvz3uTNXddjzdr1b4zkCq1RjvckJF3OFcvO0JycUcUe7hseuT8m",
-	"FRW5XJDZymIoAh8cn2naS/1p98+bGs+1rGQc1/q6vE0ioDUPPeZ6jo2YWkMnffDAOe4VxhuBvZFWYT4g",
-	"ZZjrVsGyuuJ6ZdyEBS7UjNGKVYe1MTYiuDnbpgVlBrR8clqDlYW0CcH05eEPT4+ff3d6dvjy+Oy7ox9O",
-	"oeWXzQM0LVZ8VyrfUAT0FoygWTnD7tjpg9v42zo2OsyjwRglAr0uWUWLRq6RfrfmN4H60sQ1HyCvWDYn",
-	"j7HAZGc4FVPhZ0gLJYlmRaHIStYuvIvAmjkVF0xNrKsbYoutmEg8+KZJkSZTgXH+HTJjmVwwBR7NvXsg",
-	"fu7dSxDmkdcVnRWrxMWaqG5iTSjK0xD5raeic3kXL1p0Wuhwm4lU5N49i/7yBKbu3QPSsm3xpuLNqaYi",
-	"p1VOLKupt30nhpfL5VDZy/ZFCsTxDrncQ5oD1H6OmDvbTKBiDCyH4VQ4OOYXyqLMAbBMeJO+X87DSYeb",
-	"jXi51LaYU0PiShYAyEf1oGBU6QEkcvs5y2tsPcMAoevAdzxPkyAswfMdGLZ0mPh794TU9+61cPG1YlPR",
-	"BcX3Q4QtQNhY7pHyO3GoPDlCdWy+6NefzFghxcXU2d8Nd02IccxbPZOIYgyfX1BBLxhobKvVF0DD9wiW",
-	"HAKxzqEy0/HE4KeaFtAhISGypD/VDFr0YWE7VKsPdMVLBelD6C85oxkg4y4YqAcg4akgHtKRIOwMuD0I",
-	"+6ka4RZmNAgQQks2fe+KQBMCPkCCnWmu0wlJ0dHAVqydWtJOuWnYPcaNJtZAZr3MtNVKhhy9PgnbyZB/",
-	"vPh6JyEpDCn1bSXNF2wHE7OagtgoCDTzafrqDFszRQF4Xkhqrjx1tlcjnWDNXd+R4BMyaGfQt5JqErTG",
-	"gK6Uyt3WbZqyQ+b0khEhSYq3p7AHmNKy7gSWuNYLlJuGfAJb0Gd/zT7AulKdzQfmLkTRIjItTHXluTLj",
-	"xxZU5FgjlryVB54QI5W0oSiqyLQHjZcoz6c9IOXCyCPD9e0UHI4dutLhyH2ON93UViq1ZceG7WYFI2km",
-	"c4bvARxuGrYGQVSH2dG068HetSOpWQAA4OWujK2PoJ+mKfHAdSU2i2E86oPIN1zFX9DVipL90SPz/ht7",
-	"lZrlAQ1idqnds7TgGbMFebbB5mFJszkbjIcjawU3drYR8BQuD2V1sWufVbtPjx8fPT89gmeazGMDg3Od",
-	"V1ry2gitXtKzuIHepLc3HOHzsmSClrw36d0fjob30byag1HS6DLz10XMkEMBhwLcj8AC9xOoY3Al1raE",
-	"W5YY2CLnvNCsUkPyCkWGwkZvVhhCEQxSzsR5Tva1FgnVbrfsMOZzfq6R/uFnu+6e0o5zaImkNEr/Xrsb",
-	"9Jtb/DYsO7GJ11jXV5vivEMDYlejtM2XURBxrcKurzubO9BasNEv0q412d7FDZr+bBprgIXYuhNdKx0a",
-	"v7vZ211s5rvFjdZ5M45Aqx/teDS6oZ/e3froNdUmkU56aFdfQIgd17PNR9CqcR9HE/uIH/Vu0AYWHtm7",
-	"/ZFWP0rz0Hi8zUNh00GYkE3X3PYktjkFl6heLGi1stwZnbihQnph2LRnufeteXLN4N4oqw5JqtmVxrsH",
-	"1jpvltk5cKjI9dwoAsi+gDIxtj6toNa2kT/w4FQIcAFmK5I+NVYvjG5w/CT1nUBTeCRtGuBiDNfrMggA",
-	"2OSc8W8E40b3TAVX5IJfMjEkRzSbk4VZ5AsGtmTK84ltOezt54Sk8P+JLTo3XItGNZjM9v6pSGGIqbEA",
-	"/nr64jkUoWVyYeFsAhpeQhwCHau9B8bTdS0q3zFWEtvp2DUEMEpkOBUnzP5mcbad5dASStwXDC4bh4SS",
-	"C1oOoaoHJQY4W8I4FtQ11cWNignyU7jygaKcKYZhzy37tK/J9k+ZC1nv3R4BxVXak55x0nyXfEMMnZXO",
-	"JVNo1GBegCy5UBtVBby19wGN82NhnQBoTh0nk4pljF+y3BpasG+WFlzRDIJ4o13dW5P7gHHeLsvX5EJb",
-	"mEealcew70Cnn1M8f5SgRe5xPIFQ/RWZ07JkgvRPWXXJqsGp2T3ksJ3bBfB7nl8H4rfNrd8wtLrWOfUW",
-	"ldw6MeKXV8yb9hfmmIS1Ddh+3Ud2Pq9mHu3f/pBvhf2xtPINA+eM2f3bggx2mxTKRoUctH/irLEWUWT0",
-	"AfDEqqAH1EJWTR1ExXwfhQQbxt/QImqDA/CkGeNvlyhb7VFuMRjDvNVvmRh/LbtSr1HcHanaUx2kkqTS",
-	"MTQZ3KCC0Ca9oFwkRMhl4qIi5xVTc3fwisXsTLptz0gfot/mJ2iiQl04pwXfwmYssgv44utIL3S2rTKu",
-	"MIAJBiGEPsLAbMzc8lC2TybGger+IvPVJ2OWNbjd9frRIuPR+JN9r0F6bdAaAbUFMK4/eLPFm5ZlPDMi",
-	"w9zAkq3Y1kb9YlheNaGIVnwVfDMp2E43SrVg1QW055pzkSPWDUNSGKMCFpqKJmBlw5uIBxFsab9Hq4pf",
-	"ArQnCE9VrGTUGFsYyzmv5CI84AwyvFPx0o+xcZMK8Iq9WFCMxZDPOxB8VO84dBhDV1KG2QDrq2JKyoZH",
-	"98djsrG/vn2JeWhTKC0ottrOC/vssaGNY+DCuZhU12rTCHylwpbfXy+cXB8EpiE+4ylSv6Pz7W7XJHhk",
-	"2i9qdXUrK28xvGxbiN9ZoO7BaLzV6NxJXPDI/a1G56vN4JktVFDntKFPYu41JZogkrNKqkbgqEC/vAxv",
-	"7L29TjbYdtiG2gtw25Qc439ekJGvOSty1cJc4IEzeFwACOnW+Xd0Km6WwkEBGKAoHawjr7CZpOIFE7pY",
-	"xWT0WrP5O1tunWME7267WbRYq9rEH5vRNLdoTt/o/ePF1/40jAlkhde7dWDzPKjbDuutJ/iJaEt193Hf",
-	"E6f3+NiCg3zFf+/FyZOjkwG+9xrOdukUBd06emzz7EcPLZTXhv9YCl3xWQ0B1EwqiGEGHTN649H90WD0",
-	"YLC3/2q8NxmNJqPRP9sTXRvZdbs2Z8PxLy/pCiEoCyn0vFgRVc+a660vuJdFVzP4kgfim/+d7Y3vg+F9",
-	"va3O3HggwnUbuWUR2x2pv/dLSP1NBr1FFvk2GtFjbwfhubexD9qndiMn5cJ3P5938Oj2h/z5e38omnVF",
-	"89iC/FrK5gbVEvNguoHTbocsmgfdscBrgCxw0x1jSfruWEiuSIZtCBKX0XKIADWnJRuSQ+gGo+dUBzA7",
-	"11gZEEOYnYL+bGEFobne1L0mDhKxj4cbQoV9NHDwDdMfo37s+ae/PcPwpnMjN/S+gaAx1Bn+lkMA/8Xs",
-	"CpHsj+bVXTyKaGMM8LG5HPCskmbfMyqCTja258g6OJY8OXp69OoIMbLk5eGrx9+S//zr3/jNZCocaBa6",
-	"GcIFKK/bGRLzWWwljn305hRxS9jewvUZcUim9VNKp2I5pxosS90+lbEoDOXaPDECauFYENt1CD7XvLd1",
-	"1mnUJjUf/DwyIWq8/nqywe7Bf4v1cNfY4h/mxseaG4Z+7i7Bwtqkjbm4EBLLW7UFilWXTCVtiIyNlBYQ",
-	"Za0VC9Nwxj5ZyJxNRd+31YCyRWiggZiUsFHFxDbNDDChXPsz4qDMDdCYwSGBU2EPakugPRPWWciSuUMO",
-	"bZfO5pg280Y4awzDn3A8G7YPa47V2xTjDGIGv5z0CPty3HJQLu5FxS640jhW3JThr4Ml8Mm1SFsUxMhD",
-	"LQHQh9vUkGr98nqKXevQeyPl+rtimFOsfGC8svU6Kp4R7lQzqQ/QSb8hjGGs+u02tKGb+f8XEMO14puA",
-	"Hr9fu7Y5JHgCPAhkDseRAcgNEqy+1OSVLwsDycWtZRgcuOIKylKk0NSITSxt+8+//p3uTCzURM3lUkBx",
-	"Lgo70VSvSlGs4PRDgOdBwceGSGC3au8Dg3mRijDQCud1cc6LBWaIw+rjN3fsmf22C4i/rfD0jtGmDe0X",
-	"PnPEaXMZ5iYYUvtINChHhAf+27nWMVpzlIpfi1tYd5NK8WEXPE8mCuVgusOtBxh7wcNmuv0BbDw+gXsc",
-	"CKmQF1AQsq528P3rDHlHYIXrEbQZjbS/aW7/zaA1nOHdySXZiF/8DDv1i1kA28kTYyv9WiLl8yMa704Z",
-	"JdVZpET7MVYig6B4ffI0LGsFjHnSiqfYP4NXQMDVdjlQEFgR8F88XM6fDkGOzM9G7mQFo5UiabvFSHoQ",
-	"CiQI/9hj/BaMCoSoYLvbqVAeZ0PudjhXzLKINjT6ROzx6UFiN7Zf2kr//2pcSqiyZe9/oMjWQiOwLp/Y",
-	"PPgwHLMF1Xeb83W90w+ALds3fQxyuctlcYRUMKFfBCa1ft7r78vB/gOW/YvBsrUEVOSn4F6rtDZnahyA",
-	"17jvgi39Qa4WrY287EucMSfqD3tda76J2nYq+vETMx1cBzXx+rGWVpljeBTUd3AO2lTMmF4yJkgK7UZt",
-	"30XoaZr6tp8TM+6dOHwbluL3oqQ7fWG3Ust/4Lp/W8zt0fgY/rW2KBeE4nl/Sy5yufw4BofGSoOm0VSc",
-	"zZ/Rd57Fbdcm2yKnriDXgFG6u7aPnYq+XkqSXu4lKdxGdV0xtYOHPG7oaJu6atqJbw9BZkbhwkonpIZT",
-	"qL50fXrWGRmm3OFjGzT6zXJzpD1wtDRj9JuKrDXk8gdvd3kbdjRU1F90G6N9FGNr2ws3zs9HC4iw3XJm",
-	"bavpVltTS1GshuSwabvZ1E0pD87t74/HOxPrjBOumwNT2xz5iqnPERsaf55CV7OCrtrV6zbsOWoNnz+Y",
-	"oVtLzURulJpfuTvasEFTQKCVsB3gm7eGFCADH62pac7YNrckTo8QmucVQnebNMpkd3dv/OVwNBwN9yZf",
-	"jb4aAZnZofmmRG0QgfG33AWfp40XlGDPPAYRb1sUEZ5+bJuuEXvejW1EZntRQE0TdAdAGt0ZklM4zlhN",
-	"piKlJU9Jn7qWiq4BGnjKRM8rWV/MfVscOD9WFgUcQIs/fUHMD6yCU5C5tsj9qXAhOXikc94xfDA4e8L+",
-	"nGCSu7I9PypGc4fND4oCglcPifEFbY8kVgUrEvZsw7ObsSaT+wiBFNB4zp2yg+aA3Q1bFLe+FT/IuoJD",
-	"cU6D1nbYWa6TmYSuInnTu89IVGzO5XuTdHqFTAU0pab22DaLRGrVjrabkiRNby0prDMFZa9myd1T/iT2",
-	"dCr6teBXvuGILUuykZGd1km/A29xpaRvbLBpPRrdz2zv0G+fHT4enH57OH7wkMjzqZj23jeDvB6+X/v2",
-	"9fC9mdv1tAfvYSl5x1auRAPaccOLBznLZA4NtiptxzcVgRL0jUxRCx4QYyI2xmFCVEkzY7Ia6Q+uIfqD",
-	"1HYJzZ31CSEXXhRTAY0Hd4bkUKzI+OoKrmA/twNDH4j8ZYViqL2w72Mfmz7eB0PSGjU/Gley2jkgqWss",
-	"nU6FDzy381zpidmmwSH2rpGC7I8f7T4Y3TffwEoWlltjlZKMlkNywnJescw13pN6Ks6lPXaEOAVHXp88",
-	"VWRRK01mjEBy13ZRXAHC2MY5NSkrfkk1S0ghZQntDyUCgAaFzGgxFVbCMUX67AoayHFBLNoI0Ee+yU7T",
-	"GvX7o798++LFd2eHT5+++P7s5cnx3w9fHf0Z28C1uGtdTl+/vf5/AQAA//8=",
+	"7H37cts2FverYPTtTOUsJcuKkzby7Ox4E7f1Nre1k142ymdCJGyhoQCWAC2rGc/s0+yD7ZN8g3MAEiQh",
+	"S07c9PL1r8TiDZdzP79z8L6XyEUuBRNa9Sbve3NGU1bAf49TtsilZkKfsDyjK5aaX1OmkoLnmkvRm/Ri",
+	"XZQsJss5E0TPuSJUqCUriPkfKeAxIs8JFYTRIuOsIAX7qWRKkyXXc6LnjCi6YKT6VrIafMNWw17UU8mc",
+	"Laj5pF7lrDfpzaTMGBW96+vrqJfTgi6YtkN9XBZKFt3hvZozEgt2pfGG2IzFfDMv2CWXpSI5vWAHhM4U",
+	"E5qcywKunvNCabhkxsHNi34qWbHqRT1BF2YoCX7PH+SCXj1l4kLPe5P90aOHUW/BhfthL3JzULrg4qJn",
+	"ZnAk0lxyoY+fvDRzCQ+e2ZsIT0k/XrKz//3nv/FONayc6nk9Kp72op5ZX16YvTJbs2aED/fb48up1qww",
+	"7/y/bw4H/6aDn0eDR2eDt3/9Sy84+Eu2aeTmDhw2u9QfM+6/FOy8N+n9n92aUnfxqtq148AxXeVUhGi0",
+	"oMuY0DRVdu/lJU9Z8ZkicimInP3IEh0RqgjXBOiA64hwQeA5M2R2lWcyZW5kIYJg+G1/2FyzBRAnE+Wi",
+	"N3nTK+iy97azmNUPtCjoyvyt9CozP5zLYmH+9njjG7bqzu8ZfceQ3XSxIoqes0nNWO/YqsVqjgGRO5VH",
+	"8ci7B42HpwKepiTl5+esMMvjXsAVKdh5qViKX9gfPSIxrwd7lkhxnvFEx0PyDVspkvFLRsb7ZC7LQg2n",
+	"wlEDypx6MVvCYB2bjR882MxlT/mC6+6aHZvNITkrbmTzDB72P5+yc1pmujcZjyIzFr4we7s3GsFI7F/V",
+	"OLjQ7IIVdiDi3fGTMK/kdJVx8U4ZdrESyvxN+tQssS4LwVKgSJ7GOxERUocomacfLRce7I0/SjBcm++o",
+	"XArFgPT/QdOvqGZLCmSbSGG0ifkvzfOMJ9SswW5eyFnGFn/9UZkFeb8l57/Ep/CjgSW1a0POKc9YOiGx",
+	"++WMFYUs4sj7hZZ6foY3xqRvltaQLr8oC5aSpGApE5rTTJElK9hUWKrf8V9h5lbQRJ9dcpnBvGLS57pS",
+	"iLNCvmPE/KBylhyYPZxzcWG2mwMr5VQZTpJix3DGdWTW7gQ57VOvncfgC5oZMcRS0lcroelVRGrNGxFr",
+	"LewckLiat4qJoTtFGE3m5JyzLB2a+Ty20uBTz8Zw0meKKE01I1bDtySM0fwzDvoBhBpMf0JimhWMpquz",
+	"JJOKpYZkhNTwF51lLI6mYo28wx08MoT2Kad7KFZE6jkrCNA4LLvlv1d8wWSpfzU2THkKcsvZh4JovmCk",
+	"X3OQxhEaK+E66j2X+ktZojr/VAN+Lokqk7mVvZZUeGr4wAxdCl9SK1WyFMf6WhgBIgv+M/vU472kGU/J",
+	"4ctjo6vdYC4pzwyB/mqbnVBhFmxmRAlN5kasgUtQGBYEpWpEn7f3ZT1oo+BkAeaM5yhQMRVtpq2/clHS",
+	"ImUpmbGElorZfavuJkrLgpkBpEZP9htM2/j0gRHuxorKqGYFmiieR3Rirg0OzzUL+BqnLJHCyBBJltSY",
+	"kNYp8tZFUdTRHdemNhSuYQvzQiZMqV9jEz3hv2RZNrDif1ZqwgWSWz+Gf2EQTm3umE0z25FLpfgsY4Rq",
+	"FKfV7PtxKVSZ57LQLD2brc7cFWD5a7cssNKHC1mKgN12KAi7ookmFG4w6nMhBTqMeSFzVmiOpkdSFoXZ",
+	"4E3L8djddw2WzzovEuxh+1EuCNxJSmEUej/eGz96EIP7ePT6hOyNh48eRCTeG41G+Ov3L74k5q8d9Cbo",
+	"Ijf7ap6KwMqnGmng4X6vaztGvUualSxk9/9YjQGYBFYmWwHNuel/psjx6QuyP977nKQs4QtjxvTjaQ9G",
+	"Oe0ZpTbtmcFNe3FzfHhLr2ECDv7+ZjR49Pav/el0iP/b+XvYQ6ztzTf1Xri5uKWu3SF0w8xsceuPRV6G",
+	"999ugpYkmdMCjfeP3/pqjW964Aku4Ldw78ZJhib3mOZ0xjPuhtocOE5Ndaf9FHROQotiRWi1BP1zmikG",
+	"FPaKZYIpBUKnQAEoC8N0RvCKS8kTRlLJFOxwO54SubHbYbRcJUc+iUyNn5kkLNdgqRrTmGp2QNgi1yuU",
+	"d5k3UiHtSMEvce7wtjvSdosF1fySeUpgjS/lxA3XimXnZC6FcTcb+uCd8Ub7lS53t+g5W8Bq0ixbs1BC",
+	"6tAafTenmlCS0CwzYn4uyywl74RcEjqTZUsQfmbM6jzn4qKxLhvjAjJnYp1ctF4kK8iCrkgyl9KqwXoD",
+	"upMxpIcme2hGPJkb4XLOzV5Xd7ZkupXnqjETF/BA8uhFvQtmvOiMK/MPGNNbBUIKVoIKBOoPBgKbHOjN",
+	"J6p4qf2axjo2KD9EYm7Hg7wM03tJVwsmtHm5567RNOVmJDR76XE48GsUZPpNnOFLxbbevmVUBAJavGDq",
+	"UIf23RotYAQrLXPH8sZky3Gyakie8R/FNxkV2mw/pRnRNgqVgpslstWkes1U2A+iTQBRTYxzUE1SuiL9",
+	"ip6ME7ATESXhPnAR5DncY8xH4xCwlJQ5WmaV6jTfHJibe4HJLpimKdUb7aJn7r5r2CEYzxa2FNz3nC6Y",
+	"/9yLvGKrbR53twM9Q5QtCej7H2RZkOo66bPhxdBoAxT0olzMWLFzQBxHkNmKfF3OxoY1b0kfjmMaES9L",
+	"vBt4sFq59RzzHZvNpXzn4t8fxjXrGeDBaBQi+Usm9KtVHpLedbjaPAYWfMoyfsmKKjUgC6vkFowKZRTE",
+	"1jrtyH0ZiJFeHeNDD1ryLuqVgv9UMntZFyXzCCow6hciW+GwleERVGUYPVS1GlR3MYU2mdez2Hu41TTK",
+	"IgvacnOtc0Venzw11gQleTnLeEJomhZMqTbhjva/2Bzv9WnRfDVIhp59uMbWoVk+pzOmeQJmT9MuPnp9",
+	"0usERt++v3/9l5D8aRiN3UWoXQrPnKcgSfFBgq+yfrAmC6l028RH5gdRaW38jZY8WO/v96K9B9eVMf9+",
+	"L9q/Dhr0ZhrAEWusLssvkOyTomIniX9YTo+smwI3mpEsck0WNA2Y8PZqgOyP/KcjIrPUeKuQwNiant1c",
+	"DvEtIdsDbZcUVeR2isZN8zgNmnOwJHhtq4xW1OPhFwl2pe3Ib9Tg5r5qmbkiacmMf8AzRuKciZSLC0hv",
+	"bTc7pakut17ZU7y7zZGQiXAL0Vix6gNRvff+LoT4uL2NXX+qvtBco71WrrciJ20WLzEsaViuYLrgDAXR",
+	"Ddmdasi3o5e0RGv1mWo84+IA1RdHoS8yF1tubz66/27bMTpD+ja4GpFECsESc7dL3kWEEiHFYHx1RXAP",
+	"yP/+81/f/6mHbOT1aUUI69PVnyny9atXL+37KhUEHiLXrWDwMBj0kKVO5CIgMWNVJgljKeRqxldXOxGJ",
+	"bRAqInFGNbOZl4KpMtMkgcjNuWYFoQKj41woTY0NNacpGK5iKnRDil2ywryXzqhIpYBPmVdWDxrDOIeI",
+	"47ksGClYIgvDUBC3NJ/dQRPVuULVmA2/wWCNQ4TeUfWRoFPk8mnhBUfy/Yb/w+UNvR1wmSeZroYbQzSO",
+	"VZq03CDSek9uYsanXAU40RngtxLPwShABeboLshLqkB1xolFezgmB0nYgHpIYzBnmTE7wEuhHuDDXEDr",
+	"FzOlNy8czOymBVnHL5UMnkC82BCPGa8hs4bk7suCzBjQltuZnSGJLa2yNJ40Nn4qcN9ZSsZXV8OKNyZO",
+	"mhF2Nael0obz7fpUKJPq0f29EfnK6O6+Ie1LCKdYKED88sXpK7J7ube7REN+4B5Xu+95er1rn4jNKBPD",
+	"LVlnkGRJleE2plnaZBS7KIby3AR9lnHvC7IKqM6QocyILqhQ4Fs4C8XYy4D6yDiuhdIFowuWEipSUn0c",
+	"08GGhwDHROycp8LJip0heQEOmM0SXZS0oEIzlk6IoW1aMBIbIhkq4+iIhMWAOwD/2ngahcyNnMys0WSB",
+	"EWH22Wg4PLEOLL+NnWGUg9J0ka8xJqpAmaJL9Mvr1eyffPmY3L9//xF5/erxzvbmBP6wtecUsiPgFf7o",
+	"o/XMWC9OZ4pfyoLENrBxZuY5vBfbrZiQ2PyAWAFEjCE3x6TvBIkgsbVSYqMxlCwLs8VUpFMRV1s+JPAZ",
+	"Sz1njg+GmikdT0hcW0JxaP+bpuUNMDG67hvWIjd8p9A0Dyp4M92N3mAd8cKYh78y4fF5OfhSOaUJkcSa",
+	"lGrZLFr74dZ36MkJmmh+abbfDBDkSM/FtVIXZEzBG30n5FIE5YXbne6YH0PsEEdox14PVJE+2o/1xh8Q",
+	"Sub8Yl7FYUAaMGvcrDftgsYkktCaIHOABSvfp1qbnBsKklnWqyMIZ5YuAitxvY5hQnilQ1FB+w4ITxVR",
+	"stBktqoDdroKpxhqYwuujZRv+KPsUp+N9v755F/73zz49xffP3o2fn7/5f6/Hpw8PP381RdNR9Xca7xT",
+	"BB8ZH/XhftjThjHfgf2BeuR3bXzUojNgd4R4K2rznGOrmPRzavZaGL+dVEBZihpsOZeKOcbmaipiy3Eg",
+	"DRuvtNzZ/ZRD1xjFu0589eHDs9VUbLQ/4IGW/R2aM5BZaMrtC7VYCYy7F/WCQw5KnK/L2diLDd8i3gk+",
+	"abEmZHV/7+HDwR4GrQZjYu+twM6QF8Jw8ePjiJw+Bz3diV+Nw1yVlErLBStezqVgz0G6dUdxwswDiVZ1",
+	"7kBLlJ/PTo9PnzzvBPMaobz9wHeNzVcW7DWGDisZWhY8GOVHLKbVTSqs5l1cG4OlEbJnFTpzyQ3rLC4h",
+	"A1ZNx1HHFtEAzEPJUND2mZzxjA0As0Cq+4gEbG1K+oZAalShamXk3/RkQcUF5M816LTts4d2ds+YnssU",
+	"jYr6tQsY1hkM63avBcdWqa12KaRnnnnZmTA7bBHcb67x69zQ3njkAqfv2GoAGXmSU14o8o7lXvkBgr3q",
+	"tHmd2tSyYJgU3rHU6w9rPArMxjeN1mT3t0v0AeM5eXSboNIHxC1bqZTbZAt94397258HrNg1EOgDwgTi",
+	"Dhp7YzSFcZRr2HNtWyz4j+Kdl5k8S766Kr4ff8l/+Plo9eznf+39+6tvF89/TPZ/K8lCQIanN6MZKoi3",
+	"vzjNeefZuzM6S/bG9/cfpOz84edfhCboXniTtW61uYMT0dbiFwwhXITr5ghkzkTomwVdrmdvNHM2ztyV",
+	"aUiR2YKGGGsu/uaqNDrMeEMq1XxgwYpkTiFS5iVVrQAuzTXFTtyFOBwPbSZKQ16PWcyVMroFFI+NQzpd",
+	"Q/ql0DwjaEpExFoaxMaBACq5BomyXTzeE0guJB/1yjy9rYwIJvC+Q6EpjVGY1qbGgbNuk5ZEFZJkUlyY",
+	"BQBEgapVrhQdaoLc4GR3N2ULOWwz9VBku/bhgVnm3SD1t9TR7WxriDFUvN1hV1wTL23R4iyPODblMbxN",
+	"ugPvpeWe/359mC7tdn0ZDAPEE5JQQWag4dMhiWvvZQI/kf55x/ybOIoFRgRWA4fVQpaNAxE7l8W8RWng",
+	"SfhpRUrhPoXey8TysPOEnXQZksohmhDqRKsxjKfikhXKRiQr9ZdKhnFE84xzuiixZlbTqbmLGIhDAwdV",
+	"+6P9B58TizImKdOUY2K57ZqkAQF4qs1SR2RBkzkXbFAwmppfDohacp3MkXK48gMXM5qeWfwxDNuD1QMQ",
+	"6+wcSgJATc9lemZ+olkml3BDs1rDPuGKNXrG7OiWarR+9sDgCONsopxhUEEIM/qGmaTpmZbyLKMFWOnN",
+	"miP/B6/kyP+5W0bkX20Or105AcVfxqWjWXCrcQODJp7LawUvfqx9c5Op4Wl5L2FosfPUN/gwMRHOFVqa",
+	"WZN4rzVlpVz2x+PQezTXqMtrLfRtRQOk2q21wexWpIy8Pjn2bAtBF8YdsSoReMo8GNZ6TiAMU3bpgP5q",
+	"N0SRndHUlVhb64xvK2rraIyWtK6C7hposNJ+IASCUtxu4bE4l13NlrTw0DeCg/17ja0elDuxoiKdySuX",
+	"cVrMWJqylCi+KDPjbR+QOEOdQf0yv4rUZlQx8vrkqS+Y7DsBxHoZBq9ireVtOKS1svACO6uouTA3retd",
+	"WAz+Fm0igPXq2p9cgBk8Vuepl3kzGjP+6ghDenXkwwas4rblF0cknpezsflXI+q9XbfQfqQZero/bsa+",
+	"6ODnt2+wrPXtvWAE7GUX1Xlj5K6VfsSn0HOBGjJHaaUwM9VUpOoALxuKfceqyF0yl4oJD9IOsD2j7rpa",
+	"2KzJpo32w49mn3H5Nj1lawuqB0NhnBPM+X4YllNxq3q29EWMy9SlsCcIVCVCLrcNRbRIG8fxNjg9m+79",
+	"sAnelL4DGKeLlVZ5vL6F3VqwXPV7M7dSZ6m13GlFWLstHraIxp1ITTU7ZUnBPhCXW2UD4R1HGDo6Fg0k",
+	"8RcP90ejaF35nN+eQ8FbyDvGckUUvxBGgc6Y4imzfskSWKrvcJGfk5SulFsLjNE+HO1/0SjQHwUL9DuL",
+	"cWrcgDLDms4WxfqXmvP4Wi7JgoqV2xzOsGycVM+EbJg2JVbvD1FjiyFvJ46ObFTHLJs8JzGgx4/TGLMv",
+	"tlboGJOtbV0tEpa9DkUCTmwfiBtK/MjAFSmRVCYluv3CVtxClXhdUTTs+u4Bk9WOFCLEN+PZ7Ry3uNO6",
+	"gy8Lec4zts6gpJeu7MPeGCpOacfGf+UVC1H4awgEfSAef8GF/+vexyL0Uw6OWhpeyyZ+/xMD7z8pSP7W",
+	"kPfOttbWfEdwAdmsieQZg/ifpy+eEyADgElqrMMB+FM/3sUMxi4kU2yddgwtU4YQPgHTDKqlh61abcz5",
+	"6vmQWxRHZas13hkOsVJb3twA4KMhpCpA/LhCvm9U87gG1ZtDErbFEgG/5e7TLD79d+r8PWVCC1YjAS2e",
+	"2z0bDhW7qyfVUnZBw3UAyt7cxOv1HSAQNt34ng6vCPo28qG9wUj5bepvarPGkOXB3VTetOOgmISqaWrJ",
+	"bkakBMIiAUsnlCR7DSH+qhuAtWkqEJQNnhbG9OJSEKV5loGxo7xt3z67dhclQ3dVKNRe9A/PPHQjJGou",
+	"86H9eZjIxa7hWFUFTrZRiJ1wP4b0PVr1l9NjUT+i789qC1lyB/56Wzr9rqP8rcl8x/UcOQoMkCx7cd6b",
+	"vLntenTs9eqNgWyndSvwnojEy7liyRkaxDOq2MN9wyP3x6SgIpULMltZFIgXRcBn6gZZf93927rWeQ07",
+	"H8fVXZe3UQB2V4GnuZ5jK6nG0EkfYggc9wojpsDeSKswH5AyzPXbYElZcL0yjs4CF2rGaMGKw9IYGwHk",
+	"n200gzIDmlY5rcHyTNqUZvzy8Ienx8+/OT07fHl89s3RD6fQtMxmMuomMVVfraolCugtGEG9cobdsVcJ",
+	"txHELrrbzwTCGCVC1S5ZQbNarpF+u2o5ggrZqLKzX7FkTh5jiczOcCqmopohzZQkmmWZIitZugA1QoPm",
+	"VFwwNbHOuo+OtmIiquBDdZI3mgrMVOyQGUvkginwye7dA/Fz716EQJW0LOgsW0UuWkZ1HS1DUR772HU9",
+	"Fa3Lu3jR4uv8kIGZSEHu3bP4tYrA1L17QFq2sd9UvDnVVKS0SIllNfW278TwcrkcKnvZvkiBON4hl3tI",
+	"c1B3kCJq0LZDKBgDy2E4FQ5Q+pmyOHmAXBNeAxCWc3/S/mYj4i+2TfLUkLiiC4AiUj3IGFV6AKnofsrS",
+	"EpvnMMAYO/ggT+PIC6zwdAeGLR2q/949IfW9ew1kf6nYVLRh/X0fIwwgPJZWWP+dMNifHKE6Nl+s1p/M",
+	"WCbFxdTZ3zV3TQgVq2bXJ6IYw+cXVNALBhrbavUF0PA9gkWTQKxzqC11PDH4qaQZ9HiIiMzpTyWDJoNY",
+	"mg/19gNd8FxBAhQ6ZM5oAti+CwbqAUh4KkgFSokQOAfc7gUuVYmAETMahDihJRu/d2WsEQEfIMLeOtfx",
+	"hMToaGAz2VY1bKtg1u9/40YTaoHTLZRtNMMhR69P/IY45PsXX+5EJIYhxVVjTPMF24PFrKYgNo4D7Yjq",
+	"zkDDxkxRAJ5nkporT53tVUsnWHPXOcX7hPQaMvStpJp4zT2gr6Zyt7XbvuyQOb1kREgS4+0x7AEm5aw7",
+	"gUW65QLlpiEfzxas8tdmH2BdqU7mA3MX4oARW+cn69JUmfFjEy1yrBEN38hkT4iRStpQFFVk2oPWUZSn",
+	"0x6QcmbkkeH6ZhIRxw599XDkVZY6XtcYK7aF04btZhkjcSJThu8BJHHsNzdBXIrZ0bjtwd62p6pZAIAQ",
+	"pq4Qr4+wpbqt8sD1VTaLYTzqg8A3XM2i15eLkv3RI/P+G7utmuUBDWJ2qdl1NeMJsyWFtkXoYU6TORuM",
+	"hyNrBdd2thHwFC4PZXGxa59Vu0+PHx89Pz2CZ+rcaQ3kc71jGvLaCK1e1LPIh96ktzcc4fMyZ4LmvDfp",
+	"3R+OhvfRvJqDUVLrMvPXRciQQwGHArwagS09iKASwxWJ2yJ0mWNgi5zzTLNCDckrFBkKW9VZYQhlPEg5",
+	"E+c52ddaLFezYbRDyc/5uUb6h5/tuleUdpxCUyelUfr3mv2s32zw27BwxqaOQ31rbZL2Fi2UXZXVNl9G",
+	"QcS18vvW7qzvoWvhUr9Iw9loexfXa1u0bqwemmPrXnqNhG747npvd7Ed8RY3WufNOAKNjrrj0eiGjoC3",
+	"6wRY18sEegGiXX0BSQJczyYfQbPJfRxN6CPVqHe9RrbwyN7mRxodNc1D4/E2D/ltE2FCNuG06Uls1Aou",
+	"UblY0GJluTM4cUOF9MKwac9y71vzZMfgXiurDkms2ZXGuwfWOq+X2TlwqMj13CgCyB+BMjG2Pi2gWriW",
+	"P/DgVAhwAWYrEj81Vi+MbnD8JK56mcbwSFy38MUYbqXLIABg04vGvxGMG90zFVyRC37JxJAc0WROFmaR",
+	"LxjYkjFPJ7ZpcmU/RySG/09s2bzhWjSqwWS2909FDEOMjQXwz9MXz6GMLpELC8gT0LIT4hDoWO09MJ6u",
+	"a7L5jrGc2F7NrqWBUSLDqThh9jeLFG4th5ZQpL9gcNk4JJRc0HwIdUkoMcDZEsaxoK4tMG5USJCfwpUP",
+	"FOVMMQx7btlpviPb7zIX0u0+H4D1FboiPeOkVX3+DTG0VjqVTKFRg3kBsuRCrVUV8NbeB7T+D4V1PKg8",
+	"dZxMCpYwfslSa2jBvllacGU/CEMO9qVvTO4DxrlZlnfkQlOYB9qth9D7QKefUjx/lKBF7nE8gcUGKzKn",
+	"ec4E6Z+y4pIVg1Oze8hhO5sF8HueXq8Vv3W2wStwwB7sjeBIJyoCAsxFWoYdKfAVQ2uuKwE2qPrGWRq/",
+	"vMJfRzewJtENi/JpNf5of/NDVZPwj6XBrxg4fczu3xbktVunZm6kNC9x56xQJL4+QMFY4XXHWsiirhAp",
+	"WNVhIsJW+jc0z1rjWDypx/jbJcpG45gNhqifD/stE+OvZa/qDsXdkqorqoMUlVQ6hLODG5QXMqUXlIuI",
+	"CLmMXLTlvGBq7o6ksWimSbshHOlDVN38BO1lqAsTNYBt2KZGtqFwvIuBQyfeKvkCA6NgaEJIxQ/4hsy4",
+	"CuR3Z2IcqO4fMl3dGbN0gIjX3UNXxqPxnX2vxsCt0RoetXkAtz95s8GblmUqZkSGuYElGzGztfrFsLyq",
+	"QxyNuC34fFKwnXb0a8GKC2hcNuciRRQghrow9gUsNBV1IMyGTRFnItjSfo8WBb8EyJAX9ipYzqgxlDBG",
+	"dF7IhX/0G2SOp+JlNcba/crA267EgmIshAnfgaCmeseh9xq6qNLPMlgfGFNdNuy6Px6TtSA7+xKw6NaE",
+	"6LwytO28u08ec1o7Bi6c60p1qdaNoKrh2PL73ZLS7iAwvfEJz9f6HZ38t1mT4GFyv6jV1a453WB42YYZ",
+	"v7MA4IPReKvRuTPK4JH7W42uqsODZ7ZQQa1zmO7E3KuLV0EkJ4VUtcBRnn556d/Ye3sdrbHtsEF3JcBt",
+	"u3aMK1aCjHzJWZaqBpYDj+LBgxRASDdOBqRTcbMU9krjAJ3p4CJpgW02Fc+Y0NkqJKM7bfhvbbm1Dli8",
+	"ve1mUWiNOpzqQJG67Ud9Lknv+xdfVueETCDb3O1jgm0FoaLdr0Sf4CeCzebdx6tuQb3HxxZ0VPVC6L04",
+	"eXJ0MsD3XsOpN61yqY2jxwbY1eihuXRn+I+l0AWflRCYTaSC2KjXS6Q3Ht0fDUYPBnv7r8Z7k9FoMhr9",
+	"uznRzsium1VLaw7GeUlXCG1ZSKHn2YqoclZfb3zBvSy4mt6XqgoC87+zvfF9MLyvt9WZa4+KuG4iwiwS",
+	"vCX1934Jqb/OoLeIparBSPBA4IF/InDog/ap3cAZwvDdT+cdPNr8UHUy4Z+KpqtoHlvwYEPZ3KBaQh7M",
+	"zQHZE5tjYZ7XANnlum/IkvTdgZlckQQbNEQuU+aQBmpOczYkh9AnR8+p9uB7ruU0IJEw6wWd6/zaSnO9",
+	"rgiOHNRiH499hN4DwcDBV0x/jPqxJ8P+9gzDm07UXNMVCILGUIH5Ww4B/IHZFSLZH82ru3hI09oY4GNz",
+	"2eNZJc2+J1R4PX5sN5Yu6JY8OXp69OoIsbfk5eGrx1+T//3nv/jNaCocGBf6PMIFKDzcGRLzWWyyjh0G",
+	"5xTxUNj4w3VgcQip7vmtU7GcUw2WpW6eV5llhnJt/hmBunBgiu3HBJ+r39s4BTZok5oPfhqZEDRefz3Z",
+	"YPfgj2I93Da2+Ke58bHmhqGf20swv+ZpbS7Oh9ryRs2CYsUlU1ETemMjpRlEWUvF/DScsU8WMmVT0a8a",
+	"jkA5JLQWQayL38JjYtuJelhTrqvT86B8DlCe3vGJU2GPsIugcRXWb8icueMfbf/S+gA780Y4hQ3Dn3Bw",
+	"HTZWqw8cXBfj9GIGv5z08DuWbDhCGPeiYBdcaRwrbsrw18EoVMm1QMMYxAVAjQLQh9tUn2qr5a0ottO7",
+	"+Ga8grsrhGXFigrGC1sHpMIZ4VaVlPoAnfQbwi6Gquo2oRjdzP+/gC524CsePX7XubY+JHgCPAhkDge1",
+	"AXgOEqxVCcurqtwMJBe3lqF3FI0rVIuRQmMjNrFk7n//+W+8M7FQEzWXSwFFvyjsRF0VK0W2gnMhAfYH",
+	"hSRrIoHtasAPDOYFKs1AK5yX2TnPFpgh9qua39yym/jbNtB+U0HrLaNNa9o6fOKI0/ryznUwpOZhcVDm",
+	"CA/80bnWMVp9yEy1FhtYd51KqcIueNJOEMrBdItbDzD2gsfwtPsO2Hh8BPc4EFImL6DQpKt28P1dhrwl",
+	"sMJ1T1qPRtpfN7c/MmgNZ3h7cok22xlGZDOtubhwqEeqWW1t+EwZCIZ9gg3/xQyJ7cRSexH+2MDI2xNY",
+	"TnUSqCB/jIXSIG9enzz1q24BAh81wjL2T+8VELe1TRgUxGcE/BdP76uO3yBH5mcjvpKM0UKRuNkBJT7w",
+	"5RpEkew5iQtGBSJdsJ/wVKgKrkNud/pZyEAJ9lu6I/a4e6zZjd2htjIjfjUuJVTZqvw/wWidCAusyx1b",
+	"GR8Gh7aY/3b3w7aT+wHoZ/umjwFAt7ksDLTyJvSLoK26B+r+vvz0P9Hdvxi6W0sAV94F91qltT7h43DA",
+	"ilAAgbraBAv6Rl6uKrAxtVqdptvpboradir64SNJHeoHNXH33FCrzDHKCurbO2huKmZMLxkTJIZ+rrax",
+	"JTSNjau+qhMz7p0wChyW4veipFuNd7dSy3/Cw39bzF2B+jGKbG1RLgjFAxWXXKRy+XEMDn2fBnUfrDCb",
+	"P6PvKha3TaVsB5+ygJQFBvtu2593Kvp6KUl8uRfFcBvVZcHUDp6iuaZlcOyKfSdV9woyMwoXVjoiJRzz",
+	"9blrI9RlZJhyi49t7Ok3y82B/svBCo/RbypAV5PLn7zd5m3YUV9Rf9bu2/ZRjK1tq94wPx8tIFC34VDg",
+	"RtlrU1NLka2G5LDuClqXX6kK49vfH493JtYZJ1zXJ9I2OfIVU58iNjT+NPWyZgVd0Wyl27AlqjV8/mSG",
+	"dqk3E6lRatXK3dKG9XoWAq343QrfvDWkAIn8YGlOfYi5uSVyeoTQNC0QAVxnYya7u3vjz4ej4Wi4N/li",
+	"9MUIyMwOreqZ1MQiGH/LXajSveG6FGzpxyBwbmsr/OOlbU84Yg8Usn3SbKsMKI2C5gVIoztDcgrnRavJ",
+	"VMQ05zHpU9fx0fVnA0+Z6Hkhy4t51bUHDuiVWQYn/OJPnxHzAyvgmGmubQHAVLiQHDzSOlAaPugd7mF/",
+	"jjBXXtiWJAWjqYP4e7UF3quHxPiCtoUTK7wV8VvK4eHYWNrJqwiBFNAXzx1jhOaA3Q1bW9fdih9kWcCp",
+	"Q6dejT82vmslOKHpSVq3FjQSFXuHVa1TWq1MpgJ6ZlN7Lp4FNDVKUJs9U6K69ZcU1pmC6lmz5O6p6qj7",
+	"eCr6peBXVT8UW91kIyM7jaOUB5XFFZO+scGm5Wh0P7GtTb9+dvh4cPr14fjBQyLPp2Lae18P8nr4vvPt",
+	"6+F7M7fraQ/ew2Lyjq1cpQd0C4cXD1KWyBT6fxXajm8qPCVY9VlFLXhAjIlYG4cRUTlNjMlqpD+4hugP",
+	"UtvENHXWJ4RceJZNBfRF3BmSQ7Ei46sruILt5g4MfSCAmGWKofbCtpR97El5HwxJa9T8aFzJYueAxK7v",
+	"dTwVVeC5mS6LT8w2DQ6xtY4UZH/8aPfB6L75BhbEsNQaq5QkNB+SE5bygiWuL6DUU3Eu7bkuxCk48vrk",
+	"qSKLUmkyYwRyxLbJ4wqAyjbOqUle8EvIzmRS5tCdUSKOaJDJhGZTYSUcU6TPrqC/HRfEgpYAxFT1AKo7",
+	"t3539I+vX7z45uzw6dMX3529PDn+9vDV0d+wS12Du7py+vrt9f8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
