@@ -26,10 +26,11 @@ func build(t *testing.T) string {
 	return bin
 }
 
-// command runs the binary with only the given environment (and PATH, for the shells).
+// command runs the binary with only the given environment (and PATH, for the shells). HOME is the
+// test's temporary directory, so serve keeps its data there.
 func command(bin string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "GOGC=100"}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "GOGC=100", "HOME=" + filepath.Dir(bin)}, env...)
 	return cmd
 }
 

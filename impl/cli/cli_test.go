@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -514,6 +515,15 @@ paths:
 	notYAML := write("not-yaml.yaml", "openapi: [3.0.3\n")
 	oldVersion := write("v31.yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n")
 	const spec = "../../openapi/paylinks.yaml"
+	doc, err := api.GetSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := 0
+	for _, item := range doc.Paths.Map() {
+		ops += len(item.Operations())
+	}
+	valid := fmt.Sprintf("valid (%d operations)", ops)
 
 	tests := []struct {
 		name   string
@@ -521,13 +531,13 @@ paths:
 		code   int
 		stdout []string
 	}{
-		{"curated spec", []string{spec}, 0, []string{spec + ": valid (5 operations)"}},
+		{"curated spec", []string{spec}, 0, []string{spec + ": " + valid}},
 		{"all curated specs", []string{"../../openapi/hub2.yaml", "../../openapi/telness.yaml"}, 0, []string{"hub2.yaml: valid (4 operations)", "telness.yaml: valid (3 operations)"}},
 		{"example breaks its schema", []string{badExample}, 1, []string{badExample + ": invalid", "example"}},
 		{"no info", []string{noInfo}, 1, []string{noInfo + ": invalid", "info"}},
 		{"not YAML", []string{notYAML}, 1, []string{notYAML + ": invalid", "cannot load"}},
 		{"another OpenAPI version", []string{oldVersion}, 1, []string{`openapi version "3.1.0"`}},
-		{"one valid, one invalid", []string{spec, badExample}, 1, []string{"valid (5 operations)", ": invalid"}},
+		{"one valid, one invalid", []string{spec, badExample}, 1, []string{valid, ": invalid"}},
 		{"unreadable wins", []string{badExample, filepath.Join(dir, "missing.yaml")}, 2, []string{": invalid"}},
 	}
 	for _, tt := range tests {
@@ -546,8 +556,8 @@ paths:
 			Errors     []string `json:"errors"`
 		}
 		got := decode[res](t, run(nil, "spec", "validate", "--output", "json", spec))
-		if !got.Valid || got.Operations != 5 || len(got.Errors) != 0 {
-			t.Errorf("%+v, want valid with 5 operations", got)
+		if !got.Valid || got.Operations != ops || len(got.Errors) != 0 {
+			t.Errorf("%+v, want valid with %d operations", got, ops)
 		}
 		r := run(nil, "spec", "validate", badExample, "--output", "json")
 		if got := decode[res](t, r); got.Valid || len(got.Errors) == 0 || r.code != 1 {
@@ -557,6 +567,6 @@ paths:
 }
 
 func ExampleRun_specValidate() {
-	cli.Run([]string{"spec", "validate", "../../openapi/paylinks.yaml"}, os.Stdout, os.Stderr, os.Getenv)
-	// Output: ../../openapi/paylinks.yaml: valid (5 operations)
+	cli.Run([]string{"spec", "validate", "../../openapi/telness.yaml"}, os.Stdout, os.Stderr, os.Getenv)
+	// Output: ../../openapi/telness.yaml: valid (3 operations)
 }
