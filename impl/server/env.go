@@ -16,7 +16,8 @@ import (
 //	PAYLINKS_<PROVIDER>_<CREDENTIAL>   e.g. PAYLINKS_HUB2_API_KEY
 //	PAYLINKS_<PROVIDER>_TIMEOUT        per-provider timeout (Go duration)
 //	PAYLINKS_DATA_DIR, PAYLINKS_DATABASE_URL, PAYLINKS_SECRETS_KEY, PAYLINKS_POLL_SCHEDULE,
-//	PAYLINKS_WEBHOOK_RETRY_SCHEDULE, PAYLINKS_WEBHOOK_ALLOW_PRIVATE   link events
+//	PAYLINKS_WEBHOOK_RETRY_SCHEDULE, PAYLINKS_WEBHOOK_TIMEOUT, PAYLINKS_WEBHOOK_ALLOW_PRIVATE
+//	                                   link events
 func FromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
 	var err error
@@ -66,6 +67,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SecretsKey:    getenv("PAYLINKS_SECRETS_KEY"),
 		PollSchedule:  getenv("PAYLINKS_POLL_SCHEDULE"),
 		RetrySchedule: getenv("PAYLINKS_WEBHOOK_RETRY_SCHEDULE"),
+	}
+	if cfg.Events.DeliveryTimeout, err = envDuration(getenv, "PAYLINKS_WEBHOOK_TIMEOUT"); err != nil {
+		return cfg, err
 	}
 	if v := getenv("PAYLINKS_WEBHOOK_ALLOW_PRIVATE"); v != "" {
 		if cfg.Events.AllowPrivate, err = strconv.ParseBool(v); err != nil {

@@ -37,6 +37,9 @@ type EventsConfig struct {
 	// PollSchedule and RetrySchedule override the defaults (see impl/events).
 	PollSchedule  string
 	RetrySchedule string
+	// DeliveryTimeout bounds one delivery attempt (default 15 s); a delivery's lease, after which
+	// another instance takes over the delivery of a stopped one, is four times as long.
+	DeliveryTimeout time.Duration
 	// Tune, when set, adjusts the engine's configuration before it is opened (tests).
 	Tune func(*events.Config)
 }
@@ -65,6 +68,9 @@ func (s *Server) openEvents(live bool) error {
 	}
 	for _, p := range s.client.Providers() {
 		cfg.Providers = append(cfg.Providers, p.Name())
+	}
+	if ec.DeliveryTimeout > 0 {
+		cfg.Delivery.Timeout, cfg.Delivery.LeaseFor = ec.DeliveryTimeout, 4*ec.DeliveryTimeout
 	}
 	if !live {
 		// Sandboxes have no rate limits to respect: poll them as fast as the schedule says.
