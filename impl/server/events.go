@@ -44,6 +44,9 @@ type EventsConfig struct {
 	Tune func(*events.Config)
 }
 
+// SandboxPollSchedule is the default poll schedule when every provider is a sandbox.
+const SandboxPollSchedule = "1s:10m,30s:1h,10m:24h,1h"
+
 // openEvents opens the event store and engine the server feeds and serves.
 func (s *Server) openEvents(live bool) error {
 	ec := s.cfg.Events
@@ -73,8 +76,13 @@ func (s *Server) openEvents(live bool) error {
 		cfg.Delivery.Timeout, cfg.Delivery.LeaseFor = ec.DeliveryTimeout, 4*ec.DeliveryTimeout
 	}
 	if !live {
-		// Sandboxes have no rate limits to respect: poll them as fast as the schedule says.
+		// Sandboxes have no rate limits to respect and answer in process: poll them as fast as the
+		// schedule says, and by default every second at first, so a payment made on a checkout
+		// page shows at once.
 		cfg.PollBudgets = map[string]store.Rate{}
+		if cfg.PollSchedule == "" {
+			cfg.PollSchedule = SandboxPollSchedule
+		}
 	}
 	if ec.Tune != nil {
 		ec.Tune(&cfg)
