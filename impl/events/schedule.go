@@ -28,6 +28,17 @@ type pollStep struct {
 	every, until time.Duration // until 0: one poll
 }
 
+// Shortest is the shortest interval of the schedule.
+func (ps PollSchedule) Shortest() time.Duration {
+	var d time.Duration
+	for i, st := range ps.steps {
+		if i == 0 || st.every < d {
+			d = st.every
+		}
+	}
+	return d
+}
+
 // ParsePollSchedule parses a PollSchedule; "" gives DefaultPollSchedule.
 func ParsePollSchedule(s string) (PollSchedule, error) {
 	if strings.TrimSpace(s) == "" {

@@ -153,6 +153,11 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.cfg.StreamPoll = time.Second
 	}
 	s.cfg.Delivery = s.cfg.Delivery.withDefaults()
+	if s.cfg.Polling.Idle <= 0 {
+		// An idle poller looks for due links twice as often as the schedule polls them, so a
+		// fast schedule (tests, sandboxes) is not slowed down to the one-second default.
+		s.cfg.Polling.Idle = min(time.Second, s.polls.Shortest()/2)
+	}
 	s.cfg.Polling = s.cfg.Polling.withDefaults()
 	s.guard = netguard.Policy{AllowPrivate: cfg.AllowPrivate, Resolver: cfg.Resolver}
 	s.owner = cfg.Instance

@@ -52,6 +52,7 @@ func benchServer(tb testing.TB, up *httptest.Server) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { srv.Close() })
 	return srv.Handler()
 }
 

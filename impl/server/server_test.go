@@ -67,7 +67,7 @@ func start(t *testing.T, cfg Config) *testServer {
 	return &testServer{Server: srv, URL: "http://" + cfg.Addr, logs: logs}
 }
 
-func (ts *testServer) client(t *testing.T, key string) *api.ClientWithResponses {
+func (ts *testServer) client(t testing.TB, key string) *api.ClientWithResponses {
 	t.Helper()
 	c, err := api.NewClientWithResponses(ts.URL, api.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 		if key != "" {
