@@ -97,7 +97,7 @@ Exit codes: 0 ok, 1 an error from the server or the network, 2 bad usage.`,
 	if c.server != nil {
 		root.AddCommand(c.serveCmd())
 	}
-	root.AddCommand(c.linksCmd(), c.providersCmd(), c.specCmd(), c.versionCmd())
+	root.AddCommand(c.linksCmd(), c.eventsCmd(), c.webhooksCmd(), c.listenCmd(), c.providersCmd(), c.specCmd(), c.versionCmd())
 	c.completionCmd(root)
 	c.helpCmd(root)
 	return root
