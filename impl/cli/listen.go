@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,7 @@ type listenOptions struct {
 	events         []string
 	secret         string
 	forwardTimeout time.Duration
+	idle           time.Duration // silence that drops a connection; 0 = streamIdle (tests shorten it)
 }
 
 func (c *cli) listenCmd() *cobra.Command {
@@ -228,7 +230,7 @@ func (l *listener) readLoop(ctx context.Context, queue chan<- received) error {
 // Why a stream ended.
 var (
 	errStreamEnded = errors.New("the server ended the stream")
-	errStreamIdle  = fmt.Errorf("nothing received for %s", streamIdle)
+	errStreamIdle  = errors.New("nothing received")
 	errNotAStream  = errors.New("the answer is not an event stream")
 )
 
@@ -283,9 +285,10 @@ func (l *listener) readOnce(ctx context.Context, queue chan<- received, connecte
 
 	// A connection that went silent (a peer gone without closing it) is dropped: every read,
 	// keep-alive comments included, pushes the deadline back.
-	idle := time.AfterFunc(streamIdle, func() { cancel(errStreamIdle) })
+	silence := cmp.Or(l.o.idle, streamIdle)
+	idle := time.AfterFunc(silence, func() { cancel(fmt.Errorf("%w for %s", errStreamIdle, silence)) })
 	defer idle.Stop()
-	body := &activityReader{r: res.Body, touch: func() { idle.Reset(streamIdle) }}
+	body := &activityReader{r: res.Body, touch: func() { idle.Reset(silence) }}
 	for ev, err := range sse.Read(body, &sse.ReadConfig{MaxEventSize: maxEventSize}) {
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil {
@@ -302,7 +305,7 @@ func (l *listener) readOnce(ctx context.Context, queue chan<- received, connecte
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		idle.Reset(streamIdle)
+		idle.Reset(silence)
 		l.lastID = ev.LastEventID
 	}
 	if cause := context.Cause(ctx); cause != nil {
