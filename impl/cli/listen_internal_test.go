@@ -12,22 +12,23 @@ import (
 	"time"
 )
 
-// lockedBuffer is an output written by listen while the test reads it.
-type lockedBuffer struct {
+// SyncBuffer is an output a command writes while the test reads it; exported for the tests of
+// package cli_test too.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestListenDropsASilentStream checks the cases a real server hardly makes: a connection that
@@ -69,7 +70,7 @@ func TestListenDropsASilentStream(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	var stdout, stderr lockedBuffer
+	var stdout, stderr SyncBuffer
 	c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" },
 		g: globals{server: srv.URL, apiKey: "k", output: "table", timeout: 5 * time.Second, cmd: "paylinks listen"}}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -21,27 +21,9 @@ import (
 	"github.com/paylinks/paylinks/impl/server"
 )
 
-// syncBuffer is an output of a command that runs while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // listening is `paylinks listen` running in this process until stop.
 type listening struct {
-	stdout, stderr syncBuffer
+	stdout, stderr cli.SyncBuffer
 	cancel         context.CancelFunc
 	code           chan int
 	once           sync.Once
@@ -74,7 +56,7 @@ func (l *listening) stop(t *testing.T) int {
 }
 
 // waitFor waits until out matches re and returns the submatches.
-func (l *listening) waitFor(t *testing.T, out *syncBuffer, re string) []string {
+func (l *listening) waitFor(t *testing.T, out *cli.SyncBuffer, re string) []string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
