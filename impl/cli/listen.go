@@ -467,7 +467,7 @@ func (l *listener) printForward(ev received, r forwardResult) {
 	if l.g.json() {
 		w, prefix = l.c.stderr, ev.id+" "
 	}
-	took := r.duration.Round(time.Millisecond)
+	took := fmt.Sprintf("%dms", r.duration.Milliseconds())
 	switch {
 	case r.err != nil && errors.Is(r.err, context.DeadlineExceeded):
 		fmt.Fprintf(w, "%s--> no answer within %s from %s (given up)\n", prefix, l.o.forwardTimeout, l.o.forwardTo)
