@@ -59,7 +59,7 @@ func TestBinary(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"no command", nil, nil, 2, "", "paylinks: no command given\nUse one of: completion, links, providers, serve, spec, version."},
+		{"no command", nil, nil, 2, "", "paylinks: no command given\nUse one of: completion, events, links, listen, providers, serve, spec, version, webhooks."},
 		{"help", nil, []string{"--help"}, 0, "  serve       Run the proxy", ""},
 		{"version", nil, []string{"version"}, 0, "paylinks ", ""},
 		{"completion", nil, []string{"completion", "fish"}, 0, "complete -c paylinks", ""},
@@ -115,6 +115,29 @@ func TestBinary(t *testing.T) {
 		out, err := command(bin, []string{"PAYLINKS_SERVER=http://" + addr, "PAYLINKS_API_KEY=sk_sandbox_demo"}, "providers", "--output", "json").Output()
 		if err != nil || !strings.Contains(string(out), `"name": "hub2"`) {
 			t.Errorf("providers: %v\n%s", err, out)
+		}
+
+		// listen runs until interrupted, and an interrupt is a normal end.
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			listen := command(bin, []string{"PAYLINKS_SERVER=http://" + addr, "PAYLINKS_API_KEY=sk_sandbox_demo"}, "listen", "--forward-to", "http://127.0.0.1:9/hooks")
+			out, err := listen.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := listen.Start(); err != nil {
+				t.Fatal(err)
+			}
+			ready := bufio.NewScanner(out)
+			for ready.Scan() && !strings.HasPrefix(ready.Text(), "Ready! Your webhook signing secret is whsec_") {
+			}
+			if err := listen.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			for ready.Scan() { // drain, so Wait may close the pipe
+			}
+			if code := exitCode(listen.Wait()); code != 0 {
+				t.Errorf("listen exited %d after %v, want 0", code, sig)
+			}
 		}
 
 		if err := serve.Process.Signal(syscall.SIGTERM); err != nil {

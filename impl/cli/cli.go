@@ -1,10 +1,12 @@
 // Package cli is the command line of paylinks: the cobra command tree of the paylinks binary. The
-// links and providers commands talk to a running `paylinks serve` through the generated client of
-// the unified API (gen/paylinks), never to a provider directly; spec validate, version and
-// completion work offline. `serve` itself is given by the binary (Env.Server).
+// links, events, webhooks, listen and providers commands talk to a running `paylinks serve`
+// through the generated client of the unified API (gen/paylinks), never to a provider directly;
+// spec validate, version and completion work offline. `serve` itself is given by the binary
+// (Env.Server).
 //
-// It must not import the server, a provider adapter, a sandbox or a provider's gen package: it
-// knows the unified API only, as any other client would.
+// It must not import the server, a provider adapter, a sandbox, a provider's gen package or the
+// events engine (TestImportsOnlyTheUnifiedAPI holds it): it knows the unified API only, as any
+// other client would. listen signs its forwards with impl/events/stdwebhook, pure signing code.
 //
 // Adding a command is one small file: a method of *cli returning a *cobra.Command, added to the
 // tree in NewRoot (a group, such as `webhooks endpoints`, wraps its command in c.group, which
@@ -69,14 +71,15 @@ func NewRoot(env Env) *cobra.Command {
 		Short: "One payment-links API over MijnKlantportaal, Hub2 and Telness",
 		Long: `paylinks — one payment-links API over MijnKlantportaal, Hub2 and Telness.
 
-'paylinks serve' runs the proxy (embedded sandboxes when no provider is configured); the links and
-providers commands talk to a running one: --server (PAYLINKS_SERVER, default ` + defaultServer + `),
---api-key (PAYLINKS_API_KEY), --output table|json, --timeout.
+'paylinks serve' runs the proxy (embedded sandboxes when no provider is configured); the links,
+events, webhooks, listen and providers commands talk to a running one: --server (PAYLINKS_SERVER,
+default ` + defaultServer + `), --api-key (PAYLINKS_API_KEY), --output table|json, --timeout.
 Exit codes: 0 ok, 1 an error from the server or the network, 2 bad usage.`,
 		Example: `  paylinks serve
   export PAYLINKS_API_KEY=sk_sandbox_demo
   paylinks links create --provider mijnklantportaal --amount 12.95 --currency EUR --description "Contribution"
   paylinks links list --output json | jq -r '.data[].id'
+  paylinks listen --forward-to http://localhost:3000/hooks
   source <(paylinks completion bash)`,
 		Version: buildVersion().short(),
 		// The client flags are resolved once for every command that has them, before it runs.
@@ -97,7 +100,7 @@ Exit codes: 0 ok, 1 an error from the server or the network, 2 bad usage.`,
 	if c.server != nil {
 		root.AddCommand(c.serveCmd())
 	}
-	root.AddCommand(c.linksCmd(), c.providersCmd(), c.specCmd(), c.versionCmd())
+	root.AddCommand(c.linksCmd(), c.eventsCmd(), c.webhooksCmd(), c.listenCmd(), c.providersCmd(), c.specCmd(), c.versionCmd())
 	c.completionCmd(root)
 	c.helpCmd(root)
 	return root

@@ -21,11 +21,18 @@ import (
 // and returns its URL.
 func startServer(t *testing.T) string {
 	t.Helper()
+	return startServerWith(t, server.Config{})
+}
+
+// startServerWith runs a real paylinks server with cfg (its address and logger set here).
+func startServerWith(t *testing.T, cfg server.Config) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Addr: ln.Addr().String(), Logger: server.NewLogger(io.Discard, 0)})
+	cfg.Addr, cfg.Logger = ln.Addr().String(), server.NewLogger(io.Discard, 0)
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,6 +453,29 @@ func TestUsage(t *testing.T) {
 		{"unknown option", []string{"links", "create", "--provider", "hub2", "--option", "colour=red"}, []string{`hub2 has no option "colour"`, "country"}},
 		{"option of a provider without any", []string{"links", "create", "--provider", "mijnklantportaal", "--option", "a=b"}, []string{"takes no provider options"}},
 		{"option of the wrong type", []string{"links", "create", "--provider", "hub2", "--option", "maximumPayments=many"}, []string{"whole number"}},
+		{"events get without id", []string{"events", "get"}, []string{"missing the event ID", "paylinks events list"}},
+		{"events deliveries with two ids", []string{"events", "deliveries", "evt_1", "evt_2"}, []string{"expected one event ID"}},
+		{"bad event type", []string{"events", "list", "--type", "payment_link.paid"}, []string{`--type "payment_link.paid" is not an event type`, "payment_link.completed"}},
+		{"negative events limit", []string{"events", "list", "--limit", "-1"}, []string{"--limit -1"}},
+		{"webhooks without command", []string{"webhooks"}, []string{"missing subcommand", "endpoints"}},
+		{"endpoints without command", []string{"webhooks", "endpoints"}, []string{"missing subcommand", "create, delete, deliveries, get, list, rotate, test"}},
+		{"endpoint without url", []string{"webhooks", "endpoints", "create"}, []string{"--url is required"}},
+		{"endpoint url not absolute", []string{"webhooks", "endpoints", "create", "--url", "shop.example.com/hooks"}, []string{"not an absolute URL"}},
+		{"endpoint event type", []string{"webhooks", "endpoints", "create", "--url", "https://x.example/h", "--events", "payment_link.completed,paid"}, []string{`--events "paid" is not an event type`}},
+		{"endpoint get without id", []string{"webhooks", "endpoints", "get"}, []string{"missing the endpoint ID", "paylinks webhooks endpoints list"}},
+		{"rotate keep too long", []string{"webhooks", "endpoints", "rotate", "we_1", "--keep", "200h"}, []string{"--keep 200h0m0s: give 0 to 168h"}},
+		{"rotate keep negative", []string{"webhooks", "endpoints", "rotate", "we_1", "--keep", "-1h"}, []string{"give 0 to 168h"}},
+		{"rotate keep fraction", []string{"webhooks", "endpoints", "rotate", "we_1", "--keep", "1.5s"}, []string{"whole seconds"}},
+		{"rotate keep not a duration", []string{"webhooks", "endpoints", "rotate", "we_1", "--keep", "1 day"}, []string{"give a duration"}},
+		{"test wait negative", []string{"webhooks", "endpoints", "test", "we_1", "--wait", "-1s"}, []string{"--wait -1s"}},
+		{"deliveries status", []string{"webhooks", "endpoints", "deliveries", "we_1", "--status", "done"}, []string{`--status "done"`, "pending, delivered"}},
+		{"listen argument", []string{"listen", "http://localhost:3000"}, []string{`unexpected argument "http://localhost:3000"`}},
+		{"listen forward-to without scheme", []string{"listen", "--forward-to", "localhost:3000/hooks"}, []string{`--forward-to "localhost:3000/hooks" is not an http(s) URL`, "--forward-to http://localhost:3000/hooks"}},
+		{"listen forward-to other scheme", []string{"listen", "--forward-to", "ftp://localhost/hooks"}, []string{"is not an http(s) URL"}},
+		{"listen event type", []string{"listen", "--events", "completed"}, []string{`--events "completed" is not an event type`}},
+		{"listen bad secret", []string{"listen", "--forward-to", "http://localhost:3000/hooks", "--secret", "whsec_not base64!"}, []string{"--secret is not a signing secret"}},
+		{"listen secret without forward", []string{"listen", "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, []string{"--secret signs forwards: it needs --forward-to"}},
+		{"listen forward timeout", []string{"listen", "--forward-to", "http://localhost:3000/hooks", "--forward-timeout", "0s"}, []string{"--forward-timeout 0s"}},
 		{"spec without file", []string{"spec", "validate"}, []string{"missing the FILE"}},
 		{"spec file not found", []string{"spec", "validate", "does-not-exist.yaml"}, []string{"cannot read does-not-exist.yaml"}},
 	}
@@ -459,6 +489,14 @@ func TestUsage(t *testing.T) {
 			}
 		})
 	}
+	t.Run("bad secret in the environment, not repeated", func(t *testing.T) {
+		t.Parallel()
+		r := run(map[string]string{"PAYLINKS_LISTEN_SECRET": "whsec_!!secret!!"}, "listen", "--forward-to", "http://localhost:3000/hooks")
+		r.check(t, 2, nil, []string{"PAYLINKS_LISTEN_SECRET is not a signing secret"})
+		if strings.Contains(r.stderr, "!!secret!!") {
+			t.Errorf("the secret is repeated:\n%s", r.stderr)
+		}
+	})
 }
 
 func TestHelp(t *testing.T) {
@@ -471,18 +509,32 @@ func TestHelp(t *testing.T) {
 		{"links", "create", "--help"},
 		{"links", "close", "--help"},
 		{"providers", "--help"},
+		{"events", "--help"},
+		{"events", "list", "--help"},
+		{"events", "get", "--help"},
+		{"events", "deliveries", "--help"},
+		{"webhooks", "--help"},
+		{"webhooks", "endpoints", "--help"},
+		{"webhooks", "endpoints", "create", "--help"},
+		{"webhooks", "endpoints", "list", "--help"},
+		{"webhooks", "endpoints", "get", "--help"},
+		{"webhooks", "endpoints", "delete", "--help"},
+		{"webhooks", "endpoints", "rotate", "--help"},
+		{"webhooks", "endpoints", "test", "--help"},
+		{"webhooks", "endpoints", "deliveries", "--help"},
+		{"listen", "--help"},
 		{"spec", "--help"},
 		{"spec", "validate", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
-			r := run(map[string]string{"PAYLINKS_API_KEY": "sk_secret"}, args...)
+			r := run(map[string]string{"PAYLINKS_API_KEY": "sk_secret", "PAYLINKS_LISTEN_SECRET": "whsec_c2VjcmV0"}, args...)
 			r.check(t, 0, []string{"Usage:", "paylinks"}, nil)
 			if len(args) > 1 && !strings.Contains(r.stdout, "Examples:") {
 				t.Errorf("no examples:\n%s", r.stdout)
 			}
-			if strings.Contains(r.stdout, "sk_secret") {
-				t.Error("help shows the API key from the environment")
+			if strings.Contains(r.stdout, "sk_secret") || strings.Contains(r.stdout, "whsec_c2VjcmV0") {
+				t.Error("help shows a secret from the environment")
 			}
 		})
 	}

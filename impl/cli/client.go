@@ -88,15 +88,16 @@ func (g *globals) json() bool { return g.output == "json" }
 
 // client returns the generated client of the unified API, authenticating with the API key.
 func (g *globals) client() (*api.ClientWithResponses, error) {
-	return api.NewClientWithResponses(g.server,
-		api.WithHTTPClient(&http.Client{Timeout: g.timeout}),
-		api.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
-			if g.apiKey != "" {
-				r.Header.Set("Authorization", "Bearer "+g.apiKey)
-			}
-			r.Header.Set("User-Agent", "paylinks-cli")
-			return nil
-		}))
+	return api.NewClientWithResponses(g.server, api.WithHTTPClient(&http.Client{Timeout: g.timeout}), api.WithRequestEditorFn(g.authenticate))
+}
+
+// authenticate sets the API key and the client's name on every request.
+func (g *globals) authenticate(_ context.Context, r *http.Request) error {
+	if g.apiKey != "" {
+		r.Header.Set("Authorization", "Bearer "+g.apiKey)
+	}
+	r.Header.Set("User-Agent", "paylinks-cli")
+	return nil
 }
 
 // answer is what every generated response has.
@@ -112,6 +113,8 @@ type failure struct {
 	retryKey string
 	// hint overrides the hint of the problem code.
 	hint string
+	// notFound is the hint of a not_found problem: where to find the right id.
+	notFound string
 }
 
 // transportError reports a call that got no usable answer: the server is down or slow, or
@@ -183,6 +186,9 @@ func (c *cli) problemError(g *globals, res answer, header http.Header, f failure
 	hint := f.hint
 	if hint == "" {
 		hint = c.hintFor(g, p.Code, header)
+	}
+	if p.Code == api.ProblemCodeNotFound && f.notFound != "" {
+		hint = f.notFound
 	}
 	if p.Status >= 500 {
 		hint += retryNote(f.retryKey)

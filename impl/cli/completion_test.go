@@ -54,8 +54,9 @@ func TestComplete(t *testing.T) {
 		args []string // after "__complete"; the last one is the word being completed
 		want []string
 	}{
-		{[]string{""}, []string{"completion", "help", "links", "providers", "spec", "version"}},
-		{[]string{"li"}, []string{"links"}},
+		{[]string{""}, []string{"completion", "events", "help", "links", "listen", "providers", "spec", "version", "webhooks"}},
+		{[]string{"li"}, []string{"links", "listen"}},
+		{[]string{"we"}, []string{"webhooks"}},
 		{[]string{"links", ""}, []string{"close", "create", "get", "list"}},
 		{[]string{"links", "list", "--status", ""}, []string{"active", "completed", "expired", "closed", "unknown"}},
 		{[]string{"links", "get", "--output", ""}, []string{"table", "json"}},
@@ -63,6 +64,12 @@ func TestComplete(t *testing.T) {
 		{[]string{"spec", ""}, []string{"validate"}},
 		{[]string{"completion", ""}, []string{"bash", "fish", "powershell", "zsh"}},
 		{[]string{"help", "links", ""}, []string{"close", "create", "get", "list"}},
+		{[]string{"events", ""}, []string{"deliveries", "get", "list"}},
+		{[]string{"events", "list", "--type", ""}, []string{"payment_link.created", "payment_link.completed", "payment_link.expired", "payment_link.closed", "webhook_endpoint.test"}},
+		{[]string{"webhooks", ""}, []string{"endpoints"}},
+		{[]string{"webhooks", "endpoints", ""}, []string{"create", "delete", "deliveries", "get", "list", "rotate", "test"}},
+		{[]string{"webhooks", "endpoints", "deliveries", "we_1", "--status", ""}, []string{"pending", "delivered", "failed", "canceled"}},
+		{[]string{"listen", "--events", ""}, []string{"payment_link.created", "payment_link.completed", "payment_link.expired", "payment_link.closed", "webhook_endpoint.test"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

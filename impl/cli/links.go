@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -30,9 +29,6 @@ func (c *cli) linksCmd() *cobra.Command {
 	return links
 }
 
-// maxPageSize is the largest page the unified API serves (ListPaymentLinks limit maximum).
-const maxPageSize = 100
-
 // linkStatuses are the values of --status, for the help and shell completion.
 var linkStatuses = []string{"active", "completed", "expired", "closed", "unknown"}
 
@@ -56,17 +52,15 @@ operation (see 'paylinks providers') are skipped.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.provider, "provider", "", "only links of this `provider` (mijnklantportaal, hub2, telness, …)")
 	fs.StringVar(&o.status, "status", "", "only links in this `status`: "+strings.Join(linkStatuses, ", "))
-	fs.IntVar(&o.limit, "limit", 50, "how many links to show in all, across pages; 0 shows all")
-	fs.IntVar(&o.pageSize, "page-size", 0, "links per request, 1 to 100 (default: --limit, at most 100)")
-	fs.StringVar(&o.cursor, "cursor", "", "start from this nextCursor of an earlier list")
+	o.pages.register(fs, "links")
 	completeWith(cmd, "status", linkStatuses...)
 	return cmd
 }
 
 // listOptions are the flags of links list.
 type listOptions struct {
-	provider, status, cursor string
-	limit, pageSize          int
+	provider, status string
+	pages            pageFlags
 }
 
 func (c *cli) linksList(ctx context.Context, o *listOptions) error {
@@ -74,18 +68,9 @@ func (c *cli) linksList(ctx context.Context, o *listOptions) error {
 	if o.status != "" && !api.PaymentLinkStatus(o.status).Valid() {
 		return usagef("--status %q: use active, completed, expired, closed or unknown", o.status)
 	}
-	if o.limit < 0 {
-		return usagef("--limit %d: give a number of links, or 0 for all", o.limit)
-	}
-	if o.pageSize < 0 || o.pageSize > maxPageSize {
-		return usagef("--page-size %d: give 1 to %d", o.pageSize, maxPageSize)
-	}
-	size := o.pageSize
-	if size == 0 {
-		size = maxPageSize
-		if o.limit > 0 {
-			size = min(o.limit, maxPageSize)
-		}
+	size, err := o.pages.size("links")
+	if err != nil {
+		return err
 	}
 	cl, err := g.client()
 	if err != nil {
@@ -98,74 +83,32 @@ func (c *cli) linksList(ctx context.Context, o *listOptions) error {
 	if o.status != "" {
 		params.Status = (*api.PaymentLinkStatus)(&o.status)
 	}
-	if o.cursor != "" {
-		params.Cursor = &o.cursor
-	}
-
-	var (
-		links []api.PaymentLink
-		raw   = []json.RawMessage{} // "data": [] when nothing matches, never null
-		next  *string
-	)
-	for {
-		n := size
-		if o.limit > 0 {
-			n = min(n, o.limit-len(links))
-		}
-		params.Limit = &n
+	list, err := collect(g, &o.pages, size, func(limit int, cursor *string) (page[api.PaymentLink], error) {
+		params.Limit, params.Cursor = &limit, cursor
 		res, err := cl.ListPaymentLinksWithResponse(ctx, &params)
 		if err != nil {
-			return c.transportError(g, err, failure{})
+			return page[api.PaymentLink]{}, c.transportError(g, err, failure{})
 		}
 		if res.JSON200 == nil {
-			return c.problemError(g, res, res.HTTPResponse.Header, failure{})
+			return page[api.PaymentLink]{}, c.problemError(g, res, res.HTTPResponse.Header, failure{})
 		}
-		var page struct {
-			Data []json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(res.Body, &page); err != nil || len(page.Data) != len(res.JSON200.Data) {
-			return fmt.Errorf("the list answer of %s could not be read: %v", g.server, err)
-		}
-		links = append(links, res.JSON200.Data...)
-		raw = append(raw, page.Data...)
-		next = res.JSON200.NextCursor
-		if next != nil && *next == "" {
-			next = nil
-		}
-		if next == nil || (o.limit > 0 && len(links) >= o.limit) {
-			break
-		}
-		if params.Cursor != nil && *params.Cursor == *next {
-			return fmt.Errorf("%s answered the same cursor twice; stopping to avoid a loop", g.server)
-		}
-		params.Cursor = next
+		return page[api.PaymentLink]{res.JSON200.Data, res.Body, res.JSON200.NextCursor}, nil
+	})
+	if err != nil {
+		return err
 	}
-	if o.limit > 0 && len(links) > o.limit { // a server that gave more than asked
-		links, raw, next = links[:o.limit], raw[:o.limit], nil
-	}
-
 	if g.json() {
-		out, err := json.Marshal(struct {
-			Data       []json.RawMessage `json:"data"`
-			NextCursor *string           `json:"nextCursor"`
-		}{raw, next})
-		if err != nil {
-			return err
-		}
-		c.printJSON(out)
-		return nil
+		return list.printJSON(c)
 	}
-	if len(links) == 0 {
+	if len(list.items) == 0 {
 		fmt.Fprintln(c.stdout, "No payment links.")
 		if o.provider != "" || o.status != "" {
 			fmt.Fprintln(c.stderr, "Nothing matches the filters; try without --provider or --status.")
 		}
 		return nil
 	}
-	writeLinkTable(c.stdout, links)
-	if next != nil {
-		fmt.Fprintf(c.stderr, "Showing the first %d links; there are more: raise --limit (0 for all), or continue with --cursor %s\n", len(links), *next)
-	}
+	writeLinkTable(c.stdout, list.items)
+	list.moreNote(c, "links")
 	return nil
 }
 

@@ -45,7 +45,16 @@ func writeLinkTable(w io.Writer, links []api.PaymentLink) {
 // writeLinkDetail writes every field a link has, one per line.
 func writeLinkDetail(w io.Writer, l api.PaymentLink) {
 	tw := newTable(w)
-	row := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", name, value) }
+	for _, r := range linkRows(l) {
+		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
+	}
+	tw.Flush()
+}
+
+// linkRows are the fields of a link, as name and value, for a detail view.
+func linkRows(l api.PaymentLink) [][2]string {
+	var rows [][2]string
+	row := func(name, value string) { rows = append(rows, [2]string{name, value}) }
 	row("ID", l.Id)
 	row("Provider", fmt.Sprintf("%s (its id: %s)", l.Provider, l.ProviderLinkId))
 	row("Status", status(l)+statusNote(l))
@@ -83,7 +92,7 @@ func writeLinkDetail(w io.Writer, l api.PaymentLink) {
 			row(name, k+"="+(*l.Metadata)[k])
 		}
 	}
-	tw.Flush()
+	return rows
 }
 
 // status is the unified status; for a status paylinks does not know, with the provider's.

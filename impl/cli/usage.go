@@ -122,15 +122,21 @@ func noArgs(_ *cobra.Command, args []string) error {
 }
 
 // oneID takes one link id.
-func oneID(cmd *cobra.Command, args []string) error {
-	switch len(args) {
-	case 0:
-		return &usageError{msg: "missing the link ID",
-			hint: fmt.Sprintf("Give the paylinks id of a link, e.g. '%s mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4'; 'paylinks links list' shows them.", cmd.CommandPath())}
-	case 1:
-		return nil
-	default:
-		return usagef("expected one link ID, got %d: %s", len(args), strings.Join(args, " "))
+var oneID = oneArg("link ID", "the paylinks id of a link", "mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4", "paylinks links list")
+
+// oneArg takes exactly one id: what names it in messages ("link ID"), desc and example say what to
+// give, list is the command that shows them.
+func oneArg(what, desc, example, list string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch len(args) {
+		case 0:
+			return &usageError{msg: "missing the " + what,
+				hint: fmt.Sprintf("Give %s, e.g. '%s %s'; '%s' shows them.", desc, cmd.CommandPath(), example, list)}
+		case 1:
+			return nil
+		default:
+			return usagef("expected one %s, got %d: %s", what, len(args), strings.Join(args, " "))
+		}
 	}
 }
 

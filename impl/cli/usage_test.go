@@ -17,7 +17,7 @@ func TestUsageErrors(t *testing.T) {
 		hintHas   string // in the second
 		hintHasnt string // not in the second
 	}{
-		{"no command", nil, "paylinks: no command given", "Use one of: completion, links, providers, spec, version", ""},
+		{"no command", nil, "paylinks: no command given", "Use one of: completion, events, links, listen, providers, spec, version, webhooks", ""},
 		{"unknown command", []string{"lnks"}, `paylinks: unknown command "lnks"`, "Did you mean 'paylinks links'?", ""},
 		{"unknown command, nothing close", []string{"deploy"}, `paylinks: unknown command "deploy"`, "Run 'paylinks --help' for the commands.", "Did you mean"},
 		{"unknown subcommand", []string{"links", "delete"}, `paylinks links: unknown command "delete"`, "Run 'paylinks links --help'", ""},

@@ -247,7 +247,13 @@ func (s *Server) streamEvents(c echo.Context) error {
 	if err := write([]byte(": paylinks event stream\n\n")); err != nil {
 		return nil
 	}
+	// The keep-alive writer must be gone before the handler returns: net/http then writes the
+	// answer's end to the same buffer, without our lock.
+	var keepAlive sync.WaitGroup
+	defer func() { cancel(); keepAlive.Wait() }()
+	keepAlive.Add(1)
 	go func() {
+		defer keepAlive.Done()
 		t := time.NewTicker(15 * time.Second)
 		defer t.Stop()
 		for {
