@@ -391,3 +391,24 @@ func TestEndpointLifecycleThroughTheAPI(t *testing.T) {
 		t.Errorf("get after delete: %d", got.StatusCode())
 	}
 }
+
+// A test event reaches an endpoint whatever its event-type filter says.
+func TestTestEventIgnoresTheTypeFilter(t *testing.T) {
+	t.Parallel()
+	ts := start(t, Config{})
+	c := ts.client(t, DemoAPIKey)
+	rcv := eventstest.NewReceiver(t)
+	ep, err := c.CreateWebhookEndpointWithResponse(context.Background(), api.CreateWebhookEndpointRequest{Url: rcv.URL(),
+		EventTypes: &[]api.EventType{api.EventTypePaymentLinkCompleted}})
+	if err != nil || ep.JSON201 == nil {
+		t.Fatal(err)
+	}
+	rcv.SetSecrets(ep.JSON201.Secret)
+	tev, err := c.TestWebhookEndpointWithResponse(context.Background(), ep.JSON201.Id)
+	if err != nil || tev.JSON202 == nil {
+		t.Fatal(err)
+	}
+	if got := rcv.Wait(1, 5*time.Second); got[0].ID != tev.JSON202.Id || !got[0].VerifyOK {
+		t.Errorf("test delivery %s verified=%v", got[0].ID, got[0].VerifyOK)
+	}
+}
