@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paylinks/paylinks/impl/telemetry"
 )
 
 // FromEnv reads the configuration from PAYLINKS_* environment variables (see the README). Flags
@@ -18,6 +20,7 @@ import (
 //	PAYLINKS_DATA_DIR, PAYLINKS_DATABASE_URL, PAYLINKS_SECRETS_KEY, PAYLINKS_POLL_SCHEDULE,
 //	PAYLINKS_WEBHOOK_RETRY_SCHEDULE, PAYLINKS_WEBHOOK_TIMEOUT, PAYLINKS_WEBHOOK_ALLOW_PRIVATE
 //	                                   link events
+//	OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_*  where spans go (telemetry.SettingsFromEnv)
 func FromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
 	var err error
@@ -75,6 +78,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if cfg.Events.AllowPrivate, err = strconv.ParseBool(v); err != nil {
 			return cfg, fmt.Errorf("PAYLINKS_WEBHOOK_ALLOW_PRIVATE=%q: give true or false", v)
 		}
+	}
+	if cfg.Tracing, err = telemetry.SettingsFromEnv(getenv); err != nil {
+		return cfg, err
 	}
 	cfg.Providers = map[string]ProviderConfig{}
 	for _, kit := range Providers {

@@ -124,6 +124,7 @@ func (s *Server) Close() error {
 			err = s.events.Close()
 		}
 		s.removeTempDir()
+		s.stopTracing() // after the drain: the last requests' spans are exported too
 	})
 	return err
 }

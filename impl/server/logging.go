@@ -7,14 +7,17 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/paylinks/paylinks/impl/telemetry"
 )
 
 // secretKeys are log attribute names whose values are never written.
 var secretKeys = []string{"authorization", "token", "secret", "password", "apikey", "api_key", "x-api-key", "credential"}
 
-// NewLogger returns the JSON logger paylinks uses, which redacts attributes that name secrets.
+// NewLogger returns the JSON logger paylinks uses, which redacts attributes that name secrets and
+// writes the trace_id and span_id of the request on every line logged with its context.
 func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+	return slog.New(telemetry.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			k := strings.ToLower(a.Key)
@@ -25,7 +28,7 @@ func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
 			}
 			return a
 		},
-	}))
+	})))
 }
 
 func newRequestID() string {

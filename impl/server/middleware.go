@@ -47,12 +47,14 @@ func (s *Server) validateUnified(spec *validation.Spec) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
+			traceOperation(r.Context(), "", op.ID())
 			body, err := readBody(c)
 			if err != nil {
 				return err
 			}
 			if verr := spec.ValidateRequest(r.Context(), op, body); verr != nil {
 				s.metrics.violations.WithLabelValues("paylinks", op.ID(), "request").Inc()
+				traceViolations(r.Context(), "paylinks", op.ID(), "request", len(verr.(*validation.Error).Violations))
 				if s.cfg.Mode == Enforce {
 					return verr
 				}
@@ -87,6 +89,7 @@ func (s *Server) validateUnified(spec *validation.Spec) echo.MiddlewareFunc {
 			if verr := spec.ValidateResponse(r.Context(), op, rec.status, rec.header, rec.body.Bytes()); verr != nil {
 				vs := verr.(*validation.Error).Violations
 				s.metrics.violations.WithLabelValues("paylinks", op.ID(), "response").Inc()
+				traceViolations(r.Context(), "paylinks", op.ID(), "response", len(vs))
 				s.log.ErrorContext(r.Context(), "our answer violates the unified spec", "operation", op.ID(), "status", rec.status, "violations", vs)
 				if s.cfg.Mode == Enforce {
 					w.Header().Del("Content-Length")

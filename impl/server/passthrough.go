@@ -46,12 +46,14 @@ func (s *Server) passthrough(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	traceOperation(r.Context(), p.kit.Name, op.ID())
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
 	if verr := p.spec.ValidateRequest(r.Context(), op, body); verr != nil {
 		s.metrics.violations.WithLabelValues(p.kit.Name, op.ID(), "request").Inc()
+		traceViolations(r.Context(), p.kit.Name, op.ID(), "request", len(verr.(*validation.Error).Violations))
 		if s.cfg.Mode == Enforce {
 			return verr
 		}

@@ -27,12 +27,14 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/events"
 	"github.com/paylinks/paylinks/impl/idempotency"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/sandbox"
+	"github.com/paylinks/paylinks/impl/telemetry"
 	"github.com/paylinks/paylinks/impl/validation"
 )
 
@@ -89,6 +91,11 @@ type Config struct {
 	Kits []ProviderKit
 	// Events configures link events (store, polling, delivery).
 	Events EventsConfig
+	// Tracing says where spans go (FromEnv reads it from OTEL_* variables); the zero value
+	// exports nothing, and the caller's trace context is still passed on and logged.
+	Tracing telemetry.Settings
+	// TracerProvider, if set, makes the spans instead (tests, embedding); its owner stops it.
+	TracerProvider trace.TracerProvider
 
 	// transport replaces the connection pool to live providers (benchmarks without a network).
 	transport http.RoundTripper
@@ -146,6 +153,8 @@ type Server struct {
 	// streams ends the event streams when the server drains.
 	streams    context.Context
 	endStreams context.CancelFunc
+	tracer    trace.TracerProvider
+	ownTracer *telemetry.Provider // the tracer provider Serve stops, if the server made it
 	// SandboxMode is true when every provider runs on its sandbox and no API keys are configured:
 	// DemoAPIKey is then accepted.
 	SandboxMode bool
@@ -164,7 +173,7 @@ type provider struct {
 
 // New checks the configuration and wires the server. It refuses to start with a real provider
 // configured and no API key, so a live deployment is never open.
-func New(cfg Config) (*Server, error) {
+func New(cfg Config) (_ *Server, err error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Mode.check(); err != nil {
 		return nil, err
@@ -204,6 +213,15 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("unknown provider %q in configuration", name)
 		}
 	}
+
+	if err := s.startTracing(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.stopTracing()
+		}
+	}()
 
 	clock := sandbox.WallClock()
 	seed, err := sandboxSeed(cfg)
@@ -307,11 +325,12 @@ func (s *Server) wire(kit ProviderKit, pc ProviderConfig, clock *sandbox.Clock, 
 			Spec:   spec,
 			Prefix: u.Path,
 			Report: s.cfg.Mode == Report,
-			Base:   retrying(s.metrics.instrument(kit.Name, base), s.cfg.MaxRetries),
+			Base:   s.retryTraced(p, s.metrics.instrument(kit.Name, base)),
 			OnViolation: func(ctx context.Context, op string, ce *validation.ContractError) {
 				s.metrics.violations.WithLabelValues(kit.Name, op, "response").Inc()
 				s.log.WarnContext(ctx, "provider answer violates its spec", "provider", kit.Name, "operation", op, "status", ce.Status, "violations", ce.Violations, "mode", string(s.cfg.Mode))
 				noteViolations(ctx, ce.Violations)
+				traceViolations(ctx, kit.Name, op, "response", len(ce.Violations))
 			},
 		},
 		// Redirects from a provider are not followed: credentials must not travel elsewhere.
@@ -330,6 +349,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(plainRequestID)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
+	e.Use(s.traceRequests()) // before observe, so that its log line has the trace id
 	e.Use(s.observe)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 
