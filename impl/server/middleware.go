@@ -47,7 +47,6 @@ func (s *Server) validateUnified(spec *validation.Spec) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
-			traceOperation(r.Context(), "", op.ID())
 			body, err := readBody(c)
 			if err != nil {
 				return err

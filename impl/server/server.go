@@ -155,6 +155,8 @@ type Server struct {
 	endStreams context.CancelFunc
 	tracer    trace.TracerProvider
 	ownTracer *telemetry.Provider // the tracer provider Serve stops, if the server made it
+	// unifiedOps are the unified API's operationIds by Echo route ("GET /v1/payment-links/:id").
+	unifiedOps map[string]string
 	// SandboxMode is true when every provider runs on its sandbox and no API keys are configured:
 	// DemoAPIKey is then accepted.
 	SandboxMode bool
@@ -367,6 +369,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	if err != nil {
 		return err
 	}
+	s.unifiedOps = operationsByRoute(doc)
 	spec, err := validation.New(doc)
 	if err != nil {
 		return err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/attribute"
 
@@ -64,11 +66,15 @@ func (s *Server) traceRequests() echo.MiddlewareFunc {
 	return telemetry.Middleware(s.tracer, telemetry.ServerOptions{
 		Skip: untracedRoutes,
 		End: func(c echo.Context) []attribute.KeyValue {
+			var attrs []attribute.KeyValue
 			r := c.Request()
-			if r.Method != http.MethodPost || r.Header.Get("Idempotency-Key") == "" {
-				return nil
+			if op := s.unifiedOps[r.Method+" "+c.Path()]; op != "" {
+				attrs = append(attrs, attrOperation.String(op))
 			}
-			return []attribute.KeyValue{attrReplayed.Bool(c.Response().Header().Get("Idempotent-Replayed") == "true")}
+			if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
+				attrs = append(attrs, attrReplayed.Bool(c.Response().Header().Get("Idempotent-Replayed") == "true"))
+			}
+			return attrs
 		},
 	})
 }
@@ -109,13 +115,27 @@ func (p *provider) operation(r *http.Request) *validation.Operation {
 	return op
 }
 
-// traceOperation names, on the request's server span, the operation it is for and the provider
-// it goes to ("" for the unified API, whose providers the calls name).
+// operationsByRoute maps the routes Echo has for the unified API ("POST /v1/payment-links/:id/close")
+// to their operationIds, so that every server span of the API names its operation: replays and
+// requests refused before validation too.
+func operationsByRoute(doc *openapi3.T) map[string]string {
+	m := map[string]string{}
+	for path, item := range doc.Paths.Map() {
+		route := pathParam.ReplaceAllString(path, ":$1")
+		for method, op := range item.Operations() {
+			m[method+" "+route] = op.OperationID
+		}
+	}
+	return m
+}
+
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+// traceOperation names, on a passthrough request's server span, the provider and the operation
+// of its spec the request is for.
 func traceOperation(ctx context.Context, provider, operation string) {
 	telemetry.SetAttributes(ctx, attrOperation.String(operation))
-	if provider != "" {
-		telemetry.Include(ctx, attrProvider, provider)
-	}
+	telemetry.Include(ctx, attrProvider, provider)
 }
 
 // traceViolations counts spec violations on the request's server span, with an event saying where

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -190,7 +191,7 @@ func TestTracesUnifiedCreateOnSandbox(t *testing.T) {
 		t.Fatalf("repeat: %d %v %v", status, h, b)
 	}
 	replay := serverSpans(t, rec, "POST /v1/payment-links", 2)[1]
-	wantAttrs(t, replay, map[string]string{"paylinks.idempotency.replayed": "true"})
+	wantAttrs(t, replay, map[string]string{"paylinks.idempotency.replayed": "true", "paylinks.operation": "CreatePaymentLink"})
 	if below := childSpans(rec, replay); len(below) != 0 {
 		t.Errorf("a replay called the provider: %v", spanNames(below))
 	}
@@ -365,4 +366,49 @@ func TestServeExportsSpansOnStop(t *testing.T) {
 	if before != 0 || !slices.Contains(exported, "GET /v1/providers") {
 		t.Errorf("exported before the stop %d spans, after %v; want the request's span, on the stop", before, exported)
 	}
+}
+
+// TestTracesCountSpecViolations: the server span counts the spec violations found in the caller's
+// request and in a provider's answer, each place with an event.
+func TestTracesCountSpecViolations(t *testing.T) {
+	t.Parallel()
+	rec, tp := recordSpans(t)
+	ts := start(t, Config{TracerProvider: tp})
+	if status, _, b := ts.do(t, "GET", "/v1/payment-links?limit=many", DemoAPIKey, "", nil); status/100 != 4 {
+		t.Fatalf("invalid limit: %d %v", status, b)
+	}
+	list := serverSpans(t, rec, "GET /v1/payment-links", 1)[0]
+	wantAttrs(t, list, map[string]string{"paylinks.spec_violations": "1", "paylinks.operation": "ListPaymentLinks"})
+	wantEvent(t, list, map[string]string{"paylinks.spec": "paylinks", "paylinks.direction": "request", "paylinks.violations": "1"})
+
+	up := newUpstream(t, answer(http.StatusOK, "application/json", `{"paymentLinkId":"tl_1","status":42}`))
+	report := start(t, Config{TracerProvider: tp, Mode: Report, APIKeys: []string{"k"},
+		Providers: map[string]ProviderConfig{"telness": {BaseURL: up.URL, Credentials: map[string]string{"api_key": "key"}}}})
+	status, h, _ := report.do(t, "GET", "/providers/telness/payment-links/tl_1", "k", "", nil)
+	if status != 200 || h.Get("X-Paylinks-Violations") == "" {
+		t.Fatalf("report mode: %d %v", status, h)
+	}
+	get := serverSpans(t, rec, "GET /providers/:provider/*", 1)[0]
+	n := strings.Count(h.Get("X-Paylinks-Violations"), ";") + 1
+	wantAttrs(t, get, map[string]string{"paylinks.spec_violations": strconv.Itoa(n), "paylinks.provider": "telness", "paylinks.operation": "GetPaymentLink"})
+	wantEvent(t, get, map[string]string{"paylinks.spec": "telness", "paylinks.direction": "response", "paylinks.violations": strconv.Itoa(n)})
+}
+
+// wantEvent fails the test unless the span has a "spec violation" event with those attributes.
+func wantEvent(t *testing.T, s sdktrace.ReadOnlySpan, want map[string]string) {
+	t.Helper()
+	for _, e := range s.Events() {
+		got := map[string]string{}
+		for _, kv := range e.Attributes {
+			got[string(kv.Key)] = kv.Value.Emit()
+		}
+		match := e.Name == "spec violation"
+		for k, v := range want {
+			match = match && got[k] == v
+		}
+		if match {
+			return
+		}
+	}
+	t.Errorf("%q: no spec violation event with %v in %v", s.Name(), want, s.Events())
 }
