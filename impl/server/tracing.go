@@ -134,7 +134,7 @@ var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 // traceOperation names, on a passthrough request's server span, the provider and the operation
 // of its spec the request is for.
 func traceOperation(ctx context.Context, provider, operation string) {
-	telemetry.SetAttributes(ctx, attrOperation.String(operation))
+	telemetry.SetAttribute(ctx, attrOperation.String(operation))
 	telemetry.Include(ctx, attrProvider, provider)
 }
 

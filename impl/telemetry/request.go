@@ -27,11 +27,11 @@ func requestOf(ctx context.Context) *request {
 	return r
 }
 
-// SetAttributes sets attributes on the server span of the request ctx belongs to. Without one
-// (nothing recorded, or outside a request) it does nothing.
-func SetAttributes(ctx context.Context, kv ...attribute.KeyValue) {
+// SetAttribute sets an attribute on the server span of the request ctx belongs to. Without one
+// (nothing recorded, or outside a request) it does nothing, and allocates nothing.
+func SetAttribute(ctx context.Context, kv attribute.KeyValue) {
 	if r := requestOf(ctx); r != nil {
-		r.span.SetAttributes(kv...)
+		r.span.SetAttributes(kv)
 	}
 }
 
