@@ -46,7 +46,7 @@ func (s *Server) passthrough(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	traceOperation(r.Context(), p.kit.Name, op.ID())
+	s.traceOperation(r.Context(), p.kit.Name, op.ID())
 	body, err := readBody(c)
 	if err != nil {
 		return err

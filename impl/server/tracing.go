@@ -133,7 +133,10 @@ var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
 // traceOperation names, on a passthrough request's server span, the provider and the operation
 // of its spec the request is for.
-func traceOperation(ctx context.Context, provider, operation string) {
+func (s *Server) traceOperation(ctx context.Context, provider, operation string) {
+	if !telemetry.Records(s.tracer) {
+		return // no span to name: spare the context lookups
+	}
 	telemetry.SetAttribute(ctx, attrOperation.String(operation))
 	telemetry.Include(ctx, attrProvider, provider)
 }
