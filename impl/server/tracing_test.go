@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -337,30 +335,16 @@ func TestServeExportsSpansOnStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Logger = NewLogger(io.Discard, slog.LevelInfo)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Addr = ln.Addr().String()
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	ts := &testServer{Server: srv, URL: "http://" + cfg.Addr}
-	if status, _, b := ts.do(t, "GET", "/v1/providers", DemoAPIKey, "", nil); status != 200 {
-		t.Fatalf("providers: %d %v", status, b)
-	}
-	mu.Lock()
-	before := len(exported)
-	mu.Unlock()
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	var before int
+	t.Run("serve until stopped", func(t *testing.T) {
+		ts := start(t, cfg) // stopped gracefully when this subtest ends
+		if status, _, b := ts.do(t, "GET", "/v1/providers", DemoAPIKey, "", nil); status != 200 {
+			t.Fatalf("providers: %d %v", status, b)
+		}
+		mu.Lock()
+		before = len(exported)
+		mu.Unlock()
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if before != 0 || !slices.Contains(exported, "GET /v1/providers") {
