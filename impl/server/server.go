@@ -153,8 +153,8 @@ type Server struct {
 	// streams ends the event streams when the server drains.
 	streams    context.Context
 	endStreams context.CancelFunc
-	tracer    trace.TracerProvider
-	ownTracer *telemetry.Provider // the tracer provider Serve stops, if the server made it
+	tracer     trace.TracerProvider
+	ownTracer  *telemetry.Provider // the tracer provider Close stops, if the server made it
 	// unifiedOps are the unified API's operationIds by Echo route ("GET /v1/payment-links/:id").
 	unifiedOps map[string]string
 	// SandboxMode is true when every provider runs on its sandbox and no API keys are configured:

@@ -35,7 +35,7 @@ const (
 var untracedRoutes = []string{"/healthz", "/readyz", "/metrics"}
 
 // startTracing sets up the tracer provider: Config.TracerProvider if given (its owner stops it),
-// else the one Config.Tracing describes, which the server stops when Serve returns.
+// else the one Config.Tracing describes, which Close stops (Serve closes the server when it returns).
 func (s *Server) startTracing() error {
 	if s.cfg.TracerProvider != nil {
 		s.tracer = s.cfg.TracerProvider
