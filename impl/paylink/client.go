@@ -82,18 +82,23 @@ func (c *Client) Create(ctx context.Context, in CreateInput) (Link, error) {
 	if err != nil {
 		return Link{}, err
 	}
+	if err := supports(p, OpCreate, "", "links cannot be created through paylinks"); err != nil {
+		return Link{}, err
+	}
 	if err := c.checkCreate(p, in); err != nil {
 		return Link{}, err
 	}
 	l, err := p.Create(ctx, in)
 	if err != nil {
-		return Link{}, err
+		return Link{}, classify(p, err)
 	}
-	return qualify(p.Name(), l), nil
+	return qualify(p, "", l)
 }
 
-// checkCreate refuses what no provider call should be made for: fields the provider has no place
-// for, currencies it does not take, amounts that are not positive and expiries in the past.
+// checkCreate refuses what no provider call should be made for: everything Capabilities can
+// express (an amount the provider needs or has no place for, a currency it does not take, an
+// amount that is not positive, reuse) and expiries in the past. It is the only place these are
+// checked; adapters check only what only they know.
 func (c *Client) checkCreate(p Provider, in CreateInput) error {
 	caps := p.Capabilities()
 	var v []Violation
@@ -140,38 +145,61 @@ func (c *Client) Get(ctx context.Context, id ID) (Link, error) {
 	if err != nil {
 		return Link{}, err
 	}
-	l, err := p.Get(ctx, linkID)
-	if err != nil {
+	if err := supports(p, OpGet, "", "links cannot be read"); err != nil {
 		return Link{}, err
 	}
-	return qualify(p.Name(), l), nil
+	l, err := p.Get(ctx, linkID)
+	if err != nil {
+		return Link{}, classify(p, err)
+	}
+	return qualify(p, linkID, l)
 }
 
 // Close closes the link. A link that is already closed gives ErrAlreadyClosed; a completed or
 // expired one ErrNotClosable. A close the provider answers with success is verified: the link it
 // returns, or else the link read again, must be closed; otherwise the error is ErrNotHonoured.
+//
+// A close that fails with ErrProviderTimeout or ErrProviderUnavailable may have closed the link
+// all the same: Get it before trying again (closing it again is harmless: ErrAlreadyClosed).
 func (c *Client) Close(ctx context.Context, id ID, in CloseInput) (Link, error) {
 	p, linkID, err := c.route(id)
 	if err != nil {
 		return Link{}, err
 	}
-	if !p.Capabilities().Supports(OpClose) {
-		return Link{}, Unsupported(p.Name(), "", "links cannot be closed")
+	if err := supports(p, OpClose, "", "links cannot be closed"); err != nil {
+		return Link{}, err
 	}
 	l, err := p.Close(ctx, linkID, in)
 	if err != nil {
-		return Link{}, err
+		return Link{}, classify(p, explainRefusal(ctx, p, linkID, err))
 	}
 	if l, err = confirmClosed(ctx, p, linkID, l); err != nil {
-		return Link{}, err
+		return Link{}, classify(p, err)
 	}
-	return qualify(p.Name(), l), nil
+	return qualify(p, linkID, l)
 }
 
-func qualify(provider string, l Link) Link {
-	l.Provider = provider
-	l.ID = NewID(provider, l.ProviderLinkID)
-	return l
+// supports refuses an operation the provider's capabilities leave out, before any call.
+func supports(p Provider, op Operation, field, reason string) error {
+	if p.Capabilities().Supports(op) {
+		return nil
+	}
+	return Unsupported(p.Name(), field, reason)
+}
+
+// qualify turns a link of the provider into a paylinks link. A link without the provider's id, or
+// another link than the one asked for (linkID, when not empty), breaks the contract of the
+// provider: its id is what every later call needs.
+func qualify(p Provider, linkID string, l Link) (Link, error) {
+	switch {
+	case l.ProviderLinkID == "":
+		return Link{}, &ProviderError{Provider: p.Name(), Kind: ErrContractViolation, Message: "answered with a payment link without its id"}
+	case linkID != "" && l.ProviderLinkID != linkID:
+		return Link{}, &ProviderError{Provider: p.Name(), Kind: ErrContractViolation, Message: fmt.Sprintf("answered with payment link %q when asked for %q", l.ProviderLinkID, linkID)}
+	}
+	l.Provider = p.Name()
+	l.ID = NewID(p.Name(), l.ProviderLinkID)
+	return l, nil
 }
 
 // ListQuery selects links for List. Limit defaults to 20 and is capped at 100.
@@ -208,8 +236,8 @@ func (c *Client) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		if err != nil {
 			return ListPage{}, err
 		}
-		if !p.Capabilities().Supports(OpList) {
-			return ListPage{}, Unsupported(p.Name(), "query.provider", "this provider documents no list endpoint; get links by id")
+		if err := supports(p, OpList, "query.provider", "this provider documents no list endpoint; get links by id"); err != nil {
+			return ListPage{}, err
 		}
 		names = []string{q.Provider}
 	} else {
@@ -345,12 +373,15 @@ func (c *Client) collect(ctx context.Context, p Provider, cur cursor, want int) 
 	for range maxProviderPages {
 		res, err := p.List(ctx, PageQuery{Status: cur.Status, Page: token})
 		if err != nil {
-			out.err = err
+			out.err = classify(p, err)
 			return out
 		}
 		out.last = token
 		for _, l := range res.Links {
-			l = qualify(p.Name(), l)
+			if l, err = qualify(p, "", l); err != nil {
+				out.err = err
+				return out
+			}
 			if read == 0 || l.CreatedAt.Before(oldest) {
 				oldest = l.CreatedAt
 			}

@@ -168,7 +168,7 @@ func retryAfterSeconds(v string) time.Duration {
 func TransportError(provider string, err error) error {
 	var ne net.Error
 	switch {
-	case errors.Is(err, ErrContractViolation):
+	case isContractViolation(err):
 		return &ProviderError{Provider: provider, Kind: ErrContractViolation, Err: err}
 	case errors.Is(err, context.Canceled):
 		return err
@@ -182,4 +182,39 @@ func TransportError(provider string, err error) error {
 // DecodeError is the ProviderError of a 2xx answer whose body could not be read as documented.
 func DecodeError(provider string, status int, err error) error {
 	return &ProviderError{Provider: provider, Kind: ErrContractViolation, Status: status, Err: err}
+}
+
+// sentinels are the errors every error of the Client matches one of.
+var sentinels = []error{
+	ErrNotFound, ErrAlreadyClosed, ErrNotClosable, ErrInvalidInput, ErrUnsupported, ErrProviderAuth,
+	ErrProviderUnavailable, ErrProviderTimeout, ErrContractViolation, ErrNotHonoured, ErrProvider,
+}
+
+// classify is the one place where an adapter's error becomes the Client's: an error that matches a
+// sentinel, and the caller's own context.Canceled, are returned as they are; anything else is
+// wrapped once into a *ProviderError (ErrProviderTimeout for a bare deadline, ErrProvider
+// otherwise), so that callers can always tell what happened with errors.Is.
+func classify(p Provider, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	kind := ErrProvider
+	if errors.Is(err, context.DeadlineExceeded) {
+		kind = ErrProviderTimeout
+	}
+	return &ProviderError{Provider: p.Name(), Kind: kind, Err: err}
+}
+
+// contractViolation is implemented by errors that say an answer breaks its spec (the validating
+// transport's); asking for the behaviour keeps the domain from importing the validator.
+type contractViolation interface{ ContractViolation() bool }
+
+func isContractViolation(err error) bool {
+	var cv contractViolation
+	return errors.Is(err, ErrContractViolation) || (errors.As(err, &cv) && cv.ContractViolation())
 }

@@ -69,3 +69,34 @@ func undo(ctx context.Context, p Provider, linkID string) error {
 	_, err = confirmClosed(ctx, p, linkID, l)
 	return err
 }
+
+// explainRefusal says why the provider refused to close a link as not closable (ErrNotClosable),
+// by reading it: closed gives ErrAlreadyClosed, paid or expired stays ErrNotClosable, and still
+// open gives ErrProvider, since the provider then knows a reason paylinks does not. Providers
+// answer all three alike (MijnKlantportaal 422, Hub2 409, Telness 409), so this is done here,
+// once. The provider's status, code and message are kept; if the link cannot be read, the refusal
+// stands, saying so.
+func explainRefusal(ctx context.Context, p Provider, linkID string, err error) error {
+	if !errors.Is(err, ErrNotClosable) || errors.Is(err, ErrAlreadyClosed) || !p.Capabilities().Supports(OpGet) {
+		return err
+	}
+	pe := ProviderError{Provider: p.Name(), Message: err.Error()}
+	if x := (*ProviderError)(nil); errors.As(err, &x) {
+		pe = *x
+	}
+	l, gerr := p.Get(ctx, linkID)
+	switch {
+	case errors.Is(gerr, context.Canceled):
+		return gerr
+	case gerr != nil:
+		pe.Kind = ErrNotClosable
+		pe.Message = strings.TrimPrefix(pe.Message+"; reading its status failed: "+gerr.Error(), "; ")
+	case l.Status == StatusClosed:
+		pe.Kind = ErrAlreadyClosed
+	case l.Status == StatusActive:
+		pe.Kind = ErrProvider
+	default:
+		pe.Kind = ErrNotClosable
+	}
+	return &pe
+}

@@ -123,16 +123,70 @@ func (c Capabilities) Supports(op Operation) bool {
 	return false
 }
 
-// Provider is what an adapter implements. Ids passed in and out are the provider's own; the Client
-// turns them into paylinks ids. Errors are the domain's (ErrNotFound, *ProviderError, …).
+// Provider is the driver behind Client: what a provider adapter implements. Ids passed in and out
+// are the provider's own; the Client turns them into paylinks ids. Users call the Client, never a
+// Provider directly, and the contract below is written for that caller.
+//
+// What the Client guarantees before it calls a method:
+//   - the method's operation is among Capabilities().Operations (otherwise the caller gets an
+//     *UnsupportedError and the adapter is not called);
+//   - a link id is the non-empty id of a link of this provider, taken from a paylinks id;
+//   - a CreateInput satisfies Capabilities: an amount is present when Amounts && !OpenAmount and
+//     absent when !Amounts, its currency is one of Currencies and its value is positive; Reusable
+//     only when ReusableLinks; ExpiresAt zero or in the future.
+//
+// What every method MUST do with errors. Every error MUST match one of the sentinels of this
+// package with errors.Is; the one exception is the caller's own context.Canceled, returned as it
+// is. An adapter SHOULD return a *ProviderError (through ResponseError, TransportError,
+// DecodeError) so that the provider's status, code and message reach the caller; an error that
+// matches no sentinel is a bug of the adapter, which the Client still wraps once into a
+// *ProviderError of kind ErrProvider so that callers can always classify it. The cases:
+//   - ErrNotFound: the provider does not know the link (its 404, or an id it refuses as unknown);
+//   - ErrAlreadyClosed: Close of a link that is closed;
+//   - ErrNotClosable: Close of a link the provider refuses to close because of its state (paid,
+//     expired, or closed when the provider does not say which). The Client then reads the link to
+//     tell these apart, so an adapter never does that GET itself;
+//   - ErrInvalidInput (a *ValidationError, possibly inside a *ProviderError): input the adapter or
+//     the provider refuses, each violation naming the unified field (JSON pointer into the create
+//     body, "query.cursor", "header.Idempotency-Key");
+//   - ErrUnsupported (an *UnsupportedError): a field the provider has no place for, or an
+//     operation it lacks; never a silently dropped field;
+//   - ErrProviderAuth: the provider refused the configured credentials (401/403);
+//   - ErrProviderUnavailable: no answer (connection refused or reset), 429, 502, 503;
+//   - ErrProviderTimeout: no answer in time (the HTTP client's timeout, the caller's deadline, 504);
+//   - ErrContractViolation: an answer that breaks the provider's curated spec (an undecodable 2xx,
+//     a link without its id, an amount the currency cannot hold);
+//   - ErrNotHonoured: a success answer to a request the provider did not carry out (NotHonoured);
+//   - ErrProvider: any other failure answer of the provider.
+//
+// Errors and String/GoString of adapters and their Configs MUST NOT contain a credential.
+//
+// Outcomes that are not known. A Create or Close that fails with ErrProviderTimeout or
+// ErrProviderUnavailable may or may not have happened at the provider: the request may have
+// arrived and been carried out while its answer was lost. Retry it with the same IdempotencyKey
+// when the provider honours one (Capabilities.NativeIdempotency; the server's Idempotency-Key
+// covers the others for one paylinks deployment), or read before trying again: Get the link after
+// a close, List (or the provider's dashboard) by reference after a create.
 type Provider interface {
+	// Name is the provider id, as spelt in paylinks ids, configuration and the unified API.
 	Name() string
+	// Capabilities MUST tell the truth: the Client refuses what they exclude without calling, and
+	// everything they include MUST work (every listed operation, every currency, reuse, open
+	// amounts).
 	Capabilities() Capabilities
+	// Create creates a link and returns it as the provider reports it, active. Fields the
+	// provider has no place for MUST be refused (ErrUnsupported), never dropped; fields only the
+	// adapter can check (required at this provider, options) are its to validate.
 	Create(ctx context.Context, in CreateInput) (Link, error)
+	// Get returns the link as the provider reports it now; an unknown id MUST give ErrNotFound.
 	Get(ctx context.Context, linkID string) (Link, error)
-	// List returns one page of links, newest first. Providers without a list endpoint return
-	// ErrUnsupported.
+	// List returns one page of links, newest first, and the token of the next page (empty on the
+	// last). q.Page is empty or a token this adapter returned. A provider without a list endpoint
+	// MUST return ErrUnsupported and leave OpList out of its Capabilities.
 	List(ctx context.Context, q PageQuery) (PageResult, error)
+	// Close closes the link so it can no longer be paid and returns it, closed. A closed link
+	// MUST give ErrAlreadyClosed or ErrNotClosable, a paid or expired one ErrNotClosable, an
+	// unknown one ErrNotFound. The Client verifies that a success did close the link.
 	Close(ctx context.Context, linkID string, in CloseInput) (Link, error)
 }
 

@@ -10,12 +10,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/paylinks/paylinks/impl/paylink"
 )
 
-// ContractError is a provider answer that breaks the provider's curated spec. It matches
-// paylink.ErrContractViolation.
+// ContractError is a provider answer that breaks the provider's curated spec. The domain reads it
+// as paylink.ErrContractViolation by its ContractViolation method (paylink.TransportError), so
+// this package needs not import the domain.
 type ContractError struct {
 	Operation  string
 	Status     int
@@ -26,8 +25,8 @@ func (e *ContractError) Error() string {
 	return fmt.Sprintf("%s answered %d against its spec: %s", e.Operation, e.Status, (&Error{Violations: e.Violations}).Error()[len("spec violation: "):])
 }
 
-// Is makes a ContractError match paylink.ErrContractViolation.
-func (e *ContractError) Is(target error) bool { return target == paylink.ErrContractViolation }
+// ContractViolation reports that the error is a broken contract of the provider's answer.
+func (e *ContractError) ContractViolation() bool { return true }
 
 // Transport is an http.RoundTripper that validates every response of a provider against its spec
 // as it arrives, so drift is caught where it starts. In enforce mode (Report false) an invalid

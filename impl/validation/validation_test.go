@@ -156,8 +156,9 @@ func TestTransport(t *testing.T) {
 				OnViolation: func(context.Context, string, *validation.ContractError) { reported++ }}}
 			res, err := c.Get(up.URL + "/v1/payment-links/plk_abc")
 			if tt.wantErr {
-				if !errors.Is(err, paylink.ErrContractViolation) {
-					t.Fatalf("err %v, want a contract violation", err)
+				var ce *validation.ContractError
+				if !errors.As(err, &ce) || !errors.Is(paylink.TransportError("mijnklantportaal", err), paylink.ErrContractViolation) {
+					t.Fatalf("err %v, want a contract violation, read as one by the domain", err)
 				}
 				return
 			}

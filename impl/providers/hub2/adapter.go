@@ -8,19 +8,18 @@
 package hub2
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/hub2"
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 // Name is the provider id of Hub2.
@@ -45,23 +44,31 @@ type Config struct {
 	BaseURL string
 	// APIKey, MerchantID and Environment are Hub2's three auth headers, sent on every request.
 	// A key is bound to one environment at Hub2, so Environment is required: "live" or "sandbox".
-	APIKey      string
+	APIKey      string `paylinks:"secret"`
 	MerchantID  string
 	Environment string
-	// HTTPClient does the requests; nil means http.DefaultClient. Wrap it to validate answers
-	// against the curated spec or to set timeouts.
+	// HTTPClient does the requests; nil means an http.Client with a 30 second timeout. Wrap it to
+	// validate answers against the curated spec.
 	HTTPClient api.HttpRequestDoer
 }
 
+// String describes the config without the API key, so a logged or printed Config does not leak it.
+func (c Config) String() string { return call.Describe(c) }
+
+// GoString keeps the API key out of %#v.
+func (c Config) GoString() string { return call.Describe(c) }
+
+// LogValue keeps the API key out of structured logs.
+func (c Config) LogValue() slog.Value { return call.LogValue(c) }
+
 // Adapter is the Hub2 paylink.Provider. It is safe for concurrent use.
-//
-// It calls the generated client's plain methods and parses the answers itself, because the
-// …WithResponse methods return one error for "no answer" and "an answer that does not decode",
-// which the domain tells apart (TransportError vs DecodeError).
 type Adapter struct {
-	client                          *api.ClientWithResponses
-	apiKey, merchantID, environment string
+	client *api.Client
+	auth   call.Auth
 }
+
+// wire reads Hub2's answers.
+var wire = call.Provider{Name: Name, ErrorBody: errorBody}
 
 var (
 	_ paylink.Provider       = (*Adapter)(nil)
@@ -89,15 +96,11 @@ func New(cfg Config) (*Adapter, error) {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("hub2: BaseURL %q is not an absolute http(s) URL", base)
+	if err := call.BaseURL(Name, base); err != nil {
+		return nil, err
 	}
-	a := &Adapter{apiKey: cfg.APIKey, merchantID: cfg.MerchantID, environment: cfg.Environment}
-	opts := []api.ClientOption{api.WithRequestEditorFn(a.Authorize)}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, api.WithHTTPClient(cfg.HTTPClient))
-	}
-	c, err := api.NewClientWithResponses(base, opts...)
+	a := &Adapter{auth: call.Headers(map[string]string{"ApiKey": cfg.APIKey, "MerchantId": cfg.MerchantID, "Environment": cfg.Environment})}
+	c, err := api.NewClient(base, api.WithHTTPClient(call.HTTPClient(cfg.HTTPClient)), api.WithRequestEditorFn(a.Authorize))
 	if err != nil {
 		return nil, fmt.Errorf("hub2: %w", err)
 	}
@@ -108,9 +111,7 @@ func New(cfg Config) (*Adapter, error) {
 // Authorize sets Hub2's three auth headers on a request. The adapter's own calls use it, and so
 // can a caller forwarding its own requests to Hub2 (the server's passthrough).
 func (a *Adapter) Authorize(_ context.Context, r *http.Request) error {
-	r.Header.Set("ApiKey", a.apiKey)
-	r.Header.Set("MerchantId", a.merchantID)
-	r.Header.Set("Environment", a.environment)
+	a.auth(r)
 	return nil
 }
 
@@ -148,31 +149,23 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	rsp, err := a.client.ClientInterface.CreatePaymentLink(ctx, body)
-	if err != nil {
-		return paylink.Link{}, paylink.TransportError(Name, err)
-	}
-	raw, err := readBody(rsp)
+	ans, err := wire.Read(a.client.CreatePaymentLink(ctx, body))
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	res, err := api.ParseCreatePaymentLinkResponse(rsp)
-	if err != nil {
-		return paylink.Link{}, answerError(rsp, raw, err)
+	if ans.Status != http.StatusCreated && ans.Status != http.StatusOK {
+		return paylink.Link{}, wire.Failure(ans)
 	}
-	created := res.JSON201
-	if created == nil {
-		created = res.JSON200
-	}
-	if created == nil {
-		return paylink.Link{}, answerError(rsp, raw, nil)
-	}
-	l, err := toLink(rsp.StatusCode, fromCreated(*created), raw)
+	created, err := call.Decode[api.CreatedPaymentLink](wire, ans)
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	if missing := unhonoured(body, *created); len(missing) > 0 {
-		return paylink.Link{}, paylink.NotHonoured(ctx, a, rsp.StatusCode, created.Id, missing)
+	l, err := toLink(ans.Status, fromCreated(created), ans.Body)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	if missing := unhonoured(body, created); len(missing) > 0 {
+		return paylink.Link{}, paylink.NotHonoured(ctx, a, ans.Status, created.Id, missing)
 	}
 	return l, nil
 }
@@ -221,7 +214,8 @@ func samePhone(a, b string) bool {
 	return b != "" && strings.HasSuffix(a, b)
 }
 
-// createBody maps the unified input to Hub2's create request, with every violation found.
+// createBody maps the unified input to Hub2's create request, with every violation found of what
+// only Hub2 asks (the Client has checked the amount against the capabilities).
 func createBody(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error) {
 	if len(in.Metadata) > 0 {
 		return api.CreatePaymentLinkRequest{}, paylink.Unsupported(Name, "/metadata", "Hub2 payment links have no metadata; keep it on your side keyed by the reference")
@@ -234,14 +228,6 @@ func createBody(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error) {
 	if in.Reference == "" {
 		v = append(v, paylink.Violation{Field: "/reference", Reason: "required by hub2 (its purchaseReference)"})
 	}
-	switch {
-	case in.Amount == nil:
-		v = append(v, paylink.Violation{Field: "/amount", Reason: "required by hub2 (open amounts cannot be created)"})
-	case !slices.Contains(Currencies, in.Amount.Currency):
-		v = append(v, paylink.Violation{Field: "/amount/currency", Reason: fmt.Sprintf("hub2 takes %v, not %q", Currencies, in.Amount.Currency)})
-	case in.Amount.Minor < 1:
-		v = append(v, paylink.Violation{Field: "/amount/value", Reason: "must be greater than zero"})
-	}
 	v = append(v, opts.violations(in.Reusable)...)
 	if len(v) > 0 {
 		return api.CreatePaymentLinkRequest{}, &paylink.ValidationError{Violations: v}
@@ -253,14 +239,15 @@ func createBody(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error) {
 	}
 	body := api.CreatePaymentLinkRequest{
 		PurchaseReference:   in.Reference,
-		Amount:              in.Amount.Minor, // Hub2 amounts are minor units
-		Currency:            in.Amount.Currency,
 		Type:                &typ,
 		Description:         nonEmpty(in.Description),
 		Country:             nonEmpty(opts.Country),
 		CustomerPhoneNumber: nonEmpty(opts.CustomerPhoneNumber),
 		SuccessUrl:          nonEmpty(opts.SuccessURL),
 		FailureUrl:          nonEmpty(opts.FailureURL),
+	}
+	if in.Amount != nil {
+		body.Amount, body.Currency = in.Amount.Minor, in.Amount.Currency // Hub2 amounts are minor units
 	}
 	if !in.ExpiresAt.IsZero() {
 		// Hub2 keeps milliseconds; sending more would make the echoed expiry differ from ours.
@@ -281,22 +268,15 @@ func createBody(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error) {
 
 // Get returns the link with its current status.
 func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
-	rsp, err := a.client.ClientInterface.GetPaymentLink(ctx, linkID)
-	if err != nil {
-		return paylink.Link{}, paylink.TransportError(Name, err)
-	}
-	raw, err := readBody(rsp)
-	if err != nil {
+	ans, err := wire.Read(a.client.GetPaymentLink(ctx, linkID))
+	switch {
+	case err != nil:
 		return paylink.Link{}, err
+	case ans.Status == http.StatusOK:
+		return decodeLink(ans)
+	default:
+		return paylink.Link{}, wire.Failure(ans)
 	}
-	res, err := api.ParseGetPaymentLinkResponse(rsp)
-	if err != nil {
-		return paylink.Link{}, answerError(rsp, raw, err)
-	}
-	if res.JSON200 == nil {
-		return paylink.Link{}, answerError(rsp, raw, nil)
-	}
-	return toLink(rsp.StatusCode, fromPaymentLink(*res.JSON200), raw)
 }
 
 // List returns all of the merchant's links in one page, newest first: Hub2 does not paginate. A
@@ -310,29 +290,20 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 	if s, ok := statusParam(q.Status); ok {
 		params.Status = &s
 	}
-	rsp, err := a.client.ClientInterface.ListPaymentLinks(ctx, params)
-	if err != nil {
-		return paylink.PageResult{}, paylink.TransportError(Name, err)
-	}
-	raw, err := readBody(rsp)
+	ans, err := wire.Read(a.client.ListPaymentLinks(ctx, params))
 	if err != nil {
 		return paylink.PageResult{}, err
 	}
-	res, err := api.ParseListPaymentLinksResponse(rsp)
+	if ans.Status != http.StatusOK {
+		return paylink.PageResult{}, wire.Failure(ans)
+	}
+	items, raws, err := call.Items[api.PaymentLink](wire, ans, "")
 	if err != nil {
-		return paylink.PageResult{}, answerError(rsp, raw, err)
-	}
-	if res.JSON200 == nil {
-		return paylink.PageResult{}, answerError(rsp, raw, nil)
-	}
-	// Each item keeps its own JSON as Raw.
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil || len(items) != len(*res.JSON200) {
-		return paylink.PageResult{}, paylink.DecodeError(Name, rsp.StatusCode, fmt.Errorf("list items: %v", err))
+		return paylink.PageResult{}, err
 	}
 	out := paylink.PageResult{Links: make([]paylink.Link, 0, len(items))}
-	for i, p := range *res.JSON200 {
-		l, err := toLink(rsp.StatusCode, fromPaymentLink(p), items[i])
+	for i, p := range items {
+		l, err := toLink(ans.Status, fromPaymentLink(p), raws[i])
 		if err != nil {
 			return paylink.PageResult{}, err
 		}
@@ -343,79 +314,41 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 	return out, nil
 }
 
-// Close closes an active link. Hub2 answers 409 for any link that is not active; a GET then tells
-// an already closed link (ErrAlreadyClosed) from a completed or expired one (ErrNotClosable).
+// Close closes an active link. Hub2 answers 409 for any link that is not active (HUB2-24: the 409
+// is inferred from Hub2's global table and its codes are not documented): ErrNotClosable, which the
+// Client refines by the link's status.
 func (a *Adapter) Close(ctx context.Context, linkID string, _ paylink.CloseInput) (paylink.Link, error) {
-	rsp, err := a.client.ClientInterface.ClosePaymentLink(ctx, linkID)
-	if err != nil {
-		return paylink.Link{}, paylink.TransportError(Name, err)
+	ans, err := wire.Read(a.client.ClosePaymentLink(ctx, linkID))
+	switch {
+	case err != nil:
+		return paylink.Link{}, err
+	case ans.Status == http.StatusOK:
+		return decodeLink(ans)
+	case ans.Status == http.StatusConflict:
+		pe := wire.Failure(ans)
+		pe.Kind = paylink.ErrNotClosable
+		return paylink.Link{}, pe
+	default:
+		return paylink.Link{}, wire.Failure(ans)
 	}
-	raw, err := readBody(rsp)
+}
+
+// decodeLink maps an answer holding one link object (get and close).
+func decodeLink(ans call.Answer) (paylink.Link, error) {
+	p, err := call.Decode[api.PaymentLink](wire, ans)
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	res, err := api.ParseClosePaymentLinkResponse(rsp)
-	if err != nil {
-		return paylink.Link{}, answerError(rsp, raw, err)
-	}
-	switch {
-	case res.JSON200 != nil:
-		return toLink(rsp.StatusCode, fromPaymentLink(*res.JSON200), raw)
-	case rsp.StatusCode == http.StatusConflict:
-		e := api.Error{}
-		if res.JSON409 != nil {
-			e = *res.JSON409
-		}
-		return paylink.Link{}, a.conflict(ctx, linkID, e)
-	default:
-		return paylink.Link{}, answerError(rsp, raw, nil)
-	}
+	return toLink(ans.Status, fromPaymentLink(p), ans.Body)
 }
 
-// conflict explains a 409 of close by the link's status. HUB2-24: the 409 is inferred from Hub2's
-// global table and its codes are not documented, so the status, not the code, decides.
-func (a *Adapter) conflict(ctx context.Context, linkID string, e api.Error) error {
-	pe := &paylink.ProviderError{Provider: Name, Kind: paylink.ErrNotClosable, Status: http.StatusConflict, Code: e.Code, Message: e.Message}
-	l, err := a.Get(ctx, linkID)
-	switch {
-	case err != nil:
-		// The close answer itself says the link is not active: not closable, whatever it is now.
-	case l.Status == paylink.StatusClosed:
-		pe.Kind = paylink.ErrAlreadyClosed
-	case l.Status == paylink.StatusActive:
-		// Hub2's 409 also means "another action is in progress": a conflict, not a final state.
-		pe.Kind = paylink.ErrProvider
-	}
-	return pe
-}
-
-// readBody reads the answer so that failing to read it (a transport problem) is told apart from
-// failing to decode it (a contract problem); the body is put back for the generated parser.
-func readBody(rsp *http.Response) ([]byte, error) {
-	defer rsp.Body.Close()
-	b, err := io.ReadAll(rsp.Body)
-	if err != nil {
-		return nil, paylink.TransportError(Name, err)
-	}
-	rsp.Body = io.NopCloser(bytes.NewReader(b))
-	return b, nil
-}
-
-// answerError is the error of an answer that is not the success the call expects. A 2xx that
-// could not be decoded is a contract violation; anything else a ProviderError with Hub2's code
-// and message when the body is Hub2's error.
-func answerError(rsp *http.Response, body []byte, decodeErr error) error {
-	if rsp.StatusCode >= 200 && rsp.StatusCode < 300 {
-		if decodeErr == nil {
-			decodeErr = fmt.Errorf("unexpected %d answer with content type %q", rsp.StatusCode, rsp.Header.Get("Content-Type"))
-		}
-		return paylink.DecodeError(Name, rsp.StatusCode, decodeErr)
-	}
+// errorBody reads Hub2's standardized error body {status, code, message, request_id}.
+func errorBody(body []byte) (code, message string) {
 	var e api.Error
 	if json.Unmarshal(body, &e) != nil {
-		e = api.Error{}
+		return "", ""
 	}
-	return paylink.ResponseError(Name, rsp.StatusCode, e.Code, e.Message, rsp.Header.Get("Retry-After"))
+	return e.Code, e.Message
 }
 
 func nonEmpty(s string) *string {

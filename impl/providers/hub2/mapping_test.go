@@ -138,7 +138,7 @@ func linkJSON(t *testing.T, patch map[string]any) []byte {
 	return b
 }
 
-func decodeLink(t *testing.T, raw []byte) (paylink.Link, error) {
+func mapRaw(t *testing.T, raw []byte) (paylink.Link, error) {
 	t.Helper()
 	var p api.PaymentLink
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -170,7 +170,7 @@ func TestAmounts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, err := decodeLink(t, linkJSON(t, map[string]any{"amount": tt.amount, "currency": tt.currency}))
+			l, err := mapRaw(t, linkJSON(t, map[string]any{"amount": tt.amount, "currency": tt.currency}))
 			if tt.wantErr {
 				if !errors.Is(err, paylink.ErrContractViolation) {
 					t.Fatalf("err = %v, want a contract violation", err)
@@ -221,7 +221,7 @@ func TestTimes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, err := decodeLink(t, linkJSON(t, map[string]any{"createdAt": tt.in, "updatedAt": tt.in, "expirationDate": tt.in}))
+			l, err := mapRaw(t, linkJSON(t, map[string]any{"createdAt": tt.in, "updatedAt": tt.in, "expirationDate": tt.in}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -301,7 +301,7 @@ func TestToLink(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, err := decodeLink(t, linkJSON(t, tt.patch))
+			l, err := mapRaw(t, linkJSON(t, tt.patch))
 			if err != nil {
 				t.Fatal(err)
 			}

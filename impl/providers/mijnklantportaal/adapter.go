@@ -8,21 +8,18 @@
 package mijnklantportaal
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	api "github.com/paylinks/paylinks/gen/mijnklantportaal"
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 // Name is the provider id.
@@ -38,61 +35,42 @@ type Config struct {
 	BaseURL string
 	// Token is the bearer token: an API key of the portal or an OAuth access token with the scopes
 	// paymentlinks.read and paymentlinks.write.
-	Token string
+	Token string `paylinks:"secret"`
 	// HTTPClient does the requests; nil means an http.Client with a 30 second timeout. Wrap it in a
 	// validating transport to hold every answer to the curated spec.
 	HTTPClient api.HttpRequestDoer
 }
 
 // String describes the config without the token, so a logged or printed Config does not leak it.
-func (c Config) String() string {
-	return fmt.Sprintf("mijnklantportaal.Config{BaseURL: %q, Token: %s}", c.BaseURL, redacted(c.Token))
-}
+func (c Config) String() string { return call.Describe(c) }
 
 // GoString keeps the token out of %#v.
-func (c Config) GoString() string { return c.String() }
+func (c Config) GoString() string { return call.Describe(c) }
 
 // LogValue keeps the token out of structured logs.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("baseURL", c.BaseURL), slog.String("token", redacted(c.Token)))
-}
-
-func redacted(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return "(redacted)"
-}
+func (c Config) LogValue() slog.Value { return call.LogValue(c) }
 
 // Adapter implements paylink.Provider for MijnKlantportaal. It is safe for concurrent use.
 type Adapter struct {
-	client *api.ClientWithResponses
-	token  string // only ever written into the Authorization header
+	client *api.Client
+	auth   call.Auth
 }
 
 var _ paylink.Provider = (*Adapter)(nil)
 
-// String names the adapter without its token, so a printed adapter does not leak it.
-func (a *Adapter) String() string { return "mijnklantportaal.Adapter" }
-
-// GoString keeps the token out of %#v.
-func (a *Adapter) GoString() string { return a.String() }
+// wire reads MijnKlantportaal's answers.
+var wire = call.Provider{Name: Name, ErrorBody: errorBody}
 
 // New returns an adapter calling cfg.BaseURL with cfg.Token.
 func New(cfg Config) (*Adapter, error) {
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("mijnklantportaal: BaseURL %q is not an absolute http(s) URL", cfg.BaseURL)
+	if err := call.BaseURL(Name, cfg.BaseURL); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(cfg.Token) == "" {
 		return nil, errors.New("mijnklantportaal: Token is required")
 	}
-	doer := cfg.HTTPClient
-	if doer == nil {
-		doer = &http.Client{Timeout: 30 * time.Second}
-	}
-	a := &Adapter{token: cfg.Token}
-	client, err := api.NewClientWithResponses(cfg.BaseURL, api.WithHTTPClient(doer), api.WithRequestEditorFn(a.Authorize))
+	a := &Adapter{auth: call.Headers(map[string]string{"Authorization": "Bearer " + cfg.Token})}
+	client, err := api.NewClient(cfg.BaseURL, api.WithHTTPClient(call.HTTPClient(cfg.HTTPClient)), api.WithRequestEditorFn(a.Authorize))
 	if err != nil {
 		return nil, fmt.Errorf("mijnklantportaal: %w", err)
 	}
@@ -105,7 +83,7 @@ func New(cfg Config) (*Adapter, error) {
 // without that, Laravel answers an unauthenticated request with a redirect to a login page
 // instead of the 401 JSON body.
 func (a *Adapter) Authorize(_ context.Context, r *http.Request) error {
-	r.Header.Set("Authorization", "Bearer "+a.token)
+	a.auth(r)
 	if r.Header.Get("Accept") == "" {
 		r.Header.Set("Accept", "application/json")
 	}
@@ -145,26 +123,22 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	res, err := do(ctx, func(ctx context.Context) (*http.Response, error) {
-		return a.client.CreatePaymentLink(ctx, body)
-	}, api.ParseCreatePaymentLinkResponse)
-	if err != nil {
-		return paylink.Link{}, err
-	}
+	ans, err := wire.Read(a.client.CreatePaymentLink(ctx, body))
 	switch {
-	case res.JSON201 != nil:
-		return toLink(res.StatusCode(), *res.JSON201, res.Body)
-	case res.JSON200 != nil:
-		return toLink(res.StatusCode(), *res.JSON200, res.Body)
-	case res.StatusCode() == http.StatusUnprocessableEntity:
-		return paylink.Link{}, invalidCreate(res.HTTPResponse, res.Body)
+	case err != nil:
+		return paylink.Link{}, err
+	case ans.Status == http.StatusCreated || ans.Status == http.StatusOK:
+		return decodeLink(ans)
+	case ans.Status == http.StatusUnprocessableEntity:
+		return paylink.Link{}, invalidCreate(ans)
 	default:
-		return paylink.Link{}, failure(res.HTTPResponse, res.Body)
+		return paylink.Link{}, wire.Failure(ans)
 	}
 }
 
-// createRequest checks the input against what MijnKlantportaal can take and builds its body.
-// Fields it has no place for are ErrUnsupported rather than silently dropped.
+// createRequest checks what only MijnKlantportaal asks of a create (the Client has checked the
+// amount against the capabilities) and builds its body. Fields it has no place for are
+// ErrUnsupported rather than silently dropped.
 func createRequest(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error) {
 	switch {
 	case in.Reference != "":
@@ -174,25 +148,16 @@ func createRequest(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error)
 	case in.Options != nil:
 		return api.CreatePaymentLinkRequest{}, paylink.Unsupported(Name, "/providerOptions", "this provider takes no options")
 	}
-	var v []paylink.Violation
-	switch {
-	case in.Amount == nil:
-		v = append(v, paylink.Violation{Field: "/amount", Reason: "required by mijnklantportaal"})
-	case in.Amount.Currency != "EUR":
-		v = append(v, paylink.Violation{Field: "/amount/currency", Reason: fmt.Sprintf("mijnklantportaal takes EUR only, not %q", in.Amount.Currency)})
-	case in.Amount.Minor <= 0:
-		v = append(v, paylink.Violation{Field: "/amount/value", Reason: "must be greater than zero"})
-	}
 	switch {
 	case strings.TrimSpace(in.Description) == "":
-		v = append(v, paylink.Violation{Field: "/description", Reason: "required by mijnklantportaal"})
+		return api.CreatePaymentLinkRequest{}, paylink.Invalid("/description", "required by mijnklantportaal")
 	case utf8.RuneCountInString(in.Description) > maxDescription:
-		v = append(v, paylink.Violation{Field: "/description", Reason: fmt.Sprintf("at most %d characters at mijnklantportaal", maxDescription)})
+		return api.CreatePaymentLinkRequest{}, paylink.Invalid("/description", fmt.Sprintf("at most %d characters at mijnklantportaal", maxDescription))
 	}
-	if len(v) > 0 {
-		return api.CreatePaymentLinkRequest{}, &paylink.ValidationError{Violations: v}
+	body := api.CreatePaymentLinkRequest{Description: in.Description, Reusable: &in.Reusable}
+	if in.Amount != nil {
+		body.Amount = in.Amount.Value()
 	}
-	body := api.CreatePaymentLinkRequest{Description: in.Description, Amount: in.Amount.Value(), Reusable: &in.Reusable}
 	if !in.ExpiresAt.IsZero() {
 		body.ExpiresAt = expiryDate(in.ExpiresAt)
 	}
@@ -201,19 +166,15 @@ func createRequest(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error)
 
 // Get returns the link.
 func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
-	if linkID == "" {
-		return paylink.Link{}, fmt.Errorf("%w: empty link id", paylink.ErrNotFound)
-	}
-	res, err := do(ctx, func(ctx context.Context) (*http.Response, error) {
-		return a.client.GetPaymentLink(ctx, linkID)
-	}, api.ParseGetPaymentLinkResponse)
-	if err != nil {
+	ans, err := wire.Read(a.client.GetPaymentLink(ctx, linkID))
+	switch {
+	case err != nil:
 		return paylink.Link{}, err
+	case ans.Status == http.StatusOK:
+		return decodeLink(ans)
+	default:
+		return paylink.Link{}, wire.Failure(ans)
 	}
-	if res.JSON200 != nil {
-		return toLink(res.StatusCode(), *res.JSON200, res.Body)
-	}
-	return paylink.Link{}, failure(res.HTTPResponse, res.Body)
 }
 
 // List returns one provider page of links, newest first. q.Page is the page number as a string
@@ -227,22 +188,24 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 		}
 		params.Page = &n
 	}
-	res, err := do(ctx, func(ctx context.Context) (*http.Response, error) {
-		return a.client.ListPaymentLinks(ctx, params)
-	}, api.ParseListPaymentLinksResponse)
+	ans, err := wire.Read(a.client.ListPaymentLinks(ctx, params))
 	if err != nil {
 		return paylink.PageResult{}, err
 	}
-	if res.JSON200 == nil {
-		return paylink.PageResult{}, failure(res.HTTPResponse, res.Body)
+	if ans.Status != http.StatusOK {
+		return paylink.PageResult{}, wire.Failure(ans)
 	}
-	items, err := rawItems(res.Body, len(res.JSON200.Data))
+	page, err := call.Decode[api.PaymentLinkPage](wire, ans)
 	if err != nil {
-		return paylink.PageResult{}, paylink.DecodeError(Name, res.StatusCode(), err)
+		return paylink.PageResult{}, err
 	}
-	out := paylink.PageResult{Links: make([]paylink.Link, 0, len(items)), Next: nextPage(*res.JSON200)}
-	for i, item := range res.JSON200.Data {
-		l, err := toLink(res.StatusCode(), item, items[i])
+	items, raws, err := call.Items[api.PaymentLink](wire, ans, "data")
+	if err != nil {
+		return paylink.PageResult{}, err
+	}
+	out := paylink.PageResult{Links: make([]paylink.Link, 0, len(items)), Next: nextPage(page)}
+	for i, item := range items {
+		l, err := toLink(ans.Status, item, raws[i])
 		if err != nil {
 			return paylink.PageResult{}, err
 		}
@@ -252,73 +215,28 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 }
 
 // Close closes an open link. MijnKlantportaal answers 422 both for an already closed link (as
-// documented) and for one that can no longer be closed; the link's status, read back with a GET,
-// tells the two apart: closed gives ErrAlreadyClosed, paid or expired ErrNotClosable.
+// documented) and for one that can no longer be closed: ErrNotClosable, which the Client refines
+// by the link's status.
 func (a *Adapter) Close(ctx context.Context, linkID string, _ paylink.CloseInput) (paylink.Link, error) {
-	if linkID == "" {
-		return paylink.Link{}, fmt.Errorf("%w: empty link id", paylink.ErrNotFound)
+	ans, err := wire.Read(a.client.ClosePaymentLink(ctx, linkID))
+	switch {
+	case err != nil:
+		return paylink.Link{}, err
+	case ans.Status == http.StatusOK:
+		return decodeLink(ans)
+	case ans.Status == http.StatusUnprocessableEntity:
+		_, msg := errorBody(ans.Body)
+		return paylink.Link{}, &paylink.ProviderError{Provider: Name, Kind: paylink.ErrNotClosable, Status: ans.Status, Message: msg}
+	default:
+		return paylink.Link{}, wire.Failure(ans)
 	}
-	res, err := do(ctx, func(ctx context.Context) (*http.Response, error) {
-		return a.client.ClosePaymentLink(ctx, linkID)
-	}, api.ParseClosePaymentLinkResponse)
+}
+
+// decodeLink maps an answer holding one link.
+func decodeLink(ans call.Answer) (paylink.Link, error) {
+	l, err := call.Decode[api.PaymentLink](wire, ans)
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	switch {
-	case res.JSON200 != nil:
-		return toLink(res.StatusCode(), *res.JSON200, res.Body)
-	case res.StatusCode() == http.StatusUnprocessableEntity:
-		return paylink.Link{}, a.closeRefused(ctx, linkID, res.Body)
-	default:
-		return paylink.Link{}, failure(res.HTTPResponse, res.Body)
-	}
-}
-
-// closeRefused explains a 422 on close by the link's status.
-func (a *Adapter) closeRefused(ctx context.Context, linkID string, body []byte) error {
-	msg := providerMessage(body)
-	kind := paylink.ErrNotClosable
-	if l, err := a.Get(ctx, linkID); err == nil {
-		switch l.Status {
-		case paylink.StatusClosed:
-			kind = paylink.ErrAlreadyClosed
-		case paylink.StatusActive:
-			// Refused although open: the provider knows a reason we do not.
-			kind = paylink.ErrProvider
-		}
-	} else if strings.Contains(strings.ToLower(msg), "already closed") {
-		// The status could not be read: fall back on the documented meaning of the message.
-		kind = paylink.ErrAlreadyClosed
-	}
-	return &paylink.ProviderError{Provider: Name, Kind: kind, Status: http.StatusUnprocessableEntity, Message: msg}
-}
-
-// response is what every generated response type offers.
-type response interface {
-	StatusCode() int
-}
-
-// do sends a request and parses the answer, telling the failures apart: no answer is a transport
-// error, and an answer that cannot be read as documented is a decode error on 2xx and a plain
-// provider error otherwise (an HTML error page, say).
-func do[R response](ctx context.Context, send func(context.Context) (*http.Response, error), parse func(*http.Response) (R, error)) (R, error) {
-	var zero R
-	rsp, err := send(ctx)
-	if err != nil {
-		return zero, paylink.TransportError(Name, err)
-	}
-	body, err := io.ReadAll(rsp.Body)
-	rsp.Body.Close()
-	if err != nil {
-		return zero, paylink.TransportError(Name, err)
-	}
-	rsp.Body = io.NopCloser(bytes.NewReader(body))
-	res, err := parse(rsp)
-	if err != nil {
-		if rsp.StatusCode >= 200 && rsp.StatusCode < 300 {
-			return zero, paylink.DecodeError(Name, rsp.StatusCode, err)
-		}
-		return zero, failure(rsp, body)
-	}
-	return res, nil
+	return toLink(ans.Status, l, ans.Body)
 }

@@ -14,8 +14,8 @@ import (
 	mkpsandbox "github.com/paylinks/paylinks/impl/sandbox/mijnklantportaal"
 )
 
-// A link is created and closed at MijnKlantportaal; the sandbox stands in for
-// https://api.mijnklantportaal.nl/v1.
+// A link is created and closed at MijnKlantportaal, through the unified client as every adapter is
+// used; the sandbox stands in for https://api.mijnklantportaal.nl/v1.
 func ExampleAdapter() {
 	clock := sandbox.NewClock(time.Date(2024, 4, 29, 19, 0, 0, 0, time.UTC))
 	srv := httptest.NewServer(sandbox.Handler("/sandbox", mkpsandbox.New(sandbox.Config{Clock: clock})))
@@ -25,18 +25,19 @@ func ExampleAdapter() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	links, _ := paylink.NewClient([]paylink.Provider{mkp}, paylink.WithClock(clock.Now))
 	ctx := context.Background()
 	amount, _ := paylink.ParseAmount("EUR", "12.95")
-	link, err := mkp.Create(ctx, paylink.CreateInput{Amount: &amount, Description: "Contribution costs",
+	link, err := links.Create(ctx, paylink.CreateInput{Provider: mijnklantportaal.Name, Amount: &amount, Description: "Contribution costs",
 		ExpiresAt: time.Date(2024, 5, 14, 22, 0, 0, 0, time.UTC)}) // midnight in Amsterdam
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(link.Status, link.Amount, link.ExpiresAt)
 
-	closed, err := mkp.Close(ctx, link.ProviderLinkID, paylink.CloseInput{})
+	closed, err := links.Close(ctx, link.ID, paylink.CloseInput{})
 	fmt.Println(closed.Status, closed.URL == "", err)
-	_, err = mkp.Close(ctx, link.ProviderLinkID, paylink.CloseInput{})
+	_, err = links.Close(ctx, link.ID, paylink.CloseInput{})
 	fmt.Println(errors.Is(err, paylink.ErrAlreadyClosed))
 	// Output:
 	// active 12.95 EUR 2024-05-14 22:00:00 +0000 UTC

@@ -3,7 +3,6 @@ package mijnklantportaal
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 	api "github.com/paylinks/paylinks/gen/mijnklantportaal"
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 // amsterdam is the portal's time zone, in which expiry dates are days. The tz database is embedded,
@@ -79,20 +79,6 @@ func toLink(status int, l api.PaymentLink, raw []byte) (paylink.Link, error) {
 	return out, nil
 }
 
-// rawItems returns the JSON of each item of a page's data, for Link.Raw.
-func rawItems(body []byte, want int) ([]json.RawMessage, error) {
-	var page struct {
-		Data []json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &page); err != nil {
-		return nil, err
-	}
-	if len(page.Data) != want {
-		return nil, fmt.Errorf("page data has %d items, decoded %d", len(page.Data), want)
-	}
-	return page.Data, nil
-}
-
 // nextPage is the page token of the page after p: the page number in next_page_url, or the one
 // after the current page if that URL has none; empty on the last page.
 func nextPage(p api.PaymentLinkPage) string {
@@ -114,16 +100,11 @@ type providerError struct {
 	Errors  map[string][]string `json:"errors"`
 }
 
-func providerMessage(body []byte) string {
+// errorBody reads an error answer's message; a body that is not the documented JSON has none.
+func errorBody(body []byte) (code, message string) {
 	var e providerError
-	_ = json.Unmarshal(body, &e) // a body that is not the documented JSON leaves the message empty
-	return e.Message
-}
-
-// failure is the error of an answer no operation expects: its kind comes from the status, its
-// message from the body, and a 429's Retry-After says when to try again.
-func failure(rsp *http.Response, body []byte) error {
-	return paylink.ResponseError(Name, rsp.StatusCode, "", providerMessage(body), rsp.Header.Get("Retry-After"))
+	_ = json.Unmarshal(body, &e)
+	return "", e.Message
 }
 
 // createFields maps the fields of MijnKlantportaal's create body to the unified create body.
@@ -136,9 +117,9 @@ var createFields = map[string]string{
 
 // invalidCreate is a create the provider refused as invalid: a ProviderError (with the provider's
 // status and message) that also carries the field violations as a *paylink.ValidationError.
-func invalidCreate(rsp *http.Response, body []byte) error {
+func invalidCreate(ans call.Answer) error {
 	var e providerError
-	_ = json.Unmarshal(body, &e)
+	_ = json.Unmarshal(ans.Body, &e)
 	keys := make([]string, 0, len(e.Errors))
 	for k := range e.Errors {
 		keys = append(keys, k)
@@ -157,5 +138,5 @@ func invalidCreate(rsp *http.Response, body []byte) error {
 	if len(v.Violations) == 0 {
 		v.Violations = []paylink.Violation{{Field: "", Reason: e.Message}}
 	}
-	return &paylink.ProviderError{Provider: Name, Kind: paylink.ErrInvalidInput, Status: rsp.StatusCode, Message: e.Message, Err: v}
+	return &paylink.ProviderError{Provider: Name, Kind: paylink.ErrInvalidInput, Status: ans.Status, Message: e.Message, Err: v}
 }

@@ -19,15 +19,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/telness"
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 // Name is the provider id.
@@ -38,9 +38,6 @@ const referenceKey = "reference"
 
 // maxIdempotencyKey is Telness's limit on X-Idempotency-Key (TEL-15).
 const maxIdempotencyKey = 256
-
-// maxBody bounds how much of an answer is read; a payment link is a few hundred bytes.
-const maxBody = 8 << 20
 
 var (
 	_ paylink.Provider       = (*Adapter)(nil)
@@ -53,33 +50,40 @@ type Config struct {
 	// (http://127.0.0.1:8080/sandbox/telness).
 	BaseURL string
 	// APIKey is sent as X-API-Key on every request. It is never logged or put into errors.
-	APIKey string
+	APIKey string `paylinks:"secret"`
 	// HTTPClient does the requests (e.g. with a validating transport); nil means an http.Client
 	// with a 30 s timeout.
 	HTTPClient api.HttpRequestDoer
 }
 
+// String describes the config without the API key, so a logged or printed Config does not leak it.
+func (c Config) String() string { return call.Describe(c) }
+
+// GoString keeps the API key out of %#v.
+func (c Config) GoString() string { return call.Describe(c) }
+
+// LogValue keeps the API key out of structured logs.
+func (c Config) LogValue() slog.Value { return call.LogValue(c) }
+
 // Adapter is the Telness provider. It is safe for concurrent use.
 type Adapter struct {
-	apiKey string
-	client *api.ClientWithResponses
+	auth   call.Auth
+	client *api.Client
 }
+
+// wire reads Telness's answers.
+var wire = call.Provider{Name: Name, ErrorBody: errorBody}
 
 // New returns an adapter for the tenant at cfg.BaseURL.
 func New(cfg Config) (*Adapter, error) {
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("telness: BaseURL must be an absolute http(s) URL, got %q", cfg.BaseURL)
+	if err := call.BaseURL(Name, cfg.BaseURL); err != nil {
+		return nil, err
 	}
 	if cfg.APIKey == "" {
 		return nil, errors.New("telness: APIKey is required")
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	a := &Adapter{apiKey: cfg.APIKey}
-	client, err := api.NewClientWithResponses(cfg.BaseURL, api.WithHTTPClient(hc), api.WithRequestEditorFn(a.Authorize))
+	a := &Adapter{auth: call.Headers(map[string]string{"X-API-Key": cfg.APIKey})}
+	client, err := api.NewClient(cfg.BaseURL, api.WithHTTPClient(call.HTTPClient(cfg.HTTPClient)), api.WithRequestEditorFn(a.Authorize))
 	if err != nil {
 		return nil, fmt.Errorf("telness: %w", err)
 	}
@@ -90,7 +94,7 @@ func New(cfg Config) (*Adapter, error) {
 // Authorize sets the X-API-Key header on a request to Telness: the typed client's own requests,
 // and those a passthrough proxy forwards.
 func (a *Adapter) Authorize(_ context.Context, r *http.Request) error {
-	r.Header.Set("X-API-Key", a.apiKey)
+	a.auth(r)
 	return nil
 }
 
@@ -118,16 +122,9 @@ func (a *Adapter) Capabilities() paylink.Capabilities {
 	}
 }
 
-// Create creates a link for the order or invoice named in the Options.
+// Create creates a link for the order or invoice named in the Options. Amounts and reuse, which
+// Telness links do not have, are refused by the Client from the capabilities.
 func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.Link, error) {
-	// The Client refuses these already (capabilities); refusing here too keeps a direct caller from
-	// having them silently dropped.
-	if in.Amount != nil {
-		return paylink.Link{}, paylink.Unsupported(Name, "/amount", "links carry no amount at this provider (it comes from the order or invoice)")
-	}
-	if in.Reusable {
-		return paylink.Link{}, paylink.Unsupported(Name, "/reusable", "this provider has no reusable links")
-	}
 	var v []paylink.Violation
 	opts, err := options(in.Options)
 	if err := refuseGuessed(opts); err != nil {
@@ -179,18 +176,14 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	}
 	params := &api.CreatePaymentLinkParams{XIdempotencyKey: nonEmpty(in.IdempotencyKey)}
 
-	res, err := a.client.CreatePaymentLink(ctx, params, body)
-	if err != nil {
-		return paylink.Link{}, paylink.TransportError(Name, err)
-	}
-	status, raw, err := read(res)
+	ans, err := wire.Read(a.client.CreatePaymentLink(ctx, params, body))
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	if status != http.StatusCreated && status != http.StatusOK { // TEL-9: either means created
-		return paylink.Link{}, responseError(status, res.Header, raw)
+	if ans.Status != http.StatusCreated && ans.Status != http.StatusOK { // TEL-9: either means created
+		return paylink.Link{}, failure(ans)
 	}
-	l, err := decodeLink(status, raw)
+	l, err := decodeLink(ans)
 	if err != nil {
 		return paylink.Link{}, err
 	}
@@ -203,7 +196,7 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 			got = l.ExpiresAt.Format(time.RFC3339)
 		}
 		what := fmt.Sprintf("/expiresAt: asked %s, the link reports %s", body.ExpiresAt.Format(time.RFC3339), got)
-		return paylink.Link{}, paylink.NotHonoured(ctx, a, status, l.ProviderLinkID, []string{what})
+		return paylink.Link{}, paylink.NotHonoured(ctx, a, ans.Status, l.ProviderLinkID, []string{what})
 	}
 	return l, nil
 }
@@ -224,18 +217,15 @@ func refuseGuessed(o Options) error {
 
 // Get returns the link as Telness reports it now.
 func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
-	res, err := a.client.GetPaymentLink(ctx, linkID)
-	if err != nil {
-		return paylink.Link{}, paylink.TransportError(Name, err)
-	}
-	status, raw, err := read(res)
-	if err != nil {
+	ans, err := wire.Read(a.client.GetPaymentLink(ctx, linkID))
+	switch {
+	case err != nil:
 		return paylink.Link{}, err
+	case ans.Status == http.StatusOK:
+		return decodeLink(ans)
+	default:
+		return paylink.Link{}, failure(ans)
 	}
-	if status != http.StatusOK {
-		return paylink.Link{}, responseError(status, res.Header, raw)
-	}
-	return decodeLink(status, raw)
 }
 
 // List is not supported: Telness documents no endpoint that lists payment links.
@@ -243,63 +233,25 @@ func (a *Adapter) List(context.Context, paylink.PageQuery) (paylink.PageResult, 
 	return paylink.PageResult{}, paylink.Unsupported(Name, "", "Telness documents no endpoint to list payment links; get them by id")
 }
 
-// Close cancels the link. Telness answers 409 for any link that is not ACTIVE; the adapter reads
-// the link to tell an already cancelled one (ErrAlreadyClosed) from a completed or expired one
-// (ErrNotClosable).
+// Close cancels the link. Telness answers 409 payment_link_not_cancellable for any link that is
+// not ACTIVE (TEL-8): ErrNotClosable, which the Client refines by the link's status.
 func (a *Adapter) Close(ctx context.Context, linkID string, in paylink.CloseInput) (paylink.Link, error) {
 	if len(in.IdempotencyKey) > maxIdempotencyKey {
 		return paylink.Link{}, paylink.Invalid("header.Idempotency-Key", fmt.Sprintf("telness takes at most %d characters", maxIdempotencyKey))
 	}
-	res, err := a.client.CancelPaymentLink(ctx, linkID, &api.CancelPaymentLinkParams{XIdempotencyKey: nonEmpty(in.IdempotencyKey)})
-	if err != nil {
-		return paylink.Link{}, paylink.TransportError(Name, err)
-	}
-	status, raw, err := read(res)
-	if err != nil {
+	ans, err := wire.Read(a.client.CancelPaymentLink(ctx, linkID, &api.CancelPaymentLinkParams{XIdempotencyKey: nonEmpty(in.IdempotencyKey)}))
+	switch {
+	case err != nil:
 		return paylink.Link{}, err
+	case ans.Status == http.StatusOK:
+		return decodeLink(ans)
 	}
-	if status == http.StatusOK {
-		return decodeLink(status, raw)
-	}
-	pe := responseError(status, res.Header, raw)
-	if status == http.StatusConflict && pe.Kind == paylink.ErrProvider {
-		return paylink.Link{}, a.whyNotCancellable(ctx, linkID, pe)
+	pe := failure(ans)
+	if ans.Status == http.StatusConflict && pe.Kind == paylink.ErrProvider {
+		// payment_link_not_cancellable, or a 409 code this version does not know.
+		pe.Kind = paylink.ErrNotClosable
 	}
 	return paylink.Link{}, pe
-}
-
-// whyNotCancellable refines a 409 on cancel (TEL-8: payment_link_not_cancellable, or any code
-// this version does not know) by the link's status.
-func (a *Adapter) whyNotCancellable(ctx context.Context, linkID string, pe *paylink.ProviderError) error {
-	l, err := a.Get(ctx, linkID)
-	if err != nil {
-		// Telness said the link cannot be cancelled; without its status, that is all we know.
-		pe.Kind = paylink.ErrNotClosable
-		pe.Message = strings.TrimPrefix(pe.Message+"; reading its status failed: "+err.Error(), "; ")
-		return pe
-	}
-	switch l.Status {
-	case paylink.StatusClosed:
-		pe.Kind = paylink.ErrAlreadyClosed
-	case paylink.StatusActive:
-		// Refused although ACTIVE: not a state conflict we can name; keep the provider's answer.
-	default:
-		pe.Kind = paylink.ErrNotClosable
-	}
-	return pe
-}
-
-// read reads an answer, bounded.
-func read(res *http.Response) (int, []byte, error) {
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
-	if err != nil {
-		return res.StatusCode, nil, paylink.TransportError(Name, err)
-	}
-	if len(body) > maxBody {
-		return res.StatusCode, nil, paylink.DecodeError(Name, res.StatusCode, fmt.Errorf("answer larger than %d bytes", maxBody))
-	}
-	return res.StatusCode, body, nil
 }
 
 func nonEmpty(s string) *string {
@@ -310,27 +262,32 @@ func nonEmpty(s string) *string {
 }
 
 // decodeLink decodes a PaymentLink answer into a Link.
-func decodeLink(status int, raw []byte) (paylink.Link, error) {
-	var pl api.PaymentLink
-	if err := json.Unmarshal(raw, &pl); err != nil {
-		return paylink.Link{}, paylink.DecodeError(Name, status, err)
+func decodeLink(ans call.Answer) (paylink.Link, error) {
+	pl, err := call.Decode[api.PaymentLink](wire, ans)
+	if err != nil {
+		return paylink.Link{}, err
 	}
 	if pl.PaymentLinkId == "" {
-		return paylink.Link{}, paylink.DecodeError(Name, status, errors.New("paymentLinkId is missing"))
+		return paylink.Link{}, paylink.DecodeError(Name, ans.Status, errors.New("paymentLinkId is missing"))
 	}
-	return toLink(pl, raw), nil
+	return toLink(pl, ans.Body), nil
 }
 
-// responseError turns an error answer into a ProviderError with Telness's code and message.
-func responseError(status int, header http.Header, raw []byte) *paylink.ProviderError {
-	var body api.Error
-	_ = json.Unmarshal(raw, &body) // an unreadable error body still has a status
-	code := ""
-	if body.Code != nil {
-		code = *body.Code
+// errorBody reads Telness's error body {code, message, details}.
+func errorBody(body []byte) (code, message string) {
+	var e api.Error
+	_ = json.Unmarshal(body, &e) // an unreadable error body still has a status
+	if e.Code != nil {
+		code = *e.Code
 	}
-	pe := paylink.ResponseError(Name, status, code, body.Message, header.Get("Retry-After"))
-	switch code {
+	return code, e.Message
+}
+
+// failure turns an error answer into a ProviderError with Telness's code and message, its field
+// details as violations, and the kinds of its idempotency codes.
+func failure(ans call.Answer) *paylink.ProviderError {
+	pe := wire.Failure(ans)
+	switch pe.Code {
 	case "idempotency_key_mismatch":
 		// The caller reused a key for another request: their input, not a provider failure.
 		pe.Kind = paylink.ErrInvalidInput
@@ -338,7 +295,8 @@ func responseError(status int, header http.Header, raw []byte) *paylink.Provider
 		// The first request with the key is still running: retry later.
 		pe.Kind = paylink.ErrProviderUnavailable
 	}
-	if status == http.StatusBadRequest && body.Details != nil && len(*body.Details) > 0 {
+	var body api.Error
+	if ans.Status == http.StatusBadRequest && json.Unmarshal(ans.Body, &body) == nil && body.Details != nil && len(*body.Details) > 0 {
 		v := make([]paylink.Violation, 0, len(*body.Details))
 		for _, d := range *body.Details {
 			v = append(v, violationFor(d))

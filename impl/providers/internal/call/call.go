@@ -1,0 +1,139 @@
+// Package call is the one skeleton every provider adapter calls its provider through, after
+// go-github's NewRequest → Do → CheckResponse: the generated client sends the request, Read reads
+// the answer (bounded), and an answer the operation does not expect becomes the domain's error in
+// one place, Failure, from the provider's own reading of its error body. It also holds the
+// defaults every adapter shares (timeout, body cap, base URL check) and the redaction of configs,
+// so that adapters differ only in their mapping tables.
+//
+// It imports only the domain (impl/paylink); adapters import it, never the other way round.
+package call
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/paylinks/paylinks/impl/paylink"
+)
+
+const (
+	// Timeout bounds one request of an adapter whose config gives no HTTP client.
+	Timeout = 30 * time.Second
+	// MaxBody bounds how much of an answer is read; a page of links is tens of KiB.
+	MaxBody = 8 << 20
+)
+
+// Doer does HTTP requests: what every generated client calls its HttpRequestDoer.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// HTTPClient returns d, or, when the config gave none, an http.Client with Timeout: never
+// http.DefaultClient, which has no timeout at all.
+func HTTPClient(d Doer) Doer {
+	if d == nil {
+		return &http.Client{Timeout: Timeout}
+	}
+	return d
+}
+
+// BaseURL refuses a base URL that is not an absolute http(s) URL, so a typo fails when the adapter
+// is made rather than on its first call.
+func BaseURL(provider, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%s: BaseURL %q is not an absolute http(s) URL", provider, raw)
+	}
+	return nil
+}
+
+// Provider is how one provider's answers are read.
+type Provider struct {
+	// Name is the provider id, as errors name it.
+	Name string
+	// ErrorBody reads the provider's error body: its error code and message, empty where the body
+	// is not the documented shape (an HTML page, say).
+	ErrorBody func(body []byte) (code, message string)
+}
+
+// Answer is a provider's answer, read whole.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// OK reports whether the answer is a 2xx.
+func (a Answer) OK() bool { return a.Status >= 200 && a.Status < 300 }
+
+// Read reads the answer to a request the generated client sent; it takes the client method's two
+// results as they are (p.Read(client.GetPaymentLink(ctx, id))). No answer, or one cut short, is
+// the domain's TransportError; an answer larger than MaxBody a contract violation.
+func (p Provider) Read(rsp *http.Response, err error) (Answer, error) {
+	if err != nil {
+		return Answer{}, paylink.TransportError(p.Name, err)
+	}
+	defer rsp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(rsp.Body, MaxBody+1))
+	if err != nil {
+		return Answer{}, paylink.TransportError(p.Name, err)
+	}
+	if len(body) > MaxBody {
+		return Answer{}, paylink.DecodeError(p.Name, rsp.StatusCode, fmt.Errorf("answer larger than %d bytes", MaxBody))
+	}
+	return Answer{Status: rsp.StatusCode, Header: rsp.Header, Body: body}, nil
+}
+
+// Failure is the error of an answer that is not the success the operation expects: a 2xx is a
+// contract violation (a status or body the spec does not give it); anything else a
+// *paylink.ProviderError of the status's kind, with the provider's code and message and, on 429
+// and 503, its Retry-After. Adapters refine the kind where their provider documents more.
+func (p Provider) Failure(a Answer) *paylink.ProviderError {
+	if a.OK() {
+		return &paylink.ProviderError{Provider: p.Name, Kind: paylink.ErrContractViolation, Status: a.Status,
+			Err: fmt.Errorf("unexpected %d answer with content type %q", a.Status, a.Header.Get("Content-Type"))}
+	}
+	code, msg := "", ""
+	if p.ErrorBody != nil {
+		code, msg = p.ErrorBody(a.Body)
+	}
+	return paylink.ResponseError(p.Name, a.Status, code, msg, a.Header.Get("Retry-After"))
+}
+
+// Decode decodes a success answer's JSON into a T; a body that does not decode breaks the
+// provider's contract.
+func Decode[T any](p Provider, a Answer) (T, error) {
+	var v T
+	if err := json.Unmarshal(a.Body, &v); err != nil {
+		return v, paylink.DecodeError(p.Name, a.Status, err)
+	}
+	return v, nil
+}
+
+// Items decodes a list answer into its items, each with its own JSON (for Link.Raw). field names
+// the member of the answer object that holds the array; empty, the answer is the bare array.
+func Items[T any](p Provider, a Answer, field string) ([]T, []json.RawMessage, error) {
+	var raws []json.RawMessage
+	var err error
+	if field == "" {
+		err = json.Unmarshal(a.Body, &raws)
+	} else {
+		var obj map[string]json.RawMessage
+		if err = json.Unmarshal(a.Body, &obj); err == nil {
+			err = json.Unmarshal(obj[field], &raws)
+		}
+	}
+	if err != nil {
+		return nil, nil, paylink.DecodeError(p.Name, a.Status, fmt.Errorf("list items: %w", err))
+	}
+	items := make([]T, len(raws))
+	for i, raw := range raws {
+		if err := json.Unmarshal(raw, &items[i]); err != nil {
+			return nil, nil, paylink.DecodeError(p.Name, a.Status, fmt.Errorf("list item %d: %w", i, err))
+		}
+	}
+	return items, raws, nil
+}
