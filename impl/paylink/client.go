@@ -173,6 +173,9 @@ func (c *Client) Close(ctx context.Context, id ID, in CloseInput) (Link, error) 
 	if err != nil {
 		return Link{}, classify(p, explainRefusal(ctx, p, linkID, err))
 	}
+	if _, err := qualify(p, linkID, l); err != nil {
+		return Link{}, err // not even the link asked for: whether it closed is unknown
+	}
 	if l, err = confirmClosed(ctx, p, linkID, l); err != nil {
 		return Link{}, classify(p, err)
 	}

@@ -1005,6 +1005,7 @@ func TestAll(t *testing.T) {
 // closer is a Provider whose close and get answers are set by the test.
 type closer struct {
 	closeAnswer paylink.Link
+	closeErr    error
 	getAnswer   paylink.Link
 	getErr      error
 	gets        atomic.Int64
@@ -1025,7 +1026,130 @@ func (c *closer) List(context.Context, paylink.PageQuery) (paylink.PageResult, e
 	return paylink.PageResult{}, paylink.Unsupported(c.Name(), "", "stub")
 }
 func (c *closer) Close(context.Context, string, paylink.CloseInput) (paylink.Link, error) {
-	return c.closeAnswer, nil
+	return c.closeAnswer, c.closeErr
+}
+
+// A close refused as not closable is explained once, by the Client, from the link's status: the
+// adapters' providers answer closed, paid and expired links alike.
+func TestCloseRefusalIsExplained(t *testing.T) {
+	t.Parallel()
+	refusal := &paylink.ProviderError{Provider: "closer", Kind: paylink.ErrNotClosable, Status: 409, Code: "not-active", Message: "Payment link is not active"}
+	link := func(s paylink.Status) paylink.Link { return paylink.Link{ProviderLinkID: "l1", Status: s} }
+	tests := []struct {
+		name     string
+		closeErr error
+		readBack paylink.Link
+		readErr  error
+		want     error
+		reads    int64
+		detail   string
+	}{
+		{"closed", refusal, link(paylink.StatusClosed), nil, paylink.ErrAlreadyClosed, 1, "Payment link is not active"},
+		{"paid", refusal, link(paylink.StatusCompleted), nil, paylink.ErrNotClosable, 1, ""},
+		{"expired", refusal, link(paylink.StatusExpired), nil, paylink.ErrNotClosable, 1, ""},
+		{"a status added later", refusal, link(paylink.StatusUnknown), nil, paylink.ErrNotClosable, 1, ""},
+		{"still open: the provider knows a reason paylinks does not", refusal, link(paylink.StatusActive), nil, paylink.ErrProvider, 1, ""},
+		{"unreadable", refusal, paylink.Link{}, &paylink.ProviderError{Provider: "closer", Kind: paylink.ErrProviderUnavailable}, paylink.ErrNotClosable, 1, "reading its status failed"},
+		{"not a ProviderError", fmt.Errorf("refused: %w", paylink.ErrNotClosable), link(paylink.StatusClosed), nil, paylink.ErrAlreadyClosed, 1, "refused"},
+		{"already closed, said by the adapter", &paylink.ProviderError{Provider: "closer", Kind: paylink.ErrAlreadyClosed}, link(paylink.StatusActive), nil, paylink.ErrAlreadyClosed, 0, ""},
+	}
+	others := []error{paylink.ErrAlreadyClosed, paylink.ErrNotClosable, paylink.ErrProvider}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := &closer{closeErr: tt.closeErr, getAnswer: tt.readBack, getErr: tt.readErr}
+			c, err := paylink.NewClient([]paylink.Provider{p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Close(context.Background(), paylink.NewID("closer", "l1"), paylink.CloseInput{})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Close: %v, want %v", err, tt.want)
+			}
+			for _, o := range others {
+				if o != tt.want && errors.Is(err, o) {
+					t.Errorf("Close: %v also matches %v", err, o)
+				}
+			}
+			if n := p.gets.Load(); n != tt.reads {
+				t.Errorf("read the link %d times, want %d", n, tt.reads)
+			}
+			var pe *paylink.ProviderError
+			if errors.As(tt.closeErr, &pe) && pe.Status != 0 && (!errors.As(err, &pe) || pe.Status != 409 || pe.Code != "not-active") {
+				t.Errorf("the provider's status and code are lost: %#v", err)
+			}
+			if !strings.Contains(err.Error(), tt.detail) {
+				t.Errorf("Close: %q does not say %q", err, tt.detail)
+			}
+		})
+	}
+}
+
+// Every error of the Client matches a sentinel: what an adapter returns unclassified is wrapped
+// once, and a link without its id, or another link than asked, is the provider's contract broken.
+func TestAdapterErrorsAreClassified(t *testing.T) {
+	t.Parallel()
+	plain := errors.New("socket closed unexpectedly")
+	tests := []struct {
+		name    string
+		closeAs paylink.Link
+		err     error
+		want    error
+	}{
+		{"a plain error", paylink.Link{}, plain, paylink.ErrProvider},
+		{"a bare deadline", paylink.Link{}, context.DeadlineExceeded, paylink.ErrProviderTimeout},
+		{"the caller's cancellation, as it is", paylink.Link{}, context.Canceled, context.Canceled},
+		{"classified already", paylink.Link{}, paylink.ErrNotFound, paylink.ErrNotFound},
+		{"a link without its id", paylink.Link{Status: paylink.StatusClosed}, nil, paylink.ErrContractViolation},
+		{"another link", paylink.Link{ProviderLinkID: "l2", Status: paylink.StatusClosed}, nil, paylink.ErrContractViolation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := &closer{closeAnswer: tt.closeAs, closeErr: tt.err, getErr: tt.err, getAnswer: tt.closeAs}
+			c, err := paylink.NewClient([]paylink.Provider{p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, cerr := c.Close(context.Background(), paylink.NewID("closer", "l1"), paylink.CloseInput{})
+			_, gerr := c.Get(context.Background(), paylink.NewID("closer", "l1"))
+			for op, err := range map[string]error{"Close": cerr, "Get": gerr} {
+				var pe *paylink.ProviderError
+				if !errors.Is(err, tt.want) {
+					t.Errorf("%s: %v, want %v", op, err, tt.want)
+				}
+				if tt.want != context.Canceled && tt.err != paylink.ErrNotFound && (!errors.As(err, &pe) || pe.Provider != "closer") {
+					t.Errorf("%s: %#v is not a ProviderError of closer", op, err)
+				}
+				if tt.err == plain && !errors.Is(err, plain) {
+					t.Errorf("%s: %v lost the adapter's error", op, err)
+				}
+			}
+		})
+	}
+}
+
+// An operation the capabilities leave out is refused before the adapter is called.
+func TestOperationsOutsideTheCapabilities(t *testing.T) {
+	t.Parallel()
+	s := &stub{name: "lister"} // lists only
+	c, err := paylink.NewClient([]paylink.Provider{s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, cerr := c.Create(ctx, paylink.CreateInput{Provider: "lister"})
+	_, gerr := c.Get(ctx, paylink.NewID("lister", "l1"))
+	_, xerr := c.Close(ctx, paylink.NewID("lister", "l1"), paylink.CloseInput{})
+	for op, err := range map[string]error{"Create": cerr, "Get": gerr, "Close": xerr} {
+		var ue *paylink.UnsupportedError
+		if !errors.As(err, &ue) || ue.Provider != "lister" || ue.Reason == "stub" {
+			t.Errorf("%s: %v, want the Client's ErrUnsupported", op, err)
+		}
+	}
+	if s.closes.Load() != 0 {
+		t.Error("the adapter's Close was called")
+	}
 }
 
 // A close is only a close when the link ends up closed: a provider answering success with a link
