@@ -30,7 +30,9 @@ func TestConformance(t *testing.T) {
 		return paylinktest.Env{
 			Provider:        adapter(cfg),
 			WrongCredential: adapter(refused),
-			At:              func(baseURL string) paylink.Provider { return adapter(telness.Config{BaseURL: baseURL, APIKey: apiKey}) },
+			At: func(baseURL string) paylink.Provider {
+				return adapter(telness.Config{BaseURL: baseURL, APIKey: apiKey})
+			},
 			Input: func() paylink.CreateInput {
 				return paylink.CreateInput{Description: "Invoice 2024-001", Reference: "INV-2024-001",
 					Metadata: map[string]string{"campaign": "spring"}, Options: telness.Options{InvoiceID: "inv_2024_001"}}
