@@ -3,6 +3,7 @@ package sandboxtest
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -26,6 +27,17 @@ type Server struct {
 // loopback port; spec is the provider's curated spec (its gen package's GetSpec).
 func Serve(t testing.TB, sim sandbox.Simulator, spec func() (*openapi3.T, error)) *Server {
 	t.Helper()
+	srv := httptest.NewServer(sandbox.Handler("/sandbox", sim))
+	t.Cleanup(srv.Close)
+	base := srv.URL + "/sandbox/" + sim.Name()
+	return &Server{Root: srv.URL, URL: base, Client: Client(t, base, spec)}
+}
+
+// Client returns a client calling baseURL (a simulator served standalone, or mounted) through a
+// transport that fails every answer breaking spec, the provider's curated spec (its gen package's
+// GetSpec): simulator tests hold the simulator to it with this client.
+func Client(t testing.TB, baseURL string, spec func() (*openapi3.T, error)) *http.Client {
+	t.Helper()
 	doc, err := spec()
 	if err != nil {
 		t.Fatal(err)
@@ -34,12 +46,9 @@ func Serve(t testing.TB, sim sandbox.Simulator, spec func() (*openapi3.T, error)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sandbox.Handler("/sandbox", sim))
-	t.Cleanup(srv.Close)
-	prefix := "/sandbox/" + sim.Name()
-	return &Server{
-		Root:   srv.URL,
-		URL:    srv.URL + prefix,
-		Client: &http.Client{Transport: &validation.Transport{Spec: s, Prefix: prefix}},
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return &http.Client{Transport: &validation.Transport{Spec: s, Prefix: u.Path}}
 }
