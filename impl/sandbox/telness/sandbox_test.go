@@ -719,4 +719,3 @@ func TestConcurrentCreates(t *testing.T) {
 		}
 	}
 }
-
