@@ -6,14 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/cli"
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/server"
 )
 
@@ -300,12 +303,8 @@ func TestList(t *testing.T) {
 func TestGetAndClose(t *testing.T) {
 	t.Parallel()
 	env := sandboxEnv(startServer(t))
-	for _, args := range [][]string{
-		{"--provider", "mijnklantportaal", "--amount", "12.95", "--currency", "EUR", "--description", "d", "--expires", "2030-05-14T21:00:00Z"},
-		{"--provider", "hub2", "--amount", "1000", "--currency", "XOF", "--reference", "R", "--option", "country=CI"},
-		{"--provider", "telness", "--option", "orderId=ord_1"},
-	} {
-		l := create(t, env, args...)
+	for _, k := range kits.All {
+		l := create(t, env, sampleArgs(t, k)...)
 		t.Run(l.Provider, func(t *testing.T) {
 			t.Parallel()
 			run(env, "links", "get", l.Id).check(t, 0, []string{"ID ", l.Id, "Status", "active", "Created", "Z\n"}, nil)
@@ -351,8 +350,12 @@ func TestProviders(t *testing.T) {
 			t.Errorf("%s mode %s, want sandbox", p.Name, p.Mode)
 		}
 	}
-	if strings.Join(names, ",") != "mijnklantportaal,hub2,telness" {
-		t.Errorf("providers %v", names)
+	var want []string
+	for _, k := range kits.All {
+		want = append(want, k.Name)
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("providers %v, want %v", names, want)
 	}
 }
 
@@ -621,4 +624,31 @@ paths:
 func ExampleRun_specValidate() {
 	cli.Run([]string{"spec", "validate", "../../openapi/telness.yaml"}, os.Stdout, os.Stderr, os.Getenv)
 	// Output: ../../openapi/telness.yaml: valid (3 operations)
+}
+
+// sampleArgs are the flags of `links create` for the kit's sample: its fields as flags, its
+// provider options as --option key=value.
+func sampleArgs(t *testing.T, k kits.Kit) []string {
+	t.Helper()
+	in := k.Sample()
+	args := []string{"--provider", in.Provider}
+	if in.Amount != nil {
+		args = append(args, "--amount", in.Amount.Value(), "--currency", in.Amount.Currency)
+	}
+	for flag, v := range map[string]string{"--description": in.Description, "--reference": in.Reference} {
+		if v != "" {
+			args = append(args, flag, v)
+		}
+	}
+	if in.Options != nil {
+		b, err := json.Marshal(in.Options)
+		var opts map[string]any
+		if err != nil || json.Unmarshal(b, &opts) != nil {
+			t.Fatalf("options of %s: %s %v", k.Name, b, err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(opts)) {
+			args = append(args, "--option", fmt.Sprintf("%s=%v", name, opts[name]))
+		}
+	}
+	return args
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/internal/browsertest"
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/openapi"
 )
@@ -62,7 +64,7 @@ func TestBrowserAPIReference(t *testing.T) {
 		path string
 		ops  map[string]string
 	}{{"/docs", operations(t, unified)}}
-	for _, kit := range Providers {
+	for _, kit := range kits.All {
 		doc, err := kit.Spec()
 		if err != nil {
 			t.Fatal(err)
@@ -119,12 +121,25 @@ func TestBrowserAPIReference(t *testing.T) {
 	})
 }
 
-// checkoutSamples are the links the checkout test creates, one per provider: descriptions with
-// markup and a long unbroken word (escaping, wrapping on a phone), amounts with grouping.
-var checkoutSamples = map[string]api.CreatePaymentLinkRequest{
-	"mijnklantportaal": {Provider: "mijnklantportaal", Amount: &api.AmountInput{Currency: "EUR", Value: "1234.50"}, Description: ptr(checkoutDescription)},
-	"hub2":             {Provider: "hub2", Amount: &api.AmountInput{Currency: "XOF", Value: "25000"}, Description: ptr(checkoutDescription), Reference: ptr("ORDER"), ProviderOptions: &api.ProviderOptions{Hub2: &api.Hub2Options{Country: ptr("CI")}}},
-	"telness":          {Provider: "telness", Description: ptr(checkoutDescription), ProviderOptions: &api.ProviderOptions{Telness: &api.TelnessOptions{OrderId: ptr("ord_browser")}}},
+// checkoutSample is the link the checkout test creates at a provider: its kit's sample, with a
+// description holding markup and a long unbroken word (escaping, wrapping on a phone) and an amount
+// large enough to be grouped.
+func checkoutSample(t *testing.T, k kits.Kit) api.CreatePaymentLinkRequest {
+	t.Helper()
+	in := k.Sample()
+	in.Description = checkoutDescription
+	if in.Amount != nil {
+		in.Amount.Minor *= 100
+	}
+	b, err := kits.CreateBody(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body api.CreatePaymentLinkRequest
+	if err := json.Unmarshal(b, &body); err != nil {
+		t.Fatal(err)
+	}
+	return body
 }
 
 const checkoutDescription = `<b>Invoice</b> & "more" <script>x()</script> ` + "Kontraktsförnyelseavgiftsberäkningsunderlagsdokumentationen"
@@ -160,12 +175,9 @@ func TestBrowserCheckout(t *testing.T) {
 		return res.JSON200.Status
 	}
 
-	for _, kit := range Providers {
+	for _, kit := range kits.All {
 		t.Run(kit.Name, func(t *testing.T) {
-			sample, ok := checkoutSamples[kit.Name]
-			if !ok {
-				t.Fatalf("no checkout sample for %s: add one to checkoutSamples", kit.Name)
-			}
+			sample := checkoutSample(t, kit)
 			sim, _ := ts.Simulator(kit.Name)
 			tab := browser.Tab(t)
 			tab.Do(t, pageTimeout, chromedp.EmulateViewport(375, 667, chromedp.EmulateMobile, chromedp.EmulateTouch))

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/paylinks/paylinks/impl/apidocs"
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/validation"
 	"github.com/paylinks/paylinks/openapi"
 )
@@ -93,7 +94,7 @@ func yamlBlob(b []byte) echo.HandlerFunc {
 
 // curatedSpec is the provider's spec as written in openapi/ (comments included), or, for a kit
 // from elsewhere, its spec as loaded.
-func curatedSpec(kit ProviderKit) ([]byte, error) {
+func curatedSpec(kit kits.Kit) ([]byte, error) {
 	if b, err := openapi.Files.ReadFile(kit.Name + ".yaml"); err == nil {
 		return b, nil
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/openapi"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestProviderSpecs(t *testing.T) {
 	t.Parallel()
 	ts := start(t, Config{PublicURL: "https://pay.example/base"})
-	for _, kit := range Providers {
+	for _, kit := range kits.All {
 		t.Run(kit.Name, func(t *testing.T) {
 			t.Parallel()
 			status, h, body := ts.raw(t, "GET", "/providers/"+kit.Name+"/openapi.yaml", "", "", nil)
@@ -117,7 +118,7 @@ func TestDocsPages(t *testing.T) {
 // (here any single segment) cannot be wired: its operation would be unreachable.
 func TestSpecRouteShadowingIsRefused(t *testing.T) {
 	t.Parallel()
-	kit := Providers[0]
+	kit := kits.All[0]
 	spec := kit.Spec
 	kit.Spec = func() (*openapi3.T, error) {
 		doc, err := spec()
@@ -130,7 +131,7 @@ func TestSpecRouteShadowingIsRefused(t *testing.T) {
 		doc.Paths.Set("/{name}", &openapi3.PathItem{Get: op})
 		return doc, nil
 	}
-	_, err := New(Config{Logger: NewLogger(io.Discard, 0), Kits: []ProviderKit{kit}})
+	_, err := New(Config{Logger: NewLogger(io.Discard, 0), Kits: []kits.Kit{kit}})
 	if err == nil || !strings.Contains(err.Error(), "/openapi.yaml") {
 		t.Fatalf("New: %v, want a refusal naming /openapi.yaml", err)
 	}

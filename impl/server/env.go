@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/telemetry"
 )
 
@@ -83,15 +84,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 	cfg.Providers = map[string]ProviderConfig{}
-	for _, kit := range Providers {
-		prefix := "PAYLINKS_" + strings.ToUpper(kit.Name) + "_"
-		pc := ProviderConfig{BaseURL: getenv(prefix + "BASE_URL"), Credentials: map[string]string{}}
+	for _, kit := range kits.All {
+		pc := ProviderConfig{BaseURL: getenv(kit.Env("base_url")), Credentials: map[string]string{}}
 		for _, c := range kit.Credentials {
-			if v := getenv(prefix + strings.ToUpper(c)); v != "" {
-				pc.Credentials[c] = v
+			if v := getenv(kit.Env(c.Name)); v != "" {
+				pc.Credentials[c.Name] = v
 			}
 		}
-		if pc.Timeout, err = envDuration(getenv, prefix+"TIMEOUT"); err != nil {
+		if pc.Timeout, err = envDuration(getenv, kit.Env("timeout")); err != nil {
 			return cfg, err
 		}
 		cfg.Providers[kit.Name] = pc

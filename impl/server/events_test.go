@@ -12,19 +12,24 @@ import (
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/events/eventstest"
+	"github.com/paylinks/paylinks/impl/kits"
 )
 
-// sampleCreate is a create body every sandbox accepts, per provider.
+// sampleCreate is the create body of the provider's kit sample, which its sandbox accepts.
 func sampleCreate(provider string) api.CreatePaymentLinkRequest {
-	switch provider {
-	case "mijnklantportaal":
-		return api.CreatePaymentLinkRequest{Provider: provider, Amount: &api.AmountInput{Currency: "EUR", Value: "12.95"}, Description: ptr("Contribution costs")}
-	case "hub2":
-		return api.CreatePaymentLinkRequest{Provider: provider, Amount: &api.AmountInput{Currency: "XOF", Value: "1000"}, Description: ptr("Order 1"), Reference: ptr("ORDER-1"), ProviderOptions: &api.ProviderOptions{Hub2: &api.Hub2Options{Country: ptr("CI")}}}
-	case "telness":
-		return api.CreatePaymentLinkRequest{Provider: provider, Description: ptr("Subscription"), ProviderOptions: &api.ProviderOptions{Telness: &api.TelnessOptions{OrderId: ptr("ord_1")}}}
+	k, ok := kits.Lookup(provider)
+	if !ok {
+		return api.CreatePaymentLinkRequest{Provider: provider}
 	}
-	return api.CreatePaymentLinkRequest{Provider: provider}
+	b, err := kits.CreateBody(k.Sample())
+	var body api.CreatePaymentLinkRequest
+	if err == nil {
+		err = json.Unmarshal(b, &body)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("the sample of %s: %v", provider, err))
+	}
+	return body
 }
 
 // webhookEvent is a delivery as the receiver got it.
@@ -96,7 +101,7 @@ func TestPaidLinkReachesTheMerchantForEveryProvider(t *testing.T) {
 	t.Parallel()
 	ts, c, rcv := eventsServer(t)
 	ctx := context.Background()
-	for _, kit := range Providers {
+	for _, kit := range kits.All {
 		t.Run(kit.Name, func(t *testing.T) {
 			created, err := c.CreatePaymentLinkWithResponse(ctx, nil, sampleCreate(kit.Name))
 			if err != nil || created.JSON201 == nil {

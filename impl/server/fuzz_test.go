@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/paylink"
 )
 
@@ -44,10 +44,7 @@ func newFuzzTarget(f *testing.F) *fuzzTarget {
 	}
 	ft := &fuzzTarget{h: srv.Handler()}
 	for i := range 20 {
-		body := fmt.Sprintf(`{"provider":"mijnklantportaal","description":"seed %d","amount":{"currency":"EUR","value":"%d.50"}}`, i, i+1)
-		if i%2 == 1 {
-			body = fmt.Sprintf(`{"provider":"hub2","reference":"SEED-%d","amount":{"currency":"XOF","value":"%d000"},"providerOptions":{"hub2":{"country":"CI"}}}`, i, i+1)
-		}
+		body := sampleBody(f, kits.All[i%len(kits.All)])
 		w := ft.serve(httptest.NewRequest("POST", "/v1/payment-links", strings.NewReader(body)), nil)
 		var l struct{ ID string }
 		if w.Code != 201 || json.Unmarshal(w.Body.Bytes(), &l) != nil {
@@ -102,7 +99,34 @@ func validHeader(v string) bool {
 	return true
 }
 
+// sampleWith is the kit's sample body with the fields set (or, with nil values, removed).
+func sampleWith(t testing.TB, provider string, fields map[string]any) []byte {
+	t.Helper()
+	k, ok := kits.Lookup(provider)
+	if !ok {
+		return nil
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(sampleBody(t, k)), &body); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range fields {
+		body[name] = v
+		if v == nil {
+			delete(body, name)
+		}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func FuzzCreatePaymentLink(f *testing.F) {
+	for _, k := range kits.All {
+		f.Add(sampleBody(f, k))
+	}
 	for _, s := range []string{
 		`{"provider":"mijnklantportaal","amount":{"currency":"EUR","value":"12.95"},"description":"Contribution costs"}`,
 		`{"provider":"mijnklantportaal","amount":{"currency":"EUR","value":"25.00"},"description":"Fee","reusable":true,"expiresAt":"2099-05-14T21:00:00Z"}`,
@@ -152,18 +176,15 @@ func FuzzCreateAmount(f *testing.F) {
 		{"XOF", "1000"}, {"XOF", "1000.0"}, {"XAF", "999999999999999"}, {"EUR", "999999999999999.99"},
 		{"USD", "1.00"}, {"eur", "1.00"}, {"EUR", "1e3"}, {"EUR", " 1.00"}, {"EUR", "١٢"}, {"JPY", "5"}, {"BHD", "1.234"},
 	} {
-		f.Add("mijnklantportaal", s[0], s[1])
-		f.Add("hub2", s[0], s[1])
+		for _, k := range kits.All {
+			f.Add(k.Name, s[0], s[1])
+		}
 	}
-	f.Add("telness", "EUR", "1.00")
 	ft := newFuzzTarget(f)
 	f.Fuzz(func(t *testing.T, provider, currency, value string) {
-		body, _ := json.Marshal(map[string]any{
-			"provider": provider, "description": "fuzz", "reference": "FUZZ-1",
-			"amount": map[string]string{"currency": currency, "value": value},
-		})
-		if provider == "mijnklantportaal" {
-			body, _ = json.Marshal(map[string]any{"provider": provider, "description": "fuzz", "amount": map[string]string{"currency": currency, "value": value}})
+		body := sampleWith(t, provider, map[string]any{"amount": map[string]string{"currency": currency, "value": value}})
+		if body == nil {
+			return
 		}
 		w := ft.serve(httptest.NewRequest("POST", "/v1/payment-links", strings.NewReader(string(body))), nil)
 		check(t, w)
@@ -201,26 +222,16 @@ func FuzzCreateExpiresAt(f *testing.F) {
 		"2099-05-14T24:00:00Z", "2099-05-14T21:00:60Z", "2099-05-14t21:00:00z", "1970-01-01T00:00:00Z", "0000-01-01T00:00:00Z",
 		"+12099-05-14T21:00:00Z", "2099-05-14T21:00:00+25:00", "", "now",
 	} {
-		f.Add("mijnklantportaal", s)
-		f.Add("hub2", s)
-		f.Add("telness", s)
+		for _, k := range kits.All {
+			f.Add(k.Name, s)
+		}
 	}
 	ft := newFuzzTarget(f)
-	bodies := map[string]map[string]any{
-		"mijnklantportaal": {"provider": "mijnklantportaal", "description": "d", "amount": map[string]string{"currency": "EUR", "value": "1.00"}},
-		"hub2":             {"provider": "hub2", "reference": "R", "amount": map[string]string{"currency": "XOF", "value": "100"}},
-		"telness":          {"provider": "telness", "providerOptions": map[string]any{"telness": map[string]string{"orderId": "o"}}},
-	}
 	f.Fuzz(func(t *testing.T, provider, expiresAt string) {
-		base, ok := bodies[provider]
-		if !ok {
+		body := sampleWith(t, provider, map[string]any{"expiresAt": expiresAt})
+		if body == nil {
 			return
 		}
-		in := map[string]any{"expiresAt": expiresAt}
-		for k, v := range base {
-			in[k] = v
-		}
-		body, _ := json.Marshal(in)
 		w := ft.serve(httptest.NewRequest("POST", "/v1/payment-links", strings.NewReader(string(body))), nil)
 		check(t, w)
 		if w.Code != 201 {

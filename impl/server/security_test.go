@@ -3,48 +3,16 @@ package server
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 )
-
-// liveEverywhere configures every provider as live at the upstream, under its own path.
-func liveEverywhere(url string, secrets map[string]string) map[string]ProviderConfig {
-	return map[string]ProviderConfig{
-		"mijnklantportaal": {BaseURL: url + "/mkp", Credentials: map[string]string{"token": secrets["mijnklantportaal"]}},
-		"hub2":             {BaseURL: url + "/hub2", Credentials: map[string]string{"api_key": secrets["hub2"], "merchant_id": "merchant-77", "environment": "sandbox"}},
-		"telness":          {BaseURL: url + "/telness", Credentials: map[string]string{"api_key": secrets["telness"]}},
-	}
-}
-
-// everyRoute is a request to every route that can reach a provider, and to some that cannot.
-var everyRoute = []struct{ method, path, body string }{
-	{"GET", "/v1/payment-links", ""},
-	{"GET", "/v1/payment-links?provider=hub2&status=active&limit=5", ""},
-	{"POST", "/v1/payment-links", `{"provider":"mijnklantportaal","description":"d","amount":{"currency":"EUR","value":"1.00"}}`},
-	{"POST", "/v1/payment-links", `{"provider":"telness","providerOptions":{"telness":{"orderId":"o"}}}`},
-	{"GET", "/v1/payment-links/" + unifiedID("mijnklantportaal", "plk_1"), ""},
-	{"GET", "/v1/payment-links/" + unifiedID("hub2", "pl_1"), ""},
-	{"POST", "/v1/payment-links/" + unifiedID("telness", "tl_1") + "/close", ""},
-	{"POST", "/v1/payment-links/" + unifiedID("hub2", "pl_1") + "/close", ""},
-	{"GET", "/v1/providers", ""},
-	{"GET", "/v1/refunds", ""},
-	{"DELETE", "/v1/payment-links/" + unifiedID("hub2", "pl_1"), ""},
-	{"GET", "/providers/mijnklantportaal/payment-links", ""},
-	{"GET", "/providers/mijnklantportaal/payment-links/plk_1", ""},
-	{"POST", "/providers/mijnklantportaal/payment-links", `{"description":"d","amount":"1.00"}`},
-	{"DELETE", "/providers/mijnklantportaal/payment-links/plk_1", ""},
-	{"GET", "/providers/hub2/payment-links", ""},
-	{"PATCH", "/providers/hub2/payment-links/pl_1/close", ""},
-	{"GET", "/providers/telness/payment-links/tl_1", ""},
-	{"POST", "/providers/telness/payment-links", `{"orderId":"o"}`},
-	{"POST", "/providers/telness/payment-links/tl_1/cancel", ""},
-	{"GET", "/providers/paypal/payment-links", ""},
-}
 
 // TestNoRouteReachesAProviderWithoutAValidKey sends every route with missing, wrong and malformed
 // credentials: each is a 401 problem, and no provider is called.
@@ -55,8 +23,7 @@ func TestNoRouteReachesAProviderWithoutAValidKey(t *testing.T) {
 	t.Parallel()
 	const key = "pk_live_caller_0123456789"
 	up := newUpstream(t, answer(200, "application/json", mkpLink))
-	ts := start(t, Config{APIKeys: []string{key}, Providers: liveEverywhere(up.URL, map[string]string{
-		"mijnklantportaal": "mkp-token", "hub2": "hub2-key", "telness": "telness-key"})})
+	ts := start(t, Config{APIKeys: []string{key}, Providers: liveEverywhere(up.URL, providerSecrets("route"))})
 	refused := []struct {
 		name   string
 		header []string // nil: no Authorization header at all
@@ -80,7 +47,7 @@ func TestNoRouteReachesAProviderWithoutAValidKey(t *testing.T) {
 		{"key in a second header", []string{"Bearer wrong", "Bearer " + key}},
 	}
 	for _, a := range refused {
-		for _, r := range everyRoute {
+		for _, r := range everyRoute(t) {
 			req, _ := http.NewRequest(r.method, ts.URL+r.path, strings.NewReader(r.body))
 			for _, v := range a.header {
 				req.Header.Add("Authorization", v)
@@ -134,7 +101,7 @@ func echoingUpstream(t *testing.T) *upstream {
 			status = 401
 		case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/payment-links"):
 			status = 422
-			if !strings.HasPrefix(r.URL.Path, "/mkp") {
+			if strings.HasPrefix(r.URL.Path, "/hub2") || strings.HasPrefix(r.URL.Path, "/telness") {
 				status = 400
 			}
 		default:
@@ -142,13 +109,15 @@ func echoingUpstream(t *testing.T) *upstream {
 			w.Header().Set("Retry-After", "30")
 		}
 		var body string
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/hub2"):
+		switch provider, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); provider {
+		case "hub2":
 			body = fmt.Sprintf(`{"status":%d,"code":"Unauthorized","message":%q}`, status, msg)
-		case strings.HasPrefix(r.URL.Path, "/telness"):
+		case "telness":
 			body = fmt.Sprintf(`{"code":"unauthorized","message":%q,"details":[{"message":%q,"property":"orderId"}]}`, msg, msg)
-		default:
+		case "mijnklantportaal":
 			body = fmt.Sprintf(`{"message":%q,"errors":{"amount":[%q]}}`, msg, msg)
+		default: // the fields of every error body paylinks reads, so the message is read whatever the provider
+			body = fmt.Sprintf(`{"status":%d,"title":%q,"detail":%q,"message":%q,"code":"unauthorized","errors":{"amount":[%q]}}`, status, msg, msg, msg, msg)
 		}
 		answer(status, "application/json", body)(w, r)
 	})
@@ -159,18 +128,14 @@ func echoingUpstream(t *testing.T) *upstream {
 func TestProviderSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
 	const callerKey = "pk_live_caller_secret_42"
-	secrets := map[string]string{
-		"mijnklantportaal": "mkp-secret-token-1234",
-		"hub2":             "hub2-secret-key-5678",
-		"telness":          "telness-secret-key-9012",
-	}
+	secrets := providerSecrets("leak-1234")
 	up := echoingUpstream(t)
 	for _, mode := range []Mode{Enforce, Report} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
 			ts := start(t, Config{APIKeys: []string{callerKey}, Mode: mode, Providers: liveEverywhere(up.URL, secrets)})
 			var answers strings.Builder
-			for _, r := range everyRoute {
+			for _, r := range everyRoute(t) {
 				status, h, raw := ts.raw(t, r.method, r.path, callerKey, r.body, nil)
 				fmt.Fprintf(&answers, "%s %s: %d %v %s\n", r.method, r.path, status, h, raw)
 				for _, s := range secrets {
@@ -183,7 +148,7 @@ func TestProviderSecretsNeverLeak(t *testing.T) {
 				t.Errorf("the provider's 401 was not reported as provider_auth_failed:\n%s", answers.String())
 			}
 			logs, metrics := ts.logs.String(), ts.get(t, "/metrics")
-			for _, s := range append([]string{callerKey}, secrets["mijnklantportaal"], secrets["hub2"], secrets["telness"]) {
+			for _, s := range append([]string{callerKey}, slices.Collect(maps.Values(secrets))...) {
 				if strings.Contains(answers.String(), s) && s == callerKey {
 					t.Errorf("the caller's key is in an answer")
 				}
@@ -206,7 +171,7 @@ func TestProviderSecretsNeverLeak(t *testing.T) {
 func TestRequestLimits(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t, answer(200, "application/json", mkpLink))
-	providers := liveEverywhere(up.URL, map[string]string{"mijnklantportaal": "t", "hub2": "h", "telness": "x"})
+	providers := liveEverywhere(up.URL, providerSecrets("limits"))
 	small := start(t, Config{APIKeys: []string{"key"}, MaxBodyBytes: 256, MaxHeaderBytes: 1 << 10, Providers: providers})
 	roomy := start(t, Config{APIKeys: []string{"key"}, Providers: providers})
 	big := `{"provider":"mijnklantportaal","amount":{"currency":"EUR","value":"1.00"},"description":"` + strings.Repeat("x", 300) + `"}`

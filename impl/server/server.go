@@ -32,6 +32,7 @@ import (
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/events"
 	"github.com/paylinks/paylinks/impl/idempotency"
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/sandbox"
 	"github.com/paylinks/paylinks/impl/telemetry"
@@ -87,8 +88,8 @@ type Config struct {
 	SandboxSeed         uint64
 	ShutdownTimeout     time.Duration
 	Logger              *slog.Logger
-	// Kits are the providers this server knows; nil means Providers (all built in).
-	Kits []ProviderKit
+	// Kits are the providers this server knows; nil means kits.All (all built in).
+	Kits []kits.Kit
 	// Events configures link events (store, polling, delivery).
 	Events EventsConfig
 	// Tracing says where spans go (FromEnv reads it from OTEL_* variables); the zero value
@@ -131,7 +132,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = NewLogger(os.Stderr, slog.LevelInfo)
 	}
 	if c.Kits == nil {
-		c.Kits = Providers
+		c.Kits = kits.All
 	}
 	return c
 }
@@ -164,11 +165,11 @@ type Server struct {
 
 // provider is one provider as wired into the server.
 type provider struct {
-	kit     ProviderKit
+	kit     kits.Kit
 	mode    api.ProviderInfoMode
 	baseURL *url.URL
 	spec    *validation.Spec
-	adapter Adapter
+	adapter kits.Adapter
 	http    *http.Client
 	sim     sandbox.Simulator
 }
@@ -276,7 +277,7 @@ func New(cfg Config) (_ *Server, err error) {
 
 // wire builds one provider: its spec validator, its HTTP client (validating, retrying, measured),
 // its sandbox when it has no base URL, and its adapter.
-func (s *Server) wire(kit ProviderKit, pc ProviderConfig, clock *sandbox.Clock, seed uint64) (*provider, error) {
+func (s *Server) wire(kit kits.Kit, pc ProviderConfig, clock *sandbox.Clock, seed uint64) (*provider, error) {
 	doc, err := kit.Spec()
 	if err != nil {
 		return nil, err
@@ -301,15 +302,15 @@ func (s *Server) wire(kit ProviderKit, pc ProviderConfig, clock *sandbox.Clock, 
 		// hands out (page links) work from outside.
 		pc.BaseURL = s.cfg.PublicURL + "/sandbox/" + kit.Name
 		base = inProcess{sandbox.Handler("/sandbox", p.sim)}
-		for k, v := range kit.SandboxCredentials {
+		for k, v := range kit.SandboxCredentials() {
 			if creds[k] == "" {
 				creds[k] = v
 			}
 		}
 	}
-	for _, name := range kit.Credentials {
-		if creds[name] == "" {
-			return nil, fmt.Errorf("credential %s is not set (PAYLINKS_%s_%s)", name, strings.ToUpper(kit.Name), strings.ToUpper(name))
+	for _, c := range kit.Credentials {
+		if creds[c.Name] == "" {
+			return nil, fmt.Errorf("credential %s is not set (%s)", c.Name, kit.Env(c.Name))
 		}
 	}
 	u, err := url.Parse(pc.BaseURL)

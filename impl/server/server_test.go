@@ -15,6 +15,8 @@ import (
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
+	"github.com/paylinks/paylinks/impl/kits"
+	"github.com/paylinks/paylinks/impl/paylink"
 )
 
 // syncBuffer is a log sink tests can read while the server writes.
@@ -105,26 +107,22 @@ func (ts *testServer) do(t *testing.T, method, path, key, body string, header ma
 	return res.StatusCode, res.Header, out
 }
 
+// TestUnifiedLifecycleEveryProvider runs each kit's sample through the unified API on its sandbox:
+// create, get, list (where the provider lists), close, close again.
 func TestUnifiedLifecycleEveryProvider(t *testing.T) {
 	t.Parallel()
 	ts := start(t, Config{})
 	c := ts.client(t, DemoAPIKey)
 	ctx := context.Background()
-	tests := []struct {
-		provider  string
-		body      api.CreatePaymentLinkRequest
-		wantValue string
-		wantMinor int64
-		listable  bool
-	}{
-		{"mijnklantportaal", api.CreatePaymentLinkRequest{Provider: "mijnklantportaal", Amount: &api.AmountInput{Currency: "EUR", Value: "12.95"}, Description: ptr("Contribution costs")}, "12.95", 1295, true},
-		{"hub2", api.CreatePaymentLinkRequest{Provider: "hub2", Amount: &api.AmountInput{Currency: "XOF", Value: "1000"}, Description: ptr("Order 1"), Reference: ptr("ORDER-1"), ProviderOptions: &api.ProviderOptions{Hub2: &api.Hub2Options{Country: ptr("CI")}}}, "1000", 1000, true},
-		{"telness", api.CreatePaymentLinkRequest{Provider: "telness", Description: ptr("Subscription"), ProviderOptions: &api.ProviderOptions{Telness: &api.TelnessOptions{OrderId: ptr("ord_1")}}}, "", 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.provider, func(t *testing.T) {
+	for _, k := range kits.All {
+		t.Run(k.Name, func(t *testing.T) {
 			t.Parallel()
-			created, err := c.CreatePaymentLinkWithResponse(ctx, nil, tt.body)
+			sample := k.Sample()
+			var body api.CreatePaymentLinkRequest
+			if err := json.Unmarshal([]byte(sampleBody(t, k)), &body); err != nil {
+				t.Fatal(err)
+			}
+			created, err := c.CreatePaymentLinkWithResponse(ctx, nil, body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,14 +130,14 @@ func TestUnifiedLifecycleEveryProvider(t *testing.T) {
 				t.Fatalf("create: %d %s", created.StatusCode(), created.Body)
 			}
 			link := *created.JSON201
-			if link.Provider != tt.provider || link.Status != api.PaymentLinkStatusActive || link.Url == nil {
+			if link.Provider != k.Name || link.Status != api.PaymentLinkStatusActive || link.Url == nil {
 				t.Errorf("created %+v", link)
 			}
-			if tt.wantValue == "" && link.Amount != nil {
+			switch {
+			case sample.Amount == nil && link.Amount != nil:
 				t.Errorf("amount %+v, want none", link.Amount)
-			}
-			if tt.wantValue != "" && (link.Amount == nil || link.Amount.Value != tt.wantValue || link.Amount.Minor != tt.wantMinor) {
-				t.Errorf("amount %+v, want %s = %d minor", link.Amount, tt.wantValue, tt.wantMinor)
+			case sample.Amount != nil && (link.Amount == nil || link.Amount.Value != sample.Amount.Value() || link.Amount.Minor != sample.Amount.Minor || link.Amount.Currency != sample.Amount.Currency):
+				t.Errorf("amount %+v, want %s = %d minor", link.Amount, sample.Amount, sample.Amount.Minor)
 			}
 
 			got, err := c.GetPaymentLinkWithResponse(ctx, link.Id, nil)
@@ -147,9 +145,9 @@ func TestUnifiedLifecycleEveryProvider(t *testing.T) {
 				t.Fatalf("get: %v %d %s", err, got.StatusCode(), got.Body)
 			}
 
-			if tt.listable {
-				p := tt.provider
-				list, err := c.ListPaymentLinksWithResponse(ctx, &api.ListPaymentLinksParams{Provider: &p, Limit: ptr(100)})
+			if p, _ := ts.Client().Provider(k.Name); p.Capabilities().Supports(paylink.OpList) {
+				name := k.Name
+				list, err := c.ListPaymentLinksWithResponse(ctx, &api.ListPaymentLinksParams{Provider: &name, Limit: ptr(100)})
 				if err != nil || list.JSON200 == nil {
 					t.Fatalf("list: %v %d %s", err, list.StatusCode(), list.Body)
 				}
@@ -436,8 +434,13 @@ func TestOperationalEndpoints(t *testing.T) {
 	}
 	status, _, body := ts.do(t, "GET", "/v1/providers", DemoAPIKey, "", nil)
 	data, _ := body["data"].([]any)
-	if status != 200 || len(data) != 3 {
+	if status != 200 || len(data) != len(kits.All) {
 		t.Fatalf("providers: %d %v", status, body)
+	}
+	for i, k := range kits.All {
+		if p, _ := data[i].(map[string]any); p["name"] != k.Name || p["mode"] != "sandbox" {
+			t.Errorf("provider %d: %v, want %s on its sandbox", i, p, k.Name)
+		}
 	}
 }
 
