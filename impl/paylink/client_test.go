@@ -14,49 +14,43 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/paylink"
-	"github.com/paylinks/paylinks/impl/providers/hub2"
-	"github.com/paylinks/paylinks/impl/providers/mijnklantportaal"
-	"github.com/paylinks/paylinks/impl/providers/telness"
 	"github.com/paylinks/paylinks/impl/sandbox"
-	hub2sandbox "github.com/paylinks/paylinks/impl/sandbox/hub2"
-	mkpsandbox "github.com/paylinks/paylinks/impl/sandbox/mijnklantportaal"
-	tsandbox "github.com/paylinks/paylinks/impl/sandbox/telness"
 )
 
 // start is when every sandbox clock of these tests begins.
 var start = time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
 
-// The credentials the sandboxes accept, and nothing else.
-const (
-	mkpToken   = "mkp-token-s3cr3t"
-	hub2Key    = "hub2-key-s3cr3t"
-	telnessKey = "telness-key-s3cr3t"
-)
-
-// world is the three real adapters against the three sandboxes, served by one httptest server as
+// world is every provider of kits.All, adapter against sandbox, served by one httptest server as
 // `paylinks serve` mounts them, all on one clock so that creation times interleave across providers.
 type world struct {
-	clock  *sandbox.Clock
-	mkp    *mkpsandbox.Sandbox
-	hub2   *hub2sandbox.Sandbox
-	tel    *tsandbox.Sandbox
-	srv    *httptest.Server
-	client *paylink.Client
-	// providers are the adapters, in registration order.
+	clock *sandbox.Clock
+	sims  map[string]sandbox.Simulator
+	srv   *httptest.Server
+	// client is over every adapter, in kits order.
+	client    *paylink.Client
 	providers []paylink.Provider
+	// listable are the providers that list, in kits order; unlisted those that do not.
+	listable, unlisted []string
 	// calls counts the requests that reached a provider API (the control API not included).
 	calls atomic.Int64
 	n     int // links created so far, to number their descriptions and references
 }
 
+// secret is the one credential of the provider the world's sandboxes accept.
+func secret(k kits.Kit) string { return k.Credentials[0].Sandbox + "-s3cr3t-" + k.Name }
+
 func newWorld(t *testing.T, opts ...paylink.ClientOption) *world {
 	t.Helper()
-	w := &world{clock: sandbox.NewClock(start)}
-	w.mkp = mkpsandbox.New(sandbox.Config{Clock: w.clock, Seed: 1, Credentials: []string{mkpToken}})
-	w.hub2 = hub2sandbox.New(sandbox.Config{Clock: w.clock, Seed: 2, Credentials: []string{hub2Key}})
-	w.tel = tsandbox.New(sandbox.Config{Clock: w.clock, Seed: 3, Credentials: []string{telnessKey}})
-	h := sandbox.Handler("/sandbox", w.mkp, w.hub2, w.tel)
+	w := &world{clock: sandbox.NewClock(start), sims: map[string]sandbox.Simulator{}}
+	var sims []sandbox.Simulator
+	for i, k := range kits.All {
+		sim := k.NewSandbox(sandbox.Config{Clock: w.clock, Seed: uint64(i + 1), Credentials: []string{secret(k)}})
+		w.sims[k.Name] = sim
+		sims = append(sims, sim)
+	}
+	h := sandbox.Handler("/sandbox", sims...)
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if !strings.Contains(r.URL.Path, "/_control/") {
 			w.calls.Add(1)
@@ -64,7 +58,17 @@ func newWorld(t *testing.T, opts ...paylink.ClientOption) *world {
 		h.ServeHTTP(rw, r)
 	}))
 	t.Cleanup(w.srv.Close)
-	w.providers = adapters(t, w.srv.URL, mkpToken, hub2Key, telnessKey)
+	w.providers = w.adapters(t, "")
+	for _, p := range w.providers {
+		if p.Capabilities().Supports(paylink.OpList) {
+			w.listable = append(w.listable, p.Name())
+		} else {
+			w.unlisted = append(w.unlisted, p.Name())
+		}
+	}
+	if len(w.listable) < 2 || len(w.unlisted) == 0 {
+		t.Fatalf("the list tests need two providers that list and one that does not: %v, %v", w.listable, w.unlisted)
+	}
 	c, err := paylink.NewClient(w.providers, append([]paylink.ClientOption{paylink.WithClock(w.clock.Now)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -73,39 +77,42 @@ func newWorld(t *testing.T, opts ...paylink.ClientOption) *world {
 	return w
 }
 
-// adapters returns the three adapters calling the sandboxes at base with the given credentials.
-func adapters(t *testing.T, base, token, apiKey, telKey string) []paylink.Provider {
+// adapters returns every kit's adapter calling the world's sandboxes, the one of refused with a
+// credential its sandbox refuses.
+func (w *world) adapters(t *testing.T, refused string) []paylink.Provider {
 	t.Helper()
-	mkp, err := mijnklantportaal.New(mijnklantportaal.Config{BaseURL: base + "/sandbox/mijnklantportaal", Token: token})
-	if err != nil {
-		t.Fatal(err)
+	var out []paylink.Provider
+	for _, k := range kits.All {
+		creds := k.SandboxCredentials()
+		creds[k.Credentials[0].Name] = secret(k)
+		if k.Name == refused {
+			creds[k.Credentials[0].Name] += "-refused"
+		}
+		a, err := k.NewAdapter(w.srv.URL+"/sandbox/"+k.Name, creds, &http.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a)
 	}
-	h, err := hub2.New(hub2.Config{BaseURL: base + "/sandbox/hub2", APIKey: apiKey, MerchantID: "16", Environment: hub2.EnvironmentSandbox})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn, err := telness.New(telness.Config{BaseURL: base + "/sandbox/telness", APIKey: telKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []paylink.Provider{mkp, h, tn}
+	return out
 }
 
-// input is a valid create at the provider.
+// input is a valid create at the provider, its kit's sample numbered so that no two are alike.
 func (w *world) input(provider string) paylink.CreateInput {
 	w.n++
-	switch provider {
-	case "mijnklantportaal":
-		a, _ := paylink.AmountFromMinor("EUR", int64(100*w.n))
-		return paylink.CreateInput{Provider: provider, Amount: &a, Description: fmt.Sprintf("Invoice %d", w.n)}
-	case "hub2":
-		a, _ := paylink.AmountFromMinor("XOF", int64(1000*w.n))
-		return paylink.CreateInput{Provider: provider, Amount: &a, Reference: fmt.Sprintf("ORDER-%d", w.n),
-			Description: fmt.Sprintf("Order %d", w.n), ExpiresAt: start.Add(30 * 24 * time.Hour)}
-	default:
-		return paylink.CreateInput{Provider: provider, Description: fmt.Sprintf("Invoice %d", w.n),
-			Options: telness.Options{InvoiceID: fmt.Sprintf("inv_%d", w.n)}}
+	k, _ := kits.Lookup(provider)
+	in := k.Sample()
+	if in.Amount != nil {
+		in.Amount.Minor *= int64(w.n)
 	}
+	if in.Description != "" {
+		in.Description = fmt.Sprintf("%s %d", in.Description, w.n)
+	}
+	if in.Reference != "" {
+		in.Reference = fmt.Sprintf("%s-%d", in.Reference, w.n)
+	}
+	in.ExpiresAt = start.Add(30 * 24 * time.Hour) // some providers expire links in minutes by default
+	return in
 }
 
 // create creates a link at the provider through the Client.
@@ -118,17 +125,22 @@ func (w *world) create(t *testing.T, provider string) paylink.Link {
 	return l
 }
 
-// createSpread creates n links, a second apart, at mkp and hub2 in the pattern mkp, mkp, hub2, …,
-// and returns them oldest first.
+// spread is the provider of the i-th link of a mixed batch: two of three at the first provider
+// that lists (MijnKlantportaal, whose pages of 15 are the hardest to merge), the others at the
+// other listing providers in turn.
+func (w *world) spread(i int) string {
+	if i%3 != 2 {
+		return w.listable[0]
+	}
+	return w.listable[1+(i/3)%(len(w.listable)-1)]
+}
+
+// createSpread creates n links, a second apart, as spread says, and returns them oldest first.
 func (w *world) createSpread(t *testing.T, n int) []paylink.Link {
 	t.Helper()
 	var out []paylink.Link
 	for i := range n {
-		p := "mijnklantportaal"
-		if i%3 == 2 {
-			p = "hub2"
-		}
-		out = append(out, w.create(t, p))
+		out = append(out, w.create(t, w.spread(i)))
 		w.tick(t)
 	}
 	return out
@@ -141,21 +153,10 @@ func (w *world) tick(t *testing.T) {
 	}
 }
 
-func (w *world) sim(provider string) sandbox.Simulator {
-	switch provider {
-	case "mijnklantportaal":
-		return w.mkp
-	case "hub2":
-		return w.hub2
-	default:
-		return w.tel
-	}
-}
-
 // pay simulates a successful payment of the link.
 func (w *world) pay(t *testing.T, l paylink.Link) {
 	t.Helper()
-	if err := w.sim(l.Provider).Pay(l.ProviderLinkID); err != nil {
+	if err := w.sims[l.Provider].Pay(l.ProviderLinkID); err != nil {
 		t.Fatalf("paying %s: %v", l.ID, err)
 	}
 }
@@ -274,7 +275,8 @@ func TestCreate(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
-	for _, p := range []string{"mijnklantportaal", "hub2", "telness"} {
+	for _, k := range kits.All {
+		p := k.Name
 		in := w.input(p)
 		l, err := w.client.Create(ctx, in)
 		if err != nil {
@@ -429,7 +431,8 @@ func TestCreateFutureExpiryFollowsTheClock(t *testing.T) {
 
 func TestGetAndClose(t *testing.T) {
 	t.Parallel()
-	for _, p := range []string{"mijnklantportaal", "hub2", "telness"} {
+	for _, k := range kits.All {
+		p := k.Name
 		t.Run(p, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
@@ -531,9 +534,9 @@ func TestCloseUnsupported(t *testing.T) {
 func TestListAcrossProviders(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	created := w.createSpread(t, 40) // 27 at mijnklantportaal (two page boundaries), 13 at hub2
-	for range 3 {
-		w.create(t, "telness") // telness cannot list: skipped, not an error
+	created := w.createSpread(t, 40) // 27 at the first (two page boundaries at MijnKlantportaal), 13 at the others
+	for _, p := range w.unlisted {
+		w.create(t, p) // a provider that cannot list: skipped, not an error
 		w.tick(t)
 	}
 
@@ -588,11 +591,11 @@ func TestListTies(t *testing.T) {
 	w := newWorld(t)
 	var created []paylink.Link
 	for range 3 {
-		// 17 a second at mijnklantportaal, so that seconds straddle its pages of 15.
+		// 17 a second at the first provider, so that seconds straddle MijnKlantportaal's pages of 15.
 		for i := range 22 {
-			p := "mijnklantportaal"
+			p := w.listable[0]
 			if i%4 == 3 {
-				p = "hub2"
+				p = w.listable[1+i%(len(w.listable)-1)]
 			}
 			created = append(created, w.create(t, p))
 		}
@@ -623,11 +626,7 @@ func TestListIsStableWhileLinksAreCreated(t *testing.T) {
 	}
 	var added []paylink.Link
 	for i := range 5 {
-		p := "mijnklantportaal"
-		if i%2 == 1 {
-			p = "hub2"
-		}
-		added = append(added, w.create(t, p))
+		added = append(added, w.create(t, w.spread(i)))
 		w.tick(t)
 	}
 	// More links between later pages too, which keeps pushing MijnKlantportaal's pages down.
@@ -639,7 +638,9 @@ func TestListIsStableWhileLinksAreCreated(t *testing.T) {
 			t.Fatal(err)
 		}
 		listed = append(listed, p.Links...)
-		added = append(added, w.create(t, "mijnklantportaal"), w.create(t, "hub2"))
+		for _, p := range w.listable {
+			added = append(added, w.create(t, p))
+		}
 		w.tick(t)
 		q.Cursor = p.NextCursor
 	}
@@ -681,20 +682,24 @@ func TestListFilters(t *testing.T) {
 		return out
 	}
 
-	tests := []struct {
+	type listTest struct {
 		name string
 		q    paylink.ListQuery
 		want []paylink.Link
-	}{
-		{"hub2", paylink.ListQuery{Provider: "hub2"}, at("hub2", created)},
-		{"mijnklantportaal", paylink.ListQuery{Provider: "mijnklantportaal"}, at("mijnklantportaal", created)},
+	}
+	tests := []listTest{
 		{"completed", paylink.ListQuery{Status: paylink.StatusCompleted}, byStatus[paylink.StatusCompleted]},
 		{"closed", paylink.ListQuery{Status: paylink.StatusClosed}, byStatus[paylink.StatusClosed]},
 		{"active", paylink.ListQuery{Status: paylink.StatusActive}, byStatus[paylink.StatusActive]},
 		{"expired", paylink.ListQuery{Status: paylink.StatusExpired}, nil},
 		{"unknown", paylink.ListQuery{Status: paylink.StatusUnknown}, nil},
-		{"active at mijnklantportaal", paylink.ListQuery{Provider: "mijnklantportaal", Status: paylink.StatusActive}, at("mijnklantportaal", byStatus[paylink.StatusActive])},
-		{"completed at hub2", paylink.ListQuery{Provider: "hub2", Status: paylink.StatusCompleted}, at("hub2", byStatus[paylink.StatusCompleted])},
+	}
+	for _, p := range w.listable {
+		tests = append(tests,
+			listTest{p, paylink.ListQuery{Provider: p}, at(p, created)},
+			listTest{"active at " + p, paylink.ListQuery{Provider: p, Status: paylink.StatusActive}, at(p, byStatus[paylink.StatusActive])},
+			listTest{"completed at " + p, paylink.ListQuery{Provider: p, Status: paylink.StatusCompleted}, at(p, byStatus[paylink.StatusCompleted])},
+		)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -734,7 +739,7 @@ func TestListRefuses(t *testing.T) {
 		return p.NextCursor
 	}
 	plain := cursorOf(w.client, paylink.ListQuery{})
-	ofHub2 := cursorOf(w.client, paylink.ListQuery{Provider: "hub2"})
+	ofFirst := cursorOf(w.client, paylink.ListQuery{Provider: w.listable[0]})
 	ofActive := cursorOf(w.client, paylink.ListQuery{Status: paylink.StatusActive})
 
 	other, err := paylink.NewClient(w.providers, paylink.WithCursorKey([]byte("another instance's key")))
@@ -749,10 +754,10 @@ func TestListRefuses(t *testing.T) {
 		q     paylink.ListQuery
 		field string
 	}{
-		{"cursor with a provider filter added", paylink.ListQuery{Provider: "hub2", Cursor: plain}, "query.cursor"},
+		{"cursor with a provider filter added", paylink.ListQuery{Provider: w.listable[0], Cursor: plain}, "query.cursor"},
 		{"cursor with a status filter added", paylink.ListQuery{Status: paylink.StatusActive, Cursor: plain}, "query.cursor"},
-		{"cursor with its provider filter dropped", paylink.ListQuery{Cursor: ofHub2}, "query.cursor"},
-		{"cursor with its provider filter changed", paylink.ListQuery{Provider: "mijnklantportaal", Cursor: ofHub2}, "query.cursor"},
+		{"cursor with its provider filter dropped", paylink.ListQuery{Cursor: ofFirst}, "query.cursor"},
+		{"cursor with its provider filter changed", paylink.ListQuery{Provider: w.listable[1], Cursor: ofFirst}, "query.cursor"},
 		{"cursor with its status filter changed", paylink.ListQuery{Status: paylink.StatusClosed, Cursor: ofActive}, "query.cursor"},
 		{"cursor of another key", paylink.ListQuery{Cursor: foreign}, "query.cursor"},
 		{"truncated cursor", paylink.ListQuery{Cursor: plain[:len(plain)-3]}, "query.cursor"},
@@ -789,10 +794,10 @@ func TestListRefuses(t *testing.T) {
 
 	t.Run("named provider without list", func(t *testing.T) {
 		t.Parallel()
-		_, err := w.client.List(ctx, paylink.ListQuery{Provider: "telness"})
+		_, err := w.client.List(ctx, paylink.ListQuery{Provider: w.unlisted[0]})
 		var ue *paylink.UnsupportedError
-		if !errors.As(err, &ue) || !errors.Is(err, paylink.ErrUnsupported) || ue.Provider != "telness" {
-			t.Errorf("List at telness: %v, want an *UnsupportedError of telness", err)
+		if !errors.As(err, &ue) || !errors.Is(err, paylink.ErrUnsupported) || ue.Provider != w.unlisted[0] {
+			t.Errorf("List at %s: %v, want its *UnsupportedError", w.unlisted[0], err)
 		}
 	})
 
@@ -816,20 +821,20 @@ func TestListProviderAuthFailure(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.createSpread(t, 3)
-	// The hub2 adapter with a key the sandbox refuses; mijnklantportaal still fine.
-	ps := adapters(t, w.srv.URL, mkpToken, "hub2-key-wrong", telnessKey)
-	c, err := paylink.NewClient(ps)
+	// The second provider's adapter with a key its sandbox refuses; the first still fine.
+	first, refused := w.listable[0], w.listable[1]
+	c, err := paylink.NewClient(w.adapters(t, refused))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.List(context.Background(), paylink.ListQuery{})
 	var pe *paylink.ProviderError
-	if !errors.As(err, &pe) || pe.Provider != "hub2" || !errors.Is(err, paylink.ErrProviderAuth) {
-		t.Errorf("List with hub2 refusing the key: %v, want hub2's *ProviderError matching ErrProviderAuth", err)
+	if !errors.As(err, &pe) || pe.Provider != refused || !errors.Is(err, paylink.ErrProviderAuth) {
+		t.Errorf("List with %s refusing the key: %v, want its *ProviderError matching ErrProviderAuth", refused, err)
 	}
-	// Listing mijnklantportaal alone still works.
-	if p, err := c.List(context.Background(), paylink.ListQuery{Provider: "mijnklantportaal"}); err != nil || len(p.Links) != 2 {
-		t.Errorf("List at mijnklantportaal = %d links, %v; want 2", len(p.Links), err)
+	// Listing the first alone still works.
+	if p, err := c.List(context.Background(), paylink.ListQuery{Provider: first}); err != nil || len(p.Links) != 2 {
+		t.Errorf("List at %s = %d links, %v; want 2", first, len(p.Links), err)
 	}
 }
 
