@@ -76,7 +76,12 @@ func (m *mutant) Capabilities() paylink.Capabilities {
 		}
 	case "currency-claimed-not-taken":
 		c.Amounts = true
-		c.Currencies = append(slices.Clone(c.Currencies), "JPY")
+		for _, code := range []string{"JPY", "XOF", "KWD"} { // one the provider does not take
+			if !slices.Contains(c.Currencies, code) {
+				c.Currencies = append(slices.Clone(c.Currencies), code)
+				break
+			}
+		}
 	case "reusable-claimed-not-honoured":
 		c.ReusableLinks = true
 	}

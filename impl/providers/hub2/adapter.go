@@ -297,7 +297,7 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 	if ans.Status != http.StatusOK {
 		return paylink.PageResult{}, wire.Failure(ans)
 	}
-	items, raws, err := call.Items[api.PaymentLink](wire, ans, "")
+	items, raws, err := call.Items[api.PaymentLink](wire, ans)
 	if err != nil {
 		return paylink.PageResult{}, err
 	}

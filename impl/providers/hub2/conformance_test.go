@@ -49,3 +49,8 @@ func newAdapter(t *testing.T, cfg hub2.Config) *hub2.Adapter {
 	}
 	return a
 }
+
+// TestConformanceCatchesMutants checks the suite fails deliberately broken variants of the adapter.
+func TestConformanceCatchesMutants(t *testing.T) {
+	paylinktest.CheckMutants(t, "TestConformance")
+}

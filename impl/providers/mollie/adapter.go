@@ -16,19 +16,17 @@
 package mollie
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/mollie"
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 // Name is the provider id.
@@ -37,13 +35,9 @@ const Name = "mollie"
 // DefaultBaseURL is Mollie's API host, for live and test mode alike (the key selects the mode).
 const DefaultBaseURL = "https://api.mollie.com"
 
-const (
-	// maxBody bounds how much of an answer is read; a page of 50 links is some 50 KiB.
-	maxBody = 8 << 20
-	// pageSize is the number of links asked for per page (Mollie's default, sent explicitly so the
-	// page tokens do not depend on it).
-	pageSize = 50
-)
+// pageSize is the number of links asked for per page (Mollie's default, sent explicitly so the
+// page tokens do not depend on it).
+const pageSize = 50
 
 // Currencies are the currencies Mollie takes payments in (docs.mollie.com/docs/multicurrency).
 // Which payment methods a currency can be paid with varies; EUR has them all.
@@ -59,43 +53,25 @@ type Config struct {
 	BaseURL string
 	// APIKey is a Mollie API key of a website profile: test_… for test mode, live_… for live mode.
 	// It is only ever written into the Authorization header, never logged or put into errors.
-	APIKey string
+	APIKey string `paylinks:"secret,prefix"`
 	// HTTPClient does the requests; nil means an http.Client with a 30 second timeout. Wrap it in a
 	// validating transport to hold every answer to the curated spec.
 	HTTPClient api.HttpRequestDoer
 }
 
 // String describes the config without the key (only its mode), so a printed Config leaks nothing.
-func (c Config) String() string {
-	return fmt.Sprintf("mollie.Config{BaseURL: %q, APIKey: %s}", c.BaseURL, redactedKey(c.APIKey))
-}
+func (c Config) String() string { return call.Describe(c) }
 
 // GoString keeps the key out of %#v.
-func (c Config) GoString() string { return c.String() }
+func (c Config) GoString() string { return call.Describe(c) }
 
 // LogValue keeps the key out of structured logs.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("baseURL", c.BaseURL), slog.String("apiKey", redactedKey(c.APIKey)))
-}
-
-// redactedKey says whether a key is set and for which mode, never any character of the secret.
-func redactedKey(key string) string {
-	switch {
-	case key == "":
-		return "(none)"
-	case strings.HasPrefix(key, "test_"):
-		return "(redacted test key)"
-	case strings.HasPrefix(key, "live_"):
-		return "(redacted live key)"
-	default:
-		return "(redacted)"
-	}
-}
+func (c Config) LogValue() slog.Value { return call.LogValue(c) }
 
 // Adapter implements paylink.Provider for Mollie. It is safe for concurrent use.
 type Adapter struct {
-	client *api.ClientWithResponses
-	apiKey string
+	client *api.Client
+	auth   call.Auth
 	// now is the local clock, used only when an answer carries no Date.
 	now func() time.Time
 }
@@ -105,11 +81,8 @@ var (
 	_ paylink.OptionsDecoder = (*Adapter)(nil)
 )
 
-// String names the adapter without its key.
-func (a *Adapter) String() string { return "mollie.Adapter" }
-
-// GoString keeps the key out of %#v.
-func (a *Adapter) GoString() string { return a.String() }
+// wire reads Mollie's answers.
+var wire = call.Provider{Name: Name, ErrorBody: errorBody}
 
 // New returns an adapter calling cfg.BaseURL with cfg.APIKey. It refuses a key that is not a
 // Mollie API key, so a misconfiguration fails at start-up rather than as a 401 on the first call.
@@ -118,8 +91,8 @@ func New(cfg Config) (*Adapter, error) {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("mollie: BaseURL %q is not an absolute http(s) URL", base)
+	if err := call.BaseURL(Name, base); err != nil {
+		return nil, err
 	}
 	switch key := strings.TrimSpace(cfg.APIKey); {
 	case key == "":
@@ -130,12 +103,8 @@ func New(cfg Config) (*Adapter, error) {
 	case !strings.HasPrefix(key, "test_") && !strings.HasPrefix(key, "live_"):
 		return nil, errors.New("mollie: APIKey must be a Mollie API key, starting with test_ or live_")
 	}
-	doer := cfg.HTTPClient
-	if doer == nil {
-		doer = &http.Client{Timeout: 30 * time.Second}
-	}
-	a := &Adapter{apiKey: cfg.APIKey, now: time.Now}
-	client, err := api.NewClientWithResponses(base, api.WithHTTPClient(doer), api.WithRequestEditorFn(a.Authorize))
+	a := &Adapter{auth: call.Headers(map[string]string{"Authorization": "Bearer " + cfg.APIKey}), now: time.Now}
+	client, err := api.NewClient(base, api.WithHTTPClient(call.HTTPClient(cfg.HTTPClient)), api.WithRequestEditorFn(a.Authorize))
 	if err != nil {
 		return nil, fmt.Errorf("mollie: %w", err)
 	}
@@ -146,7 +115,7 @@ func New(cfg Config) (*Adapter, error) {
 // Authorize adds the API key as a bearer token to a request for Mollie: the typed client's own
 // requests, and those a passthrough proxy forwards.
 func (a *Adapter) Authorize(_ context.Context, r *http.Request) error {
-	r.Header.Set("Authorization", "Bearer "+a.apiKey)
+	a.auth(r)
 	return nil
 }
 
@@ -185,37 +154,30 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	if in.IdempotencyKey != "" {
 		params.IdempotencyKey = &in.IdempotencyKey
 	}
-	res, err := do(ctx, func(ctx context.Context) (*http.Response, error) {
-		return a.client.CreatePaymentLink(ctx, params, body)
-	}, api.ParseCreatePaymentLinkResponse)
-	if err != nil {
-		return paylink.Link{}, err
-	}
+	ans, err := wire.Read(a.client.CreatePaymentLink(ctx, params, body))
 	switch {
-	case res.HALJSON201 != nil:
-		return a.toLink(res.HTTPResponse, *res.HALJSON201, res.Body)
-	case res.StatusCode() == http.StatusUnprocessableEntity:
-		return paylink.Link{}, invalidCreate(res.HTTPResponse, res.Body)
+	case err != nil:
+		return paylink.Link{}, err
+	case ans.Status == http.StatusCreated:
+		return a.decodeLink(ans)
+	case ans.Status == http.StatusUnprocessableEntity:
+		return paylink.Link{}, invalidCreate(ans)
 	default:
-		return paylink.Link{}, failure(res.HTTPResponse, res.Body)
+		return paylink.Link{}, failure(ans)
 	}
 }
 
 // Get returns the link as Mollie reports it now.
 func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
-	if linkID == "" {
-		return paylink.Link{}, fmt.Errorf("%w: empty link id", paylink.ErrNotFound)
-	}
-	res, err := do(ctx, func(ctx context.Context) (*http.Response, error) {
-		return a.client.GetPaymentLink(ctx, linkID, nil)
-	}, api.ParseGetPaymentLinkResponse)
-	if err != nil {
+	ans, err := wire.Read(a.client.GetPaymentLink(ctx, linkID, nil))
+	switch {
+	case err != nil:
 		return paylink.Link{}, err
+	case ans.Status == http.StatusOK:
+		return a.decodeLink(ans)
+	default:
+		return paylink.Link{}, failure(ans)
 	}
-	if res.HALJSON200 == nil {
-		return paylink.Link{}, failure(res.HTTPResponse, res.Body)
-	}
-	return a.toLink(res.HTTPResponse, *res.HALJSON200, res.Body)
 }
 
 // List returns one page of links, newest first. q.Page is Mollie's cursor: the id of the page's
@@ -229,27 +191,28 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 		}
 		params.From = &q.Page
 	}
-	res, err := do(ctx, func(ctx context.Context) (*http.Response, error) {
-		return a.client.ListPaymentLinks(ctx, params)
-	}, api.ParseListPaymentLinksResponse)
+	ans, err := wire.Read(a.client.ListPaymentLinks(ctx, params))
 	if err != nil {
 		return paylink.PageResult{}, err
 	}
-	if res.HALJSON200 == nil {
-		return paylink.PageResult{}, failure(res.HTTPResponse, res.Body)
+	if ans.Status != http.StatusOK {
+		return paylink.PageResult{}, failure(ans)
 	}
-	page := *res.HALJSON200
-	items, err := rawLinks(res.Body, len(page.UnderscoreEmbedded.PaymentLinks))
+	page, err := call.Decode[api.PaymentLinkList](wire, ans)
 	if err != nil {
-		return paylink.PageResult{}, paylink.DecodeError(Name, res.StatusCode(), err)
+		return paylink.PageResult{}, err
+	}
+	items, raws, err := call.Items[api.PaymentLink](wire, ans, "_embedded", "payment_links")
+	if err != nil {
+		return paylink.PageResult{}, err
 	}
 	next, err := nextPage(page.UnderscoreLinks.Next)
 	if err != nil {
-		return paylink.PageResult{}, paylink.DecodeError(Name, res.StatusCode(), err)
+		return paylink.PageResult{}, paylink.DecodeError(Name, ans.Status, err)
 	}
 	out := paylink.PageResult{Links: make([]paylink.Link, 0, len(items)), Next: next}
-	for i, item := range page.UnderscoreEmbedded.PaymentLinks {
-		l, err := a.toLink(res.HTTPResponse, item, items[i])
+	for i, item := range items {
+		l, err := toLink(ans.Status, item, raws[i], a.answeredAt(ans))
 		if err != nil {
 			return paylink.PageResult{}, err
 		}
@@ -277,16 +240,14 @@ func (a *Adapter) Close(ctx context.Context, linkID string, in paylink.CloseInpu
 	if in.IdempotencyKey != "" {
 		params.IdempotencyKey = &in.IdempotencyKey
 	}
-	res, err := do(ctx, func(ctx context.Context) (*http.Response, error) {
-		return a.client.UpdatePaymentLink(ctx, linkID, params, api.UpdatePaymentLinkRequest{Archived: ptr(true)})
-	}, api.ParseUpdatePaymentLinkResponse)
+	ans, err := wire.Read(a.client.UpdatePaymentLink(ctx, linkID, params, api.UpdatePaymentLinkRequest{Archived: ptr(true)}))
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	if res.HALJSON200 == nil {
-		return paylink.Link{}, failure(res.HTTPResponse, res.Body)
+	if ans.Status != http.StatusOK {
+		return paylink.Link{}, failure(ans)
 	}
-	l, err := a.toLink(res.HTTPResponse, *res.HALJSON200, res.Body)
+	l, err := a.decodeLink(ans)
 	if err != nil {
 		return paylink.Link{}, err
 	}
@@ -294,7 +255,7 @@ func (a *Adapter) Close(ctx context.Context, linkID string, in paylink.CloseInpu
 	case paylink.StatusClosed:
 		return l, nil
 	case paylink.StatusActive:
-		return paylink.Link{}, paylink.DecodeError(Name, res.StatusCode(), fmt.Errorf("link %s: the archive was answered with a link that is not archived", linkID))
+		return paylink.Link{}, paylink.DecodeError(Name, ans.Status, fmt.Errorf("link %s: the archive was answered with a link that is not archived", linkID))
 	default:
 		// Paid (or otherwise ended) between the read and the archive: the payment stands.
 		return paylink.Link{}, &paylink.ProviderError{Provider: Name, Kind: paylink.ErrNotClosable, Message: fmt.Sprintf("the link became %s while it was being closed", l.Status)}
@@ -313,52 +274,22 @@ func closable(l paylink.Link) error {
 	}
 }
 
-// response is what every generated response type offers.
-type response interface {
-	StatusCode() int
-}
-
-// do sends a request and parses the answer, telling the failures apart: no answer (or one that
-// breaks off) is a transport error; an answer that cannot be read as documented is a contract
-// violation on 2xx and a plain provider error otherwise (an HTML error page, say).
-func do[R response](ctx context.Context, send func(context.Context) (*http.Response, error), parse func(*http.Response) (R, error)) (R, error) {
-	var zero R
-	rsp, err := send(ctx)
-	if err != nil {
-		return zero, paylink.TransportError(Name, err)
-	}
-	body, err := io.ReadAll(io.LimitReader(rsp.Body, maxBody+1))
-	rsp.Body.Close()
-	switch {
-	case err != nil:
-		return zero, paylink.TransportError(Name, err)
-	case len(body) > maxBody:
-		return zero, paylink.DecodeError(Name, rsp.StatusCode, fmt.Errorf("answer larger than %d bytes", maxBody))
-	}
-	rsp.Body = io.NopCloser(bytes.NewReader(body))
-	res, err := parse(rsp)
-	if err != nil {
-		if rsp.StatusCode >= 200 && rsp.StatusCode < 300 {
-			return zero, paylink.DecodeError(Name, rsp.StatusCode, err)
-		}
-		return zero, failure(rsp, body)
-	}
-	return res, nil
-}
-
 // answeredAt is the time of Mollie's clock when it answered: the Date of the answer, or the local
 // clock when there is none. Expiry is judged by it, so a skewed local clock does not decide.
-func (a *Adapter) answeredAt(rsp *http.Response) time.Time {
-	if rsp != nil {
-		if t, err := http.ParseTime(rsp.Header.Get("Date")); err == nil {
-			return t.UTC()
-		}
+func (a *Adapter) answeredAt(ans call.Answer) time.Time {
+	if t, err := http.ParseTime(ans.Header.Get("Date")); err == nil {
+		return t.UTC()
 	}
 	return a.now().UTC()
 }
 
-func (a *Adapter) toLink(rsp *http.Response, l api.PaymentLink, raw []byte) (paylink.Link, error) {
-	return toLink(rsp.StatusCode, l, raw, a.answeredAt(rsp))
+// decodeLink maps an answer holding one link.
+func (a *Adapter) decodeLink(ans call.Answer) (paylink.Link, error) {
+	l, err := call.Decode[api.PaymentLink](wire, ans)
+	if err != nil {
+		return paylink.Link{}, err
+	}
+	return toLink(ans.Status, l, ans.Body, a.answeredAt(ans))
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -223,57 +223,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-func TestThroughClient(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, nil, testKey)
-	c, err := paylink.NewClient([]paylink.Provider{e.a}, paylink.WithClock(func() time.Time { return start }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	var made []paylink.ID
-	for i := range 25 {
-		e.clock.Advance(time.Second)
-		in := paylink.CreateInput{Provider: "mollie", Description: fmt.Sprintf("link %d", i), Reusable: i%3 == 0}
-		if i%2 == 0 {
-			in.Amount = money(t, "EUR", "1.00")
-		}
-		l, err := c.Create(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		made = append(made, l.ID)
-	}
-	if _, err := c.Close(ctx, made[0], paylink.CloseInput{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Close(ctx, made[0], paylink.CloseInput{}); !errors.Is(err, paylink.ErrAlreadyClosed) {
-		t.Errorf("close twice: %v", err)
-	}
-
-	// The merged list pages through Mollie's cursor to the end, newest first.
-	var listed []paylink.ID
-	for l, err := range c.All(ctx, paylink.ListQuery{Provider: "mollie", Limit: 10}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		listed = append(listed, l.ID)
-	}
-	slices.Reverse(listed)
-	if !slices.Equal(listed, made) {
-		t.Errorf("listed %d links, made %d; order differs", len(listed), len(made))
-	}
-	closed, err := c.List(ctx, paylink.ListQuery{Provider: "mollie", Status: paylink.StatusClosed})
-	if err != nil || len(closed.Links) != 1 || closed.Links[0].ID != made[0] {
-		t.Errorf("closed filter: %v %+v", err, closed)
-	}
-
-	// The Client refuses what Capabilities exclude, before Mollie is called.
-	if _, err := c.Create(ctx, paylink.CreateInput{Provider: "mollie", Description: "x", Amount: money(t, "XOF", "1000")}); !errors.Is(err, paylink.ErrInvalidInput) {
-		t.Errorf("XOF: %v", err)
-	}
-}
-
 // Every currency the adapter reports is taken by Mollie (here its sandbox), with the currency's
 // own number of decimals on the wire.
 func TestEveryCurrency(t *testing.T) {
@@ -354,14 +303,6 @@ func TestErrors(t *testing.T) {
 	e := newEnv(t, []string{testKey}, testKey)
 	ctx := context.Background()
 
-	for _, id := range []string{"pl_unknown", "nonsense", ""} {
-		if _, err := e.a.Get(ctx, id); !errors.Is(err, paylink.ErrNotFound) {
-			t.Errorf("get %q: %v", id, err)
-		}
-		if _, err := e.a.Close(ctx, id, paylink.CloseInput{}); !errors.Is(err, paylink.ErrNotFound) {
-			t.Errorf("close %q: %v", id, err)
-		}
-	}
 	if _, err := e.a.List(ctx, paylink.PageQuery{Page: "pl_gone"}); !errors.Is(err, paylink.ErrInvalidInput) {
 		t.Errorf("stale cursor: %v", err)
 	} else if ve := new(paylink.ValidationError); !errors.As(err, &ve) || ve.Violations[0].Field != "query.cursor" {
@@ -379,16 +320,6 @@ func TestErrors(t *testing.T) {
 		t.Errorf("expiry refused by Mollie: %v", err)
 	}
 
-	// A key Mollie refuses: ErrProviderAuth, and the key appears nowhere in the error.
-	other := "test_someOtherKeyThatIsNotAccepted1"
-	bad, err := mollie.New(mollie.Config{BaseURL: e.base, APIKey: other, HTTPClient: &http.Client{Transport: validatingTransport(mount)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = bad.Create(ctx, paylink.CreateInput{Description: "x", Amount: money(t, "EUR", "1.00")})
-	if !errors.Is(err, paylink.ErrProviderAuth) || strings.Contains(err.Error(), other) || strings.Contains(fmt.Sprintf("%#v", err), other) {
-		t.Errorf("refused key: %v", err)
-	}
 }
 
 // stub serves fixed answers per method, with the Date of the sandbox's time.
@@ -488,40 +419,6 @@ func TestProviderAnswers(t *testing.T) {
 	}
 }
 
-func TestTransportErrors(t *testing.T) {
-	t.Parallel()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	gone := srv.URL
-	srv.Close()
-	a, err := mollie.New(mollie.Config{BaseURL: gone, APIKey: testKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Get(context.Background(), "pl_1"); !errors.Is(err, paylink.ErrProviderUnavailable) {
-		t.Errorf("nothing listens: %v", err)
-	}
-
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-	}))
-	t.Cleanup(slow.Close)
-	a, err = mollie.New(mollie.Config{BaseURL: slow.URL, APIKey: testKey, HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Get(context.Background(), "pl_1"); !errors.Is(err, paylink.ErrProviderTimeout) {
-		t.Errorf("slow: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := a.Get(ctx, "pl_1"); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled: %v", err)
-	}
-}
-
 func TestNew(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -558,7 +455,7 @@ func TestConfigNeverPrintsTheKey(t *testing.T) {
 			t.Errorf("key printed: %s", out)
 		}
 	}
-	if !strings.Contains(cfg.String(), "test key") || !strings.Contains(logged.String(), "api.mollie.com") {
+	if !strings.Contains(cfg.String(), "test_… key") || !strings.Contains(logged.String(), `"https://api.mollie.com"`) {
 		t.Errorf("config %s / %s says too little", cfg, logged.String())
 	}
 }

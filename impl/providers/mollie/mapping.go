@@ -12,6 +12,7 @@ import (
 
 	api "github.com/paylinks/paylinks/gen/mollie"
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 // maxDescription is the longest description Mollie takes (documented maxLength).
@@ -118,22 +119,6 @@ func toLink(status int, l api.PaymentLink, raw []byte, now time.Time) (paylink.L
 	return out, nil
 }
 
-// rawLinks returns the JSON of each link of a page, for Link.Raw.
-func rawLinks(body []byte, want int) ([]json.RawMessage, error) {
-	var page struct {
-		Embedded struct {
-			Links []json.RawMessage `json:"payment_links"`
-		} `json:"_embedded"`
-	}
-	if err := json.Unmarshal(body, &page); err != nil {
-		return nil, err
-	}
-	if len(page.Embedded.Links) != want {
-		return nil, fmt.Errorf("page has %d links, decoded %d", len(page.Embedded.Links), want)
-	}
-	return page.Embedded.Links, nil
-}
-
 // nextPage is the page token of the next page: the from parameter of _links.next, empty when there
 // is no next page. A next link without a usable from breaks the documented pagination.
 func nextPage(next *api.UrlNullable) (string, error) {
@@ -151,8 +136,9 @@ func nextPage(next *api.UrlNullable) (string, error) {
 	return from, nil
 }
 
-// createRequest checks the input against what Mollie can take and builds its body, with every
-// violation found. Fields Mollie has no place for are ErrUnsupported rather than dropped.
+// createRequest checks what only Mollie asks of a create (the Client has checked the amount
+// against the capabilities) and builds its body, with every violation found. Fields Mollie has no
+// place for are ErrUnsupported rather than dropped.
 func createRequest(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error) {
 	switch {
 	case in.Reference != "":
@@ -170,9 +156,6 @@ func createRequest(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error)
 		v = append(v, paylink.Violation{Field: "/description", Reason: "required by mollie"})
 	case utf8.RuneCountInString(in.Description) > maxDescription:
 		v = append(v, paylink.Violation{Field: "/description", Reason: fmt.Sprintf("at most %d characters at mollie", maxDescription)})
-	}
-	if in.Amount != nil {
-		v = append(v, amountViolations("/amount", *in.Amount)...)
 	}
 	v = append(v, opts.violations(in.Amount != nil)...)
 	if len(v) > 0 {
@@ -215,7 +198,8 @@ func createRequest(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error)
 	return body, nil
 }
 
-// amountViolations checks an amount for Mollie: a currency it takes, more than zero.
+// amountViolations checks an amount of the options (minimumAmount): a currency Mollie takes, more
+// than zero.
 func amountViolations(field string, a paylink.Amount) []paylink.Violation {
 	var v []paylink.Violation
 	if !slices.Contains(Currencies, a.Currency) {
@@ -243,21 +227,20 @@ func providerError(body []byte) api.Error {
 	return e
 }
 
-// message is the detail of Mollie's error with the field it names, if any.
-func message(e api.Error) string {
+// errorBody reads the message of Mollie's error: its detail, with the field it names, if any.
+func errorBody(body []byte) (code, message string) {
+	e := providerError(body)
 	if e.Field != "" {
-		return fmt.Sprintf("%s (field %s)", e.Detail, e.Field)
+		return "", fmt.Sprintf("%s (field %s)", e.Detail, e.Field)
 	}
-	return e.Detail
+	return "", e.Detail
 }
 
-// failure is the error of an answer no operation expects: its kind comes from the status, its
-// message from Mollie's detail, and a 429's Retry-After says when to try again. A 400 about the
-// list cursor points at the unified cursor.
-func failure(rsp *http.Response, body []byte) error {
-	e := providerError(body)
-	pe := paylink.ResponseError(Name, rsp.StatusCode, "", message(e), rsp.Header.Get("Retry-After"))
-	if rsp.StatusCode == http.StatusBadRequest && e.Field == "from" {
+// failure is the error of an answer no operation expects; a 400 about the list cursor points at
+// the unified cursor.
+func failure(ans call.Answer) error {
+	pe := wire.Failure(ans)
+	if ans.Status == http.StatusBadRequest && providerError(ans.Body).Field == "from" {
 		pe.Err = paylink.Invalid("query.cursor", "mollie no longer knows the page it points to; start again without a cursor")
 	}
 	return pe
@@ -275,10 +258,11 @@ var createFields = map[string]string{
 
 // invalidCreate is a create Mollie refused (422): a ProviderError with Mollie's status and detail
 // that also carries the field violation as a *paylink.ValidationError.
-func invalidCreate(rsp *http.Response, body []byte) error {
-	e := providerError(body)
+func invalidCreate(ans call.Answer) error {
+	e := providerError(ans.Body)
+	_, msg := errorBody(ans.Body)
 	v := paylink.Invalid(unifiedField(e.Field), e.Detail)
-	return &paylink.ProviderError{Provider: Name, Kind: paylink.ErrInvalidInput, Status: rsp.StatusCode, Message: message(e), Err: v}
+	return &paylink.ProviderError{Provider: Name, Kind: paylink.ErrInvalidInput, Status: ans.Status, Message: msg, Err: v}
 }
 
 // unifiedField points a Mollie request field at the unified create body: the common fields at

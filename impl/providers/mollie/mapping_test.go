@@ -3,13 +3,13 @@ package mollie
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/mollie"
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 var now = time.Date(2024, 1, 15, 12, 0, 0, 0, time.UTC)
@@ -208,7 +208,6 @@ func TestCreateRequest(t *testing.T) {
 		{"foreign options", paylink.CreateInput{Description: "x", Options: struct{}{}}, paylink.ErrInvalidInput, []string{optionsField}},
 		{"no description", paylink.CreateInput{Description: " "}, paylink.ErrInvalidInput, []string{"/description"}},
 		{"long description", paylink.CreateInput{Description: strings.Repeat("é", 256)}, paylink.ErrInvalidInput, []string{"/description"}},
-		{"currency and value", paylink.CreateInput{Description: "x", Amount: &paylink.Amount{Currency: "XOF", Minor: 0}}, paylink.ErrInvalidInput, []string{"/amount/currency", "/amount/value"}},
 		{"minimum next to an amount", paylink.CreateInput{Description: "x", Amount: eur("1.00"), Options: Options{MinimumAmount: &Money{"EUR", "1.00"}}}, paylink.ErrInvalidInput, []string{optionsField + "/minimumAmount"}},
 		{"every option wrong", paylink.CreateInput{Description: "x", Options: &Options{
 			RedirectURL: "/thanks", WebhookURL: "ftp://x", AllowedMethods: []string{"ideal", "cash"}, MinimumAmount: &Money{"EUR", "1.001"}, SequenceType: "recurring", CustomerID: "cst_1",
@@ -252,7 +251,7 @@ func TestInvalidCreate(t *testing.T) {
 		{"profileId", ""},
 	} {
 		body := `{"status":422,"title":"Unprocessable Entity","detail":"bad","field":"` + tt.mollieField + `","_links":{"documentation":{"href":"h","type":"text/html"}}}`
-		err := invalidCreate(&http.Response{StatusCode: 422}, []byte(body))
+		err := invalidCreate(call.Answer{Status: 422, Body: []byte(body)})
 		var ve *paylink.ValidationError
 		var pe *paylink.ProviderError
 		if !errors.As(err, &ve) || ve.Violations[0].Field != tt.want || !errors.As(err, &pe) || pe.Status != 422 || !strings.Contains(pe.Message, tt.mollieField) {
@@ -260,7 +259,7 @@ func TestInvalidCreate(t *testing.T) {
 		}
 	}
 	// A body that is not Mollie's error still says the input was refused.
-	if err := invalidCreate(&http.Response{StatusCode: 422}, []byte("<html>")); !errors.Is(err, paylink.ErrInvalidInput) {
+	if err := invalidCreate(call.Answer{Status: 422, Body: []byte("<html>")}); !errors.Is(err, paylink.ErrInvalidInput) {
 		t.Errorf("html 422: %v", err)
 	}
 }

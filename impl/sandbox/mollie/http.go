@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	api "github.com/paylinks/paylinks/gen/mollie"
+	"github.com/paylinks/paylinks/impl/sandbox"
 	"github.com/paylinks/paylinks/impl/validation"
 )
 
@@ -18,14 +20,14 @@ import (
 const maxBody = 64 << 10
 
 // newHandler builds the Echo instance: Mollie's clock in the Date header, authentication,
-// validation against the curated spec, then the generated strict handler. Errors of every layer
-// are written as Mollie's HAL error.
+// validation against the curated spec, idempotency keys, then the generated strict handler.
+// Errors of every layer are written as Mollie's HAL error.
 func (s *Sandbox) newHandler() http.Handler {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.dated, s.authenticate, s.validate)
+	e.Use(s.dated, s.authenticate, s.validate, s.idempotent())
 	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
 	return e
 }
@@ -123,6 +125,8 @@ func (s *Sandbox) validate(next echo.HandlerFunc) echo.HandlerFunc {
 			field, reason := firstViolation(err)
 			return s.fail(c, problem(status, reason, field))
 		}
+		c.Set(sandbox.CtxOperationID, op.ID())
+		c.Set(sandbox.CtxBody, body)
 		return next(c)
 	}
 }
@@ -183,4 +187,23 @@ func (s *Sandbox) handleError(err error, c echo.Context) {
 		}
 	}
 	_ = s.fail(c, problem(status, detail, ""))
+}
+
+// keyRetention is how long the sandbox keeps an idempotency key. Mollie documents that a repeated
+// key is a duplicate, not for how long (MOL-15 [U]); a day covers any retry.
+const keyRetention = 24 * time.Hour
+
+// idempotent makes a request repeated with its Idempotency-Key (create, update, delete) a
+// duplicate of the first: the first answer again, with no second execution. The key with another
+// request, or while the first is running, is refused with 422 naming the header: what Mollie does
+// then is not documented (MOL-15 [U]), and 422 is its answer to input it will not take.
+func (s *Sandbox) idempotent() echo.MiddlewareFunc {
+	return s.idem.Middleware(sandbox.ReplayConfig{
+		Header:     "Idempotency-Key",
+		Operations: map[string]bool{"CreatePaymentLink": true, "UpdatePaymentLink": true, "DeletePaymentLink": true},
+		Scope:      func(r *http.Request) string { return r.Header.Get(echo.HeaderAuthorization) },
+		Refuse: func(c echo.Context, err error) error {
+			return s.fail(c, problem(http.StatusUnprocessableEntity, "The Idempotency-Key cannot be used: "+err.Error(), "Idempotency-Key"))
+		},
+	})
 }

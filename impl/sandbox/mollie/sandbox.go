@@ -42,6 +42,7 @@ type Sandbox struct {
 	spec    *validation.Spec
 	handler http.Handler
 	webhook *http.Client
+	idem    *sandbox.Replays
 
 	mu      sync.Mutex
 	links   map[string]*link
@@ -113,6 +114,7 @@ func New(cfg sandbox.Config, opts ...Option) *Sandbox {
 		profile: ids.Next("pfl_", 10, base62),
 		spec:    spec,
 		webhook: &http.Client{Timeout: WebhookTimeout},
+		idem:    sandbox.NewReplays(cfg.Clock, keyRetention),
 		links:   map[string]*link{},
 	}
 	for _, o := range opts {

@@ -9,17 +9,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	api "github.com/paylinks/paylinks/gen/telness"
+	"github.com/paylinks/paylinks/impl/sandbox"
 	"github.com/paylinks/paylinks/impl/validation"
 )
 
 // maxBody bounds a request body; Telness documents no limit, and a payment-link request is tiny.
 const maxBody = 1 << 20
-
-// Keys under which the middlewares hand what they learned to the ones after them.
-const (
-	ctxOperation = "telness.operation"
-	ctxBody      = "telness.body"
-)
 
 // newHandler builds the Echo instance: authentication, then validation against the curated spec,
 // then idempotency, then the generated strict handler. Errors anywhere are rendered in Telness's
@@ -29,7 +24,7 @@ func (s *Sandbox) newHandler() http.Handler {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = renderError
-	e.Use(s.authenticate, s.validate, s.idempotent)
+	e.Use(s.authenticate, s.validate, s.idempotent())
 	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
 	return e
 }
@@ -71,8 +66,8 @@ func (s *Sandbox) validate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := s.spec.ValidateRequest(r.Context(), op, body); err != nil {
 			return validationFailure(c, err)
 		}
-		c.Set(ctxOperation, op)
-		c.Set(ctxBody, body)
+		c.Set(sandbox.CtxOperationID, op.ID())
+		c.Set(sandbox.CtxBody, body)
 		return next(c)
 	}
 }

@@ -33,7 +33,7 @@ type Sandbox struct {
 	cfg     sandbox.Config
 	ids     *sandbox.IDs
 	spec    *validation.Spec
-	idem    *idempotency
+	idem    *sandbox.Replays
 	handler http.Handler
 
 	mu    sync.Mutex
@@ -74,7 +74,7 @@ func New(cfg sandbox.Config) *Sandbox {
 		cfg:   cfg,
 		ids:   sandbox.NewIDs(cfg.Seed),
 		spec:  spec,
-		idem:  newIdempotency(),
+		idem:  sandbox.NewReplays(cfg.Clock, keyRetention),
 		links: map[string]*link{},
 	}
 	s.handler = s.newHandler()

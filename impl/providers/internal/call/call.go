@@ -113,18 +113,22 @@ func Decode[T any](p Provider, a Answer) (T, error) {
 	return v, nil
 }
 
-// Items decodes a list answer into its items, each with its own JSON (for Link.Raw). field names
-// the member of the answer object that holds the array; empty, the answer is the bare array.
-func Items[T any](p Provider, a Answer, field string) ([]T, []json.RawMessage, error) {
+// Items decodes a list answer into its items, each with its own JSON (for Link.Raw). path names
+// the members, object in object, that hold the array ("data"; "_embedded", "payment_links"); none,
+// the answer is the bare array.
+func Items[T any](p Provider, a Answer, path ...string) ([]T, []json.RawMessage, error) {
 	var raws []json.RawMessage
 	var err error
-	if field == "" {
-		err = json.Unmarshal(a.Body, &raws)
-	} else {
+	list := json.RawMessage(a.Body)
+	for _, field := range path {
 		var obj map[string]json.RawMessage
-		if err = json.Unmarshal(a.Body, &obj); err == nil {
-			err = json.Unmarshal(obj[field], &raws)
+		if err = json.Unmarshal(list, &obj); err != nil {
+			break
 		}
+		list = obj[field]
+	}
+	if err == nil {
+		err = json.Unmarshal(list, &raws)
 	}
 	if err != nil {
 		return nil, nil, paylink.DecodeError(p.Name, a.Status, fmt.Errorf("list items: %w", err))

@@ -8,9 +8,13 @@ import (
 	"strings"
 )
 
-// secretTag is the value of the struct tag that marks a config field as a credential:
-// `paylinks:"secret"`.
-const secretTag = "secret"
+// The values of the struct tag that marks a config field as a credential: `paylinks:"secret"`
+// shows only whether it is set; `paylinks:"secret,prefix"` also its prefix up to the first "_",
+// which says the kind of key and nothing of the secret (Mollie's "test_" and "live_").
+const (
+	secretTag       = "secret"
+	secretPrefixTag = "secret,prefix"
+)
 
 // Describe writes a provider config (a struct) for people without its credentials: every
 // exported field by name, those tagged `paylinks:"secret"` only as set or not, and other
@@ -24,7 +28,11 @@ func Describe(cfg any) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(f.name + ": " + f.value)
+		value := f.value
+		if f.quote {
+			value = fmt.Sprintf("%q", value)
+		}
+		b.WriteString(f.name + ": " + value)
 	}
 	b.WriteString("}")
 	return b.String()
@@ -41,7 +49,12 @@ func LogValue(cfg any) slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-type field struct{ name, value string }
+// field is one field of a config as it may be shown; quote marks a string value, which Describe
+// writes quoted (and a log handler as the string it is).
+type field struct {
+	name, value string
+	quote       bool
+}
 
 func fields(v reflect.Value) []field {
 	var out []field
@@ -51,12 +64,17 @@ func fields(v reflect.Value) []field {
 			continue
 		}
 		fv := v.Field(i)
-		value := ""
-		switch {
-		case sf.Tag.Get("paylinks") == secretTag:
+		value, quote := "", false
+		switch tag := sf.Tag.Get("paylinks"); {
+		case tag == secretTag:
 			value = Redacted(fv.String())
+		case tag == secretPrefixTag:
+			value = Redacted(fv.String())
+			if prefix, _, ok := strings.Cut(fv.String(), "_"); ok && len(prefix) <= 8 {
+				value = "(redacted " + prefix + "_… key)"
+			}
 		case fv.Kind() == reflect.String:
-			value = fmt.Sprintf("%q", fv.String())
+			value, quote = fv.String(), true
 		case fv.Kind() == reflect.Interface && fv.IsNil():
 			value = "<nil>"
 		case fv.Kind() == reflect.Interface:
@@ -64,7 +82,7 @@ func fields(v reflect.Value) []field {
 		default:
 			value = fmt.Sprint(fv.Interface())
 		}
-		out = append(out, field{sf.Name, value})
+		out = append(out, field{sf.Name, value, quote})
 	}
 	return out
 }
