@@ -31,13 +31,15 @@ func TestConformance(t *testing.T) {
 		return paylinktest.Env{
 			Provider:        adapter(cfg),
 			WrongCredential: adapter(refused),
-			At:              func(baseURL string) paylink.Provider { return adapter(mollie.Config{BaseURL: baseURL, APIKey: testKey}) },
-			Input:           func() paylink.CreateInput { return paylink.CreateInput{Description: "Bicycle tires"} },
-			Pay:             sim.Pay,
-			Now:             clock.Now,
-			Advance:         clock.Advance,
-			Secrets:         []string{testKey, refused.APIKey},
-			Config:          cfg,
+			At: func(baseURL string) paylink.Provider {
+				return adapter(mollie.Config{BaseURL: baseURL, APIKey: testKey})
+			},
+			Input:   func() paylink.CreateInput { return paylink.CreateInput{Description: "Bicycle tires"} },
+			Pay:     sim.Pay,
+			Now:     clock.Now,
+			Advance: clock.Advance,
+			Secrets: []string{testKey, refused.APIKey},
+			Config:  cfg,
 		}
 	})
 }
