@@ -170,6 +170,24 @@ func (e EventType) Valid() bool {
 	}
 }
 
+// Defines values for MollieOptionsSequenceType.
+const (
+	MollieOptionsSequenceTypeFirst  MollieOptionsSequenceType = "first"
+	MollieOptionsSequenceTypeOneoff MollieOptionsSequenceType = "oneoff"
+)
+
+// Valid indicates whether the value is a known member of the MollieOptionsSequenceType enum.
+func (e MollieOptionsSequenceType) Valid() bool {
+	switch e {
+	case MollieOptionsSequenceTypeFirst:
+		return true
+	case MollieOptionsSequenceTypeOneoff:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PaymentLinkStatus.
 const (
 	PaymentLinkStatusActive    PaymentLinkStatus = "active"
@@ -377,7 +395,7 @@ type CreatePaymentLinkRequest struct {
 	// Metadata Up to 20 string key-value pairs kept with the link (where the provider stores them).
 	Metadata *Metadata `json:"metadata,omitempty"`
 
-	// Provider A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`).
+	// Provider A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`, `mollie`).
 	//
 	// Example: mijnklantportaal
 	Provider ProviderName `json:"provider"`
@@ -561,6 +579,32 @@ type Hub2Options struct {
 // Metadata Up to 20 string key-value pairs kept with the link (where the provider stores them).
 type Metadata map[string]string
 
+// MollieOptions defines model for MollieOptions.
+type MollieOptions struct {
+	// AllowedMethods The payment methods offered (ideal, creditcard, …); all enabled ones when absent.
+	//
+	// Example: ["ideal","creditcard"]
+	AllowedMethods *[]string `json:"allowedMethods,omitempty"`
+
+	// CustomerId With `sequenceType` first, the customer (cst_…) the mandate is for.
+	CustomerId *string `json:"customerId,omitempty"`
+
+	// MinimumAmount An amount to charge.
+	MinimumAmount *AmountInput `json:"minimumAmount,omitempty"`
+
+	// RedirectUrl Where the customer goes after paying.
+	RedirectUrl *string `json:"redirectUrl,omitempty"`
+
+	// SequenceType `first` also sets up a mandate for recurring payments.
+	SequenceType *MollieOptionsSequenceType `json:"sequenceType,omitempty"`
+
+	// WebhookUrl Where Mollie POSTs the id of a payment made through the link when its status changes.
+	WebhookUrl *string `json:"webhookUrl,omitempty"`
+}
+
+// MollieOptionsSequenceType `first` also sets up a mandate for recurring payments.
+type MollieOptionsSequenceType string
+
 // PaymentLink defines model for PaymentLink.
 type PaymentLink struct {
 	// Amount An exact amount of money.
@@ -580,7 +624,7 @@ type PaymentLink struct {
 	// Metadata Up to 20 string key-value pairs kept with the link (where the provider stores them).
 	Metadata *Metadata `json:"metadata,omitempty"`
 
-	// Provider A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`).
+	// Provider A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`, `mollie`).
 	//
 	// Example: mijnklantportaal
 	Provider ProviderName `json:"provider"`
@@ -636,7 +680,7 @@ type Problem struct {
 	Detail   *string     `json:"detail,omitempty"`
 	Instance *string     `json:"instance,omitempty"`
 
-	// Provider A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`).
+	// Provider A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`, `mollie`).
 	//
 	// Example: mijnklantportaal
 	Provider *ProviderName `json:"provider,omitempty"`
@@ -668,7 +712,7 @@ type ProviderInfo struct {
 	// Mode `sandbox`: the embedded simulator; `live`: a configured provider base URL.
 	Mode ProviderInfoMode `json:"mode"`
 
-	// Name A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`).
+	// Name A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`, `mollie`).
 	//
 	// Example: mijnklantportaal
 	Name ProviderName `json:"name"`
@@ -682,14 +726,15 @@ type ProviderList struct {
 	Data []ProviderInfo `json:"data"`
 }
 
-// ProviderName A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`).
+// ProviderName A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`, `mollie`).
 //
 // Example: mijnklantportaal
 type ProviderName = string
 
 // ProviderOptions Options only one provider understands; only the key of the chosen provider is allowed.
 type ProviderOptions struct {
-	Hub2 *Hub2Options `json:"hub2,omitempty"`
+	Hub2   *Hub2Options   `json:"hub2,omitempty"`
+	Mollie *MollieOptions `json:"mollie,omitempty"`
 
 	// Telness Exactly one of `orderId` and `invoiceId`.
 	Telness *TelnessOptions `json:"telness,omitempty"`
@@ -9519,166 +9564,171 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, id EndpointIDPara
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts2FverYPTtTOUsJcuKkzby7Ox4E7f1Nre1k142ymdCJGyhoQCWAC2rGc/s0+yD7ZN8g3MAEiQh",
-	"S07c9PL1r8TiDZdzP79z8L6XyEUuBRNa9Sbve3NGU1bAf49TtsilZkKfsDyjK5aaX1OmkoLnmkvRm/Ri",
-	"XZQsJss5E0TPuSJUqCUriPkfKeAxIs8JFYTRIuOsIAX7qWRKkyXXc6LnjCi6YKT6VrIafMNWw17UU8mc",
-	"Laj5pF7lrDfpzaTMGBW96+vrqJfTgi6YtkN9XBZKFt3hvZozEgt2pfGG2IzFfDMv2CWXpSI5vWAHhM4U",
-	"E5qcywKunvNCabhkxsHNi34qWbHqRT1BF2YoCX7PH+SCXj1l4kLPe5P90aOHUW/BhfthL3JzULrg4qJn",
-	"ZnAk0lxyoY+fvDRzCQ+e2ZsIT0k/XrKz//3nv/FONayc6nk9Kp72op5ZX16YvTJbs2aED/fb48up1qww",
-	"7/y/bw4H/6aDn0eDR2eDt3/9Sy84+Eu2aeTmDhw2u9QfM+6/FOy8N+n9n92aUnfxqtq148AxXeVUhGi0",
-	"oMuY0DRVdu/lJU9Z8ZkicimInP3IEh0RqgjXBOiA64hwQeA5M2R2lWcyZW5kIYJg+G1/2FyzBRAnE+Wi",
-	"N3nTK+iy97azmNUPtCjoyvyt9CozP5zLYmH+9njjG7bqzu8ZfceQ3XSxIoqes0nNWO/YqsVqjgGRO5VH",
-	"8ci7B42HpwKepiTl5+esMMvjXsAVKdh5qViKX9gfPSIxrwd7lkhxnvFEx0PyDVspkvFLRsb7ZC7LQg2n",
-	"wlEDypx6MVvCYB2bjR882MxlT/mC6+6aHZvNITkrbmTzDB72P5+yc1pmujcZjyIzFr4we7s3GsFI7F/V",
-	"OLjQ7IIVdiDi3fGTMK/kdJVx8U4ZdrESyvxN+tQssS4LwVKgSJ7GOxERUocomacfLRce7I0/SjBcm++o",
-	"XArFgPT/QdOvqGZLCmSbSGG0ifkvzfOMJ9SswW5eyFnGFn/9UZkFeb8l57/Ep/CjgSW1a0POKc9YOiGx",
-	"++WMFYUs4sj7hZZ6foY3xqRvltaQLr8oC5aSpGApE5rTTJElK9hUWKrf8V9h5lbQRJ9dcpnBvGLS57pS",
-	"iLNCvmPE/KBylhyYPZxzcWG2mwMr5VQZTpJix3DGdWTW7gQ57VOvncfgC5oZMcRS0lcroelVRGrNGxFr",
-	"LewckLiat4qJoTtFGE3m5JyzLB2a+Ty20uBTz8Zw0meKKE01I1bDtySM0fwzDvoBhBpMf0JimhWMpquz",
-	"JJOKpYZkhNTwF51lLI6mYo28wx08MoT2Kad7KFZE6jkrCNA4LLvlv1d8wWSpfzU2THkKcsvZh4JovmCk",
-	"X3OQxhEaK+E66j2X+ktZojr/VAN+Lokqk7mVvZZUeGr4wAxdCl9SK1WyFMf6WhgBIgv+M/vU472kGU/J",
-	"4ctjo6vdYC4pzwyB/mqbnVBhFmxmRAlN5kasgUtQGBYEpWpEn7f3ZT1oo+BkAeaM5yhQMRVtpq2/clHS",
-	"ImUpmbGElorZfavuJkrLgpkBpEZP9htM2/j0gRHuxorKqGYFmiieR3Rirg0OzzUL+BqnLJHCyBBJltSY",
-	"kNYp8tZFUdTRHdemNhSuYQvzQiZMqV9jEz3hv2RZNrDif1ZqwgWSWz+Gf2EQTm3umE0z25FLpfgsY4Rq",
-	"FKfV7PtxKVSZ57LQLD2brc7cFWD5a7cssNKHC1mKgN12KAi7ookmFG4w6nMhBTqMeSFzVmiOpkdSFoXZ",
-	"4E3L8djddw2WzzovEuxh+1EuCNxJSmEUej/eGz96EIP7ePT6hOyNh48eRCTeG41G+Ov3L74k5q8d9Cbo",
-	"Ijf7ap6KwMqnGmng4X6vaztGvUualSxk9/9YjQGYBFYmWwHNuel/psjx6QuyP977nKQs4QtjxvTjaQ9G",
-	"Oe0ZpTbtmcFNe3FzfHhLr2ECDv7+ZjR49Pav/el0iP/b+XvYQ6ztzTf1Xri5uKWu3SF0w8xsceuPRV6G",
-	"999ugpYkmdMCjfeP3/pqjW964Aku4Ldw78ZJhib3mOZ0xjPuhtocOE5Ndaf9FHROQotiRWi1BP1zmikG",
-	"FPaKZYIpBUKnQAEoC8N0RvCKS8kTRlLJFOxwO54SubHbYbRcJUc+iUyNn5kkLNdgqRrTmGp2QNgi1yuU",
-	"d5k3UiHtSMEvce7wtjvSdosF1fySeUpgjS/lxA3XimXnZC6FcTcb+uCd8Ub7lS53t+g5W8Bq0ixbs1BC",
-	"6tAafTenmlCS0CwzYn4uyywl74RcEjqTZUsQfmbM6jzn4qKxLhvjAjJnYp1ctF4kK8iCrkgyl9KqwXoD",
-	"upMxpIcme2hGPJkb4XLOzV5Xd7ZkupXnqjETF/BA8uhFvQtmvOiMK/MPGNNbBUIKVoIKBOoPBgKbHOjN",
-	"J6p4qf2axjo2KD9EYm7Hg7wM03tJVwsmtHm5567RNOVmJDR76XE48GsUZPpNnOFLxbbevmVUBAJavGDq",
-	"UIf23RotYAQrLXPH8sZky3Gyakie8R/FNxkV2mw/pRnRNgqVgpslstWkes1U2A+iTQBRTYxzUE1SuiL9",
-	"ip6ME7ATESXhPnAR5DncY8xH4xCwlJQ5WmaV6jTfHJibe4HJLpimKdUb7aJn7r5r2CEYzxa2FNz3nC6Y",
-	"/9yLvGKrbR53twM9Q5QtCej7H2RZkOo66bPhxdBoAxT0olzMWLFzQBxHkNmKfF3OxoY1b0kfjmMaES9L",
-	"vBt4sFq59RzzHZvNpXzn4t8fxjXrGeDBaBQi+Usm9KtVHpLedbjaPAYWfMoyfsmKKjUgC6vkFowKZRTE",
-	"1jrtyH0ZiJFeHeNDD1ryLuqVgv9UMntZFyXzCCow6hciW+GwleERVGUYPVS1GlR3MYU2mdez2Hu41TTK",
-	"IgvacnOtc0Venzw11gQleTnLeEJomhZMqTbhjva/2Bzv9WnRfDVIhp59uMbWoVk+pzOmeQJmT9MuPnp9",
-	"0usERt++v3/9l5D8aRiN3UWoXQrPnKcgSfFBgq+yfrAmC6l028RH5gdRaW38jZY8WO/v96K9B9eVMf9+",
-	"L9q/Dhr0ZhrAEWusLssvkOyTomIniX9YTo+smwI3mpEsck0WNA2Y8PZqgOyP/KcjIrPUeKuQwNiant1c",
-	"DvEtIdsDbZcUVeR2isZN8zgNmnOwJHhtq4xW1OPhFwl2pe3Ib9Tg5r5qmbkiacmMf8AzRuKciZSLC0hv",
-	"bTc7pakut17ZU7y7zZGQiXAL0Vix6gNRvff+LoT4uL2NXX+qvtBco71WrrciJ20WLzEsaViuYLrgDAXR",
-	"Ddmdasi3o5e0RGv1mWo84+IA1RdHoS8yF1tubz66/27bMTpD+ja4GpFECsESc7dL3kWEEiHFYHx1RXAP",
-	"yP/+81/f/6mHbOT1aUUI69PVnyny9atXL+37KhUEHiLXrWDwMBj0kKVO5CIgMWNVJgljKeRqxldXOxGJ",
-	"bRAqInFGNbOZl4KpMtMkgcjNuWYFoQKj41woTY0NNacpGK5iKnRDil2ywryXzqhIpYBPmVdWDxrDOIeI",
-	"47ksGClYIgvDUBC3NJ/dQRPVuULVmA2/wWCNQ4TeUfWRoFPk8mnhBUfy/Yb/w+UNvR1wmSeZroYbQzSO",
-	"VZq03CDSek9uYsanXAU40RngtxLPwShABeboLshLqkB1xolFezgmB0nYgHpIYzBnmTE7wEuhHuDDXEDr",
-	"FzOlNy8czOymBVnHL5UMnkC82BCPGa8hs4bk7suCzBjQltuZnSGJLa2yNJ40Nn4qcN9ZSsZXV8OKNyZO",
-	"mhF2Nael0obz7fpUKJPq0f29EfnK6O6+Ie1LCKdYKED88sXpK7J7ube7REN+4B5Xu+95er1rn4jNKBPD",
-	"LVlnkGRJleE2plnaZBS7KIby3AR9lnHvC7IKqM6QocyILqhQ4Fs4C8XYy4D6yDiuhdIFowuWEipSUn0c",
-	"08GGhwDHROycp8LJip0heQEOmM0SXZS0oEIzlk6IoW1aMBIbIhkq4+iIhMWAOwD/2ngahcyNnMys0WSB",
-	"EWH22Wg4PLEOLL+NnWGUg9J0ka8xJqpAmaJL9Mvr1eyffPmY3L9//xF5/erxzvbmBP6wtecUsiPgFf7o",
-	"o/XMWC9OZ4pfyoLENrBxZuY5vBfbrZiQ2PyAWAFEjCE3x6TvBIkgsbVSYqMxlCwLs8VUpFMRV1s+JPAZ",
-	"Sz1njg+GmikdT0hcW0JxaP+bpuUNMDG67hvWIjd8p9A0Dyp4M92N3mAd8cKYh78y4fF5OfhSOaUJkcSa",
-	"lGrZLFr74dZ36MkJmmh+abbfDBDkSM/FtVIXZEzBG30n5FIE5YXbne6YH0PsEEdox14PVJE+2o/1xh8Q",
-	"Sub8Yl7FYUAaMGvcrDftgsYkktCaIHOABSvfp1qbnBsKklnWqyMIZ5YuAitxvY5hQnilQ1FB+w4ITxVR",
-	"stBktqoDdroKpxhqYwuujZRv+KPsUp+N9v755F/73zz49xffP3o2fn7/5f6/Hpw8PP381RdNR9Xca7xT",
-	"BB8ZH/XhftjThjHfgf2BeuR3bXzUojNgd4R4K2rznGOrmPRzavZaGL+dVEBZihpsOZeKOcbmaipiy3Eg",
-	"DRuvtNzZ/ZRD1xjFu0589eHDs9VUbLQ/4IGW/R2aM5BZaMrtC7VYCYy7F/WCQw5KnK/L2diLDd8i3gk+",
-	"abEmZHV/7+HDwR4GrQZjYu+twM6QF8Jw8ePjiJw+Bz3diV+Nw1yVlErLBStezqVgz0G6dUdxwswDiVZ1",
-	"7kBLlJ/PTo9PnzzvBPMaobz9wHeNzVcW7DWGDisZWhY8GOVHLKbVTSqs5l1cG4OlEbJnFTpzyQ3rLC4h",
-	"A1ZNx1HHFtEAzEPJUND2mZzxjA0As0Cq+4gEbG1K+oZAalShamXk3/RkQcUF5M816LTts4d2ds+YnssU",
-	"jYr6tQsY1hkM63avBcdWqa12KaRnnnnZmTA7bBHcb67x69zQ3njkAqfv2GoAGXmSU14o8o7lXvkBgr3q",
-	"tHmd2tSyYJgU3rHU6w9rPArMxjeN1mT3t0v0AeM5eXSboNIHxC1bqZTbZAt94397258HrNg1EOgDwgTi",
-	"Dhp7YzSFcZRr2HNtWyz4j+Kdl5k8S766Kr4ff8l/+Plo9eznf+39+6tvF89/TPZ/K8lCQIanN6MZKoi3",
-	"vzjNeefZuzM6S/bG9/cfpOz84edfhCboXniTtW61uYMT0dbiFwwhXITr5ghkzkTomwVdrmdvNHM2ztyV",
-	"aUiR2YKGGGsu/uaqNDrMeEMq1XxgwYpkTiFS5iVVrQAuzTXFTtyFOBwPbSZKQ16PWcyVMroFFI+NQzpd",
-	"Q/ql0DwjaEpExFoaxMaBACq5BomyXTzeE0guJB/1yjy9rYwIJvC+Q6EpjVGY1qbGgbNuk5ZEFZJkUlyY",
-	"BQBEgapVrhQdaoLc4GR3N2ULOWwz9VBku/bhgVnm3SD1t9TR7WxriDFUvN1hV1wTL23R4iyPODblMbxN",
-	"ugPvpeWe/359mC7tdn0ZDAPEE5JQQWag4dMhiWvvZQI/kf55x/ybOIoFRgRWA4fVQpaNAxE7l8W8RWng",
-	"SfhpRUrhPoXey8TysPOEnXQZksohmhDqRKsxjKfikhXKRiQr9ZdKhnFE84xzuiixZlbTqbmLGIhDAwdV",
-	"+6P9B58TizImKdOUY2K57ZqkAQF4qs1SR2RBkzkXbFAwmppfDohacp3MkXK48gMXM5qeWfwxDNuD1QMQ",
-	"6+wcSgJATc9lemZ+olkml3BDs1rDPuGKNXrG7OiWarR+9sDgCONsopxhUEEIM/qGmaTpmZbyLKMFWOnN",
-	"miP/B6/kyP+5W0bkX20Or105AcVfxqWjWXCrcQODJp7LawUvfqx9c5Op4Wl5L2FosfPUN/gwMRHOFVqa",
-	"WZN4rzVlpVz2x+PQezTXqMtrLfRtRQOk2q21wexWpIy8Pjn2bAtBF8YdsSoReMo8GNZ6TiAMU3bpgP5q",
-	"N0SRndHUlVhb64xvK2rraIyWtK6C7hposNJ+IASCUtxu4bE4l13NlrTw0DeCg/17ja0elDuxoiKdySuX",
-	"cVrMWJqylCi+KDPjbR+QOEOdQf0yv4rUZlQx8vrkqS+Y7DsBxHoZBq9ireVtOKS1svACO6uouTA3retd",
-	"WAz+Fm0igPXq2p9cgBk8Vuepl3kzGjP+6ghDenXkwwas4rblF0cknpezsflXI+q9XbfQfqQZero/bsa+",
-	"6ODnt2+wrPXtvWAE7GUX1Xlj5K6VfsSn0HOBGjJHaaUwM9VUpOoALxuKfceqyF0yl4oJD9IOsD2j7rpa",
-	"2KzJpo32w49mn3H5Nj1lawuqB0NhnBPM+X4YllNxq3q29EWMy9SlsCcIVCVCLrcNRbRIG8fxNjg9m+79",
-	"sAnelL4DGKeLlVZ5vL6F3VqwXPV7M7dSZ6m13GlFWLstHraIxp1ITTU7ZUnBPhCXW2UD4R1HGDo6Fg0k",
-	"8RcP90ejaF35nN+eQ8FbyDvGckUUvxBGgc6Y4imzfskSWKrvcJGfk5SulFsLjNE+HO1/0SjQHwUL9DuL",
-	"cWrcgDLDms4WxfqXmvP4Wi7JgoqV2xzOsGycVM+EbJg2JVbvD1FjiyFvJ46ObFTHLJs8JzGgx4/TGLMv",
-	"tlboGJOtbV0tEpa9DkUCTmwfiBtK/MjAFSmRVCYluv3CVtxClXhdUTTs+u4Bk9WOFCLEN+PZ7Ry3uNO6",
-	"gy8Lec4zts6gpJeu7MPeGCpOacfGf+UVC1H4awgEfSAef8GF/+vexyL0Uw6OWhpeyyZ+/xMD7z8pSP7W",
-	"kPfOttbWfEdwAdmsieQZg/ifpy+eEyADgElqrMMB+FM/3sUMxi4kU2yddgwtU4YQPgHTDKqlh61abcz5",
-	"6vmQWxRHZas13hkOsVJb3twA4KMhpCpA/LhCvm9U87gG1ZtDErbFEgG/5e7TLD79d+r8PWVCC1YjAS2e",
-	"2z0bDhW7qyfVUnZBw3UAyt7cxOv1HSAQNt34ng6vCPo28qG9wUj5bepvarPGkOXB3VTetOOgmISqaWrJ",
-	"bkakBMIiAUsnlCR7DSH+qhuAtWkqEJQNnhbG9OJSEKV5loGxo7xt3z67dhclQ3dVKNRe9A/PPHQjJGou",
-	"86H9eZjIxa7hWFUFTrZRiJ1wP4b0PVr1l9NjUT+i789qC1lyB/56Wzr9rqP8rcl8x/UcOQoMkCx7cd6b",
-	"vLntenTs9eqNgWyndSvwnojEy7liyRkaxDOq2MN9wyP3x6SgIpULMltZFIgXRcBn6gZZf93927rWeQ07",
-	"H8fVXZe3UQB2V4GnuZ5jK6nG0EkfYggc9wojpsDeSKswH5AyzPXbYElZcL0yjs4CF2rGaMGKw9IYGwHk",
-	"n200gzIDmlY5rcHyTNqUZvzy8Ienx8+/OT07fHl89s3RD6fQtMxmMuomMVVfraolCugtGEG9cobdsVcJ",
-	"txHELrrbzwTCGCVC1S5ZQbNarpF+u2o5ggrZqLKzX7FkTh5jiczOcCqmopohzZQkmmWZIitZugA1QoPm",
-	"VFwwNbHOuo+OtmIiquBDdZI3mgrMVOyQGUvkginwye7dA/Fz716EQJW0LOgsW0UuWkZ1HS1DUR772HU9",
-	"Fa3Lu3jR4uv8kIGZSEHu3bP4tYrA1L17QFq2sd9UvDnVVKS0SIllNfW278TwcrkcKnvZvkiBON4hl3tI",
-	"c1B3kCJq0LZDKBgDy2E4FQ5Q+pmyOHmAXBNeAxCWc3/S/mYj4i+2TfLUkLiiC4AiUj3IGFV6AKnofsrS",
-	"EpvnMMAYO/ggT+PIC6zwdAeGLR2q/949IfW9ew1kf6nYVLRh/X0fIwwgPJZWWP+dMNifHKE6Nl+s1p/M",
-	"WCbFxdTZ3zV3TQgVq2bXJ6IYw+cXVNALBhrbavUF0PA9gkWTQKxzqC11PDH4qaQZ9HiIiMzpTyWDJoNY",
-	"mg/19gNd8FxBAhQ6ZM5oAti+CwbqAUh4KkgFSokQOAfc7gUuVYmAETMahDihJRu/d2WsEQEfIMLeOtfx",
-	"hMToaGAz2VY1bKtg1u9/40YTaoHTLZRtNMMhR69P/IY45PsXX+5EJIYhxVVjTPMF24PFrKYgNo4D7Yjq",
-	"zkDDxkxRAJ5nkporT53tVUsnWHPXOcX7hPQaMvStpJp4zT2gr6Zyt7XbvuyQOb1kREgS4+0x7AEm5aw7",
-	"gUW65QLlpiEfzxas8tdmH2BdqU7mA3MX4oARW+cn69JUmfFjEy1yrBEN38hkT4iRStpQFFVk2oPWUZSn",
-	"0x6QcmbkkeH6ZhIRxw599XDkVZY6XtcYK7aF04btZhkjcSJThu8BJHHsNzdBXIrZ0bjtwd62p6pZAIAQ",
-	"pq4Qr4+wpbqt8sD1VTaLYTzqg8A3XM2i15eLkv3RI/P+G7utmuUBDWJ2qdl1NeMJsyWFtkXoYU6TORuM",
-	"hyNrBdd2thHwFC4PZXGxa59Vu0+PHx89Pz2CZ+rcaQ3kc71jGvLaCK1e1LPIh96ktzcc4fMyZ4LmvDfp",
-	"3R+OhvfRvJqDUVLrMvPXRciQQwGHArwagS09iKASwxWJ2yJ0mWNgi5zzTLNCDckrFBkKW9VZYQhlPEg5",
-	"E+c52ddaLFezYbRDyc/5uUb6h5/tuleUdpxCUyelUfr3mv2s32zw27BwxqaOQ31rbZL2Fi2UXZXVNl9G",
-	"QcS18vvW7qzvoWvhUr9Iw9loexfXa1u0bqwemmPrXnqNhG747npvd7Ed8RY3WufNOAKNjrrj0eiGjoC3",
-	"6wRY18sEegGiXX0BSQJczyYfQbPJfRxN6CPVqHe9RrbwyN7mRxodNc1D4/E2D/ltE2FCNuG06Uls1Aou",
-	"UblY0GJluTM4cUOF9MKwac9y71vzZMfgXiurDkms2ZXGuwfWOq+X2TlwqMj13CgCyB+BMjG2Pi2gWriW",
-	"P/DgVAhwAWYrEj81Vi+MbnD8JK56mcbwSFy38MUYbqXLIABg04vGvxGMG90zFVyRC37JxJAc0WROFmaR",
-	"LxjYkjFPJ7ZpcmU/RySG/09s2bzhWjSqwWS2909FDEOMjQXwz9MXz6GMLpELC8gT0LIT4hDoWO09MJ6u",
-	"a7L5jrGc2F7NrqWBUSLDqThh9jeLFG4th5ZQpL9gcNk4JJRc0HwIdUkoMcDZEsaxoK4tMG5USJCfwpUP",
-	"FOVMMQx7btlpviPb7zIX0u0+H4D1FboiPeOkVX3+DTG0VjqVTKFRg3kBsuRCrVUV8NbeB7T+D4V1PKg8",
-	"dZxMCpYwfslSa2jBvllacGU/CEMO9qVvTO4DxrlZlnfkQlOYB9qth9D7QKefUjx/lKBF7nE8gcUGKzKn",
-	"ec4E6Z+y4pIVg1Oze8hhO5sF8HueXq8Vv3W2wStwwB7sjeBIJyoCAsxFWoYdKfAVQ2uuKwE2qPrGWRq/",
-	"vMJfRzewJtENi/JpNf5of/NDVZPwj6XBrxg4fczu3xbktVunZm6kNC9x56xQJL4+QMFY4XXHWsiirhAp",
-	"WNVhIsJW+jc0z1rjWDypx/jbJcpG45gNhqifD/stE+OvZa/qDsXdkqorqoMUlVQ6hLODG5QXMqUXlIuI",
-	"CLmMXLTlvGBq7o6ksWimSbshHOlDVN38BO1lqAsTNYBt2KZGtqFwvIuBQyfeKvkCA6NgaEJIxQ/4hsy4",
-	"CuR3Z2IcqO4fMl3dGbN0gIjX3UNXxqPxnX2vxsCt0RoetXkAtz95s8GblmUqZkSGuYElGzGztfrFsLyq",
-	"QxyNuC34fFKwnXb0a8GKC2hcNuciRRQghrow9gUsNBV1IMyGTRFnItjSfo8WBb8EyJAX9ipYzqgxlDBG",
-	"dF7IhX/0G2SOp+JlNcba/crA267EgmIshAnfgaCmeseh9xq6qNLPMlgfGFNdNuy6Px6TtSA7+xKw6NaE",
-	"6LwytO28u08ec1o7Bi6c60p1qdaNoKrh2PL73ZLS7iAwvfEJz9f6HZ38t1mT4GFyv6jV1a453WB42YYZ",
-	"v7MA4IPReKvRuTPK4JH7W42uqsODZ7ZQQa1zmO7E3KuLV0EkJ4VUtcBRnn556d/Ye3sdrbHtsEF3JcBt",
-	"u3aMK1aCjHzJWZaqBpYDj+LBgxRASDdOBqRTcbMU9krjAJ3p4CJpgW02Fc+Y0NkqJKM7bfhvbbm1Dli8",
-	"ve1mUWiNOpzqQJG67Ud9Lknv+xdfVueETCDb3O1jgm0FoaLdr0Sf4CeCzebdx6tuQb3HxxZ0VPVC6L04",
-	"eXJ0MsD3XsOpN61yqY2jxwbY1eihuXRn+I+l0AWflRCYTaSC2KjXS6Q3Ht0fDUYPBnv7r8Z7k9FoMhr9",
-	"uznRzsium1VLaw7GeUlXCG1ZSKHn2YqoclZfb3zBvSy4mt6XqgoC87+zvfF9MLyvt9WZa4+KuG4iwiwS",
-	"vCX1934Jqb/OoLeIparBSPBA4IF/InDog/ap3cAZwvDdT+cdPNr8UHUy4Z+KpqtoHlvwYEPZ3KBaQh7M",
-	"zQHZE5tjYZ7XANnlum/IkvTdgZlckQQbNEQuU+aQBmpOczYkh9AnR8+p9uB7ruU0IJEw6wWd6/zaSnO9",
-	"rgiOHNRiH499hN4DwcDBV0x/jPqxJ8P+9gzDm07UXNMVCILGUIH5Ww4B/IHZFSLZH82ru3hI09oY4GNz",
-	"2eNZJc2+J1R4PX5sN5Yu6JY8OXp69OoIsbfk5eGrx1+T//3nv/jNaCocGBf6PMIFKDzcGRLzWWyyjh0G",
-	"5xTxUNj4w3VgcQip7vmtU7GcUw2WpW6eV5llhnJt/hmBunBgiu3HBJ+r39s4BTZok5oPfhqZEDRefz3Z",
-	"YPfgj2I93Da2+Ke58bHmhqGf20swv+ZpbS7Oh9ryRs2CYsUlU1ETemMjpRlEWUvF/DScsU8WMmVT0a8a",
-	"jkA5JLQWQayL38JjYtuJelhTrqvT86B8DlCe3vGJU2GPsIugcRXWb8icueMfbf/S+gA780Y4hQ3Dn3Bw",
-	"HTZWqw8cXBfj9GIGv5z08DuWbDhCGPeiYBdcaRwrbsrw18EoVMm1QMMYxAVAjQLQh9tUn2qr5a0ottO7",
-	"+Ga8grsrhGXFigrGC1sHpMIZ4VaVlPoAnfQbwi6Gquo2oRjdzP+/gC524CsePX7XubY+JHgCPAhkDge1",
-	"AXgOEqxVCcurqtwMJBe3lqF3FI0rVIuRQmMjNrFk7n//+W+8M7FQEzWXSwFFvyjsRF0VK0W2gnMhAfYH",
-	"hSRrIoHtasAPDOYFKs1AK5yX2TnPFpgh9qua39yym/jbNtB+U0HrLaNNa9o6fOKI0/ryznUwpOZhcVDm",
-	"CA/80bnWMVp9yEy1FhtYd51KqcIueNJOEMrBdItbDzD2gsfwtPsO2Hh8BPc4EFImL6DQpKt28P1dhrwl",
-	"sMJ1T1qPRtpfN7c/MmgNZ3h7cok22xlGZDOtubhwqEeqWW1t+EwZCIZ9gg3/xQyJ7cRSexH+2MDI2xNY",
-	"TnUSqCB/jIXSIG9enzz1q24BAh81wjL2T+8VELe1TRgUxGcE/BdP76uO3yBH5mcjvpKM0UKRuNkBJT7w",
-	"5RpEkew5iQtGBSJdsJ/wVKgKrkNud/pZyEAJ9lu6I/a4e6zZjd2htjIjfjUuJVTZqvw/wWidCAusyx1b",
-	"GR8Gh7aY/3b3w7aT+wHoZ/umjwFAt7ksDLTyJvSLoK26B+r+vvz0P9Hdvxi6W0sAV94F91qltT7h43DA",
-	"ilAAgbraBAv6Rl6uKrAxtVqdptvpboradir64SNJHeoHNXH33FCrzDHKCurbO2huKmZMLxkTJIZ+rrax",
-	"JTSNjau+qhMz7p0wChyW4veipFuNd7dSy3/Cw39bzF2B+jGKbG1RLgjFAxWXXKRy+XEMDn2fBnUfrDCb",
-	"P6PvKha3TaVsB5+ygJQFBvtu2593Kvp6KUl8uRfFcBvVZcHUDp6iuaZlcOyKfSdV9woyMwoXVjoiJRzz",
-	"9blrI9RlZJhyi49t7Ok3y82B/svBCo/RbypAV5PLn7zd5m3YUV9Rf9bu2/ZRjK1tq94wPx8tIFC34VDg",
-	"RtlrU1NLka2G5LDuClqXX6kK49vfH493JtYZJ1zXJ9I2OfIVU58iNjT+NPWyZgVd0Wyl27AlqjV8/mSG",
-	"dqk3E6lRatXK3dKG9XoWAq343QrfvDWkAIn8YGlOfYi5uSVyeoTQNC0QAVxnYya7u3vjz4ej4Wi4N/li",
-	"9MUIyMwOreqZ1MQiGH/LXajSveG6FGzpxyBwbmsr/OOlbU84Yg8Usn3SbKsMKI2C5gVIoztDcgrnRavJ",
-	"VMQ05zHpU9fx0fVnA0+Z6Hkhy4t51bUHDuiVWQYn/OJPnxHzAyvgmGmubQHAVLiQHDzSOlAaPugd7mF/",
-	"jjBXXtiWJAWjqYP4e7UF3quHxPiCtoUTK7wV8VvK4eHYWNrJqwiBFNAXzx1jhOaA3Q1bW9fdih9kWcCp",
-	"Q6dejT82vmslOKHpSVq3FjQSFXuHVa1TWq1MpgJ6ZlN7Lp4FNDVKUJs9U6K69ZcU1pmC6lmz5O6p6qj7",
-	"eCr6peBXVT8UW91kIyM7jaOUB5XFFZO+scGm5Wh0P7GtTb9+dvh4cPr14fjBQyLPp2Lae18P8nr4vvPt",
-	"6+F7M7fraQ/ew2Lyjq1cpQd0C4cXD1KWyBT6fxXajm8qPCVY9VlFLXhAjIlYG4cRUTlNjMlqpD+4hugP",
-	"UtvENHXWJ4RceJZNBfRF3BmSQ7Ei46sruILt5g4MfSCAmGWKofbCtpR97El5HwxJa9T8aFzJYueAxK7v",
-	"dTwVVeC5mS6LT8w2DQ6xtY4UZH/8aPfB6L75BhbEsNQaq5QkNB+SE5bygiWuL6DUU3Eu7bkuxCk48vrk",
-	"qSKLUmkyYwRyxLbJ4wqAyjbOqUle8EvIzmRS5tCdUSKOaJDJhGZTYSUcU6TPrqC/HRfEgpYAxFT1AKo7",
-	"t3539I+vX7z45uzw6dMX3529PDn+9vDV0d+wS12Du7py+vrt9f8LAAD//w==",
+	"7H37chu39fCrYPj9ZkK5K4qiZSempvMb1VYSNb5Vspu2pj8tuAuJiJfABsCKYjya6dP0wfok3+AcYBe7",
+	"BEXKdpzLl79scW8HB+d+w/teJuelFEwY3Ru/780YzZmC/57kbF5Kw4Q5ZWVBlyy3v+ZMZ4qXhkvRG/dS",
+	"oyqWksWMCWJmXBMq9IIpYv9HFDxG5AWhgjCqCs4UUezHimlDFtzMiJkxoumckfpb2XL3O7Yc9JKezmZs",
+	"Tu0nzbJkvXFvKmXBqOjd3NwkvZIqOmfGgfq4UlqqVfBezRhJBbs2eENqYbHfLBW74rLSpKSX7JDQqWbC",
+	"kAup4OoFV9rAJQsHty/6sWJq2Ut6gs4tKBl+LwRyTq+fMnFpZr3xwfDRw6Q358L/sJ/4NWijuLjs2RUc",
+	"i7yUXJiTJy/tWuLAM3cT4Tnppwt2/t9//yfdqcEqqZk1UPG8l/Qsfrmye2W3Zg2EDw+68JXUGKbsO//v",
+	"m6Pdf9Hdn4a7j8533/7pf3pR4K/YJsjtHQg2uzIfA/f/KHbRG/f+z15DqXt4Ve85OBCm65KKGI0qukgJ",
+	"zXPt9l5e8ZypLzSRC0Hk9AeWmYRQTbghQAfcJIQLAs9ZkNl1WcicechiBMHw2yHY3LA5ECcT1bw3ftNT",
+	"dNF7u4LM+geqFF3av7VZFvaHC6nm9u+AN75jy9X1PaPvGLKbUUui6QUbN4z1ji07rOYZELlTBxSPvHvY",
+	"engi4GlKcn5xwZRFj38B10Sxi0qzHL9wMHxEUt4Ae55JcVHwzKQD8h1balLwK0ZGB2QmK6UHE+GpAWVO",
+	"g8yOMFjHZqMHDzZz2VM+52YVZyd2c0jJ1K1sXsDD4edzdkGrwvTGo2FiYeFzu7f7wyFA4v6q4eDCsEum",
+	"HCDi3cmTOK+UdFlw8U5bdnESyv5N+tSi2FRKsBwokufpTkKENDFK5vlHy4UH+6OPEgw39ju6lEIzIP2/",
+	"0PwbatiCAtlmUlhtYv9Ly7LgGbU42CuVnBZs/qcftEXI+y05/yU+hR+NoNThhlxQXrB8TFL/yzlTSqo0",
+	"CX6hlZmd440p6VvUWtLll5ViOckUy5kwnBaaLJhiE+Gofid8hV2bopk5v+KygHWlpM9NrRCnSr5jxP6g",
+	"S5Yd2j2ccXFpt5sDK5VUW06SYsdyxk1icXeKnPa5cRcw+JwWVgyxnPT1Uhh6nZBG8ybEWQs7hySt161T",
+	"YulOE0azGbngrMgHdj2PnTT43KuxnPSFJtpQw4jT8B0JYzX/lIN+AKEGyx+TlBaK0Xx5nhVSs9ySjJAG",
+	"/qLTgqXJRKyRd7iDx5bQPudyj8SSSDNjigCNA9od/73icyYr84uxYc5zkFvePhTE8Dkj/YaDDEJorYSb",
+	"pPdcmq9lher8cwH8XBJdZTMnex2p8NzygQVdilBSa12xHGF9LawAkYr/xD43vFe04Dk5enlidbUH5ory",
+	"whLoL7bZGRUWYVMrSmg2s2INXAJlWRCUqhV9wd5XDdBWwUkF5kzgKFAxEV2mbb5yWVGVs5xMWUYrzdy+",
+	"1XcTbaRiFoDc6sl+i2lbnz60wt1aUQU1TKGJEnhEp/ba7tGFYRFf44xlUlgZIsmCWhPSOUUBXjRFHb3i",
+	"2jSGwg1sYalkxrT+JTYxEP4LVhS7TvxPK0O4QHLrp/AvAOHV5o7dNLsdpdSaTwtGqEFxWq++n1ZCV2Up",
+	"lWH5+XR57q8Ay994tACmj+ayEhG77UgQdk0zQyjcYNXnXAp0GEslS6YMR9Mjq5SyG7wJHY/9fTdg+azz",
+	"IsEedh/lgsCdpBJWoffT/dGjBym4j8evT8n+aPDoQULS/eFwiL/+48XXxP61g94EnZd2X+1TCVj51CAN",
+	"PDzordqOSe+KFhWL2f0/1DAAkwBmiiXQnF/+F5qcnL0gB6P9L0nOMj63Zkw/nfQAyknPKrVJzwI36aVt",
+	"+PCWXssE3P3fN8PdR2//1J9MBvi/nf+Ne4iNvfmm2Qu/Fo/qxh1CN8yuFrf+RJRVfP/dJhhJshlVaLx/",
+	"/NbXOL7tgSeIwL/DvRsXGVvcY1rSKS+4B7UNOC5Nry77KeicjCq1JLRGQf+CFpoBhb1ihWBag9BRKACl",
+	"skxnBa+4kjxjJJdMww534ymJh92B0XGVPPlkMrd+Zpax0oClak1jatghYfPSLFHeFQGkQjpIwS/x7vC2",
+	"O9J1iwU1/IoFSmCNL+XFDTeaFRdkJoV1N1v64J31Rvu1Lve3mBmbAzZpUaxBlJAmhqPvZ9QQSjJaFFbM",
+	"z2RV5OSdkAtCp7LqCMIvrFldllxctvCyMS4gSybWyUXnRTJF5nRJspmUTg02G7C6GEt6aLLHVsSzmRUu",
+	"F9zudX1nR6Y7ea5bK/EBDySPXtK7ZNaLLri2/4AxvVUgRLEKVCBQfzQQ2ObAYD1JzUvd17Tw2KL8GIn5",
+	"HY/yMizvJV3OmTD25YG7RvOcW0ho8TLgcODXJMr0mzgjlIpdvX3HqAgEtLhi+sjE9t0ZLWAEayNLz/LW",
+	"ZCtxsXpAnvEfxHcFFcZuP6UFMS4KlYObJYrluH7NRLgPok0AUU2Mc1BDcrok/ZqerBOwkxAt4T5wEeQF",
+	"3GPNR+sQsJxUJVpmteq039y1N/cii50zQ3NqNtpFz/x9N7BDAM8WthTc95zOWfjci7Jmq20e97cDPUOU",
+	"LYvo+3/KSpH6OumzweXAagMU9KKaT5naOSSeI8h0Sb6tpiPLmnekD88xrYiXI94NPFhjbj3HfM+mMynf",
+	"+fj3h3HNegZ4MBzGSP6KCfNqWcakdxOuto+BBZ+zgl8xVacGpHJKbs6o0FZBbK3Tjv2XgRjp9Qk+9KAj",
+	"75JeJfiPFXOXjapYQFARqF+IYolga8sjqMoweqgbNag/xRK6ZN6sYv/hVsuoVBG15WbGlJq8Pn1qrQlK",
+	"ympa8IzQPFdM6y7hDg++2hzvDWnRfjVKhoF9uMbWoUU5o1NmeAZmT9suPn592lsJjL59f//mf2Lyp2U0",
+	"riKhcSkCc56CJMUHCb7K+cGGzKU2XRMfmR9EpbPxN1ryYL2/30/2H9zUxvz7/eTgJmrQ22UAR6yxuhy/",
+	"QLJPipqdJP7hOD1xbgrcaCGZl4bMaR4x4d3VCNkfh08nRBa59VYhgbE1Pfu1HOFbYrYH2i45qsjtFI1f",
+	"5kkeNecAJXhtq4xW0uPxFwl2bRzkt2pwe1+NZq5JXjHrH/CCkbRkIufiEtJb261OG2qqrTF7hnd3ORIy",
+	"ER4RLYzVH0iavQ93IcbH3W1c9aeaC20c7XdyvTU5GYu8zLKkZTnFjOIMBdEt2Z0a5LvRS16htfpMt57x",
+	"cYD6i8PYF5mPLXc3H91/v+0YnSF9F1xNSCaFYJm92yfvEkKJkGJ3dH1NcA/If//9n9D/aUC28vqsJoT1",
+	"6eovNPn21auX7n21CgIPkZtOMHgQDXrIymRyHpGYqa6yjLEccjWj6+udhKQuCJWQtKCGucyLYroqDMkg",
+	"cnNhmCJUYHScC22otaFmNAfDVUyEaUmxK6bse+mUilwK+JR9Zf2gNYxLiDheSMWIYplUlqEgbmk/u4Mm",
+	"qneFapgtvwGw1iFC76j+SNQp8vm0OMKRfL/jf/F5w2AHfOZJ5svBxhCNZ5U2LbeItNmT25jxKdcRTvQG",
+	"+J3EczQKUBdzrCLkJdWgOtPMVXt4JgdJ2Cr1kNZgLgprdoCXQoOCD3sBrV/MlN6OOFjZbQhZxy+1DB5D",
+	"vNgSj4XXkllLcvelIlMGtOV3ZmdAUkerLE/HrY2fCNx3lpPR9fWg5o2xl2aEXc9opY3lfIefusqkfvRg",
+	"f0i+sbq7b0n7CsIprhQgffni7BXZu9rfW6Ahv+sf13vveX6z555ILZSZ5ZZiBUiyoNpyGzMsbzOKQ4ql",
+	"PL/AkGX8+6KsAqozZigzYhQVGnwLb6FYexmqPgqOuNBGMTpnOaEiJ/XHMR1seQjqmIhb80R4WbEzIC/A",
+	"AXNZosuKKioMY/mYWNqmipHUEslAW0dHZCyFugPwr62noWRp5WThjCZXGBFnn42GwxPnwPK72BlWOWhD",
+	"5+UaY6IOlGm6QL+8wWb/9OvH5P79+4/I61ePd7Y3J/CHrT2nmB0BrwihT9YzY4OclSV+LRVJXWDj3K5z",
+	"cC91WzEmqf0BawWwYgy5OSV9L0gESZ2VklqNoWWl7BZTkU9EWm/5gMBnHPWcez4YGKZNOiZpYwmlsf1v",
+	"m5a3lInRdd9wFrnlO42meVTB2+Vu9AabiBfGPELMxOELcvCV9koTIokNKTWyWXT2w+N3EMgJmhl+Zbff",
+	"AghypOfjWrkPMubgjb4TciGi8sLvzirMjyF2iBA62BtANemj/dhs/CGhZMYvZ3UcBqQBc8bNetMuakwi",
+	"Ca0JMkdYsPZ9atyU3FKQLIpeE0E4d3QRwcTNOoaJ1Ssdibq075DwXBMtlSHTZROwM3U4xVIbm3NjpXzL",
+	"H2VX5ny4/9cnfzv47sG/vvrHo2ej5/dfHvztwenDsy9ffdV2VO291jvF4iProz48iHvaAPMnsD9Qj/ym",
+	"jY9GdEbsjhhvJV2e82yVkn5J7V4L67eTulCWogZbzKRmnrG5nojUcRxIw9YrHXeufspX11jFu0589eHD",
+	"0+VEbLQ/4IGO/R1bM5BZbMndC41YicDdS3pRkKMS59tqOgpiw3eId4JPqtaErO7vP3y4u49Bq90RcffW",
+	"xc6QF8Jw8eOThJw9Bz29Er8axbkqq7SRc6ZezqRgz0G6rUJxyuwDmdFN7sBIlJ/Pzk7OnjxfCea1QnkH",
+	"ke9am69S7DWGDmsZWikejfJjLabTTTqu5n1cG4OlCbJnHTrzyQ3nLC4gA1Yvx1PHFtEAzEPJWND2mZzy",
+	"gu1CzQKp7yMSamtz0rcE0lQV6k5G/k1PKiouIX9uQKdtnz10q3vGzEzmaFQ0r50DWOcA1t1eC46t1lvt",
+	"UkzPPAuyM3F22CK438bx69LS3mjoA6fv2HIXMvKkpFxp8o6VQfsBFns1afMmtWmkYpgU3nHUG4I1GsZW",
+	"I4uCsw/jcFoUcsHyYIOiKV67iWSONzV0w3NGiwRqVbnJqMoTCOIcEloUhAlL9Ll1ezTGYFARdWgL3oFB",
+	"N/eSu5GCFxQxI/V78By9wWUVU4p2S+JC2fgo6WcaegV24Oc5FZBO5NqqnKjB6jjx6EOSqHadimXmdSw7",
+	"8X1NETVwl5J54VDSpcvfbxJM4ZojyhiQkBJaaEk0M5pUJaH1wi9AaGWVUq3sa6DYpGDy4sLCYV8UVTpO",
+	"Pd2ySiRbYhWr9kWP4O3W9EZziwslq8uAa1w4r7brs5kVTnozVmKCIPQq1hTGbLe9QIpeld8lHvsBIf9O",
+	"FvIuifbQb97ebeYR3lrTPXBImMCSnZZYs0aW3bOmY6Axy+f8B/EuSOqfZ99cq3+Mvub//Ol4+eynv+3/",
+	"65u/z5//kB38WvLs0FSR314IVHdHhMhpr7ss3p3TabY/un/wIGcXD7/8KrZA/8LbHF3HCb4Sj3aQrxhW",
+	"PxLeFr5QkxL7pqKL9WoEPYSNK/cdTlIUrhcoxXalP/sGpxVmvKUKwX5gzpTldfOFDusRnO1S2WuanfoL",
+	"aTyV0K4xiAUMLDKX2sogsNlcCL+WSf1KGF4QtMIT4ox04kKoUGW8pohru1RWIJB8NivpVWV+VxlR3aJd",
+	"rMwXeWOlH3rHMOsYI0KSQopLiwAoxtGNtSrFCjVBWn28t5ezuRx0mXogij338K5F816U+jsC/G5uKYTn",
+	"at5eYVfESZDx63BWQBybUoDBJn0Cx78T2frtuv+rtLtqeWAELR2TjAoyBeM4H5C0cfzH8BPpX6x4TmNP",
+	"scCIwGoQ63HV/tb3Tr23b9+iDfAk/LQklfCfQsd/7HjYB5G8dBmQOpYwJtSLVutTTsQVU9oF82v1l1vz",
+	"TEgDhZc+XkGJ81Da8YBPET70hfRR1f7o4MGXxBXok5wZyrEmo+vV5xEBeGYsqhMyp9mMC7arGM3tL4dE",
+	"L7jJZkg5vGUHTml+7kr3AeygIwVqGM8voJsG1PRM5uf2J+dx9JJeu9HJPeH7nHrW7Fjtcur8HPRRYAV0",
+	"u0EAgIpW/2NYpZA0PzdSnhdUgYPbbtcLfwi69cKfVzvwwqtt8LpNR9A3aZgStIhuNW5g1MTzKeHoxY+1",
+	"b24zNQItH+TaXdsJDQ0+zOnF0+yOZtbUrDSaslYuB6NR7D2GG9TljRb6e00DpN6ttXmgTpCZvD49CWwL",
+	"QefWAXIqEXjKPhjXel4gDHJ25Xtk9F6MIlegaZoYt9YZf6+pbUVjdKR1na8yQIO19gMhEJXibgtPxIVc",
+	"1WxZp5Xg1rr68F5rq0flTqqpyKfy2idr51OW5ywnms+rghqpDklaoM6gYYdsTWpTqhl5ffo0FEzunVD/",
+	"fRWv+8Y25btwSAez8AK3qqSNmNvw+ikshnCLNhHAenUdLi7CDAGr8zxIWluNmX5zjNHwJmjoYr1p1/JL",
+	"E5LOqunI/muwYcT+dw7ef7f5p/twO357f9QOINPdn96+wd7wt/eiYeSXq6XRtwbHOjl8fAp9GGjE9DRX",
+	"CbtmQ0WuD/Gypd13rA5/ZzOpmQj6QqD21Sq+VX1ssbNpy8MYPrCSxd5Gp7cVGLSEgvjf9Jzr66kfjEVO",
+	"TrHe4sPqqDV3umtLZ8b6XKsk+gSLxImQi21jGR3eQDjeRpfnSi0+bIG3pc6hhNrnKeocet+VvLtC1fr3",
+	"dl6zqRAxcqeT3Vgdr7JFAOxUGmrYGcsU+8Ca+DoTD+84xtjTiWhV8X/18GA4TNa1roajcTS8hbxjrNRE",
+	"80thNfCUaZ4z59gsgBP7vib5S5LTpfa4wPzIw+HBV63hGMPocIwVZJxZP6IqsJ+6Q7HhpfY6vpULMqdi",
+	"6TeHMxzZQOpnYkZQlxLr98eoscOQd5Nixy4sZNEmL0gKnRsneYqZT9end4KFDl1lLzJWREO4p24Gyy3t",
+	"tWTXNwiSXGYVxg2E63aHCQ1NN982Me0aUsjO3N5L4ta4xZ3On3yp5AUv2DqLlF75lit3Y6wxrJuX+oUx",
+	"FqPw1xBJ+sBemDkX4a/7H9sdk3Pw9PI4Ltu9M5+56eWzNqjcud1kZVsbd2BFcAHZrAkFWov6r2cvnhMg",
+	"AyhRNtgDB6WH/XQPUyB7kMh0MxJSGFc0gPgL2HYwqWDQmZOA9RZmNuCugqo28VrvjMdoqRst0Gp+QftJ",
+	"180oo7rrZKOaRxzUb45J2A5LRByfT5+nCel/ZcZGoEyoYk0Vruul8M/GY83+6mmNytWC/SaC5W5u18r2",
+	"fTEubLp1Xn2tMOjbJCyrj4ba79L71pg1liwPP03XWzeQilmshqYW7PZqsEhcJWLpxLJsryFHUE/icDZN",
+	"XYDooq/Kml5cCqINLwowdnSw7dun5z5Fu96natLrIv3DUxerIRY9k+XA/TzI5HzPcqyuIy/bKMSVfAHm",
+	"BAJaDdEZsGiYEghXtYUs+QQOf1c6/abTBJ3FfM/NDDnK1aO8uOiN39wVHyv2ev3GSLrUuRV4T0LSxUyz",
+	"7BwN4inV7OGB5ZH7I6KoyOWcTJeuAisIPuAzzXC6P+39ed3Yypadj3Ct4uVtEil5rRsXuJlhzUMLdNKH",
+	"0APHvcKQK7A30iqsB6QM87NuWFYpbpbW0ZkjoqaMKqaOKmtsRKpu3ZAnlBkwMM5rDVYW0uVE05dH/3x6",
+	"8vy7s/Ojlyfn3x3/8wwGBrpUSDOgqZ5pV48jAr0FEDSYs+yOc4K4C0GudlaEqUSAUWKZ6BVTtGjkGul3",
+	"JwYk0J2e1Hb2K5bNyGNsT9sZTMRE1CuE6hjDikKTpax8hBvL8rDmZOyc9bAzwYmJpC7da7LEyURgqmOH",
+	"TFkm50yDT3bvHoife/cSLBLLK0WnxTLx4TZqmnAbivI07BsxE9G5vIcXXW1rGDKwC1Hk3j1XnFMTmL53",
+	"D0jLDdWciDdnhoqcqpw4VtNv+14MLxaLgXaX3Ys0iOMdcrWPNAc9PzlW7LpRJIoxsBwGE+GLub/QrkcF",
+	"2h0IbyoYFrNw0eFmY7Vt6gZU6gHxDU9QBkzNbsGoNruQy+7nLK9wcBWD+n5fusvzNAkCKzzfAbCl76i5",
+	"d09Ic+9eq6um0mwiui01/bA+HwpgWV732ezEG23IMapj+8Ua/2TKCikuJ97+brhrTKhYtieuEc0YPj+n",
+	"gl4y0NhOq8+Bhu8RbFgGYp1BX7fnid0fK1rAfJWEyJL+WDEY8IljMWDWxa5RvNSQQYXptFOaQV3tJQP1",
+	"ACQ8EaSuakmwaBW4PYh36gorTiw0WCOFlmz63reQJwR8gATnWt2kY5Kio4GDnDud6J1m9XD2lIcmNn5q",
+	"tUm9NYiKHL8+DYdRkX+8+HonISmAlNZDae0X3Pwji01BXBwHRoE1U7kGrZWiALwoJLVXnnrbq5FOgHM/",
+	"tSj4hAyGofSdpBoHg3Vgpq32t3VHLu2QGb1iREiS4u0p7AFm9Zw7gQ3y1RzlpiWfwBasE+B2HwCv1GSz",
+	"XXsX1uBjXWuY7ctzbeHHAXbkxGAnSisVPiZWKhlLUVSTSQ/GtlGeT3pAyoWVR5br21lIhB1mWiLkdZo7",
+	"XTeULnVDCyzbTQtG0kzmDN8DVfxpOFgIC1vsjqZdD/au84wtAqB8N/dNsH2se2pGmu/6meYWGdajPox8",
+	"w/cLBzPxKDkYPrLvv3XSsUUPaBC7S+2JxwXPmGvndeN5j0qazdjuaDB0VnBjZ1sBT+HyQKrLPfes3nt6",
+	"8vj4+dkxPNMkX5tKQD+3qSWvrdDqJT1XOtEb9/YHQ3xelkzQkvfGvfuD4eA+mlczMEoaXWb/uowZcijg",
+	"UIDXELi2nwS6oPyABjcAQpYY2CIXvDBM6QF5hSJD45hIJwyhhQ4pZ+w9J/daVwzWHtbuO1Rm/MIg/cPP",
+	"Du81pZ3kMFBNG5T+vfYs+Tcb/DZsWnO559jMaJflvcP4ct/huM2XURBxo8OZ0Tvr51e7equfZdhzsr2L",
+	"G4wMWwdrUA6y9RzLVkY4fnezt3s4CnyLG53zZh2B1jTr0XB4yzTOu03hbHrVInM40a6+hCQB4rPNRzDo",
+	"9QChiX2khnovGCINj+xvfqQ1zdY+NBpt81A4shQW5BJOm57EIcngElXzOVVLx53RhVsqpJeWTXuOe9/a",
+	"J1cM7rWy6oikhl0bvHvXWecNmr0Dh4rczKwigPwRKBNr61MFnfqN/IEHJ0KACzBdkvSptXoBut2TJ2k9",
+	"RziFR9JmfDbGcGtdBgEAl160/o1g3OqeieCaXPIrJgbkmGYzMrdIvmRgS6Y8H7uB5bX9nJAU/j92Iyss",
+	"16JRDSazu38iUgAxtRbAX89ePIcW1kzOXUWfgKYLiEOgY7X/wHq6fsDtO8ZK4uak+3EiVokMJuKUud9c",
+	"qXEHHUbCgIw5g8vWIaHkkpYD6AlEiQHOlrCOBfUjuXGjYoL8DK58oChnmmHYc8tTHlZk+6fMhaye/BCp",
+	"C1SmJj3rpNVnbFhi6GA6l0yjUYN5AbLgQq9VFfDW3gccuxEL6wS19tRzMlEsY/yK5c7Qgn1ztOC7arCO",
+	"OXomRGtxHwDnZlm+Ihfawjxy1EGs/B/o9HOK548StMg9niewW2FJZrQsmSD9M6aumNo9s7uHHLazWQC/",
+	"5/nNWvHbZBuCDgk8/6AVHFmJioAA85GWwYoU+IahNbcqATao+tY5Nj+/wl9HN4CT5BakfF6NPzzY/FA9",
+	"oP9jafAbBk4fc/u3BXntNamZWyktSNx5KxSJrw8VZEwFk+nmUjUtJorV010SPMbilsF1axyLJw2Mv16i",
+	"bA1t2mCIhvmwXzMx/lL2qlmhuDtSdU11kKKS2sTq7OAGHYRM6SXlIiFCLhIfbblQTM/8cVCummncHcZI",
+	"+hBVtz/BaCfqw0StwjYcESW7pXB8tQYOnXin5BUGRsHQhJBKGPCNmXF1kd8nE+NAdX+R+fKTMctKIeLN",
+	"6oFHo+Hok32vqYFbozUCagsK3P7gzRZvOpapmREZ5haWbMXM1uoXy/K6CXG04rbg80nBdrrRrzlTlzA0",
+	"cMZFjlWAGOrC2Bew0EQ0gTAXNsU6E8EW7ntUKX4FJUNB2EuxklFrKGGM6ELJeXjsImSOJ+JlDWPjfhXg",
+	"bddiQTMWKyrfgaCmfsdh7iG6qDLMMjgfGFNdLux6MBqRtUV27iVg0a0J0QV9bNt5d5895rQWBi6860pN",
+	"pddBUDeBbPn91Z7UVSAwvfEZz7b7DZ26uVmT4EGOP6vV1W1a3WB4uWE1v7EA4IPhaCvo/PmA8Mj9raCr",
+	"G/ngmS1UUOcMtE9i7jXdryCSMyV1I3B0oF9ehjf23t4ka2w7HI5fC3B3VALGFWtBRr7mrMh1q5YDj8HC",
+	"Q0xASLdO5aQTcbsUDnrroDrTl4vkCkfcal4wYYplTEavHIFxZ8utc7jp3W03V4XWat+pD/Np5oY0ZwL1",
+	"/vHi6/qMnjFkm1dnCOFIT2iJD1vZx/iJ6EEP/uP1pK7e4xNXdFQPU+i9OH1yfLqL772B8TWdLquN0OPw",
+	"+Rp6GOy+Av5jKYzi0woCs5nUEBsNhpH0RsP7w93hg939g1ej/fFwOB4O/9Ve6ApkN61mp7sAOTqIAvkX",
+	"ni2zghFjoep8HL8TxXMDQ2t+T5MzZdNWeaJUl3tmRi3zocEetF6tOVnrJV1ifc5cCjMrlkRX0+Z6C1L/",
+	"siiowZfqNgj7v/P90X0A5mZbxb/2rJmbdlmbK2fvqK79n0N1rfNKXNlVPWYleqL4bnikeOyD7qm9yCHk",
+	"8N3P5+I82vxQfbTpH9pyVVs+dhWQLY15i36MuWG3R5VPXaKIBa4PpMib6SkL0vcn7nJNMhxTkfh0ny+X",
+	"0DNasgE5gmlBZkZNUIPoZ9ZDORWm7mD0ZdhXaq83fdGJrxc5wHNjYQJDNPrxDTMfo0Pd0dK/Puv2tiN5",
+	"18xGgsg3tJH+muMYv2N2hXD8R/PqHp7ytjaQ+dheDnhWS7vvGRXBpCM3k2a1cpg8OX56/OoYC4jJy6NX",
+	"j78l//33f/CbyUT4imIYFAsXoHtyZ0DsZ/GUBhxROqNY1IXjT/wcGl/mtXoA9EQsZtSAeWzaB94WhaVc",
+	"l0THamM4cclNpYLPNe9tHSMdNaztBz+PTIha4L+cbHB78HuxHu4aIP3D3PhYc8PSz90lWNi4tTahGNYL",
+	"81bjhWbqiumkXT/kwr0FhIorzcJcorVP5jJnE9Gvx65ATycMWMGCnXCQydjNIw4KZrmpj9+EHkAoVQ3O",
+	"X50IdwZmAuO7sAlFlsyfH6uTsFSbM3gjHOOIMVw4+RLHyzUnlq4L1AaBj59PeoRzWzacQY57odgl1wZh",
+	"xU0Z/DKFFnWGMDI2B4sboNEC6MNvaki1NXpril0Zfn570YW/K1aQi20hjCvXzKTjae1Oq5f+AJ30KyrA",
+	"jLUGbirF9Cv//6L+cqUGJ6DH71eurY9rngIPApnDSY9QAQhZ4roP51XdMweSizvLMDjLynfbpUihqRWb",
+	"2Pf333//J90Zu3oZPZMLAZ3LKOxE09orRbGEg2WhdhG6YdaEM7stjR8YkYy0y4FWuKiKC17MMc0dtma/",
+	"ueNxBG+73QKbunLvGG1aM5viM0ec1veorqulap82Cb2a8MDvnWs9ozWnVNW42MC661RKHXbBo7qi9SjM",
+	"dLj1EGMveI5Xd3iCSyokcI+vpCrkJXTLrKodfP8qQ96xOsSPgFpfUnWwbm2/58o7XOHdySXZbGdYkc2M",
+	"4eLSl25SwxprI2TKSDDsM2z4z2ZIbCeWukj4fVd33p3ASmqySBv8Y+z2Bnnz+vRp2DoMdfxJKyzj/gxe",
+	"AXFbN0lCQ3wGjsbQePxnfX4PObY/W/GVFYwqTdL2GJf0MJRrEEVyB63OGRVYroNTlSdC1zVH5G7HJ8YM",
+	"lOjQqE/EHp++YO7WEVdbmRG/GJcS6o+z+KOibiXCAnj5xFbGh9V0u8aF7gjHrpP7ASXc7k0fU8Xd5bJ4",
+	"tViwoJ+lZGz1RO7flp/+R4n6z1aibiRUiH4K7nVKa33Cxxcza0KhktU3WLjKdeTluo0cU6v1cdwrI1pR",
+	"205EP36msS9dQk28evCwU+YYZQX1HZxUORFTZhaMCZLCUFo3nRMm36b1cNixhXsnXsoOqPitKOnO9OCt",
+	"1PIfNe6/LuauOxMwiuxsUS4IxRNZF1zkcvFxDA7Dq3abYV5xNn9G39Us7iZjuTFElYKUBQb77jpkeCL6",
+	"ZiFJerWfpHAbNZViegeP4V0z9zj1HcvjegQHmVqFC5hOSAXnBH7pZyGtMjIsucPHLvb0q+XmyBDpaJvK",
+	"8FcVoGvI5Q/e7vI27GioqL/oDp/7KMY2bt5wnJ+P5xCo23CqeKt3t62ppSiWA3LUjDZtesh0XajcPxiN",
+	"dsbOGSfcNEdatznyFdOfIzY0+jxNvxaDvvO31m0419UZPn8wQ7dfnYncKrUac3e0YYPBi0Ar4cjFN28t",
+	"KUAiP9pfVFcCwi2J1yOE5rnCCuAmGzPe29sffTkYDoaD/fFXw6+GQGYOtHrwU7sWwfpb/kKd7o031+Bc",
+	"QgaBc9cgEp5P7wbbEXeskhv25uZ9QH8XTGBAGt0ZkDM4cF6PJyKlJU9Jn/qxlX7IXPsAUI8JOOFbFgUc",
+	"EY4/fUHsD0zBOfXcuC6GifAhOXikcyI9fDA44sT9nGCuXLm5KorR3PcpBA0SwasHxPqCbg4VUwFGwrl4",
+	"eLo+9qfyOkIgBQz384c5oTngdsM1CK5uxT9lpeDspbNgUAFO7+skOGFyS97MR7QSFQeg1fNfOvNYJgIG",
+	"f1N3OqAraGr10bYHvyTN/DIpnDMFLcAW5f4paw1qQ+dlOhH9SvDreqiLa9FykZGd1lnsu7XFlZK+tcEm",
+	"1XB4P3PzWb99dvR49+zbo9GDh0ReTMSk974B8mbwfuXbN4P3dm03kx68h6XkHVv6dhUYeQ4v3s1ZJnMY",
+	"YqaMg28iAiVYD4tFLXhIrInYGIcJ0SXNrMlqpT+4hugPUjeJNffWJ4RceFFMBAx33BmQI7Eko+truIIz",
+	"8w4tfWABMSs0Q+2FszX7OFjzPhiSzqj5wbqSaueQpH54dzoRdeC5nS5LT+027R7hfCApyMHo0d6D4X37",
+	"DezqYbkzVinJaDkgp67xwQ03lGYiLqQ704Z4BUdenz7VZF5pQ6aMQI7YTapcQqGyi3MaUip+BdmZQsoS",
+	"RkxKrCPaLWRGi4lwEo5p0mfXMKSPC+KKlqCIqR5k1Iyf/f74L9++ePHd+dHTpy++P395evL3o1fHf8ZR",
+	"ey3uWpXTN29v/l8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -125,6 +125,12 @@ func typed(s *openapi3.Schema, v string) (any, error) {
 			return nil, errors.New("give true or false")
 		}
 		return b, nil
+	case s.Type.Is(openapi3.TypeObject):
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(v), &obj); err != nil {
+			return nil, fmt.Errorf("give a JSON object such as %s", objectExample(s))
+		}
+		return obj, nil
 	case s.Type.Is(openapi3.TypeArray):
 		items := []any{}
 		for _, part := range strings.Split(v, ",") {
@@ -145,4 +151,20 @@ func typed(s *openapi3.Schema, v string) (any, error) {
 	default:
 		return v, nil
 	}
+}
+
+// objectExample is an example of an object option, from its schema's required properties
+// ({"currency":"EUR","value":"5.00"} for an amount).
+func objectExample(s *openapi3.Schema) string {
+	examples := map[string]any{}
+	for _, name := range s.Required {
+		if p := s.Properties[name]; p != nil && p.Value != nil && p.Value.Example != nil {
+			examples[name] = p.Value.Example
+		}
+	}
+	b, err := json.Marshal(examples)
+	if err != nil || len(examples) == 0 {
+		return "{}"
+	}
+	return string(b)
 }

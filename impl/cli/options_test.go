@@ -54,7 +54,10 @@ func TestProviderOptions(t *testing.T) {
 		{"hub2", keyValues{"maximumPayments": "1.5"}, "", "whole number"},
 		{"telness", keyValues{"savePaymentProfile": "maybe"}, "", "true or false"},
 		{"telness", keyValues{"country": "CI"}, "", `telness has no option "country"; it has cancelUrl, invoiceId, orderId`},
-		{"mijnklantportaal", keyValues{"a": "b"}, "", "mijnklantportaal takes no provider options (providers with options: hub2, telness)"},
+		{"mijnklantportaal", keyValues{"a": "b"}, "", "mijnklantportaal takes no provider options (providers with options: hub2, mollie, telness)"},
+		{"mollie", keyValues{"minimumAmount": `{"currency":"EUR","value":"5.00"}`, "allowedMethods": "ideal"},
+			`{"mollie":{"allowedMethods":["ideal"],"minimumAmount":{"currency":"EUR","value":"5.00"}}}`, ""},
+		{"mollie", keyValues{"minimumAmount": "5.00"}, "", `give a JSON object such as {"currency":"EUR","value":"12.95"}`},
 	}
 	for _, tt := range tests {
 		got, err := providerOptions(tt.provider, tt.options)
