@@ -22,6 +22,7 @@ var Mollie = Kit{
 		return mollie.New(mollie.Config{BaseURL: baseURL, APIKey: c["api_key"], HTTPClient: doer})
 	},
 	Sample: func() paylink.CreateInput {
-		return paylink.CreateInput{Provider: mollie.Name, Amount: &paylink.Amount{Currency: "EUR", Minor: 2495}, Description: "Order 12345"}
+		return paylink.CreateInput{Provider: mollie.Name, Amount: &paylink.Amount{Currency: "EUR", Minor: 2495}, Description: "Order 12345",
+			Options: mollie.Options{RedirectURL: "https://webshop.example.org/thanks"}}
 	},
 }
