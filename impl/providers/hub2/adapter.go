@@ -149,12 +149,9 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	ans, err := wire.Read(a.client.CreatePaymentLink(ctx, body))
+	ans, err := wire.Expect(http.StatusCreated, http.StatusOK).Of(a.client.CreatePaymentLink(ctx, body))
 	if err != nil {
 		return paylink.Link{}, err
-	}
-	if ans.Status != http.StatusCreated && ans.Status != http.StatusOK {
-		return paylink.Link{}, wire.Failure(ans)
 	}
 	created, err := call.Decode[api.CreatedPaymentLink](wire, ans)
 	if err != nil {
@@ -268,15 +265,7 @@ func createBody(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error) {
 
 // Get returns the link with its current status.
 func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
-	ans, err := wire.Read(a.client.GetPaymentLink(ctx, linkID))
-	switch {
-	case err != nil:
-		return paylink.Link{}, err
-	case ans.Status == http.StatusOK:
-		return decodeLink(ans)
-	default:
-		return paylink.Link{}, wire.Failure(ans)
-	}
+	return decodeLink(wire.Expect(http.StatusOK).Of(a.client.GetPaymentLink(ctx, linkID)))
 }
 
 // List returns all of the merchant's links in one page, newest first: Hub2 does not paginate. A
@@ -290,12 +279,9 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 	if s, ok := statusParam(q.Status); ok {
 		params.Status = &s
 	}
-	ans, err := wire.Read(a.client.ListPaymentLinks(ctx, params))
+	ans, err := wire.Expect(http.StatusOK).Of(a.client.ListPaymentLinks(ctx, params))
 	if err != nil {
 		return paylink.PageResult{}, err
-	}
-	if ans.Status != http.StatusOK {
-		return paylink.PageResult{}, wire.Failure(ans)
 	}
 	items, raws, err := call.Items[api.PaymentLink](wire, ans)
 	if err != nil {
@@ -318,23 +304,14 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 // is inferred from Hub2's global table and its codes are not documented): ErrNotClosable, which the
 // Client refines by the link's status.
 func (a *Adapter) Close(ctx context.Context, linkID string, _ paylink.CloseInput) (paylink.Link, error) {
-	ans, err := wire.Read(a.client.ClosePaymentLink(ctx, linkID))
-	switch {
-	case err != nil:
-		return paylink.Link{}, err
-	case ans.Status == http.StatusOK:
-		return decodeLink(ans)
-	case ans.Status == http.StatusConflict:
-		pe := wire.Failure(ans)
-		pe.Kind = paylink.ErrNotClosable
-		return paylink.Link{}, pe
-	default:
-		return paylink.Link{}, wire.Failure(ans)
-	}
+	return decodeLink(wire.Expect(http.StatusOK).Or(http.StatusConflict, paylink.ErrNotClosable).Of(a.client.ClosePaymentLink(ctx, linkID)))
 }
 
-// decodeLink maps an answer holding one link object (get and close).
-func decodeLink(ans call.Answer) (paylink.Link, error) {
+// decodeLink maps an answer holding one link object (get and close), or passes the call's error on.
+func decodeLink(ans call.Answer, err error) (paylink.Link, error) {
+	if err != nil {
+		return paylink.Link{}, err
+	}
 	p, err := call.Decode[api.PaymentLink](wire, ans)
 	if err != nil {
 		return paylink.Link{}, err

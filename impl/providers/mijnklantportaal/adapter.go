@@ -59,7 +59,7 @@ type Adapter struct {
 var _ paylink.Provider = (*Adapter)(nil)
 
 // wire reads MijnKlantportaal's answers.
-var wire = call.Provider{Name: Name, ErrorBody: errorBody}
+var wire = call.Provider{Name: Name, ErrorBody: errorBody, Refine: refine}
 
 // New returns an adapter calling cfg.BaseURL with cfg.Token.
 func New(cfg Config) (*Adapter, error) {
@@ -123,17 +123,7 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	if err != nil {
 		return paylink.Link{}, err
 	}
-	ans, err := wire.Read(a.client.CreatePaymentLink(ctx, body))
-	switch {
-	case err != nil:
-		return paylink.Link{}, err
-	case ans.Status == http.StatusCreated || ans.Status == http.StatusOK:
-		return decodeLink(ans)
-	case ans.Status == http.StatusUnprocessableEntity:
-		return paylink.Link{}, invalidCreate(ans)
-	default:
-		return paylink.Link{}, wire.Failure(ans)
-	}
+	return decodeLink(wire.Expect(http.StatusCreated, http.StatusOK).Of(a.client.CreatePaymentLink(ctx, body)))
 }
 
 // createRequest checks what only MijnKlantportaal asks of a create (the Client has checked the
@@ -166,15 +156,7 @@ func createRequest(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error)
 
 // Get returns the link.
 func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
-	ans, err := wire.Read(a.client.GetPaymentLink(ctx, linkID))
-	switch {
-	case err != nil:
-		return paylink.Link{}, err
-	case ans.Status == http.StatusOK:
-		return decodeLink(ans)
-	default:
-		return paylink.Link{}, wire.Failure(ans)
-	}
+	return decodeLink(wire.Expect(http.StatusOK).Of(a.client.GetPaymentLink(ctx, linkID)))
 }
 
 // List returns one provider page of links, newest first. q.Page is the page number as a string
@@ -188,12 +170,9 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 		}
 		params.Page = &n
 	}
-	ans, err := wire.Read(a.client.ListPaymentLinks(ctx, params))
+	ans, err := wire.Expect(http.StatusOK).Of(a.client.ListPaymentLinks(ctx, params))
 	if err != nil {
 		return paylink.PageResult{}, err
-	}
-	if ans.Status != http.StatusOK {
-		return paylink.PageResult{}, wire.Failure(ans)
 	}
 	page, err := call.Decode[api.PaymentLinkPage](wire, ans)
 	if err != nil {
@@ -218,22 +197,14 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 // documented) and for one that can no longer be closed: ErrNotClosable, which the Client refines
 // by the link's status.
 func (a *Adapter) Close(ctx context.Context, linkID string, _ paylink.CloseInput) (paylink.Link, error) {
-	ans, err := wire.Read(a.client.ClosePaymentLink(ctx, linkID))
-	switch {
-	case err != nil:
-		return paylink.Link{}, err
-	case ans.Status == http.StatusOK:
-		return decodeLink(ans)
-	case ans.Status == http.StatusUnprocessableEntity:
-		_, msg := errorBody(ans.Body)
-		return paylink.Link{}, &paylink.ProviderError{Provider: Name, Kind: paylink.ErrNotClosable, Status: ans.Status, Message: msg}
-	default:
-		return paylink.Link{}, wire.Failure(ans)
-	}
+	return decodeLink(wire.Expect(http.StatusOK).Or(http.StatusUnprocessableEntity, paylink.ErrNotClosable).Of(a.client.ClosePaymentLink(ctx, linkID)))
 }
 
-// decodeLink maps an answer holding one link.
-func decodeLink(ans call.Answer) (paylink.Link, error) {
+// decodeLink maps an answer holding one link, or passes the call's error on.
+func decodeLink(ans call.Answer, err error) (paylink.Link, error) {
+	if err != nil {
+		return paylink.Link{}, err
+	}
 	l, err := call.Decode[api.PaymentLink](wire, ans)
 	if err != nil {
 		return paylink.Link{}, err

@@ -3,6 +3,7 @@ package mijnklantportaal
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -115,9 +116,13 @@ var createFields = map[string]string{
 	"reusable":    "/reusable",
 }
 
-// invalidCreate is a create the provider refused as invalid: a ProviderError (with the provider's
-// status and message) that also carries the field violations as a *paylink.ValidationError.
-func invalidCreate(ans call.Answer) error {
+// refine reads a create the provider refused as invalid (422 with Laravel's errors per field):
+// the ProviderError, with the provider's status and message, also carries the field violations as
+// a *paylink.ValidationError. A 422 that means something else (a refused close) is left alone.
+func refine(ans call.Answer, pe *paylink.ProviderError) {
+	if ans.Status != http.StatusUnprocessableEntity || pe.Kind != paylink.ErrInvalidInput {
+		return
+	}
 	var e providerError
 	_ = json.Unmarshal(ans.Body, &e)
 	keys := make([]string, 0, len(e.Errors))
@@ -138,5 +143,5 @@ func invalidCreate(ans call.Answer) error {
 	if len(v.Violations) == 0 {
 		v.Violations = []paylink.Violation{{Field: "", Reason: e.Message}}
 	}
-	return &paylink.ProviderError{Provider: Name, Kind: paylink.ErrInvalidInput, Status: ans.Status, Message: e.Message, Err: v}
+	pe.Err = v
 }

@@ -251,7 +251,7 @@ func TestInvalidCreate(t *testing.T) {
 	t.Parallel()
 	body := []byte(`{"message":"The amount field format is invalid. (and 2 more errors)","errors":{"amount":["The amount field format is invalid."],` +
 		`"expiresAt":["The expires at field must be a date after or equal to today."],"body":["The request body is invalid."]}}`)
-	err := invalidCreate(call.Answer{Status: http.StatusUnprocessableEntity, Body: body})
+	err := wire.Failure(call.Answer{Status: http.StatusUnprocessableEntity, Body: body})
 	var pe *paylink.ProviderError
 	var ve *paylink.ValidationError
 	if !errors.As(err, &pe) || pe.Status != 422 || pe.Message != "The amount field format is invalid. (and 2 more errors)" || !errors.Is(err, paylink.ErrInvalidInput) {
@@ -269,7 +269,7 @@ func TestInvalidCreate(t *testing.T) {
 		t.Errorf("violations %+v, want %+v", ve.Violations, want)
 	}
 	// Without per-field errors the message is the one violation.
-	err = invalidCreate(call.Answer{Status: 422, Body: []byte(`{"message":"The given data was invalid."}`)})
+	err = wire.Failure(call.Answer{Status: 422, Body: []byte(`{"message":"The given data was invalid."}`)})
 	if !errors.As(err, &ve) || len(ve.Violations) != 1 || ve.Violations[0].Reason != "The given data was invalid." {
 		t.Errorf("without errors: %v", err)
 	}

@@ -82,7 +82,7 @@ var (
 )
 
 // wire reads Mollie's answers.
-var wire = call.Provider{Name: Name, ErrorBody: errorBody}
+var wire = call.Provider{Name: Name, ErrorBody: errorBody, Refine: refine}
 
 // New returns an adapter calling cfg.BaseURL with cfg.APIKey. It refuses a key that is not a
 // Mollie API key, so a misconfiguration fails at start-up rather than as a 401 on the first call.
@@ -154,30 +154,12 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	if in.IdempotencyKey != "" {
 		params.IdempotencyKey = &in.IdempotencyKey
 	}
-	ans, err := wire.Read(a.client.CreatePaymentLink(ctx, params, body))
-	switch {
-	case err != nil:
-		return paylink.Link{}, err
-	case ans.Status == http.StatusCreated:
-		return a.decodeLink(ans)
-	case ans.Status == http.StatusUnprocessableEntity:
-		return paylink.Link{}, invalidCreate(ans)
-	default:
-		return paylink.Link{}, failure(ans)
-	}
+	return a.decodeLink(wire.Expect(http.StatusCreated).Of(a.client.CreatePaymentLink(ctx, params, body)))
 }
 
 // Get returns the link as Mollie reports it now.
 func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
-	ans, err := wire.Read(a.client.GetPaymentLink(ctx, linkID, nil))
-	switch {
-	case err != nil:
-		return paylink.Link{}, err
-	case ans.Status == http.StatusOK:
-		return a.decodeLink(ans)
-	default:
-		return paylink.Link{}, failure(ans)
-	}
+	return a.decodeLink(wire.Expect(http.StatusOK).Of(a.client.GetPaymentLink(ctx, linkID, nil)))
 }
 
 // List returns one page of links, newest first. q.Page is Mollie's cursor: the id of the page's
@@ -191,12 +173,9 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 		}
 		params.From = &q.Page
 	}
-	ans, err := wire.Read(a.client.ListPaymentLinks(ctx, params))
+	ans, err := wire.Expect(http.StatusOK).Of(a.client.ListPaymentLinks(ctx, params))
 	if err != nil {
 		return paylink.PageResult{}, err
-	}
-	if ans.Status != http.StatusOK {
-		return paylink.PageResult{}, failure(ans)
 	}
 	page, err := call.Decode[api.PaymentLinkList](wire, ans)
 	if err != nil {
@@ -240,14 +219,8 @@ func (a *Adapter) Close(ctx context.Context, linkID string, in paylink.CloseInpu
 	if in.IdempotencyKey != "" {
 		params.IdempotencyKey = &in.IdempotencyKey
 	}
-	ans, err := wire.Read(a.client.UpdatePaymentLink(ctx, linkID, params, api.UpdatePaymentLinkRequest{Archived: ptr(true)}))
-	if err != nil {
-		return paylink.Link{}, err
-	}
-	if ans.Status != http.StatusOK {
-		return paylink.Link{}, failure(ans)
-	}
-	l, err := a.decodeLink(ans)
+	archive := api.UpdatePaymentLinkRequest{Archived: ptr(true)}
+	l, err := a.decodeLink(wire.Expect(http.StatusOK).Of(a.client.UpdatePaymentLink(ctx, linkID, params, archive)))
 	if err != nil {
 		return paylink.Link{}, err
 	}
@@ -255,7 +228,7 @@ func (a *Adapter) Close(ctx context.Context, linkID string, in paylink.CloseInpu
 	case paylink.StatusClosed:
 		return l, nil
 	case paylink.StatusActive:
-		return paylink.Link{}, paylink.DecodeError(Name, ans.Status, fmt.Errorf("link %s: the archive was answered with a link that is not archived", linkID))
+		return paylink.Link{}, paylink.DecodeError(Name, http.StatusOK, fmt.Errorf("link %s: the archive was answered with a link that is not archived", linkID))
 	default:
 		// Paid (or otherwise ended) between the read and the archive: the payment stands.
 		return paylink.Link{}, &paylink.ProviderError{Provider: Name, Kind: paylink.ErrNotClosable, Message: fmt.Sprintf("the link became %s while it was being closed", l.Status)}
@@ -283,8 +256,11 @@ func (a *Adapter) answeredAt(ans call.Answer) time.Time {
 	return a.now().UTC()
 }
 
-// decodeLink maps an answer holding one link.
-func (a *Adapter) decodeLink(ans call.Answer) (paylink.Link, error) {
+// decodeLink maps an answer holding one link, or passes the call's error on.
+func (a *Adapter) decodeLink(ans call.Answer, err error) (paylink.Link, error) {
+	if err != nil {
+		return paylink.Link{}, err
+	}
 	l, err := call.Decode[api.PaymentLink](wire, ans)
 	if err != nil {
 		return paylink.Link{}, err

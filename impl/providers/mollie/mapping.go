@@ -236,14 +236,16 @@ func errorBody(body []byte) (code, message string) {
 	return "", e.Detail
 }
 
-// failure is the error of an answer no operation expects; a 400 about the list cursor points at
-// the unified cursor.
-func failure(ans call.Answer) error {
-	pe := wire.Failure(ans)
-	if ans.Status == http.StatusBadRequest && providerError(ans.Body).Field == "from" {
+// refine reads what Mollie's error body says beyond its status: a 400 about the list cursor
+// points at the unified cursor, and a refused create (422) names the unified field.
+func refine(ans call.Answer, pe *paylink.ProviderError) {
+	e := providerError(ans.Body)
+	switch {
+	case ans.Status == http.StatusBadRequest && e.Field == "from":
 		pe.Err = paylink.Invalid("query.cursor", "mollie no longer knows the page it points to; start again without a cursor")
+	case ans.Status == http.StatusUnprocessableEntity:
+		pe.Err = paylink.Invalid(unifiedField(e.Field), e.Detail)
 	}
-	return pe
 }
 
 // createFields maps the fields of Mollie's create body to the unified create body.
@@ -254,15 +256,6 @@ var createFields = map[string]string{
 	"amount.currency": "/amount/currency",
 	"expiresAt":       "/expiresAt",
 	"reusable":        "/reusable",
-}
-
-// invalidCreate is a create Mollie refused (422): a ProviderError with Mollie's status and detail
-// that also carries the field violation as a *paylink.ValidationError.
-func invalidCreate(ans call.Answer) error {
-	e := providerError(ans.Body)
-	_, msg := errorBody(ans.Body)
-	v := paylink.Invalid(unifiedField(e.Field), e.Detail)
-	return &paylink.ProviderError{Provider: Name, Kind: paylink.ErrInvalidInput, Status: ans.Status, Message: msg, Err: v}
 }
 
 // unifiedField points a Mollie request field at the unified create body: the common fields at

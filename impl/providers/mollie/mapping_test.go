@@ -251,7 +251,7 @@ func TestInvalidCreate(t *testing.T) {
 		{"profileId", ""},
 	} {
 		body := `{"status":422,"title":"Unprocessable Entity","detail":"bad","field":"` + tt.mollieField + `","_links":{"documentation":{"href":"h","type":"text/html"}}}`
-		err := invalidCreate(call.Answer{Status: 422, Body: []byte(body)})
+		err := wire.Failure(call.Answer{Status: 422, Body: []byte(body)})
 		var ve *paylink.ValidationError
 		var pe *paylink.ProviderError
 		if !errors.As(err, &ve) || ve.Violations[0].Field != tt.want || !errors.As(err, &pe) || pe.Status != 422 || !strings.Contains(pe.Message, tt.mollieField) {
@@ -259,7 +259,7 @@ func TestInvalidCreate(t *testing.T) {
 		}
 	}
 	// A body that is not Mollie's error still says the input was refused.
-	if err := invalidCreate(call.Answer{Status: 422, Body: []byte("<html>")}); !errors.Is(err, paylink.ErrInvalidInput) {
+	if err := wire.Failure(call.Answer{Status: 422, Body: []byte("<html>")}); !errors.Is(err, paylink.ErrInvalidInput) {
 		t.Errorf("html 422: %v", err)
 	}
 }

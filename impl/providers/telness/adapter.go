@@ -72,7 +72,7 @@ type Adapter struct {
 }
 
 // wire reads Telness's answers.
-var wire = call.Provider{Name: Name, ErrorBody: errorBody}
+var wire = call.Provider{Name: Name, ErrorBody: errorBody, Refine: refine}
 
 // New returns an adapter for the tenant at cfg.BaseURL.
 func New(cfg Config) (*Adapter, error) {
@@ -176,14 +176,8 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 	}
 	params := &api.CreatePaymentLinkParams{XIdempotencyKey: nonEmpty(in.IdempotencyKey)}
 
-	ans, err := wire.Read(a.client.CreatePaymentLink(ctx, params, body))
-	if err != nil {
-		return paylink.Link{}, err
-	}
-	if ans.Status != http.StatusCreated && ans.Status != http.StatusOK { // TEL-9: either means created
-		return paylink.Link{}, failure(ans)
-	}
-	l, err := decodeLink(ans)
+	// TEL-9: 201 and 200 both mean created.
+	l, err := decodeLink(wire.Expect(http.StatusCreated, http.StatusOK).Of(a.client.CreatePaymentLink(ctx, params, body)))
 	if err != nil {
 		return paylink.Link{}, err
 	}
@@ -196,7 +190,7 @@ func (a *Adapter) Create(ctx context.Context, in paylink.CreateInput) (paylink.L
 			got = l.ExpiresAt.Format(time.RFC3339)
 		}
 		what := fmt.Sprintf("/expiresAt: asked %s, the link reports %s", body.ExpiresAt.Format(time.RFC3339), got)
-		return paylink.Link{}, paylink.NotHonoured(ctx, a, ans.Status, l.ProviderLinkID, []string{what})
+		return paylink.Link{}, paylink.NotHonoured(ctx, a, http.StatusCreated, l.ProviderLinkID, []string{what})
 	}
 	return l, nil
 }
@@ -217,15 +211,7 @@ func refuseGuessed(o Options) error {
 
 // Get returns the link as Telness reports it now.
 func (a *Adapter) Get(ctx context.Context, linkID string) (paylink.Link, error) {
-	ans, err := wire.Read(a.client.GetPaymentLink(ctx, linkID))
-	switch {
-	case err != nil:
-		return paylink.Link{}, err
-	case ans.Status == http.StatusOK:
-		return decodeLink(ans)
-	default:
-		return paylink.Link{}, failure(ans)
-	}
+	return decodeLink(wire.Expect(http.StatusOK).Of(a.client.GetPaymentLink(ctx, linkID)))
 }
 
 // List is not supported: Telness documents no endpoint that lists payment links.
@@ -239,19 +225,10 @@ func (a *Adapter) Close(ctx context.Context, linkID string, in paylink.CloseInpu
 	if len(in.IdempotencyKey) > maxIdempotencyKey {
 		return paylink.Link{}, paylink.Invalid("header.Idempotency-Key", fmt.Sprintf("telness takes at most %d characters", maxIdempotencyKey))
 	}
-	ans, err := wire.Read(a.client.CancelPaymentLink(ctx, linkID, &api.CancelPaymentLinkParams{XIdempotencyKey: nonEmpty(in.IdempotencyKey)}))
-	switch {
-	case err != nil:
-		return paylink.Link{}, err
-	case ans.Status == http.StatusOK:
-		return decodeLink(ans)
-	}
-	pe := failure(ans)
-	if ans.Status == http.StatusConflict && pe.Kind == paylink.ErrProvider {
-		// payment_link_not_cancellable, or a 409 code this version does not know.
-		pe.Kind = paylink.ErrNotClosable
-	}
-	return paylink.Link{}, pe
+	// A 409 is payment_link_not_cancellable, or a code this version does not know; refine reads
+	// the idempotency codes, which are not about the link.
+	params := &api.CancelPaymentLinkParams{XIdempotencyKey: nonEmpty(in.IdempotencyKey)}
+	return decodeLink(wire.Expect(http.StatusOK).Or(http.StatusConflict, paylink.ErrNotClosable).Of(a.client.CancelPaymentLink(ctx, linkID, params)))
 }
 
 func nonEmpty(s string) *string {
@@ -261,8 +238,11 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-// decodeLink decodes a PaymentLink answer into a Link.
-func decodeLink(ans call.Answer) (paylink.Link, error) {
+// decodeLink decodes a PaymentLink answer into a Link, or passes the call's error on.
+func decodeLink(ans call.Answer, err error) (paylink.Link, error) {
+	if err != nil {
+		return paylink.Link{}, err
+	}
 	pl, err := call.Decode[api.PaymentLink](wire, ans)
 	if err != nil {
 		return paylink.Link{}, err
@@ -283,10 +263,9 @@ func errorBody(body []byte) (code, message string) {
 	return code, e.Message
 }
 
-// failure turns an error answer into a ProviderError with Telness's code and message, its field
-// details as violations, and the kinds of its idempotency codes.
-func failure(ans call.Answer) *paylink.ProviderError {
-	pe := wire.Failure(ans)
+// refine reads what Telness's error body says beyond its status: the kinds of its idempotency
+// codes, and its field details as violations.
+func refine(ans call.Answer, pe *paylink.ProviderError) {
 	switch pe.Code {
 	case "idempotency_key_mismatch":
 		// The caller reused a key for another request: their input, not a provider failure.
@@ -303,7 +282,6 @@ func failure(ans call.Answer) *paylink.ProviderError {
 		}
 		pe.Err = &paylink.ValidationError{Violations: v}
 	}
-	return pe
 }
 
 // unifiedField says where a Telness request property lives in the unified create body.

@@ -95,7 +95,7 @@ func TestDecodeLink(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := decodeLink(call.Answer{Status: http.StatusOK, Body: []byte(tt.raw)})
+			got, err := decodeLink(call.Answer{Status: http.StatusOK, Body: []byte(tt.raw)}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +134,7 @@ func TestDecodeLinkRefusesBrokenAnswers(t *testing.T) {
 		"no id":               `{"url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`,
 		"time without offset": `{"paymentLinkId":"a","url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00","updatedAt":"2024-01-15T10:00:00Z"}`,
 	} {
-		_, err := decodeLink(call.Answer{Status: http.StatusOK, Body: []byte(raw)})
+		_, err := decodeLink(call.Answer{Status: http.StatusOK, Body: []byte(raw)}, nil)
 		var pe *paylink.ProviderError
 		if !errors.Is(err, paylink.ErrContractViolation) || !errors.As(err, &pe) || pe.Status != http.StatusOK {
 			t.Errorf("%s: %v, want a contract violation", name, err)
@@ -148,7 +148,7 @@ func TestDecodeLinkReadsMetadataOfAnyType(t *testing.T) {
 	t.Parallel()
 	raw := `{"paymentLinkId":"a","url":"https://x.test","status":"ACTIVE","createdAt":"2024-01-15T10:00:00Z",` +
 		`"metadata":{"campaign":"spring","seats":3,"big":12345678901234567890,"renewal":true,"tags":[ "a", "b" ],"owner":{"id":7},"source":null,"reference":"ORDER-1"}}`
-	got, err := decodeLink(call.Answer{Status: http.StatusOK, Body: []byte(raw)})
+	got, err := decodeLink(call.Answer{Status: http.StatusOK, Body: []byte(raw)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestResponseError(t *testing.T) {
 				h.Set("Retry-After", "30")
 				tt.retryAft = 30 * time.Second
 			}
-			pe := failure(call.Answer{Status: tt.status, Header: h, Body: []byte(tt.body)})
+			pe := wire.Failure(call.Answer{Status: tt.status, Header: h, Body: []byte(tt.body)})
 			if !errors.Is(pe, tt.kind) || pe.Status != tt.status || pe.Code != tt.code || pe.Message != tt.message || pe.RetryAfter != tt.retryAft {
 				t.Errorf("got %+v (%v)", pe, pe)
 			}

@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/paylinks/paylinks/impl/paylink"
@@ -57,6 +59,10 @@ type Provider struct {
 	// ErrorBody reads the provider's error body: its error code and message, empty where the body
 	// is not the documented shape (an HTML page, say).
 	ErrorBody func(body []byte) (code, message string)
+	// Refine, when set, refines the error of a failure answer where the provider's body says more
+	// than its status: error codes of other kinds, field violations (a *paylink.ValidationError in
+	// pe.Err).
+	Refine func(a Answer, pe *paylink.ProviderError)
 }
 
 // Answer is a provider's answer, read whole.
@@ -87,11 +93,52 @@ func (p Provider) Read(rsp *http.Response, err error) (Answer, error) {
 	return Answer{Status: rsp.StatusCode, Header: rsp.Header, Body: body}, nil
 }
 
+// Expect starts the reading of one operation's answers: ok are its success statuses.
+//
+//	ans, err := wire.Expect(http.StatusOK).Or(http.StatusConflict, paylink.ErrNotClosable).Of(client.Close(ctx, id))
+func (p Provider) Expect(ok ...int) Expectation { return Expectation{p: p, ok: ok} }
+
+// Expectation is what an operation's answers mean.
+type Expectation struct {
+	p     Provider
+	ok    []int
+	kinds map[int]error
+}
+
+// Or says that a failure answer with status means kind at this operation (MijnKlantportaal's 422
+// on close is ErrNotClosable, not invalid input).
+func (e Expectation) Or(status int, kind error) Expectation {
+	kinds := maps.Clone(e.kinds)
+	if kinds == nil {
+		kinds = map[int]error{}
+	}
+	kinds[status] = kind
+	e.kinds = kinds
+	return e
+}
+
+// Of reads the answer (as Read) and returns it when its status is a success, or else its error
+// (as Failure).
+func (e Expectation) Of(rsp *http.Response, err error) (Answer, error) {
+	a, err := e.p.Read(rsp, err)
+	switch {
+	case err != nil:
+		return Answer{}, err
+	case slices.Contains(e.ok, a.Status):
+		return a, nil
+	default:
+		return a, e.p.failure(a, e.kinds[a.Status])
+	}
+}
+
 // Failure is the error of an answer that is not the success the operation expects: a 2xx is a
 // contract violation (a status or body the spec does not give it); anything else a
 // *paylink.ProviderError of the status's kind, with the provider's code and message and, on 429
-// and 503, its Retry-After. Adapters refine the kind where their provider documents more.
-func (p Provider) Failure(a Answer) *paylink.ProviderError {
+// and 503, its Retry-After, refined by the provider's Refine.
+func (p Provider) Failure(a Answer) *paylink.ProviderError { return p.failure(a, nil) }
+
+// failure is Failure, the kind of the status being kind when not nil.
+func (p Provider) failure(a Answer, kind error) *paylink.ProviderError {
 	if a.OK() {
 		return &paylink.ProviderError{Provider: p.Name, Kind: paylink.ErrContractViolation, Status: a.Status,
 			Err: fmt.Errorf("unexpected %d answer with content type %q", a.Status, a.Header.Get("Content-Type"))}
@@ -100,7 +147,14 @@ func (p Provider) Failure(a Answer) *paylink.ProviderError {
 	if p.ErrorBody != nil {
 		code, msg = p.ErrorBody(a.Body)
 	}
-	return paylink.ResponseError(p.Name, a.Status, code, msg, a.Header.Get("Retry-After"))
+	pe := paylink.ResponseError(p.Name, a.Status, code, msg, a.Header.Get("Retry-After"))
+	if kind != nil {
+		pe.Kind = kind
+	}
+	if p.Refine != nil {
+		p.Refine(a, pe)
+	}
+	return pe
 }
 
 // Decode decodes a success answer's JSON into a T; a body that does not decode breaks the
