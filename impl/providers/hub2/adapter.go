@@ -217,7 +217,7 @@ func createBody(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error) {
 	if len(in.Metadata) > 0 {
 		return api.CreatePaymentLinkRequest{}, paylink.Unsupported(Name, "/metadata", "Hub2 payment links have no metadata; keep it on your side keyed by the reference")
 	}
-	opts, err := optionsOf(in.Options)
+	opts, err := call.OptionsOf[Options](Name, optionsField, in.Options)
 	if err != nil {
 		return api.CreatePaymentLinkRequest{}, err
 	}

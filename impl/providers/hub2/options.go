@@ -1,18 +1,15 @@
 package hub2
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 // optionsField is where Hub2's options sit in the unified create body.
@@ -35,58 +32,6 @@ type Options struct {
 	// SuccessURL and FailureURL are where Hub2 sends the payer afterwards (absolute http(s) URLs).
 	SuccessURL string `json:"successUrl,omitempty"`
 	FailureURL string `json:"failureUrl,omitempty"`
-}
-
-// DecodeOptions decodes the unified API's providerOptions.hub2 object. Unknown fields are
-// refused, so a misspelt option is an error rather than silently ignored.
-func (a *Adapter) DecodeOptions(data json.RawMessage) (any, error) {
-	var o Options
-	if len(bytes.TrimSpace(data)) == 0 {
-		return o, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
-		return nil, decodeViolation(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, paylink.Invalid(optionsField, "must be one JSON object")
-	}
-	return o, nil
-}
-
-// decodeViolation names the offending field where the decoder says which it is.
-func decodeViolation(err error) *paylink.ValidationError {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := optionsField
-		if te.Field != "" {
-			field += "/" + strings.ReplaceAll(te.Field, ".", "/")
-		}
-		return paylink.Invalid(field, fmt.Sprintf("must be %s, not %s", jsonType(te.Type.String()), te.Value))
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		if unq, uerr := strconv.Unquote(name); uerr == nil {
-			name = unq
-		}
-		return paylink.Invalid(optionsField+"/"+name, "unknown option (hub2 takes country, customerPhoneNumber, maximumPayments, paymentMethods, operators, successUrl, failureUrl)")
-	}
-	return paylink.Invalid(optionsField, "must be a JSON object of hub2 options: "+err.Error())
-}
-
-func jsonType(goType string) string {
-	switch goType {
-	case "int":
-		return "an integer"
-	case "string":
-		return "a string"
-	case "[]string":
-		return "an array of strings"
-	case "hub2.Options":
-		return "an object"
-	default:
-		return goType
-	}
 }
 
 // Validate checks the options for a link that is reusable or not, returning a
@@ -157,19 +102,12 @@ func isAbsoluteURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// optionsOf accepts what a caller may put in CreateInput.Options for Hub2.
-func optionsOf(v any) (Options, error) {
-	switch o := v.(type) {
-	case nil:
-		return Options{}, nil
-	case Options:
-		return o, nil
-	case *Options:
-		if o == nil {
-			return Options{}, nil
-		}
-		return *o, nil
-	default:
-		return Options{}, paylink.Invalid(optionsField, fmt.Sprintf("got options of type %T; hub2 takes hub2.Options", v))
+// DecodeOptions decodes the unified API's providerOptions.hub2 object. Unknown fields are
+// refused, so a misspelt option is an error rather than silently ignored.
+func (a *Adapter) DecodeOptions(data json.RawMessage) (any, error) {
+	o, err := call.DecodeOptions[Options](Name, optionsField, data)
+	if err != nil {
+		return nil, err
 	}
+	return o, nil
 }

@@ -146,7 +146,7 @@ func createRequest(in paylink.CreateInput) (api.CreatePaymentLinkRequest, error)
 	case len(in.Metadata) > 0:
 		return api.CreatePaymentLinkRequest{}, paylink.Unsupported(Name, "/metadata", "Mollie payment links have no metadata")
 	}
-	opts, err := optionsOf(in.Options)
+	opts, err := call.OptionsOf[Options](Name, optionsField, in.Options)
 	if err != nil {
 		return api.CreatePaymentLinkRequest{}, err
 	}

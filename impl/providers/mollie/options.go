@@ -1,19 +1,15 @@
 package mollie
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
-	"strings"
 
 	api "github.com/paylinks/paylinks/gen/mollie"
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 // optionsField is where Mollie's options sit in the unified create body.
@@ -112,66 +108,9 @@ func httpURL(s string) bool {
 // fields are refused, so a misspelt option is an error rather than silently ignored; the values
 // are checked at create, where it is known whether the link has an amount.
 func (a *Adapter) DecodeOptions(data json.RawMessage) (any, error) {
-	var o Options
-	if len(bytes.TrimSpace(data)) == 0 {
-		return o, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
-		return nil, optionsError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, paylink.Invalid(optionsField, "must be one JSON object")
+	o, err := call.DecodeOptions[Options](Name, optionsField, data)
+	if err != nil {
+		return nil, err
 	}
 	return o, nil
-}
-
-// optionsError names the option a decoding error is about, where the decoder says.
-func optionsError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
-			return paylink.Invalid(optionsField, "must be a JSON object of mollie options")
-		}
-		return paylink.Invalid(optionsField+"/"+strings.ReplaceAll(te.Field, ".", "/"), "must be a JSON "+jsonName(te.Type.Kind().String())+", not "+te.Value)
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		known := make([]string, 0, len(optionFields))
-		for f := range optionFields {
-			known = append(known, f)
-		}
-		slices.Sort(known)
-		return paylink.Invalid(optionsField+"/"+name, "is not a mollie option (known: "+strings.Join(known, ", ")+")")
-	}
-	return paylink.Invalid(optionsField, "is not valid JSON: "+err.Error())
-}
-
-func jsonName(kind string) string {
-	switch kind {
-	case "slice":
-		return "array"
-	case "struct", "ptr":
-		return "object"
-	default:
-		return kind
-	}
-}
-
-// optionsOf accepts what a caller may put in CreateInput.Options for Mollie.
-func optionsOf(v any) (Options, error) {
-	switch o := v.(type) {
-	case nil:
-		return Options{}, nil
-	case Options:
-		return o, nil
-	case *Options:
-		if o == nil {
-			return Options{}, nil
-		}
-		return *o, nil
-	default:
-		return Options{}, paylink.Invalid(optionsField, fmt.Sprintf("got options of type %T; mollie takes mollie.Options", v))
-	}
 }

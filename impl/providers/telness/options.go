@@ -1,15 +1,11 @@
 package telness
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/url"
-	"strings"
 
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/providers/internal/call"
 )
 
 // optionsField is where Telness options live in the unified create body.
@@ -58,68 +54,21 @@ func (o Options) Validate() error {
 // DecodeOptions decodes the JSON of providerOptions.telness into Options and validates them.
 // Unknown fields are refused rather than ignored, so a misspelt option is never silently lost.
 func (a *Adapter) DecodeOptions(data json.RawMessage) (any, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, Options{}.Validate()
+	o, err := call.DecodeOptions[Options](Name, optionsField, data)
+	if err == nil {
+		err = o.Validate()
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var o Options
-	if err := dec.Decode(&o); err != nil {
-		return nil, decodeViolation(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, paylink.Invalid(optionsField, "must be one JSON object")
-	}
-	if err := o.Validate(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-// decodeViolation points a JSON decoding error at the option it is about.
-func decodeViolation(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return paylink.Invalid(optionsField+"/"+strings.ReplaceAll(te.Field, ".", "/"), fmt.Sprintf("must be a JSON %s", jsonKind(te.Type.Kind().String())))
-	}
-	if te != nil {
-		return paylink.Invalid(optionsField, "must be a JSON object")
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return paylink.Invalid(optionsField, "is not valid JSON")
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		return paylink.Invalid(optionsField+"/"+name, "is not a Telness option (known: orderId, invoiceId, paymentProfileId, savePaymentProfile, successUrl, cancelUrl)")
-	}
-	return paylink.Invalid(optionsField, err.Error())
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "bool":
-		return "boolean"
-	case "struct", "map":
-		return "object"
-	default:
-		return goKind
-	}
-}
-
-// options reads CreateInput.Options, which the caller may give as Options or *Options.
+// options reads CreateInput.Options, which the caller may give as Options or *Options, validated.
 func options(v any) (Options, error) {
-	switch o := v.(type) {
-	case Options:
-		return o, o.Validate()
-	case *Options:
-		if o == nil {
-			return Options{}, Options{}.Validate()
-		}
-		return *o, o.Validate()
-	case nil:
-		return Options{}, Options{}.Validate()
-	default:
-		return Options{}, paylink.Invalid(optionsField, fmt.Sprintf("options for telness must be telness.Options, not %T", v))
+	o, err := call.OptionsOf[Options](Name, optionsField, v)
+	if err != nil {
+		return o, err
 	}
+	return o, o.Validate()
 }
