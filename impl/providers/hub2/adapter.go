@@ -307,17 +307,10 @@ func (a *Adapter) Close(ctx context.Context, linkID string, _ paylink.CloseInput
 	return decodeLink(wire.Expect(http.StatusOK).Or(http.StatusConflict, paylink.ErrNotClosable).Of(a.client.ClosePaymentLink(ctx, linkID)))
 }
 
-// decodeLink maps an answer holding one link object (get and close), or passes the call's error on.
-func decodeLink(ans call.Answer, err error) (paylink.Link, error) {
-	if err != nil {
-		return paylink.Link{}, err
-	}
-	p, err := call.Decode[api.PaymentLink](wire, ans)
-	if err != nil {
-		return paylink.Link{}, err
-	}
-	return toLink(ans.Status, fromPaymentLink(p), ans.Body)
-}
+// decodeLink reads an answer holding one link object (get and close).
+var decodeLink = call.Decoder(wire, func(a call.Answer, p api.PaymentLink) (paylink.Link, error) {
+	return toLink(a.Status, fromPaymentLink(p), a.Body)
+})
 
 // errorBody reads Hub2's standardized error body {status, code, message, request_id}.
 func errorBody(body []byte) (code, message string) {

@@ -3,7 +3,6 @@ package hub2
 import (
 	"cmp"
 	"encoding/json"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,7 +70,7 @@ func (o Options) violations(reusable bool) []paylink.Violation {
 		}
 	}
 	for field, u := range map[string]string{"successUrl": o.SuccessURL, "failureUrl": o.FailureURL} {
-		if u != "" && !isAbsoluteURL(u) {
+		if u != "" && !call.HTTPURL(u) {
 			add(field, "must be an absolute http(s) URL")
 		}
 	}
@@ -97,17 +96,8 @@ func isPhoneNumber(s string) bool {
 	return true
 }
 
-func isAbsoluteURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
 // DecodeOptions decodes the unified API's providerOptions.hub2 object. Unknown fields are
 // refused, so a misspelt option is an error rather than silently ignored.
 func (a *Adapter) DecodeOptions(data json.RawMessage) (any, error) {
-	o, err := call.DecodeOptions[Options](Name, optionsField, data)
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
+	return call.DecodeOptions[Options](Name, optionsField, data)
 }

@@ -200,14 +200,7 @@ func (a *Adapter) Close(ctx context.Context, linkID string, _ paylink.CloseInput
 	return decodeLink(wire.Expect(http.StatusOK).Or(http.StatusUnprocessableEntity, paylink.ErrNotClosable).Of(a.client.ClosePaymentLink(ctx, linkID)))
 }
 
-// decodeLink maps an answer holding one link, or passes the call's error on.
-func decodeLink(ans call.Answer, err error) (paylink.Link, error) {
-	if err != nil {
-		return paylink.Link{}, err
-	}
-	l, err := call.Decode[api.PaymentLink](wire, ans)
-	if err != nil {
-		return paylink.Link{}, err
-	}
-	return toLink(ans.Status, l, ans.Body)
-}
+// decodeLink reads an answer holding one link.
+var decodeLink = call.Decoder(wire, func(a call.Answer, l api.PaymentLink) (paylink.Link, error) {
+	return toLink(a.Status, l, a.Body)
+})

@@ -11,6 +11,7 @@ import (
 	_ "time/tzdata" // Europe/Amsterdam must be known on hosts without zoneinfo
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
+
 	api "github.com/paylinks/paylinks/gen/mijnklantportaal"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/providers/internal/call"

@@ -256,16 +256,11 @@ func (a *Adapter) answeredAt(ans call.Answer) time.Time {
 	return a.now().UTC()
 }
 
-// decodeLink maps an answer holding one link, or passes the call's error on.
+// decodeLink reads an answer holding one link, its expiry judged by Mollie's clock.
 func (a *Adapter) decodeLink(ans call.Answer, err error) (paylink.Link, error) {
-	if err != nil {
-		return paylink.Link{}, err
-	}
-	l, err := call.Decode[api.PaymentLink](wire, ans)
-	if err != nil {
-		return paylink.Link{}, err
-	}
-	return toLink(ans.Status, l, ans.Body, a.answeredAt(ans))
+	return call.Decoder(wire, func(ans call.Answer, l api.PaymentLink) (paylink.Link, error) {
+		return toLink(ans.Status, l, ans.Body, a.answeredAt(ans))
+	})(ans, err)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -3,7 +3,6 @@ package mollie
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strconv"
 
@@ -64,10 +63,10 @@ func (o Options) violations(hasAmount bool) []paylink.Violation {
 	add := func(field, reason string) {
 		v = append(v, paylink.Violation{Field: optionsField + "/" + field, Reason: reason})
 	}
-	if o.RedirectURL != "" && !httpURL(o.RedirectURL) {
+	if o.RedirectURL != "" && !call.HTTPURL(o.RedirectURL) {
 		add("redirectUrl", "must be an absolute http(s) URL")
 	}
-	if o.WebhookURL != "" && !httpURL(o.WebhookURL) {
+	if o.WebhookURL != "" && !call.HTTPURL(o.WebhookURL) {
 		add("webhookUrl", "must be an absolute http(s) URL")
 	}
 	for i, m := range o.AllowedMethods {
@@ -99,18 +98,9 @@ func (o Options) violations(hasAmount bool) []paylink.Violation {
 	return v
 }
 
-func httpURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
 // DecodeOptions decodes the unified API's providerOptions.mollie object into Options. Unknown
 // fields are refused, so a misspelt option is an error rather than silently ignored; the values
 // are checked at create, where it is known whether the link has an amount.
 func (a *Adapter) DecodeOptions(data json.RawMessage) (any, error) {
-	o, err := call.DecodeOptions[Options](Name, optionsField, data)
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
+	return call.DecodeOptions[Options](Name, optionsField, data)
 }

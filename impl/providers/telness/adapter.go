@@ -238,20 +238,13 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-// decodeLink decodes a PaymentLink answer into a Link, or passes the call's error on.
-func decodeLink(ans call.Answer, err error) (paylink.Link, error) {
-	if err != nil {
-		return paylink.Link{}, err
-	}
-	pl, err := call.Decode[api.PaymentLink](wire, ans)
-	if err != nil {
-		return paylink.Link{}, err
-	}
+// decodeLink reads a PaymentLink answer; a link without its id breaks the contract.
+var decodeLink = call.Decoder(wire, func(a call.Answer, pl api.PaymentLink) (paylink.Link, error) {
 	if pl.PaymentLinkId == "" {
-		return paylink.Link{}, paylink.DecodeError(Name, ans.Status, errors.New("paymentLinkId is missing"))
+		return paylink.Link{}, paylink.DecodeError(Name, a.Status, errors.New("paymentLinkId is missing"))
 	}
-	return toLink(pl, ans.Body), nil
-}
+	return toLink(pl, a.Body), nil
+})
 
 // errorBody reads Telness's error body {code, message, details}.
 func errorBody(body []byte) (code, message string) {

@@ -54,14 +54,7 @@ func (o Options) Validate() error {
 // DecodeOptions decodes the JSON of providerOptions.telness into Options and validates them.
 // Unknown fields are refused rather than ignored, so a misspelt option is never silently lost.
 func (a *Adapter) DecodeOptions(data json.RawMessage) (any, error) {
-	o, err := call.DecodeOptions[Options](Name, optionsField, data)
-	if err == nil {
-		err = o.Validate()
-	}
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
+	return call.DecodeOptions[Options](Name, optionsField, data, Options.Validate)
 }
 
 // options reads CreateInput.Options, which the caller may give as Options or *Options, validated.

@@ -167,6 +167,22 @@ func Decode[T any](p Provider, a Answer) (T, error) {
 	return v, nil
 }
 
+// Decoder returns the reading of an answer holding one object T, mapped to a link by toLink; the
+// error of a failed call passes through, so it reads a call as it is:
+// decodeLink(wire.Expect(http.StatusOK).Of(client.GetPaymentLink(ctx, id))).
+func Decoder[T any](p Provider, toLink func(a Answer, v T) (paylink.Link, error)) func(Answer, error) (paylink.Link, error) {
+	return func(a Answer, err error) (paylink.Link, error) {
+		if err != nil {
+			return paylink.Link{}, err
+		}
+		v, err := Decode[T](p, a)
+		if err != nil {
+			return paylink.Link{}, err
+		}
+		return toLink(a, v)
+	}
+}
+
 // Items decodes a list answer into its items, each with its own JSON (for Link.Raw). path names
 // the members, object in object, that hold the array ("data"; "_embedded", "payment_links"); none,
 // the answer is the bare array.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,23 +15,34 @@ import (
 )
 
 // DecodeOptions decodes the JSON of the unified API's providerOptions.<provider> into the
-// provider's options type T. An unknown field is refused rather than ignored, so that a misspelt
-// option is never silently lost; violations point below field (/providerOptions/<provider>) at the
-// option they are about. Empty data is the zero T.
-func DecodeOptions[T any](provider, field string, data json.RawMessage) (T, error) {
+// provider's options type T and checks it with validate (when given): what an adapter's
+// paylink.OptionsDecoder returns. An unknown field is refused rather than ignored, so that a
+// misspelt option is never silently lost; violations point below field (/providerOptions/<provider>)
+// at the option they are about. Empty data is the zero T.
+func DecodeOptions[T any](provider, field string, data json.RawMessage, validate ...func(T) error) (any, error) {
 	var o T
-	if len(bytes.TrimSpace(data)) == 0 {
-		return o, nil
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil {
+			return nil, optionsViolation[T](provider, field, err)
+		}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return nil, paylink.Invalid(field, "must be one JSON object")
+		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
-		return o, optionsViolation[T](provider, field, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return o, paylink.Invalid(field, "must be one JSON object")
+	for _, v := range validate {
+		if err := v(o); err != nil {
+			return nil, err
+		}
 	}
 	return o, nil
+}
+
+// HTTPURL reports whether s is an absolute http(s) URL, as redirect and webhook options must be.
+func HTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // optionsViolation names the option a decoding error is about, where the decoder says.
