@@ -3,6 +3,7 @@ package paylink
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -194,4 +195,33 @@ type Provider interface {
 // provider's entry in the unified API's providerOptions into the adapter's options type.
 type OptionsDecoder interface {
 	DecodeOptions(data json.RawMessage) (any, error)
+}
+
+// StatusMap is a provider's status table, read top to bottom beside its test: each status the
+// provider documents and the unified status it is. A provider status the table lacks (one the
+// provider adds later) is StatusUnknown, never a success.
+type StatusMap[K ~string] map[K]Status
+
+// Of is the unified status of the provider's status s.
+func (m StatusMap[K]) Of(s K) Status {
+	if u, ok := m[s]; ok {
+		return u
+	}
+	return StatusUnknown
+}
+
+// Provider is the provider's status that is the unified s (for a status filter), if one is; when
+// several are, the first in the order of their names.
+func (m StatusMap[K]) Provider(s Status) (K, bool) {
+	var found []K
+	for k, u := range m {
+		if u == s {
+			found = append(found, k)
+		}
+	}
+	if len(found) == 0 {
+		var zero K
+		return zero, false
+	}
+	return slices.Min(found), true
 }

@@ -63,8 +63,8 @@ func (c Config) LogValue() slog.Value { return call.LogValue(c) }
 
 // Adapter is the Hub2 paylink.Provider. It is safe for concurrent use.
 type Adapter struct {
-	client *api.Client
-	auth   call.Auth
+	client    *api.Client
+	call.Auth // its Authorize sets the credentials, on the client's requests and the passthrough's
 }
 
 // wire reads Hub2's answers.
@@ -99,20 +99,13 @@ func New(cfg Config) (*Adapter, error) {
 	if err := call.BaseURL(Name, base); err != nil {
 		return nil, err
 	}
-	a := &Adapter{auth: call.Headers(map[string]string{"ApiKey": cfg.APIKey, "MerchantId": cfg.MerchantID, "Environment": cfg.Environment})}
+	a := &Adapter{Auth: call.Headers(map[string]string{"ApiKey": cfg.APIKey, "MerchantId": cfg.MerchantID, "Environment": cfg.Environment})}
 	c, err := api.NewClient(base, api.WithHTTPClient(call.HTTPClient(cfg.HTTPClient)), api.WithRequestEditorFn(a.Authorize))
 	if err != nil {
 		return nil, fmt.Errorf("hub2: %w", err)
 	}
 	a.client = c
 	return a, nil
-}
-
-// Authorize sets Hub2's three auth headers on a request. The adapter's own calls use it, and so
-// can a caller forwarding its own requests to Hub2 (the server's passthrough).
-func (a *Adapter) Authorize(_ context.Context, r *http.Request) error {
-	a.auth(r)
-	return nil
 }
 
 // Name returns "hub2".
@@ -276,7 +269,7 @@ func (a *Adapter) List(ctx context.Context, q paylink.PageQuery) (paylink.PageRe
 		return paylink.PageResult{}, paylink.Invalid("query.cursor", "hub2 lists have a single page; the page token must be empty")
 	}
 	params := &api.ListPaymentLinksParams{}
-	if s, ok := statusParam(q.Status); ok {
+	if s, ok := statuses.Provider(q.Status); ok {
 		params.Status = &s
 	}
 	ans, err := wire.Expect(http.StatusOK).Of(a.client.ListPaymentLinks(ctx, params))

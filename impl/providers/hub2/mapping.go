@@ -9,38 +9,13 @@ import (
 	"github.com/paylinks/paylinks/impl/paylink"
 )
 
-// mapStatus is the status table, read top to bottom. A status Hub2 adds later is
-// StatusUnknown: never taken for paid.
-func mapStatus(s api.PaymentLinkStatus) paylink.Status {
-	switch s {
-	case api.PaymentLinkStatusActive:
-		return paylink.StatusActive
-	case api.PaymentLinkStatusCompleted: // maximumPayments successful payments reached
-		return paylink.StatusCompleted
-	case api.PaymentLinkStatusExpired:
-		return paylink.StatusExpired
-	case api.PaymentLinkStatusClosed: // closed by the merchant
-		return paylink.StatusClosed
-	default:
-		return paylink.StatusUnknown
-	}
-}
-
-// statusParam is the Hub2 list filter for a unified status. The empty status and StatusUnknown
-// have none: the list is then unfiltered.
-func statusParam(s paylink.Status) (api.PaymentLinkStatus, bool) {
-	switch s {
-	case paylink.StatusActive:
-		return api.PaymentLinkStatusActive, true
-	case paylink.StatusCompleted:
-		return api.PaymentLinkStatusCompleted, true
-	case paylink.StatusExpired:
-		return api.PaymentLinkStatusExpired, true
-	case paylink.StatusClosed:
-		return api.PaymentLinkStatusClosed, true
-	default:
-		return "", false
-	}
+// statuses is Hub2's status table; it also gives the list filter for a unified status (none for
+// StatusUnknown: the list is then unfiltered).
+var statuses = paylink.StatusMap[api.PaymentLinkStatus]{
+	api.PaymentLinkStatusActive:    paylink.StatusActive,
+	api.PaymentLinkStatusCompleted: paylink.StatusCompleted, // maximumPayments successful payments reached
+	api.PaymentLinkStatusExpired:   paylink.StatusExpired,
+	api.PaymentLinkStatusClosed:    paylink.StatusClosed, // closed by the merchant
 }
 
 // isReusable maps Hub2's link type. An unknown type is read as single use: the conservative
@@ -101,7 +76,7 @@ func toLink(status int, w wireLink, raw []byte) (paylink.Link, error) {
 		ID:             paylink.NewID(Name, w.id),
 		Provider:       Name,
 		ProviderLinkID: w.id,
-		Status:         mapStatus(w.status),
+		Status:         statuses.Of(w.status),
 		ProviderStatus: string(w.status),
 		Reference:      w.reference,
 		Reusable:       isReusable(w.typ),

@@ -47,8 +47,8 @@ func TestMapStatus(t *testing.T) {
 	listed := map[string]bool{}
 	for _, tt := range tests {
 		listed[string(tt.hub2)] = true
-		if got := mapStatus(tt.hub2); got != tt.want {
-			t.Errorf("mapStatus(%q) = %q, want %q", tt.hub2, got, tt.want)
+		if got := statuses.Of(tt.hub2); got != tt.want {
+			t.Errorf("statuses.Of(%q) = %q, want %q", tt.hub2, got, tt.want)
 		}
 	}
 	for _, v := range specEnum(t, "PaymentLinkStatus") {
@@ -73,17 +73,17 @@ func TestStatusParam(t *testing.T) {
 		{"", "", false},
 	}
 	for _, tt := range tests {
-		got, ok := statusParam(tt.unified)
+		got, ok := statuses.Provider(tt.unified)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("statusParam(%q) = %q, %v; want %q, %v", tt.unified, got, ok, tt.want, tt.ok)
+			t.Errorf("statuses.Provider(%q) = %q, %v; want %q, %v", tt.unified, got, ok, tt.want, tt.ok)
 		}
 		// Round trip: the filter asks for exactly the status it maps back to.
-		if ok && mapStatus(got) != tt.unified {
-			t.Errorf("statusParam(%q) does not map back", tt.unified)
+		if ok && statuses.Of(got) != tt.unified {
+			t.Errorf("statuses.Provider(%q) does not map back", tt.unified)
 		}
 	}
 	for _, s := range paylink.Statuses {
-		if _, ok := statusParam(s); !ok && s != paylink.StatusUnknown {
+		if _, ok := statuses.Provider(s); !ok && s != paylink.StatusUnknown {
 			t.Errorf("unified status %q has no Hub2 filter", s)
 		}
 	}

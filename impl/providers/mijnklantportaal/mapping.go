@@ -27,21 +27,12 @@ var amsterdam = func() *time.Location {
 	return loc
 }()
 
-// statusOf maps MijnKlantportaal's link status to the unified one. A status this version does not
-// know is StatusUnknown, never a success.
-func statusOf(s api.PaymentLinkStatus) paylink.Status {
-	switch s {
-	case api.PaymentLinkStatusOpen:
-		return paylink.StatusActive
-	case api.PaymentLinkStatusPaid: // single-use links only: reusable ones stay open
-		return paylink.StatusCompleted
-	case api.PaymentLinkStatusExpired:
-		return paylink.StatusExpired
-	case api.PaymentLinkStatusClosed:
-		return paylink.StatusClosed
-	default:
-		return paylink.StatusUnknown
-	}
+// statuses is MijnKlantportaal's status table.
+var statuses = paylink.StatusMap[api.PaymentLinkStatus]{
+	api.PaymentLinkStatusOpen:    paylink.StatusActive,
+	api.PaymentLinkStatusPaid:    paylink.StatusCompleted, // single-use links only: reusable ones stay open
+	api.PaymentLinkStatusExpired: paylink.StatusExpired,
+	api.PaymentLinkStatusClosed:  paylink.StatusClosed,
 }
 
 // expiryDate is the expiry date to send for the unified expiry t: the Europe/Amsterdam date of
@@ -64,7 +55,7 @@ func toLink(status int, l api.PaymentLink, raw []byte) (paylink.Link, error) {
 		ID:             paylink.NewID(Name, l.Id),
 		Provider:       Name,
 		ProviderLinkID: l.Id,
-		Status:         statusOf(l.Status),
+		Status:         statuses.Of(l.Status),
 		ProviderStatus: string(l.Status),
 		Amount:         &amount,
 		Description:    l.Description,

@@ -35,8 +35,8 @@ var statusTable = []statusCase{
 func TestStatusOf(t *testing.T) {
 	t.Parallel()
 	for _, tt := range statusTable {
-		if got := statusOf(tt.provider); got != tt.want {
-			t.Errorf("statusOf(%q) = %s, want %s", tt.provider, got, tt.want)
+		if got := statuses.Of(tt.provider); got != tt.want {
+			t.Errorf("statuses.Of(%q) = %s, want %s", tt.provider, got, tt.want)
 		}
 	}
 }

@@ -70,8 +70,8 @@ func (c Config) LogValue() slog.Value { return call.LogValue(c) }
 
 // Adapter implements paylink.Provider for Mollie. It is safe for concurrent use.
 type Adapter struct {
-	client *api.Client
-	auth   call.Auth
+	client    *api.Client
+	call.Auth // its Authorize sets the credentials, on the client's requests and the passthrough's
 	// now is the local clock, used only when an answer carries no Date.
 	now func() time.Time
 }
@@ -103,20 +103,13 @@ func New(cfg Config) (*Adapter, error) {
 	case !strings.HasPrefix(key, "test_") && !strings.HasPrefix(key, "live_"):
 		return nil, errors.New("mollie: APIKey must be a Mollie API key, starting with test_ or live_")
 	}
-	a := &Adapter{auth: call.Headers(map[string]string{"Authorization": "Bearer " + cfg.APIKey}), now: time.Now}
+	a := &Adapter{Auth: call.Headers(map[string]string{"Authorization": "Bearer " + cfg.APIKey}), now: time.Now}
 	client, err := api.NewClient(base, api.WithHTTPClient(call.HTTPClient(cfg.HTTPClient)), api.WithRequestEditorFn(a.Authorize))
 	if err != nil {
 		return nil, fmt.Errorf("mollie: %w", err)
 	}
 	a.client = client
 	return a, nil
-}
-
-// Authorize adds the API key as a bearer token to a request for Mollie: the typed client's own
-// requests, and those a passthrough proxy forwards.
-func (a *Adapter) Authorize(_ context.Context, r *http.Request) error {
-	a.auth(r)
-	return nil
 }
 
 // Name returns "mollie".

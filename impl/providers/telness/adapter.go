@@ -67,8 +67,8 @@ func (c Config) LogValue() slog.Value { return call.LogValue(c) }
 
 // Adapter is the Telness provider. It is safe for concurrent use.
 type Adapter struct {
-	auth   call.Auth
-	client *api.Client
+	call.Auth // its Authorize sets the credentials, on the client's requests and the passthrough's
+	client    *api.Client
 }
 
 // wire reads Telness's answers.
@@ -82,20 +82,13 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.APIKey == "" {
 		return nil, errors.New("telness: APIKey is required")
 	}
-	a := &Adapter{auth: call.Headers(map[string]string{"X-API-Key": cfg.APIKey})}
+	a := &Adapter{Auth: call.Headers(map[string]string{"X-API-Key": cfg.APIKey})}
 	client, err := api.NewClient(cfg.BaseURL, api.WithHTTPClient(call.HTTPClient(cfg.HTTPClient)), api.WithRequestEditorFn(a.Authorize))
 	if err != nil {
 		return nil, fmt.Errorf("telness: %w", err)
 	}
 	a.client = client
 	return a, nil
-}
-
-// Authorize sets the X-API-Key header on a request to Telness: the typed client's own requests,
-// and those a passthrough proxy forwards.
-func (a *Adapter) Authorize(_ context.Context, r *http.Request) error {
-	a.auth(r)
-	return nil
 }
 
 // Name returns "telness".

@@ -9,21 +9,12 @@ import (
 	"github.com/paylinks/paylinks/impl/paylink"
 )
 
-// statusOf maps Telness's link status to the unified one. A value this version does not know is
-// StatusUnknown, never a success.
-func statusOf(s api.PaymentLinkStatus) paylink.Status {
-	switch s {
-	case api.PaymentLinkStatusActive:
-		return paylink.StatusActive
-	case api.PaymentLinkStatusCompleted:
-		return paylink.StatusCompleted
-	case api.PaymentLinkStatusExpired:
-		return paylink.StatusExpired
-	case api.PaymentLinkStatusCancelled:
-		return paylink.StatusClosed
-	default:
-		return paylink.StatusUnknown
-	}
+// statuses is Telness's status table.
+var statuses = paylink.StatusMap[api.PaymentLinkStatus]{
+	api.PaymentLinkStatusActive:    paylink.StatusActive,
+	api.PaymentLinkStatusCompleted: paylink.StatusCompleted,
+	api.PaymentLinkStatusExpired:   paylink.StatusExpired,
+	api.PaymentLinkStatusCancelled: paylink.StatusClosed,
 }
 
 // toLink maps a Telness PaymentLink. Amount stays nil: Telness links carry none (TEL-14). The
@@ -33,7 +24,7 @@ func toLink(pl api.PaymentLink, raw []byte) paylink.Link {
 		ID:             paylink.NewID(Name, pl.PaymentLinkId),
 		Provider:       Name,
 		ProviderLinkID: pl.PaymentLinkId,
-		Status:         statusOf(pl.Status),
+		Status:         statuses.Of(pl.Status),
 		ProviderStatus: string(pl.Status),
 		CreatedAt:      pl.CreatedAt.UTC(),
 		UpdatedAt:      pl.UpdatedAt.UTC(),

@@ -28,13 +28,13 @@ func TestStatusOf(t *testing.T) {
 		{"", paylink.StatusUnknown},
 	}
 	for _, tt := range tests {
-		if got := statusOf(tt.telness); got != tt.want {
-			t.Errorf("statusOf(%q) = %s, want %s", tt.telness, got, tt.want)
+		if got := statuses.Of(tt.telness); got != tt.want {
+			t.Errorf("statuses.Of(%q) = %s, want %s", tt.telness, got, tt.want)
 		}
 	}
 	// The table above must list every value of the generated enum.
 	for _, s := range []api.PaymentLinkStatus{api.PaymentLinkStatusActive, api.PaymentLinkStatusCompleted, api.PaymentLinkStatusExpired, api.PaymentLinkStatusCancelled} {
-		if statusOf(s) == paylink.StatusUnknown {
+		if statuses.Of(s) == paylink.StatusUnknown {
 			t.Errorf("%s maps to unknown", s)
 		}
 	}

@@ -1,6 +1,7 @@
 package call
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -96,8 +97,16 @@ func Redacted(secret string) string {
 }
 
 // Auth sets a provider's credentials on a request. It is a function, not the credentials, so that
-// an adapter printed with %+v shows nothing of them.
+// an adapter printed with %+v shows nothing of them. An adapter embeds it, which gives it the
+// Authorize method the server's passthrough calls.
 type Auth func(*http.Request)
+
+// Authorize sets the credentials on a request: the adapter's own calls (as the generated client's
+// request editor) and the requests a passthrough forwards.
+func (f Auth) Authorize(_ context.Context, r *http.Request) error {
+	f(r)
+	return nil
+}
 
 // Headers returns the Auth that sets each header to its value.
 func Headers(headers map[string]string) Auth {
