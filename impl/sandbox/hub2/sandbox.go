@@ -9,13 +9,8 @@
 package hub2
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -99,132 +94,122 @@ func (s *Sandbox) Clock() *sandbox.Clock { return s.cfg.Clock }
 // Handler serves Hub2's API with paths as in the spec (/payment-links…).
 func (s *Sandbox) Handler() http.Handler { return s.handler }
 
-func (s *Sandbox) newEcho() *echo.Echo {
-	e := echo.New()
-	e.HideBanner = true
-	e.HidePort = true
-	e.HTTPErrorHandler = s.handleError
-	e.Use(s.authenticate, s.validate)
-	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
-	return e
+// link is the sandbox's record of one payment link.
+type link struct {
+	seq         int
+	owner       principal
+	id          string
+	status      api.PaymentLinkStatus
+	reference   string
+	description *string
+	amount      int64
+	currency    string
+	country     *string
+	typ         api.PaymentLinkType
+	// maximumPayments is nil for an unlimited multi_use link.
+	maximumPayments *int
+	successCount    int
+	phone           *string
+	methods         []string
+	operators       []string
+	successURL      *string
+	failureURL      *string
+	createdAt       time.Time
+	updatedAt       time.Time
+	expiresAt       time.Time
+	attempts        []api.PaymentAttempt
 }
 
-// principal is who a request acts for: Hub2 scopes links to merchant and environment.
-type principal struct {
-	merchantID  string
-	environment string
-}
+// now is the sandbox time at Hub2's precision (milliseconds).
+func (s *Sandbox) now() time.Time { return s.cfg.Clock.Now().UTC().Truncate(time.Millisecond) }
 
-type principalKey struct{}
-
-func principalFrom(ctx context.Context) principal {
-	p, _ := ctx.Value(principalKey{}).(principal)
-	return p
-}
-
-// authenticate refuses requests as Hub2 does: each of the three headers is required (401), the
-// environment must be live or sandbox (400) and the key must be accepted (401).
-func (s *Sandbox) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Request().Header
-		key, merchant, env := h.Get("ApiKey"), h.Get("MerchantId"), h.Get("Environment")
-		var missing []string
-		for _, hv := range [][2]string{{"ApiKey", key}, {"MerchantId", merchant}, {"Environment", env}} {
-			if hv[1] == "" {
-				missing = append(missing, hv[0])
-			}
-		}
-		switch {
-		case len(missing) > 0:
-			return s.fail(c, http.StatusUnauthorized, "Unauthorized", "Missing authentication header(s): "+strings.Join(missing, ", "))
-		case !slices.Contains(Environments, env):
-			return s.fail(c, http.StatusBadRequest, "invalid-environment", "Environment must be live or sandbox")
-		case !s.cfg.Accepts(key):
-			return s.fail(c, http.StatusUnauthorized, "Unauthorized", "Invalid API key")
-		}
-		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), principalKey{}, principal{merchantID: merchant, environment: env})))
-		return next(c)
+// refresh applies what time did to the link since it was last read: an active link whose
+// expirationDate has passed is expired from that instant on.
+func (l *link) refresh(now time.Time) {
+	if l.status == api.PaymentLinkStatusActive && !now.Before(l.expiresAt) {
+		l.status = api.PaymentLinkStatusExpired
+		l.updatedAt = l.expiresAt
 	}
 }
 
-// validate checks the request against the curated spec before any handler runs; unknown routes
-// and methods are answered here too, in Hub2's error body.
-func (s *Sandbox) validate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if s.specErr != nil {
-			return s.fail(c, http.StatusInternalServerError, "Internal Server Error", "sandbox spec failed to load: "+s.specErr.Error())
-		}
-		r := c.Request()
-		op, err := s.spec.Find(r)
-		if err != nil {
-			var ve *validation.Error
-			if (errors.As(err, &ve) && ve.Kind == validation.NoMethod) || s.otherMethod(r) {
-				return s.fail(c, http.StatusMethodNotAllowed, "Method Not Allowed", fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
-			}
-			return s.fail(c, http.StatusNotFound, "Not Found", fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil {
-			return s.fail(c, http.StatusBadRequest, "Bad Request", "could not read the request body")
-		}
-		if len(body) > maxBody {
-			return s.fail(c, http.StatusBadRequest, "Bad Request", "request body too large")
-		}
-		if err := s.spec.ValidateRequest(r.Context(), op, body); err != nil {
-			var ve *validation.Error
-			msg := err.Error()
-			if errors.As(err, &ve) {
-				parts := make([]string, len(ve.Violations))
-				for i, v := range ve.Violations {
-					parts[i] = v.Field + ": " + v.Reason
-				}
-				msg = strings.Join(parts, "; ")
-			}
-			return s.fail(c, http.StatusBadRequest, "Bad Request", msg)
-		}
-		return next(c)
+// lookup returns the link if it exists for this principal, refreshed. Callers hold s.mu.
+func (s *Sandbox) lookup(p principal, id string) (*link, bool) {
+	l, ok := s.links[id]
+	if !ok || l.owner != p {
+		return nil, false
 	}
+	l.refresh(s.now())
+	return l, true
 }
 
-// otherMethod reports whether another method has an operation at the request's path: then the
-// answer is 405, not 404. (The spec's router reports a wrong method only on paths without
-// parameters, so the sandbox asks it once per method instead.)
-func (s *Sandbox) otherMethod(r *http.Request) bool {
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete} {
-		if m == r.Method {
-			continue
+// Pay records a successful payment attempt. A single_use link, or a multi_use link reaching its
+// maximumPayments, is completed by it; an unlimited multi_use link stays active.
+func (s *Sandbox) Pay(linkID string) error {
+	return s.attempt(linkID, true)
+}
+
+// Fail records a failed payment attempt; the link stays active and payable.
+func (s *Sandbox) Fail(linkID string) error {
+	return s.attempt(linkID, false)
+}
+
+func (s *Sandbox) attempt(linkID string, success bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[linkID]
+	if !ok {
+		return fmt.Errorf("%w: %s", sandbox.ErrNoLink, linkID)
+	}
+	now := s.now()
+	l.refresh(now)
+	if l.status != api.PaymentLinkStatusActive {
+		return fmt.Errorf("%w: %s is %s", sandbox.ErrNotPayable, linkID, l.status)
+	}
+	a := api.PaymentAttempt{
+		Id:        s.attIDs.Next("pay_", 21, sandbox.Nanoid),
+		IntentId:  ptr(s.attIDs.Next("pi_", 21, sandbox.Nanoid)),
+		CreatedAt: &now,
+		UpdatedAt: &now,
+		Amount:    ptr(l.amount),
+		Currency:  ptr(l.currency),
+		Method:    ptr(l.methods[0]),
+		Country:   l.country,
+		Number:    l.phone,
+	}
+	if success {
+		a.Status = "successful"
+		l.successCount++
+		if l.maximumPayments != nil && l.successCount >= *l.maximumPayments {
+			l.status = api.PaymentLinkStatusCompleted
 		}
-		probe := r.Clone(r.Context())
-		probe.Method, probe.Body = m, http.NoBody
-		if _, err := s.spec.Find(probe); err == nil {
-			return true
-		}
+	} else {
+		a.Status = "failed"
+		a.Failure = &api.AttemptFailure{Message: ptr("The payer declined the payment (sandbox)")}
 	}
-	return false
+	l.attempts = append(l.attempts, a)
+	l.updatedAt = now
+	return nil
 }
 
-// handleError renders errors that reach Echo (binding failures, panics turned errors) in Hub2's
-// error body, never Echo's own {"message": …}.
-func (s *Sandbox) handleError(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
+// Checkout describes the link for the shared checkout page.
+func (s *Sandbox) Checkout(linkID string) (sandbox.Checkout, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[linkID]
+	if !ok {
+		return sandbox.Checkout{}, fmt.Errorf("%w: %s", sandbox.ErrNoLink, linkID)
 	}
-	status, msg := http.StatusInternalServerError, "Internal server error"
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		status = he.Code
-		msg = fmt.Sprint(he.Message)
+	l.refresh(s.now())
+	c := sandbox.Checkout{
+		Provider: Name,
+		LinkID:   l.id,
+		// XOF and XAF have no decimals: minor units are the amount people read.
+		Amount:  fmt.Sprintf("%d %s", l.amount, l.currency),
+		Status:  string(l.status),
+		Payable: l.status == api.PaymentLinkStatusActive,
 	}
-	_ = s.fail(c, status, http.StatusText(status), msg)
-}
-
-func (s *Sandbox) fail(c echo.Context, status int, code, message string) error {
-	return c.JSON(status, s.errorBody(status, code, message))
-}
-
-// errorBody is Hub2's standardized error; every one carries a request id, as Hub2's do.
-func (s *Sandbox) errorBody(status int, code, message string) api.Error {
-	id := s.reqIDs.Next("req_", 21, sandbox.Nanoid)
-	return api.Error{Status: status, Code: code, Message: message, RequestId: &id}
+	if l.description != nil {
+		c.Description = *l.description
+	}
+	return c, nil
 }

@@ -13,54 +13,6 @@ import (
 	"github.com/paylinks/paylinks/impl/sandbox"
 )
 
-// link is the sandbox's record of one payment link.
-type link struct {
-	seq         int
-	owner       principal
-	id          string
-	status      api.PaymentLinkStatus
-	reference   string
-	description *string
-	amount      int64
-	currency    string
-	country     *string
-	typ         api.PaymentLinkType
-	// maximumPayments is nil for an unlimited multi_use link.
-	maximumPayments *int
-	successCount    int
-	phone           *string
-	methods         []string
-	operators       []string
-	successURL      *string
-	failureURL      *string
-	createdAt       time.Time
-	updatedAt       time.Time
-	expiresAt       time.Time
-	attempts        []api.PaymentAttempt
-}
-
-// now is the sandbox time at Hub2's precision (milliseconds).
-func (s *Sandbox) now() time.Time { return s.cfg.Clock.Now().UTC().Truncate(time.Millisecond) }
-
-// refresh applies what time did to the link since it was last read: an active link whose
-// expirationDate has passed is expired from that instant on.
-func (l *link) refresh(now time.Time) {
-	if l.status == api.PaymentLinkStatusActive && !now.Before(l.expiresAt) {
-		l.status = api.PaymentLinkStatusExpired
-		l.updatedAt = l.expiresAt
-	}
-}
-
-// lookup returns the link if it exists for this principal, refreshed. Callers hold s.mu.
-func (s *Sandbox) lookup(p principal, id string) (*link, bool) {
-	l, ok := s.links[id]
-	if !ok || l.owner != p {
-		return nil, false
-	}
-	l.refresh(s.now())
-	return l, true
-}
-
 // CreatePaymentLink creates a link (201). Beyond the schema it refuses, with 400, currencies other
 // than XOF/XAF, a single_use link with maximumPayments other than 1, and an expiry not in the
 // future; the expiry defaults to 15 minutes after creation.
@@ -224,78 +176,6 @@ func (s *Sandbox) ClosePaymentLink(ctx context.Context, req api.ClosePaymentLink
 
 func (s *Sandbox) notFound() api.Error {
 	return s.errorBody(http.StatusNotFound, "Not Found", "Payment link not found")
-}
-
-// Pay records a successful payment attempt. A single_use link, or a multi_use link reaching its
-// maximumPayments, is completed by it; an unlimited multi_use link stays active.
-func (s *Sandbox) Pay(linkID string) error {
-	return s.attempt(linkID, true)
-}
-
-// Fail records a failed payment attempt; the link stays active and payable.
-func (s *Sandbox) Fail(linkID string) error {
-	return s.attempt(linkID, false)
-}
-
-func (s *Sandbox) attempt(linkID string, success bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l, ok := s.links[linkID]
-	if !ok {
-		return fmt.Errorf("%w: %s", sandbox.ErrNoLink, linkID)
-	}
-	now := s.now()
-	l.refresh(now)
-	if l.status != api.PaymentLinkStatusActive {
-		return fmt.Errorf("%w: %s is %s", sandbox.ErrNotPayable, linkID, l.status)
-	}
-	a := api.PaymentAttempt{
-		Id:        s.attIDs.Next("pay_", 21, sandbox.Nanoid),
-		IntentId:  ptr(s.attIDs.Next("pi_", 21, sandbox.Nanoid)),
-		CreatedAt: &now,
-		UpdatedAt: &now,
-		Amount:    ptr(l.amount),
-		Currency:  ptr(l.currency),
-		Method:    ptr(l.methods[0]),
-		Country:   l.country,
-		Number:    l.phone,
-	}
-	if success {
-		a.Status = "successful"
-		l.successCount++
-		if l.maximumPayments != nil && l.successCount >= *l.maximumPayments {
-			l.status = api.PaymentLinkStatusCompleted
-		}
-	} else {
-		a.Status = "failed"
-		a.Failure = &api.AttemptFailure{Message: ptr("The payer declined the payment (sandbox)")}
-	}
-	l.attempts = append(l.attempts, a)
-	l.updatedAt = now
-	return nil
-}
-
-// Checkout describes the link for the shared checkout page.
-func (s *Sandbox) Checkout(linkID string) (sandbox.Checkout, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l, ok := s.links[linkID]
-	if !ok {
-		return sandbox.Checkout{}, fmt.Errorf("%w: %s", sandbox.ErrNoLink, linkID)
-	}
-	l.refresh(s.now())
-	c := sandbox.Checkout{
-		Provider: Name,
-		LinkID:   l.id,
-		// XOF and XAF have no decimals: minor units are the amount people read.
-		Amount:  fmt.Sprintf("%d %s", l.amount, l.currency),
-		Status:  string(l.status),
-		Payable: l.status == api.PaymentLinkStatusActive,
-	}
-	if l.description != nil {
-		c.Description = *l.description
-	}
-	return c, nil
 }
 
 func (s *Sandbox) checkoutURL(id string) string {
