@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,12 +15,10 @@ import (
 	"github.com/paylinks/paylinks/impl/validation"
 )
 
-func (s *Sandbox) newEcho() *echo.Echo {
-	e := echo.New()
-	e.HideBanner = true
-	e.HidePort = true
-	e.HTTPErrorHandler = s.handleError
-	e.Use(s.authenticate, s.validate)
+// newHandler builds the Echo instance: authentication, then validation against the curated spec,
+// then the generated strict handler; errors of every layer in Hub2's error body.
+func (s *Sandbox) newHandler() http.Handler {
+	e := sandbox.NewEcho(s.handleError, s.authenticate, s.validate)
 	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
 	return e
 }
@@ -69,24 +66,18 @@ func (s *Sandbox) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 // and methods are answered here too, in Hub2's error body.
 func (s *Sandbox) validate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.specErr != nil {
-			return s.fail(c, http.StatusInternalServerError, "Internal Server Error", "sandbox spec failed to load: "+s.specErr.Error())
-		}
 		r := c.Request()
 		op, err := s.spec.Find(r)
 		if err != nil {
 			var ve *validation.Error
-			if (errors.As(err, &ve) && ve.Kind == validation.NoMethod) || s.otherMethod(r) {
+			if (errors.As(err, &ve) && ve.Kind == validation.NoMethod) || sandbox.OtherMethod(s.spec, r) {
 				return s.fail(c, http.StatusMethodNotAllowed, "Method Not Allowed", fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 			}
 			return s.fail(c, http.StatusNotFound, "Not Found", fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		body, err := sandbox.ReadBody(r, maxBody)
 		if err != nil {
-			return s.fail(c, http.StatusBadRequest, "Bad Request", "could not read the request body")
-		}
-		if len(body) > maxBody {
-			return s.fail(c, http.StatusBadRequest, "Bad Request", "request body too large")
+			return s.fail(c, http.StatusBadRequest, "Bad Request", "could not read the request body: "+err.Error())
 		}
 		if err := s.spec.ValidateRequest(r.Context(), op, body); err != nil {
 			var ve *validation.Error
@@ -102,23 +93,6 @@ func (s *Sandbox) validate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
-}
-
-// otherMethod reports whether another method has an operation at the request's path: then the
-// answer is 405, not 404. (The spec's router reports a wrong method only on paths without
-// parameters, so the sandbox asks it once per method instead.)
-func (s *Sandbox) otherMethod(r *http.Request) bool {
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete} {
-		if m == r.Method {
-			continue
-		}
-		probe := r.Clone(r.Context())
-		probe.Method, probe.Body = m, http.NoBody
-		if _, err := s.spec.Find(probe); err == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // handleError renders errors that reach Echo (binding failures, panics turned errors) in Hub2's

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	api "github.com/paylinks/paylinks/gen/hub2"
 	"github.com/paylinks/paylinks/impl/sandbox"
 	"github.com/paylinks/paylinks/impl/validation"
@@ -51,8 +49,7 @@ type Sandbox struct {
 	attIDs  *sandbox.IDs
 	reqIDs  *sandbox.IDs
 	spec    *validation.Spec
-	specErr error
-	handler *echo.Echo
+	handler http.Handler
 	mu      sync.Mutex
 	links   map[string]*link
 	nextSeq int
@@ -72,16 +69,10 @@ func New(cfg sandbox.Config) *Sandbox {
 		linkIDs: sandbox.NewIDs(cfg.Seed),
 		attIDs:  sandbox.NewIDs(cfg.Seed + 1),
 		reqIDs:  sandbox.NewIDs(cfg.Seed + 2),
+		spec:    sandbox.LoadSpec(Name, api.GetSpec),
 		links:   map[string]*link{},
 	}
-	// The spec is embedded in the binary; a failure here is a build defect, answered as 500 on
-	// every request rather than a panic.
-	doc, err := api.GetSwagger()
-	if err == nil {
-		s.spec, err = validation.New(doc)
-	}
-	s.specErr = err
-	s.handler = s.newEcho()
+	s.handler = s.newHandler()
 	return s
 }
 

@@ -82,7 +82,7 @@ func (s *Sandbox) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 		expiresAt:       expires,
 	}
 	s.links[l.id] = l
-	return reply{status: http.StatusCreated, body: s.created(l)}, nil
+	return answer(http.StatusCreated, s.created(l)), nil
 }
 
 // ListPaymentLinks returns the principal's links newest first, as one bare array, filtered by the
@@ -110,7 +110,7 @@ func (s *Sandbox) ListPaymentLinks(ctx context.Context, req api.ListPaymentLinks
 	for _, l := range found {
 		out = append(out, s.body(l, true))
 	}
-	return reply{status: http.StatusOK, body: out}, nil
+	return answer(http.StatusOK, out), nil
 }
 
 func matches(l *link, q api.ListPaymentLinksParams) bool {
@@ -137,7 +137,7 @@ func (s *Sandbox) GetPaymentLink(ctx context.Context, req api.GetPaymentLinkRequ
 	if !ok {
 		return api.GetPaymentLink404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(s.notFound())}, nil
 	}
-	return reply{status: http.StatusOK, body: s.body(l, true)}, nil
+	return answer(http.StatusOK, s.body(l, true)), nil
 }
 
 // Conflict codes of close, one per state a link cannot be closed from (HUB2-24 models the 409;
@@ -164,7 +164,7 @@ func (s *Sandbox) ClosePaymentLink(ctx context.Context, req api.ClosePaymentLink
 	case api.PaymentLinkStatusActive:
 		l.status = api.PaymentLinkStatusClosed
 		l.updatedAt = s.now()
-		return reply{status: http.StatusOK, body: s.body(l, false)}, nil
+		return answer(http.StatusOK, s.body(l, false)), nil
 	case api.PaymentLinkStatusClosed:
 		return conflict(CodeAlreadyClosed)
 	case api.PaymentLinkStatusCompleted:

@@ -1,12 +1,11 @@
 package hub2
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/hub2"
+	"github.com/paylinks/paylinks/impl/sandbox"
 )
 
 // timeLayout is how Hub2 writes instants: UTC with milliseconds (2024-01-15T12:00:00.000Z).
@@ -50,21 +49,13 @@ type createdBody struct {
 
 // reply is a successful answer with a body the generated response types cannot write (they would
 // lose Hub2's time layout). It implements the response interface of every operation.
-type reply struct {
-	status int
-	body   any
+type reply struct{ sandbox.Reply }
+
+func answer(status int, body any) reply {
+	return reply{sandbox.Reply{Status: status, ContentType: "application/json", Body: body}}
 }
 
-func (r reply) write(w http.ResponseWriter) error {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(r.body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(r.status)
-	_, err := buf.WriteTo(w)
-	return err
-}
+func (r reply) write(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitListPaymentLinksResponse writes the reply.
 func (r reply) VisitListPaymentLinksResponse(w http.ResponseWriter) error { return r.write(w) }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -17,7 +16,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 	openapi_types "github.com/oapi-codegen/runtime/types"
+
 	api "github.com/paylinks/paylinks/gen/mijnklantportaal"
+	"github.com/paylinks/paylinks/impl/sandbox"
 	"github.com/paylinks/paylinks/impl/validation"
 )
 
@@ -27,11 +28,7 @@ const maxBody = 64 << 10
 // newHandler builds the Echo instance: auth, then request validation against the curated spec,
 // then the generated strict handler. Errors of every layer are written in the provider's shape.
 func (s *Sandbox) newHandler() http.Handler {
-	e := echo.New()
-	e.HideBanner = true
-	e.HidePort = true
-	e.HTTPErrorHandler = s.handleError
-	e.Use(s.authenticate, s.validate)
+	e := sandbox.NewEcho(s.handleError, s.authenticate, s.validate)
 	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
 	return e
 }
@@ -77,12 +74,12 @@ func (s *Sandbox) validate(next echo.HandlerFunc) echo.HandlerFunc {
 		if id := op.ID(); id == "ListPaymentLinks" || id == "ListPaymentLinkPayments" {
 			normalisePage(r.URL)
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil {
-			return c.JSON(http.StatusUnprocessableEntity, api.ApiError{Message: "The request body could not be read."})
-		}
-		if len(body) > maxBody {
+		body, err := sandbox.ReadBody(r, maxBody)
+		switch {
+		case errors.Is(err, sandbox.ErrBodyTooLarge):
 			return c.JSON(http.StatusUnprocessableEntity, api.ApiError{Message: "The request body is too large."})
+		case err != nil:
+			return c.JSON(http.StatusUnprocessableEntity, api.ApiError{Message: "The request body could not be read."})
 		}
 		if err := s.spec.ValidateRequest(r.Context(), op, body); err != nil {
 			var verr *validation.Error

@@ -42,8 +42,8 @@ type Sandbox struct {
 	// zone is the portal's time zone: times are written with its offset and expiry dates end at
 	// its midnight.
 	zone *time.Location
-	// initErr is why the spec or the zone could not be loaded; the handler then answers 500, since
-	// neither depends on input and New has no error to return.
+	// initErr is why the zone could not be loaded (its data is embedded, so it cannot fail on any
+	// host); the handler then answers 500, since New has no error to return.
 	initErr error
 	handler http.Handler
 
@@ -69,21 +69,10 @@ type link struct {
 // New returns a sandbox with no links.
 func New(cfg sandbox.Config) *Sandbox {
 	cfg = cfg.Defaults()
-	s := &Sandbox{cfg: cfg, ids: sandbox.NewIDs(cfg.Seed), links: map[string]*link{}}
+	s := &Sandbox{cfg: cfg, ids: sandbox.NewIDs(cfg.Seed), spec: sandbox.LoadSpec(Name, api.GetSpec), links: map[string]*link{}}
 	s.zone, s.initErr = time.LoadLocation("Europe/Amsterdam")
-	if s.initErr == nil {
-		s.spec, s.initErr = loadSpec()
-	}
 	s.handler = s.newHandler()
 	return s
-}
-
-func loadSpec() (*validation.Spec, error) {
-	doc, err := api.GetSpec()
-	if err != nil {
-		return nil, fmt.Errorf("loading the embedded MijnKlantportaal spec: %w", err)
-	}
-	return validation.New(doc)
 }
 
 // Name returns the provider id.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
+
 	api "github.com/paylinks/paylinks/gen/mijnklantportaal"
 	"github.com/paylinks/paylinks/impl/sandbox"
 	mkp "github.com/paylinks/paylinks/impl/sandbox/mijnklantportaal"

@@ -3,7 +3,6 @@ package mollie
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,11 +22,7 @@ const maxBody = 64 << 10
 // validation against the curated spec, idempotency keys, then the generated strict handler.
 // Errors of every layer are written as Mollie's HAL error.
 func (s *Sandbox) newHandler() http.Handler {
-	e := echo.New()
-	e.HideBanner = true
-	e.HidePort = true
-	e.HTTPErrorHandler = s.handleError
-	e.Use(s.dated, s.authenticate, s.validate, s.idempotent())
+	e := sandbox.NewEcho(s.handleError, s.dated, s.authenticate, s.validate, s.idempotent())
 	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
 	return e
 }
@@ -108,13 +103,13 @@ func (s *Sandbox) validate(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		op, err := s.spec.Find(r)
 		if err != nil {
-			if s.otherMethod(r) {
+			if sandbox.OtherMethod(s.spec, r) {
 				return s.fail(c, problem(http.StatusMethodNotAllowed, "The method "+r.Method+" is not allowed on "+r.URL.Path, ""))
 			}
 			return s.fail(c, problem(http.StatusNotFound, "No endpoint "+r.Method+" "+r.URL.Path, ""))
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil || len(body) > maxBody {
+		body, err := sandbox.ReadBody(r, maxBody)
+		if err != nil {
 			return s.fail(c, problem(http.StatusUnprocessableEntity, "The request body could not be read or is larger than 64 KiB", ""))
 		}
 		if err := s.spec.ValidateRequest(r.Context(), op, body); err != nil {
@@ -151,21 +146,6 @@ func firstViolation(err error) (field, reason string) {
 		return "", "The request body is invalid: " + v.Reason
 	}
 	return field, "The '" + field + "' field is invalid: " + v.Reason
-}
-
-// otherMethod reports whether another method has an operation at the request's path.
-func (s *Sandbox) otherMethod(r *http.Request) bool {
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
-		if m == r.Method {
-			continue
-		}
-		probe := r.Clone(r.Context())
-		probe.Method, probe.Body = m, http.NoBody
-		if _, err := s.spec.Find(probe); err == nil {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Sandbox) fail(c echo.Context, p reply) error {

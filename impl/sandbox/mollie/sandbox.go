@@ -99,20 +99,12 @@ type payment struct {
 // part of the binary, so a failure is a build defect and panics.
 func New(cfg sandbox.Config, opts ...Option) *Sandbox {
 	cfg = cfg.Defaults()
-	doc, err := api.GetSwagger()
-	if err != nil {
-		panic(fmt.Sprintf("mollie sandbox: embedded spec: %v", err))
-	}
-	spec, err := validation.New(doc)
-	if err != nil {
-		panic(fmt.Sprintf("mollie sandbox: %v", err))
-	}
 	ids := sandbox.NewIDs(cfg.Seed)
 	s := &Sandbox{
 		cfg:     cfg,
 		ids:     ids,
 		profile: ids.Next("pfl_", 10, base62),
-		spec:    spec,
+		spec:    sandbox.LoadSpec(Name, api.GetSpec),
 		webhook: &http.Client{Timeout: WebhookTimeout},
 		idem:    sandbox.NewReplays(cfg.Clock, keyRetention),
 		links:   map[string]*link{},

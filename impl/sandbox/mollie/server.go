@@ -103,7 +103,7 @@ func (s *Sandbox) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 	l.seq = s.nextSeq
 	l.id = s.ids.Next("pl_", 21, base62)
 	s.links[l.id] = l
-	return reply{status: http.StatusCreated, body: s.view(ctx, l)}, nil
+	return hal(http.StatusCreated, s.view(ctx, l)), nil
 }
 
 func methodNames(ms []api.PaymentLinkMethod) *[]string {
@@ -143,7 +143,7 @@ func (s *Sandbox) GetPaymentLink(ctx context.Context, req api.GetPaymentLinkRequ
 	if !ok {
 		return notFound(req.PaymentLinkId), nil
 	}
-	return reply{status: http.StatusOK, body: s.view(ctx, l)}, nil
+	return hal(http.StatusOK, s.view(ctx, l)), nil
 }
 
 // UpdatePaymentLink changes the fields sent. Archiving is accepted whatever the link's state (an
@@ -185,7 +185,7 @@ func (s *Sandbox) UpdatePaymentLink(ctx context.Context, req api.UpdatePaymentLi
 	}
 	now := s.now()
 	l.updatedAt = &now
-	return reply{status: http.StatusOK, body: s.view(ctx, l)}, nil
+	return hal(http.StatusOK, s.view(ctx, l)), nil
 }
 
 // DeletePaymentLink deletes a link without payments (204); one with payments is 422, as
@@ -227,7 +227,7 @@ func (s *Sandbox) ListPaymentLinks(ctx context.Context, req api.ListPaymentLinks
 		out.Embedded.PaymentLinks = append(out.Embedded.PaymentLinks, s.view(ctx, l))
 	}
 	out.Links = w.links(callerOf(ctx).root+"/v2/payment-links", url.Values{}, docsLinks)
-	return reply{status: http.StatusOK, body: out}, nil
+	return hal(http.StatusOK, out), nil
 }
 
 // ListPaymentLinkPayments returns the payments made through the link, newest first unless sort is
@@ -258,7 +258,7 @@ func (s *Sandbox) ListPaymentLinkPayments(ctx context.Context, req api.ListPayme
 		out.Embedded.Payments = append(out.Embedded.Payments, s.paymentView(root, l, p))
 	}
 	out.Links = w.links(root+"/v2/payment-links/"+l.id+"/payments", keep, docsPayments)
-	return reply{status: http.StatusOK, body: out}, nil
+	return hal(http.StatusOK, out), nil
 }
 
 // page is one window of a list and the cursors around it.

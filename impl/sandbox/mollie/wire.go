@@ -1,12 +1,11 @@
 package mollie
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"time"
 
 	api "github.com/paylinks/paylinks/gen/mollie"
+	"github.com/paylinks/paylinks/impl/sandbox"
 )
 
 // timeLayout is how Mollie writes instants: whole seconds with a numeric offset
@@ -72,21 +71,13 @@ type paymentListBody struct {
 // reply is an answer written as HAL JSON: every success, whose times the generated response types
 // would write in another layout, and every error. It implements the response interface of every
 // operation.
-type reply struct {
-	status int
-	body   any
+type reply struct{ sandbox.Reply }
+
+func hal(status int, body any) reply {
+	return reply{sandbox.Reply{Status: status, ContentType: "application/hal+json", Body: body}}
 }
 
-func (r reply) write(w http.ResponseWriter) error {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(r.body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/hal+json")
-	w.WriteHeader(r.status)
-	_, err := buf.WriteTo(w)
-	return err
-}
+func (r reply) write(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitCreatePaymentLinkResponse writes the reply.
 func (r reply) VisitCreatePaymentLinkResponse(w http.ResponseWriter) error { return r.write(w) }
@@ -128,5 +119,5 @@ func problem(status int, detail, field string) reply {
 		e.UnderscoreLinks.Documentation.Href = docsAuth
 	}
 	e.Field = field
-	return reply{status: status, body: e}
+	return hal(status, e)
 }

@@ -2,7 +2,6 @@ package telness
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -20,11 +19,7 @@ const maxBody = 1 << 20
 // then idempotency, then the generated strict handler. Errors anywhere are rendered in Telness's
 // own Error body by one HTTPErrorHandler.
 func (s *Sandbox) newHandler() http.Handler {
-	e := echo.New()
-	e.HideBanner = true
-	e.HidePort = true
-	e.HTTPErrorHandler = renderError
-	e.Use(s.authenticate, s.validate, s.idempotent())
+	e := sandbox.NewEcho(renderError, s.authenticate, s.validate, s.idempotent())
 	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
 	return e
 }
@@ -56,12 +51,12 @@ func (s *Sandbox) validate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return s.routeFailure(c)
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil {
-			return writeError(c, http.StatusBadRequest, api.Error{Message: "Could not read the request body", Code: ptr(codeValidation)})
-		}
-		if len(body) > maxBody {
+		body, err := sandbox.ReadBody(r, maxBody)
+		switch {
+		case errors.Is(err, sandbox.ErrBodyTooLarge):
 			return writeError(c, http.StatusBadRequest, badRequestError(detail("The request body is larger than 1 MiB", "")))
+		case err != nil:
+			return writeError(c, http.StatusBadRequest, api.Error{Message: "Could not read the request body", Code: ptr(codeValidation)})
 		}
 		if err := s.spec.ValidateRequest(r.Context(), op, body); err != nil {
 			return validationFailure(c, err)

@@ -62,18 +62,10 @@ type link struct {
 // the binary, so a failure is a build defect and panics rather than being reported per request.
 func New(cfg sandbox.Config) *Sandbox {
 	cfg = cfg.Defaults()
-	doc, err := api.GetSwagger()
-	if err != nil {
-		panic(fmt.Sprintf("telness sandbox: embedded spec: %v", err))
-	}
-	spec, err := validation.New(doc)
-	if err != nil {
-		panic(fmt.Sprintf("telness sandbox: %v", err))
-	}
 	s := &Sandbox{
 		cfg:   cfg,
 		ids:   sandbox.NewIDs(cfg.Seed),
-		spec:  spec,
+		spec:  sandbox.LoadSpec(Name, api.GetSpec),
 		idem:  sandbox.NewReplays(cfg.Clock, keyRetention),
 		links: map[string]*link{},
 	}
