@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,4 +97,19 @@ func (r Reply) Write(w http.ResponseWriter) error {
 	w.WriteHeader(r.Status)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+// callerKey is the context key of who a request acts for.
+type callerKey struct{}
+
+// WithCaller returns the request with who it acts for (a provider's account, merchant or mode),
+// as the simulator's authentication found it, for its handlers (CallerOf).
+func WithCaller[T any](r *http.Request, caller T) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), callerKey{}, caller))
+}
+
+// CallerOf is who the request of ctx acts for; the zero T when authentication set none.
+func CallerOf[T any](ctx context.Context) T {
+	c, _ := ctx.Value(callerKey{}).(T)
+	return c
 }

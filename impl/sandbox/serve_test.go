@@ -59,6 +59,15 @@ func TestServingHelpers(t *testing.T) {
 		t.Errorf("NewEcho: %d %q, middlewares %v", w.Code, w.Body, order)
 	}
 
+	type account struct{ id string }
+	req := sandbox.WithCaller(httptest.NewRequest(http.MethodGet, "/", nil), account{"m1"})
+	if got := sandbox.CallerOf[account](req.Context()); got.id != "m1" {
+		t.Errorf("CallerOf = %+v", got)
+	}
+	if got := sandbox.CallerOf[account](httptest.NewRequest(http.MethodGet, "/", nil).Context()); got.id != "" {
+		t.Errorf("CallerOf without a caller = %+v", got)
+	}
+
 	defer func() {
 		if recover() == nil {
 			t.Error("LoadSpec of a broken spec did not panic")

@@ -29,12 +29,8 @@ type principal struct {
 	environment string
 }
 
-type principalKey struct{}
-
-func principalFrom(ctx context.Context) principal {
-	p, _ := ctx.Value(principalKey{}).(principal)
-	return p
-}
+// principalFrom is who the request acts for.
+func principalFrom(ctx context.Context) principal { return sandbox.CallerOf[principal](ctx) }
 
 // authenticate refuses requests as Hub2 does: each of the three headers is required (401), the
 // environment must be live or sandbox (400) and the key must be accepted (401).
@@ -57,7 +53,7 @@ func (s *Sandbox) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return s.fail(c, http.StatusUnauthorized, "Unauthorized", "Invalid API key")
 		}
 		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), principalKey{}, principal{merchantID: merchant, environment: env})))
+		c.SetRequest(sandbox.WithCaller(r, principal{merchantID: merchant, environment: env}))
 		return next(c)
 	}
 }

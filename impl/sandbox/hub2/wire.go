@@ -55,16 +55,14 @@ func answer(status int, body any) reply {
 	return reply{sandbox.Reply{Status: status, ContentType: "application/json", Body: body}}
 }
 
-func (r reply) write(w http.ResponseWriter) error { return r.Write(w) }
-
 // VisitListPaymentLinksResponse writes the reply.
-func (r reply) VisitListPaymentLinksResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitListPaymentLinksResponse(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitCreatePaymentLinkResponse writes the reply.
-func (r reply) VisitCreatePaymentLinkResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitCreatePaymentLinkResponse(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitGetPaymentLinkResponse writes the reply.
-func (r reply) VisitGetPaymentLinkResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitGetPaymentLinkResponse(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitClosePaymentLinkResponse writes the reply.
-func (r reply) VisitClosePaymentLinkResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitClosePaymentLinkResponse(w http.ResponseWriter) error { return r.Write(w) }

@@ -43,12 +43,8 @@ type caller struct {
 	root string
 }
 
-type callerKey struct{}
-
-func callerOf(ctx context.Context) caller {
-	c, _ := ctx.Value(callerKey{}).(caller)
-	return c
-}
+// callerOf is who the request acts for.
+func callerOf(ctx context.Context) caller { return sandbox.CallerOf[caller](ctx) }
 
 // authenticate refuses, with Mollie's 401, a request without a bearer API key, with a key that is
 // not an API key (test_… or live_…), or with one outside cfg.Credentials when those are set.
@@ -71,8 +67,7 @@ func (s *Sandbox) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.cfg.Accepts(key) {
 			return s.fail(c, problem(http.StatusUnauthorized, "Missing authentication, or failed to authenticate", ""))
 		}
-		ctx := context.WithValue(r.Context(), callerKey{}, caller{mode: mode, root: apiRoot(r)})
-		c.SetRequest(r.WithContext(ctx))
+		c.SetRequest(sandbox.WithCaller(r, caller{mode: mode, root: apiRoot(r)}))
 		return next(c)
 	}
 }
@@ -149,7 +144,7 @@ func firstViolation(err error) (field, reason string) {
 }
 
 func (s *Sandbox) fail(c echo.Context, p reply) error {
-	return p.write(c.Response())
+	return p.Write(c.Response())
 }
 
 // handleError renders errors that reach Echo (binding failures, panics turned errors) as Mollie's

@@ -77,25 +77,23 @@ func hal(status int, body any) reply {
 	return reply{sandbox.Reply{Status: status, ContentType: "application/hal+json", Body: body}}
 }
 
-func (r reply) write(w http.ResponseWriter) error { return r.Write(w) }
-
 // VisitCreatePaymentLinkResponse writes the reply.
-func (r reply) VisitCreatePaymentLinkResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitCreatePaymentLinkResponse(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitListPaymentLinksResponse writes the reply.
-func (r reply) VisitListPaymentLinksResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitListPaymentLinksResponse(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitGetPaymentLinkResponse writes the reply.
-func (r reply) VisitGetPaymentLinkResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitGetPaymentLinkResponse(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitUpdatePaymentLinkResponse writes the reply.
-func (r reply) VisitUpdatePaymentLinkResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitUpdatePaymentLinkResponse(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitDeletePaymentLinkResponse writes the reply.
-func (r reply) VisitDeletePaymentLinkResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitDeletePaymentLinkResponse(w http.ResponseWriter) error { return r.Write(w) }
 
 // VisitListPaymentLinkPaymentsResponse writes the reply.
-func (r reply) VisitListPaymentLinkPaymentsResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r reply) VisitListPaymentLinkPaymentsResponse(w http.ResponseWriter) error { return r.Write(w) }
 
 // Documentation pages the _links.documentation of answers point to.
 const (
