@@ -46,7 +46,7 @@ var providerExamples = []struct {
 	calls     map[string]call
 }{
 	{
-		name: "mijnklantportaal", spec: mijnklantportaal.GetSwagger, linkID: "plk_abc12345def678",
+		name: "mijnklantportaal", spec: mijnklantportaal.GetSpec, linkID: "plk_abc12345def678",
 		newClient: func(base string, hc *http.Client) (paylink.Provider, error) {
 			return mkpadapter.New(mkpadapter.Config{BaseURL: base, Token: "token", HTTPClient: hc})
 		},
@@ -58,7 +58,7 @@ var providerExamples = []struct {
 		},
 	},
 	{
-		name: "hub2", spec: hub2.GetSwagger, linkID: "pl_z1urYtVFgEebtcj8fxp4v",
+		name: "hub2", spec: hub2.GetSpec, linkID: "pl_z1urYtVFgEebtcj8fxp4v",
 		newClient: func(base string, hc *http.Client) (paylink.Provider, error) {
 			return hub2adapter.New(hub2adapter.Config{BaseURL: base, APIKey: "k", MerchantID: "16", Environment: "live", HTTPClient: hc})
 		},
@@ -70,7 +70,7 @@ var providerExamples = []struct {
 		},
 	},
 	{
-		name: "telness", spec: telness.GetSwagger, linkID: "j47ac10b-58cc-4372-a567-0e02b2c3d479",
+		name: "telness", spec: telness.GetSpec, linkID: "j47ac10b-58cc-4372-a567-0e02b2c3d479",
 		newClient: func(base string, hc *http.Client) (paylink.Provider, error) {
 			return teladapter.New(teladapter.Config{BaseURL: base, APIKey: "k", HTTPClient: hc})
 		},

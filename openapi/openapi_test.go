@@ -27,11 +27,11 @@ var specs = []struct {
 	embedded   func() (*openapi3.T, error)
 	operations []string
 }{
-	{"mijnklantportaal.yaml", mijnklantportaal.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListPaymentLinkPayments"}},
-	{"hub2.yaml", hub2.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink"}},
-	{"telness.yaml", telness.GetSwagger, []string{"CreatePaymentLink", "GetPaymentLink", "CancelPaymentLink"}},
-	{"mollie.yaml", mollie.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "UpdatePaymentLink", "DeletePaymentLink", "ListPaymentLinkPayments"}},
-	{"paylinks.yaml", paylinks.GetSwagger, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListProviders",
+	{"mijnklantportaal.yaml", mijnklantportaal.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListPaymentLinkPayments"}},
+	{"hub2.yaml", hub2.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink"}},
+	{"telness.yaml", telness.GetSpec, []string{"CreatePaymentLink", "GetPaymentLink", "CancelPaymentLink"}},
+	{"mollie.yaml", mollie.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "UpdatePaymentLink", "DeletePaymentLink", "ListPaymentLinkPayments"}},
+	{"paylinks.yaml", paylinks.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListProviders",
 		"ListEvents", "StreamEvents", "GetEvent", "ListEventDeliveries", "RedeliverEvent",
 		"CreateWebhookEndpoint", "ListWebhookEndpoints", "GetWebhookEndpoint", "UpdateWebhookEndpoint", "DeleteWebhookEndpoint",
 		"RotateWebhookEndpointSecret", "TestWebhookEndpoint", "RecoverWebhookEndpoint", "ListEndpointDeliveries"}},

@@ -68,7 +68,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 // which options each provider takes and of which type, so a provider's new option works here as
 // soon as the spec has it.
 func providerOptions(provider string, kv keyValues) (*api.ProviderOptions, error) {
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		return nil, err
 	}

@@ -156,7 +156,7 @@ func flatten(err error) []error {
 		return nil
 	}
 	var many []error
-	switch e := err.(type) {
+	switch e := any(err).(type) { // the error itself: what it wraps is not split
 	case openapi3.MultiError:
 		many = e
 	case interface{ Unwrap() []error }:

@@ -54,9 +54,9 @@ func TestTwoDispatchersPostgresDeliverOnce(t *testing.T) {
 	}
 	wg.Wait()
 	for _, rcv := range rcvs {
-		reqs := rcv.Wait(2*links, 30*time.Second)
+		rcv.Wait(2*links, 30*time.Second)
 		time.Sleep(200 * time.Millisecond) // let a duplicate, if any, arrive
-		reqs = rcv.Requests()
+		reqs := rcv.Requests()
 		seen := map[string]int{}
 		for _, r := range reqs {
 			if !r.VerifyOK {

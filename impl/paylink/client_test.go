@@ -1072,7 +1072,7 @@ func TestCloseRefusalIsExplained(t *testing.T) {
 				t.Fatalf("Close: %v, want %v", err, tt.want)
 			}
 			for _, o := range others {
-				if o != tt.want && errors.Is(err, o) {
+				if !errors.Is(o, tt.want) && errors.Is(err, o) {
 					t.Errorf("Close: %v also matches %v", err, o)
 				}
 			}
@@ -1123,10 +1123,10 @@ func TestAdapterErrorsAreClassified(t *testing.T) {
 				if !errors.Is(err, tt.want) {
 					t.Errorf("%s: %v, want %v", op, err, tt.want)
 				}
-				if tt.want != context.Canceled && tt.err != paylink.ErrNotFound && (!errors.As(err, &pe) || pe.Provider != "closer") {
+				if !errors.Is(tt.want, context.Canceled) && !errors.Is(tt.err, paylink.ErrNotFound) && (!errors.As(err, &pe) || pe.Provider != "closer") {
 					t.Errorf("%s: %#v is not a ProviderError of closer", op, err)
 				}
-				if tt.err == plain && !errors.Is(err, plain) {
+				if errors.Is(tt.err, plain) && !errors.Is(err, plain) {
 					t.Errorf("%s: %v lost the adapter's error", op, err)
 				}
 			}

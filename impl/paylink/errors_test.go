@@ -25,8 +25,8 @@ var sentinels = []error{
 func matchesOnly(t *testing.T, err, want error) {
 	t.Helper()
 	for _, s := range sentinels {
-		if got := errors.Is(err, s); got != (s == want) {
-			t.Errorf("errors.Is(%v, %v) = %t, want %t", err, s, got, s == want)
+		if got, should := errors.Is(err, s), errors.Is(s, want); got != should {
+			t.Errorf("errors.Is(%v, %v) = %t, want %t", err, s, got, should)
 		}
 	}
 }
@@ -136,7 +136,7 @@ func TestKindForStatus(t *testing.T) {
 		{0, paylink.ErrProvider},
 	}
 	for _, tt := range tests {
-		if got := paylink.KindForStatus(tt.status); got != tt.kind {
+		if got := paylink.KindForStatus(tt.status); !errors.Is(got, tt.kind) {
 			t.Errorf("KindForStatus(%d) = %v, want %v", tt.status, got, tt.kind)
 		}
 	}
@@ -213,18 +213,18 @@ func TestTransportError(t *testing.T) {
 			if !errors.As(err, &pe) || pe.Provider != "hub2" || pe.Status != 0 {
 				t.Fatalf("TransportError() = %#v, want a *ProviderError of hub2 without status", err)
 			}
-			if pe.Err != tt.err || !errors.Is(err, tt.err) {
+			if !errors.Is(pe.Err, tt.err) || !errors.Is(err, tt.err) {
 				t.Errorf("the cause %v is not kept: %v", tt.err, pe.Err)
 			}
 		})
 	}
 
 	// A cancelled call is the caller's doing, not the provider's: it comes back as is.
-	if err := paylink.TransportError("hub2", context.Canceled); err != context.Canceled {
+	if err := paylink.TransportError("hub2", context.Canceled); !errors.Is(err, context.Canceled) || errors.As(err, new(*paylink.ProviderError)) {
 		t.Errorf("TransportError(context.Canceled) = %#v, want context.Canceled itself", err)
 	}
 	wrapped := fmt.Errorf("Get \"http://x\": %w", context.Canceled)
-	if err := paylink.TransportError("hub2", wrapped); err != wrapped {
+	if err := paylink.TransportError("hub2", wrapped); !errors.Is(err, wrapped) || errors.As(err, new(*paylink.ProviderError)) {
 		t.Errorf("TransportError(%v) = %#v, want it as is", wrapped, err)
 	}
 }

@@ -135,11 +135,11 @@ func TestKilledMidDeliveryRestartsOnTheSameFile(t *testing.T) {
 	ep := first.call("POST", "/v1/webhook-endpoints", "sk_sandbox_demo", `{"url":"`+rcv.URL()+`"}`)
 	rcv.SetSecrets(ep["secret"].(string))
 	first.call("POST", "/v1/payment-links", "sk_sandbox_demo", hub2Link)
-	got := rcv.Wait(1, 10*time.Second)
+	rcv.Wait(1, 10*time.Second)
 	first.kill()
 
 	second := serveProcess(t, bin, env...)
-	got = rcv.Wait(2, 30*time.Second) // after the dead process's lease (4 s) runs out
+	got := rcv.Wait(2, 30*time.Second) // after the dead process's lease (4 s) runs out
 	if got[0].ID != got[1].ID || !got[1].VerifyOK {
 		t.Errorf("redelivered %s (verified %v), first delivery %s", got[1].ID, got[1].VerifyOK, got[0].ID)
 	}
@@ -177,11 +177,11 @@ func TestKilledInstanceLeasesAreTakenOver(t *testing.T) {
 	ep := first.call("POST", "/v1/webhook-endpoints", "sk_sandbox_demo", `{"url":"`+rcv.URL()+`"}`)
 	rcv.SetSecrets(ep["secret"].(string))
 	first.call("POST", "/v1/payment-links", "sk_sandbox_demo", hub2Link)
-	got := rcv.Wait(1, 10*time.Second) // the first instance is delivering
+	rcv.Wait(1, 10*time.Second) // the first instance is delivering
 	second := serveProcess(t, bin, append(env, "PAYLINKS_DATA_DIR="+t.TempDir())...)
 	first.kill()
 
-	got = rcv.Wait(2, 30*time.Second)
+	got := rcv.Wait(2, 30*time.Second)
 	if got[0].ID != got[1].ID || !got[1].VerifyOK {
 		t.Errorf("taken over: %s (verified %v), first %s", got[1].ID, got[1].VerifyOK, got[0].ID)
 	}

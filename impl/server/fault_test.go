@@ -27,10 +27,6 @@ const leakMarker = "LEAKED-UPSTREAM-DATA"
 const mkpLink = `{"id":"plk_1","description":"Contribution costs","currency":"EUR","amount":"12.95","reusable":false,` +
 	`"expiresAt":null,"status":"open","checkoutUrl":"https://demo.mijnklantportaal.nl/payment-link/plk_1","createdAt":"2024-04-29T21:00:00+02:00"}`
 
-// telnessLink is a Telness link that satisfies the curated spec.
-const telnessLink = `{"paymentLinkId":"tl_1","url":"https://pay.example/tl_1","status":"ACTIVE",` +
-	`"createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`
-
 // upstream is an httptest server standing in for a provider; it counts the requests it gets and
 // remembers the last ones.
 type upstream struct {

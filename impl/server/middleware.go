@@ -57,7 +57,7 @@ func (s *Server) validateUnified(spec *validation.Spec) echo.MiddlewareFunc {
 				if s.cfg.Mode == Enforce {
 					return verr
 				}
-				c.Response().Header().Add(violationsHeader, summary(verr.(*validation.Error).Violations))
+				c.Response().Header().Add(violationsHeader, summary(validation.ViolationsOf(verr)))
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 
@@ -86,7 +86,7 @@ func (s *Server) validateUnified(spec *validation.Spec) echo.MiddlewareFunc {
 				w.Header()[k] = v
 			}
 			if verr := spec.ValidateResponse(r.Context(), op, rec.status, rec.header, rec.body.Bytes()); verr != nil {
-				vs := verr.(*validation.Error).Violations
+				vs := validation.ViolationsOf(verr)
 				s.metrics.violations.WithLabelValues("paylinks", op.ID(), "response").Inc()
 				traceViolations(r.Context(), "paylinks", op.ID(), "response", len(vs))
 				s.log.ErrorContext(r.Context(), "our answer violates the unified spec", "operation", op.ID(), "status", rec.status, "violations", vs)

@@ -57,7 +57,7 @@ func (s *Server) passthrough(c echo.Context) error {
 		if s.cfg.Mode == Enforce {
 			return verr
 		}
-		c.Response().Header().Add(violationsHeader, summary(verr.(*validation.Error).Violations))
+		c.Response().Header().Add(violationsHeader, summary(validation.ViolationsOf(verr)))
 	}
 
 	ctx, notes := withViolationNotes(validation.WithOperation(r.Context(), op))

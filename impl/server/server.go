@@ -366,7 +366,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 
 	limit := middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", s.cfg.MaxBodyBytes)})
 
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		return err
 	}

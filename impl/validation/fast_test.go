@@ -31,8 +31,8 @@ func specs(t testing.TB) map[string]*Spec {
 	t.Helper()
 	out := map[string]*Spec{}
 	for name, get := range map[string]func() (*openapi3.T, error){
-		"mijnklantportaal": mijnklantportaal.GetSwagger, "hub2": hub2.GetSwagger,
-		"telness": telness.GetSwagger, "paylinks": paylinks.GetSwagger,
+		"mijnklantportaal": mijnklantportaal.GetSpec, "hub2": hub2.GetSpec,
+		"telness": telness.GetSpec, "paylinks": paylinks.GetSpec,
 	} {
 		doc, err := get()
 		if err != nil {

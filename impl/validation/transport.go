@@ -151,7 +151,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return res, nil
 	}
 	if verr := t.Spec.ValidateResponse(req.Context(), op, res.StatusCode, res.Header, body); verr != nil {
-		ce := &ContractError{Operation: op.ID(), Status: res.StatusCode, Violations: verr.(*Error).Violations}
+		ce := &ContractError{Operation: op.ID(), Status: res.StatusCode, Violations: ViolationsOf(verr)}
 		if t.OnViolation != nil {
 			t.OnViolation(req.Context(), op.ID(), ce)
 		}

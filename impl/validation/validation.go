@@ -348,7 +348,8 @@ func requestError(err error) *Error {
 // flatten splits a MultiError (only at the top: a parameter error keeps its nested errors, so its
 // violation keeps the parameter's name).
 func flatten(err error) []error {
-	if me, ok := err.(openapi3.MultiError); ok {
+	// The error itself, not what it wraps (errors.As would look there too).
+	if me, ok := any(err).(openapi3.MultiError); ok {
 		var out []error
 		for _, e := range me {
 			out = append(out, flatten(e)...)
@@ -503,4 +504,14 @@ func duplicateKeys(body []byte) []Violation {
 		return nil // syntax errors and excessive depth are reported by the validator with its own message
 	}
 	return out
+}
+
+// ViolationsOf returns the violations of a validation error (an *Error, wrapped or not), none
+// for any other error.
+func ViolationsOf(err error) []Violation {
+	var ve *Error
+	if errors.As(err, &ve) {
+		return ve.Violations
+	}
+	return nil
 }

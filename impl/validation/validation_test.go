@@ -32,7 +32,7 @@ func spec(t testing.TB, get func() (*openapi3.T, error)) *validation.Spec {
 
 func TestValidateRequest(t *testing.T) {
 	t.Parallel()
-	s := spec(t, paylinks.GetSwagger)
+	s := spec(t, paylinks.GetSpec)
 	tests := []struct {
 		name, method, target, body string
 		header                     map[string]string
@@ -94,7 +94,7 @@ func TestValidateRequest(t *testing.T) {
 
 func TestFind(t *testing.T) {
 	t.Parallel()
-	s := spec(t, paylinks.GetSwagger)
+	s := spec(t, paylinks.GetSpec)
 	tests := []struct {
 		method, path string
 		op           string
@@ -124,7 +124,7 @@ func TestFind(t *testing.T) {
 
 func TestTransport(t *testing.T) {
 	t.Parallel()
-	s := spec(t, mijnklantportaal.GetSwagger)
+	s := spec(t, mijnklantportaal.GetSpec)
 	const valid = `{"id":"plk_abc","description":"d","currency":"EUR","amount":"12.95","reusable":false,"expiresAt":null,"status":"open","checkoutUrl":null,"createdAt":"2024-04-29T21:00:00+02:00"}`
 	tests := []struct {
 		name, body string
@@ -176,7 +176,7 @@ func TestTransport(t *testing.T) {
 // A closed answer body must never show bytes of a later answer that reuses its buffer.
 func TestAnswerBodyAfterCloseReadsNothing(t *testing.T) {
 	t.Parallel()
-	s := spec(t, mijnklantportaal.GetSwagger)
+	s := spec(t, mijnklantportaal.GetSpec)
 	link := `{"id":"plk_00000000000001","description":"x","currency":"EUR","amount":"1.00","reusable":false,"status":"open","expiresAt":"2030-05-14T21:00:00+02:00","checkoutUrl":"https://x.example/p","createdAt":"2024-04-29T21:00:00+02:00"}`
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -15,7 +15,7 @@ import (
 // the spec gains a value they do not list.
 func specEnum(t *testing.T, schema string) []string {
 	t.Helper()
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}

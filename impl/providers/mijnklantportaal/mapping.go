@@ -2,6 +2,7 @@ package mijnklantportaal
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -112,7 +113,7 @@ var createFields = map[string]string{
 // the ProviderError, with the provider's status and message, also carries the field violations as
 // a *paylink.ValidationError. A 422 that means something else (a refused close) is left alone.
 func refine(ans call.Answer, pe *paylink.ProviderError) {
-	if ans.Status != http.StatusUnprocessableEntity || pe.Kind != paylink.ErrInvalidInput {
+	if ans.Status != http.StatusUnprocessableEntity || !errors.Is(pe.Kind, paylink.ErrInvalidInput) {
 		return
 	}
 	var e providerError

@@ -33,7 +33,7 @@ const (
 )
 
 var spec = func() *validation.Spec {
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		panic(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 // spec is the curated Telness spec, prepared for validation once for every test.
 var spec = func() *validation.Spec {
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		panic(err)
 	}

@@ -54,7 +54,7 @@ func auth(key, merchant, environment string) api.RequestEditorFn {
 }
 
 var spec = func() *validation.Spec {
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		panic(err)
 	}

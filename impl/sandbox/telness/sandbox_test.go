@@ -55,7 +55,7 @@ func newEnv(t *testing.T, cfg sandbox.Config) *env {
 	sb := telness.New(cfg)
 	srv := httptest.NewServer(sandbox.Handler("/sandbox", sb))
 	t.Cleanup(srv.Close)
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}
