@@ -12,27 +12,13 @@ import (
 	"testing"
 	"time"
 
-	api "github.com/paylinks/paylinks/gen/hub2"
 	"github.com/paylinks/paylinks/impl/paylink"
 	hub2 "github.com/paylinks/paylinks/impl/providers/hub2"
 	"github.com/paylinks/paylinks/impl/sandbox"
 	hub2sandbox "github.com/paylinks/paylinks/impl/sandbox/hub2"
-	"github.com/paylinks/paylinks/impl/validation"
 )
 
 var start = time.Date(2024, 1, 15, 12, 0, 0, 0, time.UTC)
-
-var spec = func() *validation.Spec {
-	doc, err := api.GetSpec()
-	if err != nil {
-		panic(err)
-	}
-	s, err := validation.New(doc)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
 
 // recorder remembers the requests the adapter sent, to assert exactly what went on the wire.
 type recorder struct {

@@ -20,7 +20,6 @@ import (
 	"github.com/paylinks/paylinks/impl/providers/mollie"
 	"github.com/paylinks/paylinks/impl/sandbox"
 	molliesandbox "github.com/paylinks/paylinks/impl/sandbox/mollie"
-	"github.com/paylinks/paylinks/impl/validation"
 )
 
 // start is the sandbox's time, years before the wall clock: expiry must be judged by Mollie's
@@ -31,18 +30,6 @@ const (
 	testKey = "test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM"
 	mount   = "/sandbox/mollie"
 )
-
-var spec = func() *validation.Spec {
-	doc, err := api.GetSpec()
-	if err != nil {
-		panic(err)
-	}
-	s, err := validation.New(doc)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
 
 // recorder remembers the requests the adapter sent and their bodies, to assert what went on the wire.
 type recorder struct {

@@ -3,11 +3,12 @@ package mollie_test
 import (
 	"net/http"
 
-	"github.com/paylinks/paylinks/impl/validation"
+	api "github.com/paylinks/paylinks/gen/mollie"
+	"github.com/paylinks/paylinks/impl/sandbox/sandboxtest"
 )
 
 // validatingTransport validates every answer against the curated spec in enforce mode, so any
 // answer that breaks the spec fails the call that got it.
 func validatingTransport(prefix string) http.RoundTripper {
-	return &validation.Transport{Spec: spec, Prefix: prefix}
+	return sandboxtest.Transport(api.GetSpec, prefix)
 }

@@ -53,18 +53,6 @@ func auth(key, merchant, environment string) api.RequestEditorFn {
 	}
 }
 
-var spec = func() *validation.Spec {
-	doc, err := api.GetSpec()
-	if err != nil {
-		panic(err)
-	}
-	s, err := validation.New(doc)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
-
 func newClient(t *testing.T, base string, edit api.RequestEditorFn) *api.ClientWithResponses {
 	t.Helper()
 	hc := &http.Client{Transport: validatingTransport("/sandbox/hub2")}

@@ -17,7 +17,7 @@ import (
 	api "github.com/paylinks/paylinks/gen/mollie"
 	"github.com/paylinks/paylinks/impl/sandbox"
 	mollie "github.com/paylinks/paylinks/impl/sandbox/mollie"
-	"github.com/paylinks/paylinks/impl/validation"
+	"github.com/paylinks/paylinks/impl/sandbox/sandboxtest"
 )
 
 var start = time.Date(2024, 1, 15, 12, 0, 0, 0, time.UTC)
@@ -27,18 +27,6 @@ const (
 	liveKey = "live_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM"
 	mount   = "/sandbox/mollie"
 )
-
-var spec = func() *validation.Spec {
-	doc, err := api.GetSpec()
-	if err != nil {
-		panic(err)
-	}
-	s, err := validation.New(doc)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
 
 // env is one sandbox served under /sandbox with the shared control API and checkout page, and a
 // generated client whose every answer is validated against the curated spec in enforce mode (an
@@ -65,7 +53,7 @@ func newEnv(t *testing.T, cfg sandbox.Config, opts ...mollie.Option) *env {
 
 func newClient(t *testing.T, base, key string) *api.ClientWithResponses {
 	t.Helper()
-	hc := &http.Client{Transport: &validation.Transport{Spec: spec, Prefix: strings.TrimPrefix(base, "http://"+hostOf(base))}}
+	hc := sandboxtest.Client(t, base, api.GetSpec)
 	c, err := api.NewClientWithResponses(base, api.WithHTTPClient(hc), api.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 		if key != "" {
 			r.Header.Set("Authorization", "Bearer "+key)
@@ -76,11 +64,6 @@ func newClient(t *testing.T, base, key string) *api.ClientWithResponses {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func hostOf(base string) string {
-	u, _ := url.Parse(base)
-	return u.Host
 }
 
 func eur(v string) *api.AmountNullable { return &api.AmountNullable{Currency: "EUR", Value: v} }
@@ -334,7 +317,7 @@ func TestAuthentication(t *testing.T) {
 			if tt.header != "" {
 				req.Header.Set("Authorization", tt.header)
 			}
-			rsp, err := (&http.Client{Transport: &validation.Transport{Spec: spec, Prefix: mount}}).Do(req)
+			rsp, err := (&http.Client{Transport: sandboxtest.Transport(api.GetSpec, mount)}).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -38,17 +40,32 @@ func Serve(t testing.TB, sim sandbox.Simulator, spec func() (*openapi3.T, error)
 // GetSpec): simulator tests hold the simulator to it with this client.
 func Client(t testing.TB, baseURL string, spec func() (*openapi3.T, error)) *http.Client {
 	t.Helper()
-	doc, err := spec()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := validation.New(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	u, err := url.Parse(baseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &http.Client{Transport: &validation.Transport{Spec: s, Prefix: u.Path}}
+	return &http.Client{Transport: Transport(spec, u.Path)}
+}
+
+// compiled caches the compiled specs of Transport, by their GetSpec function.
+var compiled sync.Map
+
+// Transport is a round tripper that fails every answer breaking the provider's curated spec (its
+// gen package's GetSpec), the paths of its operations below prefix; tests of adapters and
+// simulators call through it. The spec is compiled once per test binary.
+func Transport(spec func() (*openapi3.T, error), prefix string) http.RoundTripper {
+	key := reflect.ValueOf(spec).Pointer()
+	s, ok := compiled.Load(key)
+	if !ok {
+		doc, err := spec()
+		if err != nil {
+			panic(err)
+		}
+		v, err := validation.New(doc)
+		if err != nil {
+			panic(err)
+		}
+		s, _ = compiled.LoadOrStore(key, v)
+	}
+	return &validation.Transport{Spec: s.(*validation.Spec), Prefix: prefix}
 }

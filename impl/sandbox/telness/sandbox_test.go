@@ -19,8 +19,8 @@ import (
 
 	api "github.com/paylinks/paylinks/gen/telness"
 	"github.com/paylinks/paylinks/impl/sandbox"
+	"github.com/paylinks/paylinks/impl/sandbox/sandboxtest"
 	"github.com/paylinks/paylinks/impl/sandbox/telness"
-	"github.com/paylinks/paylinks/impl/validation"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -55,15 +55,7 @@ func newEnv(t *testing.T, cfg sandbox.Config) *env {
 	sb := telness.New(cfg)
 	srv := httptest.NewServer(sandbox.Handler("/sandbox", sb))
 	t.Cleanup(srv.Close)
-	doc, err := api.GetSpec()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := validation.New(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Transport: validatingTransport(spec, "/sandbox/telness")}
+	hc := &http.Client{Transport: sandboxtest.Transport(api.GetSpec, "/sandbox/telness")}
 	base := srv.URL + "/sandbox/telness"
 	client, err := api.NewClientWithResponses(base, api.WithHTTPClient(hc), api.WithRequestEditorFn(withKey(apiKey)))
 	if err != nil {
