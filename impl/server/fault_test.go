@@ -128,6 +128,10 @@ func trickle(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// telnessLink is a Telness link that satisfies the curated spec.
+const telnessLink = `{"paymentLinkId":"tl_1","url":"https://pay.example/tl_1","status":"ACTIVE",` +
+	`"createdAt":"2024-01-15T10:00:00Z","updatedAt":"2024-01-15T10:00:00Z"}`
+
 // unifiedID is the paylinks id of a provider link.
 func unifiedID(provider, linkID string) string {
 	return provider + "_" + base64.RawURLEncoding.EncodeToString([]byte(linkID))

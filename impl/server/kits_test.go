@@ -56,7 +56,6 @@ func sampleBody(t testing.TB, k kits.Kit) string {
 
 type route struct{ method, path, body string }
 
-
 // everyRoute is a request to every route that can reach a provider: the unified API on each
 // provider's links, every operation of each provider's spec through the passthrough (the body
 // from the spec's example), and some routes that reach none.

@@ -53,7 +53,7 @@ func (s *Server) validateUnified(spec *validation.Spec) echo.MiddlewareFunc {
 			}
 			if verr := spec.ValidateRequest(r.Context(), op, body); verr != nil {
 				s.metrics.violations.WithLabelValues("paylinks", op.ID(), "request").Inc()
-				traceViolations(r.Context(), "paylinks", op.ID(), "request", len(verr.(*validation.Error).Violations))
+				traceViolations(r.Context(), "paylinks", op.ID(), "request", len(validation.ViolationsOf(verr)))
 				if s.cfg.Mode == Enforce {
 					return verr
 				}

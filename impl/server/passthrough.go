@@ -53,7 +53,7 @@ func (s *Server) passthrough(c echo.Context) error {
 	}
 	if verr := p.spec.ValidateRequest(r.Context(), op, body); verr != nil {
 		s.metrics.violations.WithLabelValues(p.kit.Name, op.ID(), "request").Inc()
-		traceViolations(r.Context(), p.kit.Name, op.ID(), "request", len(verr.(*validation.Error).Violations))
+		traceViolations(r.Context(), p.kit.Name, op.ID(), "request", len(validation.ViolationsOf(verr)))
 		if s.cfg.Mode == Enforce {
 			return verr
 		}

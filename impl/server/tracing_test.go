@@ -85,7 +85,7 @@ func spanNames(spans []sdktrace.ReadOnlySpan) []string {
 func attrs(s sdktrace.ReadOnlySpan) map[string]string {
 	m := map[string]string{}
 	for _, kv := range s.Attributes() {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
@@ -112,8 +112,8 @@ func noSecrets(t *testing.T, spans []sdktrace.ReadOnlySpan, secrets ...string) {
 		kvs = append(kvs, attribute.String("name", s.Name()), attribute.String("status", s.Status().Description))
 		for _, kv := range kvs {
 			for _, secret := range secrets {
-				if strings.Contains(kv.Value.Emit(), secret) {
-					t.Errorf("%s %q: attribute %s = %q holds a secret", s.SpanKind(), s.Name(), kv.Key, kv.Value.Emit())
+				if strings.Contains(kv.Value.String(), secret) {
+					t.Errorf("%s %q: attribute %s = %q holds a secret", s.SpanKind(), s.Name(), kv.Key, kv.Value.String())
 				}
 			}
 		}
@@ -384,7 +384,7 @@ func wantEvent(t *testing.T, s sdktrace.ReadOnlySpan, want map[string]string) {
 	for _, e := range s.Events() {
 		got := map[string]string{}
 		for _, kv := range e.Attributes {
-			got[string(kv.Key)] = kv.Value.Emit()
+			got[string(kv.Key)] = kv.Value.String()
 		}
 		match := e.Name == "spec violation"
 		for k, v := range want {
