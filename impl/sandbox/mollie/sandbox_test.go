@@ -678,3 +678,29 @@ func TestHandlerStandalone(t *testing.T) {
 		t.Errorf("self %s", got)
 	}
 }
+
+// A create repeated with its Idempotency-Key is the first one again; the key with another request
+// is refused, naming the header (MOL-15).
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Config{})
+	ctx := context.Background()
+	key := "4f8c1e2a-1111-4222-8333-444455556666"
+	params := &api.CreatePaymentLinkParams{IdempotencyKey: &key}
+	first, err := e.client.CreatePaymentLinkWithResponse(ctx, params, api.CreatePaymentLinkRequest{Description: "x", Amount: eur("1.00")})
+	if err != nil || first.HALJSON201 == nil {
+		t.Fatalf("create: %v", err)
+	}
+	again, err := e.client.CreatePaymentLinkWithResponse(ctx, params, api.CreatePaymentLinkRequest{Description: "x", Amount: eur("1.00")})
+	if err != nil || again.HALJSON201 == nil || again.HALJSON201.Id != first.HALJSON201.Id {
+		t.Errorf("repeated: %v %s, want %s again", err, again.Body, first.HALJSON201.Id)
+	}
+	other, err := e.client.CreatePaymentLinkWithResponse(ctx, params, api.CreatePaymentLinkRequest{Description: "y", Amount: eur("1.00")})
+	if err != nil || other.StatusCode() != http.StatusUnprocessableEntity || !strings.Contains(string(other.Body), `"field":"Idempotency-Key"`) {
+		t.Errorf("another request with the key: %v %d %s", err, other.StatusCode(), other.Body)
+	}
+	list, err := e.client.ListPaymentLinksWithResponse(ctx, nil)
+	if err != nil || list.HALJSON200 == nil || len(list.HALJSON200.UnderscoreEmbedded.PaymentLinks) != 1 {
+		t.Errorf("list: %v %s, want the one link", err, list.Body)
+	}
+}
