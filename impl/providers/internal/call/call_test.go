@@ -206,3 +206,26 @@ func TestDefaults(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestDecoder(t *testing.T) {
+	t.Parallel()
+	type link struct{ ID string }
+	decode := call.Decoder(wire, func(a call.Answer, l link) (paylink.Link, error) {
+		return paylink.Link{ProviderLinkID: l.ID, Raw: a.Body}, nil
+	})
+	if l, err := decode(call.Answer{Status: 200, Body: []byte(`{"ID":"l1"}`)}, nil); err != nil || l.ProviderLinkID != "l1" {
+		t.Errorf("decoded %+v, %v", l, err)
+	}
+	failed := errors.New("the call failed")
+	if _, err := decode(call.Answer{}, failed); !errors.Is(err, failed) {
+		t.Errorf("the call's error: %v", err)
+	}
+	if _, err := decode(call.Answer{Status: 200, Body: []byte(`[`)}, nil); !errors.Is(err, paylink.ErrContractViolation) {
+		t.Errorf("an undecodable answer: %v", err)
+	}
+	for u, want := range map[string]bool{"https://shop.example/ok": true, "http://x": true, "/ok": false, "ftp://x": false, "https://": false} {
+		if call.HTTPURL(u) != want {
+			t.Errorf("HTTPURL(%q) = %v", u, !want)
+		}
+	}
+}
