@@ -382,7 +382,7 @@ func (c *cli) endpointsTest(ctx context.Context, id string, wait time.Duration) 
 		if len(ds.JSON200.Data) == 0 {
 			// The server stores an event and its deliveries at once: none now means none ever.
 			fmt.Fprintf(c.stderr, "%s: the server made no delivery of %s to %s.\n", g.cmd, ev.Id, id)
-			fmt.Fprintf(c.stderr, "Does the endpoint's event types filter leave out %s? 'paylinks webhooks endpoints get %s' shows it.\n", ev.Type, id)
+			fmt.Fprintf(c.stderr, "Is the endpoint still there and enabled? 'paylinks webhooks endpoints get %s' shows it.\n", id)
 			return errShown
 		}
 		for _, d := range ds.JSON200.Data {
