@@ -27,14 +27,16 @@ var specs = []struct {
 	embedded   func() (*openapi3.T, error)
 	operations []string
 }{
-	{"mijnklantportaal.yaml", mijnklantportaal.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListPaymentLinkPayments"}},
-	{"hub2.yaml", hub2.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink"}},
+	{"mijnklantportaal.yaml", mijnklantportaal.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListPaymentLinkPayments",
+		"CreateWebhookRecord", "ListWebhookRecords", "GetWebhookRecord"}},
+	{"hub2.yaml", hub2.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "CreateWebhook"}},
 	{"telness.yaml", telness.GetSpec, []string{"CreatePaymentLink", "GetPaymentLink", "CancelPaymentLink"}},
 	{"mollie.yaml", mollie.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "UpdatePaymentLink", "DeletePaymentLink", "ListPaymentLinkPayments"}},
 	{"paylinks.yaml", paylinks.GetSpec, []string{"CreatePaymentLink", "ListPaymentLinks", "GetPaymentLink", "ClosePaymentLink", "ListProviders",
 		"ListEvents", "StreamEvents", "GetEvent", "ListEventDeliveries", "RedeliverEvent",
 		"CreateWebhookEndpoint", "ListWebhookEndpoints", "GetWebhookEndpoint", "UpdateWebhookEndpoint", "DeleteWebhookEndpoint",
-		"RotateWebhookEndpointSecret", "TestWebhookEndpoint", "RecoverWebhookEndpoint", "ListEndpointDeliveries"}},
+		"RotateWebhookEndpointSecret", "TestWebhookEndpoint", "RecoverWebhookEndpoint", "ListEndpointDeliveries",
+		"ListProviderWebhooks", "RegisterProviderWebhooks"}},
 }
 
 func load(t *testing.T, file string) *openapi3.T {

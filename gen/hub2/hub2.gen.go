@@ -151,6 +151,28 @@ type CreatePaymentLinkRequest struct {
 	Type *PaymentLinkType `json:"type,omitempty"`
 }
 
+// CreateWebhookRequest Body of CreateWebhook. `url` and the events list are documented; `description` and
+// `metadata` come from third-party code (HUB2-36).
+type CreateWebhookRequest struct {
+	// Description A label of the webhook (third-party code).
+	//
+	// Example: paylinks
+	Description *string `json:"description,omitempty"`
+
+	// Events Names of the events to be called for (HUB2-38).
+	//
+	// Example: ["payment.succeeded","payment.failed","payment_intent.succeeded"]
+	Events []string `json:"events"`
+
+	// Metadata Free key-value data (third-party code).
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+
+	// Url The URL Hub2 calls.
+	//
+	// Example: https://paylinks.example.com/webhooks/hub2
+	Url string `json:"url"`
+}
+
 // CreatedPaymentLink Response of create: the link object plus `operators`, `merchantId`, `description`,
 // `successUrl` and `failureUrl`. Listed flat (not allOf PaymentLink) because Hub2's real create
 // response carries `maximumPayments` but no `currentSuccessCount`. Requires what PaymentLink
@@ -499,6 +521,97 @@ type PaymentLinkStatus string
 // Example: single_use
 type PaymentLinkType string
 
+// Webhook A webhook as create answers it. Only `secret` is documented, and it is all paylinks needs;
+// the other fields are what third-party code reads or sends (HUB2-36).
+type Webhook struct {
+	// CreatedAt Example: 2024-01-15T12:00:00.000Z
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+
+	// Description Example: paylinks
+	Description *string `json:"description,omitempty"`
+
+	// Events Example: ["payment.succeeded"]
+	Events *[]string `json:"events,omitempty"`
+
+	// Id Webhook id.
+	//
+	// Example: wh_Q1r2S3t4U5v6W7x8Y9z0A
+	Id string `json:"id,omitempty"`
+
+	// Secret The secret the calls are signed with; shown here, to be kept carefully.
+	//
+	// Example: 5257a869e7ecebeda32affa62cd4b1c0
+	Secret string `json:"secret"`
+
+	// Status Example: active
+	Status *string `json:"status,omitempty"`
+
+	// UpdatedAt Example: 2024-01-15T12:00:00.000Z
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+
+	// Url The URL Hub2 calls.
+	//
+	// Example: https://paylinks.example.com/webhooks/hub2
+	Url string `json:"url,omitempty"`
+}
+
+// WebhookEvent The body of a webhook call, as third-party code reads it (HUB2-38): an envelope `{id, type,
+// data, createdAt}` whose `data` is the payment intent or payment concerned. Nothing is
+// documented but the event name `payment_intent.created`, so nothing is required and every
+// field is open: paylinks reads ids from it (`pi_`, `pay_`, `pl_`, the purchase reference)
+// and confirms what happened with GetPaymentLink.
+//
+// Example: {"createdAt":"2024-01-15T12:10:00.000Z","data":{"amount":1000,"currency":"XOF","id":"pay_QW2d6JnqiatcH8KhK0mD1","intentId":"pi_z1urYtVFgEebtcj8fxp4v","status":"successful"},"id":"evt_3Lx1F7WfEmTdhc0sA2Y5K","type":"payment.succeeded"}
+type WebhookEvent struct {
+	// CreatedAt When the event happened.
+	//
+	// Example: 2024-01-15T12:10:00.000Z
+	CreatedAt *string `json:"createdAt,omitempty"`
+
+	// Data The object an event is about: a payment intent (`pi_…`, with `purchaseReference` and
+	// `payments`) or a payment (`pay_…`, with `intentId`). Third-party code only (HUB2-38);
+	// open, nothing required.
+	Data *WebhookEventData `json:"data,omitempty"`
+
+	// Id Event id (third-party code); paylinks dedups deliveries by it.
+	//
+	// Example: evt_3Lx1F7WfEmTdhc0sA2Y5K
+	Id *string `json:"id,omitempty"`
+
+	// Type Event name, e.g. `payment_intent.created` (documented), `payment.succeeded` (third-party).
+	//
+	// Example: payment.succeeded
+	Type *string `json:"type,omitempty"`
+}
+
+// WebhookEventData The object an event is about: a payment intent (`pi_…`, with `purchaseReference` and
+// `payments`) or a payment (`pay_…`, with `intentId`). Third-party code only (HUB2-38);
+// open, nothing required.
+type WebhookEventData struct {
+	// Id Id of the payment intent (`pi_…`) or payment (`pay_…`).
+	//
+	// Example: pay_QW2d6JnqiatcH8KhK0mD1
+	Id *string `json:"id,omitempty"`
+
+	// IntentId The payment intent of a payment.
+	//
+	// Example: pi_z1urYtVFgEebtcj8fxp4v
+	IntentId *string `json:"intentId,omitempty"`
+
+	// Payments The payments of a payment intent.
+	Payments *[]map[string]interface{} `json:"payments,omitempty"`
+
+	// PurchaseReference The merchant's reference of a payment intent (a link's purchaseReference).
+	//
+	// Example: ORDER-12345
+	PurchaseReference *string `json:"purchaseReference,omitempty"`
+
+	// Status Status of the intent or payment (open string).
+	//
+	// Example: successful
+	Status *string `json:"status,omitempty"`
+}
+
 // PaymentLinkId defines model for PaymentLinkId.
 type PaymentLinkId = string
 
@@ -570,6 +683,9 @@ type ListPaymentLinksParams struct {
 
 // CreatePaymentLinkJSONRequestBody defines body for CreatePaymentLink for application/json ContentType.
 type CreatePaymentLinkJSONRequestBody = CreatePaymentLinkRequest
+
+// CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
+type CreateWebhookJSONRequestBody = CreateWebhookRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -701,6 +817,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /payment-links/{id}/close (the `ClosePaymentLink` operationId).
 	ClosePaymentLink(ctx context.Context, id PaymentLinkId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookWithBody Subscribe a URL to events
+	//
+	// Registers a URL to be called for the listed events. The answer carries the `secret` Hub2
+	// signs the calls with; it is to be "kept carefully" (whether a later read returns it again
+	// is not documented). Hub2 signs each call's raw JSON body with HMAC-SHA256 and sends
+	// `Hub2-Signature: s1=<digest with the current secret>,s0=<digest with the old secret>`,
+	// `s0` only for 24 hours after a secret update. The request and answer fields other than
+	// `url`, `events` and `secret` come from third-party code (HUB2-36). Payment links have no
+	// events of their own: subscribe to payment and payment-intent events (HUB2-38).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhook Subscribe a URL to events
+	//
+	// Registers a URL to be called for the listed events. The answer carries the `secret` Hub2
+	// signs the calls with; it is to be "kept carefully" (whether a later read returns it again
+	// is not documented). Hub2 signs each call's raw JSON body with HMAC-SHA256 and sends
+	// `Hub2-Signature: s1=<digest with the current secret>,s0=<digest with the old secret>`,
+	// `s0` only for 24 hours after a secret update. The request and answer fields other than
+	// `url`, `events` and `secret` come from third-party code (HUB2-36). Payment links have no
+	// events of their own: subscribe to payment and payment-intent events (HUB2-38).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /webhooks (the `CreateWebhook` operationId).
+	CreateWebhook(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListPaymentLinks List payment links
@@ -800,6 +946,56 @@ func (c *Client) GetPaymentLink(ctx context.Context, id PaymentLinkId, reqEditor
 // Corresponds with PATCH /payment-links/{id}/close (the `ClosePaymentLink` operationId).
 func (c *Client) ClosePaymentLink(ctx context.Context, id PaymentLinkId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewClosePaymentLinkRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookWithBody Subscribe a URL to events
+//
+// Registers a URL to be called for the listed events. The answer carries the `secret` Hub2
+// signs the calls with; it is to be "kept carefully" (whether a later read returns it again
+// is not documented). Hub2 signs each call's raw JSON body with HMAC-SHA256 and sends
+// `Hub2-Signature: s1=<digest with the current secret>,s0=<digest with the old secret>`,
+// `s0` only for 24 hours after a secret update. The request and answer fields other than
+// `url`, `events` and `secret` come from third-party code (HUB2-36). Payment links have no
+// events of their own: subscribe to payment and payment-intent events (HUB2-38).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhook Subscribe a URL to events
+//
+// Registers a URL to be called for the listed events. The answer carries the `secret` Hub2
+// signs the calls with; it is to be "kept carefully" (whether a later read returns it again
+// is not documented). Hub2 signs each call's raw JSON body with HMAC-SHA256 and sends
+// `Hub2-Signature: s1=<digest with the current secret>,s0=<digest with the old secret>`,
+// `s0` only for 24 hours after a secret update. The request and answer fields other than
+// `url`, `events` and `secret` come from third-party code (HUB2-36). Payment links have no
+// events of their own: subscribe to payment and payment-intent events (HUB2-38).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhook(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1020,6 +1216,46 @@ func NewClosePaymentLinkRequest(server string, id PaymentLinkId) (*http.Request,
 	return req, nil
 }
 
+// NewCreateWebhookRequest calls the generic CreateWebhook builder with application/json body
+func NewCreateWebhookRequest(server string, body CreateWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebhookRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateWebhookRequestWithBody constructs an http.Request for the CreateWebhook method, with any body, and a specified content type
+func NewCreateWebhookRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1126,6 +1362,36 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /payment-links/{id}/close (the `ClosePaymentLink` operationId).
 	ClosePaymentLinkWithResponse(ctx context.Context, id PaymentLinkId, reqEditors ...RequestEditorFn) (*ClosePaymentLinkResponse, error)
+
+	// CreateWebhookWithBodyWithResponse Subscribe a URL to events
+	//
+	// Registers a URL to be called for the listed events. The answer carries the `secret` Hub2
+	// signs the calls with; it is to be "kept carefully" (whether a later read returns it again
+	// is not documented). Hub2 signs each call's raw JSON body with HMAC-SHA256 and sends
+	// `Hub2-Signature: s1=<digest with the current secret>,s0=<digest with the old secret>`,
+	// `s0` only for 24 hours after a secret update. The request and answer fields other than
+	// `url`, `events` and `secret` come from third-party code (HUB2-36). Payment links have no
+	// events of their own: subscribe to payment and payment-intent events (HUB2-38).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// CreateWebhookWithResponse Subscribe a URL to events
+	//
+	// Registers a URL to be called for the listed events. The answer carries the `secret` Hub2
+	// signs the calls with; it is to be "kept carefully" (whether a later read returns it again
+	// is not documented). Hub2 signs each call's raw JSON body with HMAC-SHA256 and sends
+	// `Hub2-Signature: s1=<digest with the current secret>,s0=<digest with the old secret>`,
+	// `s0` only for 24 hours after a secret update. The request and answer fields other than
+	// `url`, `events` and `secret` come from third-party code (HUB2-36). Payment links have no
+	// events of their own: subscribe to payment and payment-intent events (HUB2-38).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithResponse(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
 }
 
 type ListPaymentLinksResponse struct {
@@ -1467,6 +1733,96 @@ func (r ClosePaymentLinkResponse) ContentType() string {
 	return ""
 }
 
+type CreateWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Webhook
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *ServerError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebhookResponse) GetJSON201() *Webhook {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateWebhookResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateWebhookResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateWebhookResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateWebhookResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateWebhookResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateWebhookResponse) GetJSONDefault() *ServerError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListPaymentLinksWithResponse List payment links
 //
 // Returns the merchant's payment links (in the environment of the request) as a bare JSON
@@ -1558,6 +1914,48 @@ func (c *ClientWithResponses) ClosePaymentLinkWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseClosePaymentLinkResponse(rsp)
+}
+
+// CreateWebhookWithBodyWithResponse Subscribe a URL to events
+//
+// Registers a URL to be called for the listed events. The answer carries the `secret` Hub2
+// signs the calls with; it is to be "kept carefully" (whether a later read returns it again
+// is not documented). Hub2 signs each call's raw JSON body with HMAC-SHA256 and sends
+// `Hub2-Signature: s1=<digest with the current secret>,s0=<digest with the old secret>`,
+// `s0` only for 24 hours after a secret update. The request and answer fields other than
+// `url`, `events` and `secret` come from third-party code (HUB2-36). Payment links have no
+// events of their own: subscribe to payment and payment-intent events (HUB2-38).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhookWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
+}
+
+// CreateWebhookWithResponse Subscribe a URL to events
+//
+// Registers a URL to be called for the listed events. The answer carries the `secret` Hub2
+// signs the calls with; it is to be "kept carefully" (whether a later read returns it again
+// is not documented). Hub2 signs each call's raw JSON body with HMAC-SHA256 and sends
+// `Hub2-Signature: s1=<digest with the current secret>,s0=<digest with the old secret>`,
+// `s0` only for 24 hours after a secret update. The request and answer fields other than
+// `url`, `events` and `secret` come from third-party code (HUB2-36). Payment links have no
+// events of their own: subscribe to payment and payment-intent events (HUB2-38).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithResponse(ctx context.Context, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhook(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
 }
 
 // ParseListPaymentLinksResponse parses an HTTP response from a ListPaymentLinksWithResponse call
@@ -1839,6 +2237,81 @@ func ParseClosePaymentLinkResponse(rsp *http.Response) (*ClosePaymentLinkRespons
 	return response, nil
 }
 
+// ParseCreateWebhookResponse parses an HTTP response from a CreateWebhookWithResponse call
+func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest ServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListPaymentLinks List payment links
@@ -1853,6 +2326,9 @@ type ServerInterface interface {
 	// ClosePaymentLink Close a payment link
 	// (PATCH /payment-links/{id}/close)
 	ClosePaymentLink(ctx echo.Context, id PaymentLinkId) error
+	// CreateWebhook Subscribe a URL to events
+	// (POST /webhooks)
+	CreateWebhook(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1947,6 +2423,15 @@ func (w *ServerInterfaceWrapper) ClosePaymentLink(ctx echo.Context) error {
 	return err
 }
 
+// CreateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhook(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhook(ctx)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1998,6 +2483,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/payment-links", wrapper.CreatePaymentLink, options.OperationMiddlewares["CreatePaymentLink"]...)
 	router.GET(options.BaseURL+"/payment-links/:id", wrapper.GetPaymentLink, options.OperationMiddlewares["GetPaymentLink"]...)
 	router.PATCH(options.BaseURL+"/payment-links/:id/close", wrapper.ClosePaymentLink, options.OperationMiddlewares["ClosePaymentLink"]...)
+	router.POST(options.BaseURL+"/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["CreateWebhook"]...)
 
 }
 
@@ -2467,6 +2953,129 @@ func (response ClosePaymentLinkdefaultJSONResponse) VisitClosePaymentLinkRespons
 	return err
 }
 
+type CreateWebhookRequestObject struct {
+	Body *CreateWebhookJSONRequestBody
+}
+
+type CreateWebhookResponseObject interface {
+	VisitCreateWebhookResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhook200JSONResponse Webhook
+
+func (response CreateWebhook200JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook201JSONResponse Webhook
+
+func (response CreateWebhook201JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateWebhook400JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateWebhook401JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateWebhook403JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateWebhook409JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateWebhook429JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateWebhookdefaultJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListPaymentLinks List payment links
@@ -2481,6 +3090,9 @@ type StrictServerInterface interface {
 	// ClosePaymentLink Close a payment link
 	// (PATCH /payment-links/{id}/close)
 	ClosePaymentLink(ctx context.Context, request ClosePaymentLinkRequestObject) (ClosePaymentLinkResponseObject, error)
+	// CreateWebhook Subscribe a URL to events
+	// (POST /webhooks)
+	CreateWebhook(ctx context.Context, request CreateWebhookRequestObject) (CreateWebhookResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -2616,132 +3228,206 @@ func (sh *strictHandler) ClosePaymentLink(ctx echo.Context, id PaymentLinkId) er
 	return nil
 }
 
+// CreateWebhook operation middleware
+func (sh *strictHandler) CreateWebhook(ctx echo.Context) error {
+	var request CreateWebhookRequestObject
+
+	var body CreateWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhook(ctx.Request().Context(), request.(CreateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookResponseObject); ok {
+		return validResponse.VisitCreateWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/cts48ueroHhbNXItJUuynYnl2j88TjzjncT2xc5kZiKfBZGQhAkJMABoR5vyv/cA9zL3/z3KPclV",
-	"N8DflCx7nGRuv1tbNRuLBNloNLo//Qv87AUyTqRgwmhv9NlLqKIxM0zhX+d0GTNhXnHx4SSEH0KmA8UT",
-	"w6XwRtllEnHxgZy8IJ1JEl1PyExGkbxlIZkuCSXDQTdYUEUDwxQRVEgebvU832OfaJxEzBt5SXT9r0Gq",
-	"fjO/HM9fsqkJ/ng++5Ts3ni+x+E1CTULz/cEjeFuHnq+p9jHlCsWeiOjUuZ7OliwmAKFMRevmJibhTca",
-	"+J5ZJjBGG8XF3Lu7u4OhOpFCM5zgDzR8wz6mTBv4K5DCMIH/pEkS8YDCRLf/0DDbzwXFcGeItIgbGvGw",
-	"G6RKMREsPd+LmdZ0DheP3I+EayKkITpNEqkMy+hn2lzz0BvBH9dv3syvP5nDvb2PO8PzVyfvfvvl1fEr",
-	"z/e0oSbV3mi3378rT/Nvis28kffftovl27ZX9fZLpaSyk62u1+WCEfdmcks1SQUNApYYOo2YT+TMMEEo",
-	"ibnWXMyJVMTNj+RS0fPufO9IilnEg8exLB9cZlVFkBy7aGD4DXscr/afhldNckiHRorRcEmCSGoW+gSe",
-	"GTHDQuAX+5SAVG71yImYMaVYOCI/pdMhCWWQwgw12e3vj8U8klMaRUvSGXtckMDxhNxysyBUSLNgCt8o",
-	"BTELaoCI7MVckETJuWJawysXVJMpY2IsckrG3paPNM+kImbBNZEJU7gwvbGAFTyWasrDkIlHLWExuryG",
-	"r53YJEyhBElBDhPeS+zSXnN8yTXM4XFruvM0a3p4fkI+sCWJaPBBE1om1yxYwSkiGAs1yvupNMcyFeGj",
-	"mHUqDbGjVwq8XSp7yyMYs/vnGXMqSVKmCOUQJQe0ei5GMVPBggpDqAgJEzdcSQGDtpBNTpEeUx6xx/HK",
-	"PYG4R6xkWCDTKES2TRkJFKOPVqrDpxGqwmqSW6YYsVpzmhqUqUzlznBapIMaYezt9oekOuOxZzl5wdQN",
-	"U/aNj+EjjOcBI28FvaE8AvVeYWZ23bA4kYoqHi3BFpTufTAr955if9p5dzUPGWFwE+ns9fs+2esP4T87",
-	"oO/2+rtb8P9ULInVk5aE2u4NJbN6O+LaHIwFXJ3KEI0x/FsbKkKqQv4vFrp33S6YsNo6UTJMAxYSbkiH",
-	"kjk17JYuSUyXRDMBkifYllOll1K+pmLpFlI/ar0upSTwEJI/pbxacDWGq6q4+nBRHz6BTXxDDRjFmBvC",
-	"PgWMhSDN+LcmVDHQpUTLVAWMnJwfIJ+tpXODuCZ7/XwaePse0Vbm3wqamoVUsCCPYmLlAWX+nTgQ4zT/",
-	"4xTF4EmUbIUQhGCJkjcc+QhwyxRyG1MTLMhrp3FPwu2XVX2b04Mid2hgL6PuTRVrIvV3C4DimY6n9m6n",
-	"kACMizSyW9/h6UTBVjKc6YLD9WeeRSFTgGw0maY8CokUgGhYb94jEzD3StDoGvfWpIb4q1e9Bk4vLd/n",
-	"5jXUtkgYNwz/cZc/gSpFl8gd94Oc/sECg7AVDUXJpSkh/+rMfgBFIWfOtPhEL0F/aK5ZSGZKxijZiZI6",
-	"sz4koXOGVhG2QpCqiLjJwryrzKSxTEXLSw/xd4B38PTMo/hOEx3TKAIjkQpuegTsDTIdhJMRSvb6ffLr",
-	"2TGJueBxGmdmhysib8VYOEIcpQB5Bm4A2FKfaEmELAazpRQhGcBeZWImFajBBVPswKpG0IGKAUvHAgkj",
-	"dj7aYobdfh/0YmmtB/1+3/dmUsXU2JV/tgvb076v7KSBUMyZgqUK4JFq2WTSycUZ2Rk8e9YdEBolC9od",
-	"EncvqG/FHO+0kTFTIO+6KnhHJ7AeIP8KHvc/3h92f7/6PLz7W5sM5l5dKxm7w8H3+TIR2CKk8+vZsU9+",
-	"PTyuifuvZ8dtr91Z9VpL/vlCCnaaxlOmWlxvuEgEXgVRrcybai0DDqgoQ3KMJCloEs3esBkDktkBUQxe",
-	"GsDaLSQJqACG9cYilzD7yimz6G/GWbbJrQ+imY/Pl6lBuQcH3Wp9+BdIEHdeEO4aa4Qz99s9rvPT2x+G",
-	"3cH+1gheDhKpSbBggM3R8cF5WYRnsZ9i4ERrwk1N0Lz+99n/rHytDgPUNHOdt5fskyF6IW8FSQXoOCDC",
-	"cBMx4rwEpBCmDfu+utZnCkYMhju7e4Qa8tLtvouFTNoWGz1GNG0vqGlRsi/h+pIYHjOfvDk+Ijs7O/t2",
-	"VeVsppkhnbeXR2Ty+4QoFsg4ZiJEB9S6nWxG08hoYiQZ7MEmTw2rbYlhf7jb7Q+6g73Lwe5opz/q93v9",
-	"fv93r7RrQ2pYF2hom8LMGp23KmpRalMto9Qw8vbNKyuGdMkUiIZiIVcsgHU1ktCZAbnNILIzVFVCF8Yk",
-	"erS9rRcy6WXqNZDxdkKX246IMtGp4q2WhX4CzePsgG7S/NreUNpcOg0CpvUsjTLKNOnEaWT4daptmEAf",
-	"EAkQB3ylVCDcwWUA98+q9LHIggAszMwGItKO3S3lrUKaO8Undqc8b+4U2FjrtgriXXjHDY1SVts2e/37",
-	"lLGb8mtmFjLUq6OAsb0B5JLBRKjJ90llId97sZzyiF3HUrCld+XnZry5WFWrjqYU4JJqIeMMsb9UrQT4",
-	"RCcsAtGioJVwd3ynMyOtSedMUTFnPnl9eeqT11Le+OQdvWFbNcrtbZ7vvb48hf9KefPACdTVcHMi+aVM",
-	"r2djMmyQueGADZbasLimgd68ePmmixrofkXoRPtJNm9zmzxgA7vBG2xg+8N6EF5CeZdwuw38ZjHj9y3L",
-	"4GfArGT3r1aiyLD0grYVdDs3x5Aj5B/uSvsokkSpJhOZCe3EJ5M4B/vwV+mRE38sJsVKTRBpTgq9O+mR",
-	"V1zDaswiakgH45VRdDYjJTK3yJQFFPSVE37FaOTIG4tc2QRUKc40mdT05ARxpZBkYtljLiw9R8C0SQ9d",
-	"V64YYAlqyu+FZ7tL1tjvDLesDnoQLjaSBAuqYI/eC5FP0yiy7jwwWNgnTND1V2nVXq+Ap3V/qAWiWjk4",
-	"NBVvtGJNh6P+w61pGXQ+HkE2VqjJV2eZmsKQG54D0kd7Rolgty4wCExNFNP1zV22Iv1WfjlwegzGrOK8",
-	"rd3IR+VhbQp1I7RsEx8W7bKQvL44uXhxWmxJcMQzywnQ6oCIXIJgLxVDe6sR5wqRcavie5+6ABDA7156",
-	"oxmNNPtr49CnQogw87nswo9d/YEnXYnzo1E3kRgHsAy7B0i+y727NiP0FeEjb8mDvhX8Y8oID5kwfMYL",
-	"j6wSVHfZ0b9vlhE9/7X/2+96usOP58Odm1+/X7ybBkcr8Oxhrjobiqy5EZ1edxEjXVnqnft2cQt4LlTp",
-	"fUCysG9NFtrgQpZfOHlhvT95K3S+TassGjxrZQYXD2JGYR5K6G0qZcSocNetfUYLFYbciu55xXJtjv4e",
-	"gFgxOppUoLVPbGzt87iCoMfeiLwfO2g69nwyBnQ69q7uJhWWfa7i7lVoti101opaVyHOx27/LNi6MbK7",
-	"sAPuQbGbaY6/Mnb1vTQJnx5sbL4yaRtfYcd2FxJhZy60b9+8shFKuEBCDnJtA/2ldOEBCaXNqWudxmDM",
-	"WDuzE7rsJYolSoa9RTod9rjcXqMa1zO/5gFgGQlMLBe8Ng+gjPPcE1udggpKaUJYgFGxi3gVkjjjUYTe",
-	"aKs1J6fSLLiYW4G1hGcIenerGVfGp7+iUxZVheSU2lUlJy9aozcw7BRLa8qjhBt1jXx6tEWHh59HNGAL",
-	"GYUWmRXvOPwBVUarIuf6Tb5YpTEVaJXr6TaVlWdPm1L7nW5L/9lYDGYRRbQkVpiI5uCI40Yb9Lv9wVaP",
-	"TAIZMvQmKJmmmgumNcZ//bFIdYp1HR/YlE67ATjtnYlRVGhbzdEV0nQx1z/Z8tGj0i4CQSMtCXhnQMFP",
-	"l5fnAMm1FCRZKKrZWHQmeSnBZKtHXt4wtSSlkJJ2Yf7Mf7NSDZ6kpRd9RpdWmdh3Z3GkscBiB8xrOugS",
-	"W1YgIS7BGrKAh0xvuZSBYG2S2e7btSeQfsiYZxcAbqrqgXLtxGNFsJRIqktCTEVXMRoCaieli7WUgcsv",
-	"lKs0HktMOfG4AkRmxQIFmPRBLMAwgS+GOMlVklXpXJfHbIZ9cltbY0ppvRvrsdvfbWCoTefetkWPGWvV",
-	"lYwRTPm66FI9bbl5Su0YnpSn1WIuMDjLjT7A1ZynVFFhmH3PlJHbhYxq4YG9simVqa2OcDOxAeL7nPYV",
-	"HkRxW3TI9n4Sx8nN2R+34eX+zcXJ/PywbWCUKffGFVX32Qa9zQiHgZcOkzwgu5swFTBh6mld93Mr8KGf",
-	"2MNTtqfskzkM2r3jd1nM2xrTOAXAIYkAp9mSGUgx4yomlLy9uHhBEiXjxBCpXIEqoTkQ3Lo/Bx5SQ9c4",
-	"AQ1wb8kmITOUR/qgrKk/sKWtl0hV5MN/tJ8j/AWjIUAm0Nbwyp7XwpZ1yXHz8NVMtQ7rSwm/tWKoBjEO",
-	"rjp/suXVooRsssoDh3jA+owIdVU3bpt3JgldXk+24KZi89v6QbjIrydgZH5miSGRlJqNYDc3oVKeJQEd",
-	"r+2MC6sIDKYiJyjLY0rBxiKwGW1qKzESykMweum0a2etiS2bJan4IOStwAV9UEjTvhTcjzbttEmAcm3O",
-	"vJbvbsYHN4pd7o9293s7e3tPE7tclTa8zxuqVbbAQMY2jx+CjWlxxF1Jl41ErI/crYj5ZFmvkxc1HUiX",
-	"1//93TB89k/xkVMT/PT858XP/fjF4E/ABiv76yrw3e5oEMNXVta3IO4XLGJzrKVsjYVYFVVd20pEoeWh",
-	"oqLA1y1USdXDuFVlD6Drv9MkKZU/9O4NvhZJzBNhJdkRtKkyP3dpx65OWMBnPMjVktPvpJOKmob3CRdB",
-	"lIaglybXC6oXMQ0m1gnUW2uILoVd3GvXJAsv86pHqTCMn+UObdEuK0cz7mXSKlSYSZm93iNnCRPEDrOJ",
-	"LVuPtJC3mZbNoymTA2JA2xCG/oqt2MQ8NKHgdzj9Wq/lKB7wZ8IWm0RNBs9Gw2e9wfD5pmpujQ1szwYe",
-	"Vs2brbqisFYmVcK2yURcG5/MmS2txt6CPM+lFzRBt2wqzYIk6TTiesHCsUBLrkelZJjBlchiJWDM8Hno",
-	"1CICgCvd5zu9mAsT8dmyR5MEb+sIORatqT2/kkQDd7KSyZkctKQKaXRLlzpLFIG1PgO5wNQgzsKSjs7q",
-	"EkmsGeumZzkcugoI62JOkgrs0OiPu/cBcABWduDBUiBzCVqLaurQcuvfLhlZpRjz1djdwGNGOlkJkU/e",
-	"Xh7ZOqKYRxHXLJDC6aUvlM38qiV0myRA19b3KBZIFbKwaKLBHAQ5cqJTwOgDQqeaFaWbdqfh9celSF88",
-	"0NWA+0kgo8iGtLGACJ0i7ZM8vEf+7//8X64AiBxaelEoDYbHwRsRklS3di17UA4JloJ3bfqwmeytOeZ5",
-	"OFTXXbgZjyLCRYNIm0NbUBulAtK+Yv74TSN33EFDh3Lh6sRiuoR5bJWTx6bWRPblEskPqCPcQAmQF6XC",
-	"wSDTIH//QjWEDwDCXyn5ujForiRf28sInYtXiHlABQGYqPya3+eEaqWt2GoYiw1dw5aU730lj9VMuibU",
-	"tfS6rKRF3X8qb/yIosseOYu5MU4p52WWpFaKmRcjhYQLW3Usa/GPA5LJGBa3Ey0ruAT7NKip10ren+Eu",
-	"p59rE3QF9l9KHPY2lIVqxruRKhX4aL9Enwv74y+OeGryzWUVikEaaUEf6LAqfaio/Ba3sgbkVnsfLlSj",
-	"SUxDVwHjrDLpzJk5uBfnbWozahGtx1VxZp07bS6ZG72ubPMbJNGfIjdd5cErCigYrz8B/Nz5t8xvo6+G",
-	"hQSrzc63S2w3BaXBJ/s7aGxaMbk9MrE98hPyD9ctD55uuYD5gEzypnW4C69VDMFYrIDnt+hA02ABDiK1",
-	"WkAbcDontlN/4ko7nCHLlIfz9pgAHf7eyw8ZcJ37wBckFf6RkQacKRYvH9KUNnhq94YqQWNA6u+b7DvM",
-	"BjeuvMwJaFw6yihqXilIrC5WkdNBHAdkcjGPGBhJz2+qfQzL5GgVTNKUYWCGSCxEV0SzG6ZohPtYt7SX",
-	"TIoXTEA5W/HqlXhdoSA32VXmVu55GINhyhc4/K2ucRguvYYXwpUrbJ1kQaq4WV6AXrMu/2HCf2YtjuoF",
-	"CxQzWdOmnxeKOhODjHhB9WIqqQpJ5wW7YZHETliG4cytHnlJgwV2fHJNpjIVmG/ETENJa2AYBJyILChC",
-	"Ts4t7OqiYcMoCVNdeE5xaIHukUMbbEFvycg5ruVYoG4t2kdxeKmF1G4DPF7FppyKA1YcIwqrZ/++873S",
-	"+DY+RZgbAaaUpmXDUzbixzWZRLg3O1hvXCqM0NjUPdFUhFP5aUI6WexzLKZsQW+4TBXRPE4jahtrToz1",
-	"F22fbO2l+LedR6W4dyaVbcmhsDqKmYOxiGWYd4bgzygYBC0eAsO8ucYsFHMLnqXpjKI3LMrZvoarZd61",
-	"sPb1mtrIHEqUfBxbFtwqg1WJQDlwrKjLwCpaS8Q0SL3DfMRMthhMKvAkHOR06VLmj5WjoF0b7GMiRFus",
-	"fXKrANkLMBF5LDBrhRqLTBq+0zYAGuT5VHusSVYOw2649VWLNt0sXmrRPyBGOZ871wDAME349tHbN4eX",
-	"J2envTgkHSYMVtBgtFGAwRiLC+xq16Ox6JLMepdDrds04d0c6W1nh57gNLat9F1XfiSdBbArm7VtJk7o",
-	"nG096hWgIaoveKLHXIP8XOfQu/Pjy0tYIh4+jk40rqsJbQtPr33e5ybF/n2T8FuIuCOdUthu9dzQkbJx",
-	"lm0masRUZPu6dOumj5szY7iYX2tDlWEhzPz6A1uuXsvKJoAnYCXVdUwFnTO4sPlIe4wDyPplZdfohAWw",
-	"a87Abzw/ITu9fq9PxrZgOztI5P/8b1AxY48Me4Pd/d7Aap2JxvM89Ii8v8L6s7GYZPoVfzuwLlxGC/nA",
-	"WKKxlRiG4SE8NsMHZB26PnOqGHH+rG6JvhcONMaSUef9enhMFvQGQ5zgzsY00ljFZm/+B4npH1LBTr8E",
-	"dGNonNj33OOuVPpn3KlipDNZFTXHsoXyQTbaxV2x4pMLUJxZo5g2uXJ0iSIsN4T7/3lxdkrQFbXmBjtC",
-	"shL67PGv8PGwYJ1MJZc065bne47F4GbZRcuiAzTh3siDdd6xIfcF4qOqeMMvc2baQqWW2FqjYlKZdset",
-	"W9lkOyvh6t+2rDnOJzwWOGM/j9tESzLjkWGKhWDSMw6C0JREChmK+UfXUZtG4JaRRGrNp9FyLIxKRYD8",
-	"AUmBt8hbm9MEr9W+QhNFHUKmgrBPCQsMdkV9crW6uA754TNgw71XXJsSBNWeXzlb732zTCZaOu5kaIVi",
-	"sZJ1Y3CjcKEN4IAOZpY1r/enlh1mFLuSw4yG/mPK1LKw82Akj0puYHHAyWaJ0I3nMGUzqdjDJzHcGe3t",
-	"j/b2e/v7+6smYeQXmgK6hFzMv846vKwG8L/kTL7sanzJiXAX9HOFCF6rX95GVh4J2ewMn5b42N1V7ejI",
-	"Yb+/+TlFtgraRiPhnzqNY6qWWJtZSth3gnJ2EbU0OE6oLrKUtE0SlzK+67K0Rf7VZVBbM6ODFWkwkUZR",
-	"M7W0LtuDqcE1kaxGJmKnJTcwaAkKNxmQlbvZGrc1/CjXsTX4YQleU7NV1F6tq6bKaqPqBVFZOLZa0FIK",
-	"ma6uRgGBa4kz1+LE+QuKaFWxpcrBlI3e6UKhDwxQwpbNFseKzIrV6O8/Rjp3m/nk99V2l1qPS6mlpdbH",
-	"0uxHKTehlHtOMDJ89Zh9MWybabYvfgl3Pnx8/io+7Sdv9GX67tNv/xoMvUoeMcvrtW6VIr+E+Z5yMscV",
-	"LTc2zgoxenF2ii7vRRfILktSPcBZhOpWS9FgtDscDfq9vcHwfilqZ8LdFeBPWJUfQPlVtWRr3VLFZSNd",
-	"W8DQECCf1BRMrTrpiyjZFqHxrJx9/3zf+0Y6dXNl0ohxb6ZJKmQ/SpNc3VXO2XtIug6L75pdBa3ndWLQ",
-	"EA+rrbol6G44R6PiltkzCnetyW8jJocG26UjpXHI4P4hlaMLcdDO/YOKU3hhxHD//hH1oyqRNS4/cN/Y",
-	"8pGkuEb51gRHp8pHkBs6L8fnrTuKSYpE6lVVang4XWvazeaTMIy+rpWgdMadI2gsqn0Dtuy/2WpQOPIJ",
-	"XXa5AM/ZJvqywxpthxxGFIvg+1iUjzjOjgtsOfZ4zSXFaOhXH+SugFC4kUh3+ZYZYxqHYmzEnTHtjo60",
-	"BwNi6ajVg+WOrgNb6DDsD0hnBv7orVQfskwOpqjPzy4uLaOG/T743cz1O7DQL86TwwOlpjJctjm/jaMW",
-	"i0M3f5Dh8oG4Oc5SNxWTgAmdblb0QbJaECPJXr8tZVjo+ULN79Wh5OuaOj889lqU6V6/eSpW81SrNn37",
-	"8peXp5docbuXJ0c/v7y8aLOzuMHyVFZl1jbDVUwbFgy7NpWN4Dem2I6WN7NYlbK0mlO29niRh5i38qkf",
-	"mx7SsQHzi4PCVp7atYFBLJ0rsOkRAE2TeXe38eGxK88ovaum+fN+0gc7pA+ho3LK1QpTmgV6qtV2uXYg",
-	"VIOusfZzaI3h5kf7fkE4ZjH8X0moM5y36niDTXFe+ZgVe0xK5RSTTQ8BeQxcfJr9sg5i9tdDzI1Pi3jg",
-	"jnz8Tqia5jzVMez3yQ1uDWeQy2b2a6PN4f2Dqof7//+GUY8ciKqszRqYeufX0h3bn3l4d2/OAwxxZfVL",
-	"HWCNfpVO3jiFh0frKJ2PxeS+5OUExAh+wRMsuJj7Lo4LoHfOTHe67PJwqw2U/chMFZHV8hFtzC1u2a5+",
-	"C+jbhkO/STS0Coe+hQdfDve4etqvFijN23Wt4bRNuOWX7a2Krq4638AdZ+AMEDk6yXyvGcNPUCBb8SAD",
-	"d3jA+yuQulLrridx6HXAny6SW2mDdUxeFd0td7datohWWWnp47S3/9cID3+ZuN5BURBuK+achPbwKB4Q",
-	"Iv3+qpcdcGGzu/l69ZAHX0Cf/CUDf0+oI/ZGg35vMOyv1xGlD6TVPvRQ+qxJqXO59EWfREkMWZQ6eLzi",
-	"kw/vr+5KO/1wuhO+fDb7cbHP//lh+Co+3ZPnH/90zqbas+7O/birfNnNHSxS7jKSgixlqmxnerHJ8ByN",
-	"Ul2+N8u+bbQG4z4b9Ye93eeD3yupladV519TfxenzJSPiCkr9f+k4Z5Cz949Ir+9+pNW5XZ1DPtxo+tn",
-	"Mem/ely8v3v/iPz7bt/WSfmRmZqHsprtD/ZdbOWl/cKnCRYtEXi4rvFIHPulwwohrmQEP/yUcMX0Afw7",
-	"oAKMcyTFHOy17RjAaqzsFDMXIL4sf86A69LJy7ZOEHfPyHWJTHoEiMF6FXtX9gnE4juMY7HZhxhhVLnA",
-	"e7e/T7IvUI5q31ywCYDs44wuZt7FrnT3hcyyB8/CLPOwqgIMOfofj2sDj6vf7H1f3Wz+F6sF+Lbobq/f",
-	"7hU+wGBlzUUPyPY/Rab3Wyf7/5PrXyEAXy3X/wXhipC3zi782+GT/gb4JP/G8jeOusIKPCDoWurLQ7We",
-	"deS9v6q1nsEP5YYp60O4boOW2upXgGeoCIlrLyMdzdxhKa4jtfR419tlrf10iZ2+Ww0ZpwnPjCZaZjep",
-	"jZqIXXOTVMS6KV10U5z3hFWtrmq1yqG7q7v/FwAA//8=",
+	"7L37bhs51iD+KkT9BmgZU5Il2UpiGY0f3Ik97enEzhc7k+6OshZVRUnsVJHVJMuOJjCwf+0D7EPsK+z/",
+	"+yjfkyzOIetekmW3k/Q3Oxhg2lHdDg/P/cbPXiDjRAomjPbGn70loyFT+OeP6Wx4wReCmlQx+CFkOlA8",
+	"MVwKb+xdMGHIbEXgNiIFYddMrcgNmy2l/EgCGkVjMtWD7ydpv78X/Pjq6Hn34sej4egJkXNilowoekNm",
+	"MlyRG26W+EuQKsWEmQjNAsUMPsmmPqEiJHOpyHCfLGWqNKFzwxShxN5H0iSkhpGpr/vuc/A2TWNWvFtG",
+	"Iam8tjcRl0tGQr5g2hAmAhlysSBcEyENCWWQxkwYFh4Ss+Qq7CZUmRXhwrCFooADTVLNSCRvmAqoZmTJ",
+	"Pk1E58e3Pwy7e093ehPh+Z5iv6dcsdAbG5Uy39PBksUUkMk+0TiJmDf29OD72cF8xAa0H/aDwWwUDtlT",
+	"ujffD57MntGDsM8G8yHdm+0Ho/AJezp/1j8Y0OFsL9gPR+zJ/Cl9NvN8L6HGMAUb89/04Pv3/e7BUfeE",
+	"ducf/toBtJR/2Pn//+L5nlkl+HWjuFh4t7e38A5FY2bc/r+mK8DASy4+nobN/XeXScTFR3L6gnSmSXQ1",
+	"JXMZAUpCIA1KhoNusKSKBrBfggrJw52e55dWn0RX/xyk6hfzj5PFMZuZ4Ldn80/J/rXnexw+k1Cz9HxP",
+	"0Bju5uFGpMZcvGRiYZbeeNC6QsV0IoVmuMAfaPiG/Z4ybeBfgRSGCfyTJknEA9zk3d80rLa0X3BniLCI",
+	"axrxsGupNlh5vhczrekCLj53P2b0pNMkkcqwDH6mzRUPvTH84+rNm8XVJ3M0Gv2+N3z98vTdL/94efLS",
+	"8z1tqEm1N97v92/Ly/yLYnNv7P1/uwXv7tqrevdYKansYqv7BcTuvkxuqCapoEHAEkNnEfOJnBsmCCUx",
+	"1xrYQCri1kdyquh5t773XIp5xIOHoSx/uIyqCiE5dNHA8Gv2MFwdPA6umuCQDo0Uo+GKBJHULPQJvDNi",
+	"hoWAL/YpAarc6ZFTMWdKsXBshWMmSzTZ7x9MxCKSMxpFK9KZeFyQwOHEiioqpFmCbAsAFGKW1AAQ2Ye5",
+	"IImSC8W0hk8uqSYzxsRE5JBMvB0fYQaBaZZcE5kwK7BAJN363olUMx6GTDxoC4uny3v4ypFNwhRSkBTk",
+	"KOG9xG7tFcePXMEaHrane4+zp0evT8lHtiIRDT5qQsvgoo7IMEUEY6FGej+T5kSmInwQss6kIfbptQRv",
+	"t8re8gDE7P9xxJxJkpQhciqTa5TqORnFTAVLKgxqYyauuZICHtpBNDlBekJ5xB6GK/cG4l6xFmGBTKMQ",
+	"0TZjJFCMPlioDh+HqAqtSW6YYsRKzVlqrJXjljXHZZEOSoSJt98fkuqKJ57F5AVT10zZLz4Ej/A8Dxh5",
+	"K+g15RGI9woys+uGxYlUVPFoBbqgdO+9UTl6DP606+5qHjLC4CbSGfX7Phn1h/B/eyDvRv39HfgvFSti",
+	"5aQFoca9oWRWbkdcm8OJgKtoaXJ7pzZUhFSF/J8sdN+6WTJhpXWiZJgGLCTckA4lC2rYDV2RmK6IZgIo",
+	"T7AdJ0ovpXxFxcptpH7Qfl1KSeAlJH9LebfgagxXVXH1/qQ+fASd+AZM7IjH3BD2KWAsBGrGf2tCFQNZ",
+	"SrRMVcDI6etDxLPVdO4hrsmony8Dbx8RbWn+raCpWUoFG/IgJFZeUMbfqTNinOR/mKAYPIqQrQCCJlii",
+	"5DVHPIK5ZQq6jakJluSVk7in4e5xVd7m8CDJHRngZZS9rZ7auyWY4pmMp/ZuJ5DAGBdpZFnf2dOJAlYy",
+	"nOkCw/V3nkchU2DZaDJLeRQSKcCiYb1Fj0xB3StBoyvkrWnN4q9ebXoipe373LyG0hYB44bhH7f5G6hS",
+	"dIXYcT/I2W8sMGi2oqIouTQly7+6sh9AUMi5Uy0+0SuQH5prFpK5kjFSdqKkzrQPSeiCoVYEVghSFRG3",
+	"WFh3FZk0lqlo+egR/g7mXeEHB6vvNNExjSJQEqngpkfQYwWkA3EyQsmo3yc/n5+QmAsep3Gmdrgi8kZM",
+	"hAPEQQomz8A9ALrUJ1oSIYuH2UqKkAyAV5mYSwVicMkUO7SiEWSgYoDSiUDAiF2PtjbDfr9vvd58rwf9",
+	"ft/35lLF1Nidf7IP7Gm/V3bS0K9mCrYqgFeqVRNJpxfnZG/w5El3QGiULGl3SNy9IL4Vc7jTRsZMAb3r",
+	"KuE9P636ye+Pur9++Dy8/UsbDeZeXSsY+8PB03ybCLAI6fx8fuKTn49OauT+8/lJ22f31n3Wgv96KQU7",
+	"S+MZUy2uN1wkAq9m0ZR83VRrGXCwiorgR5KCJNHsDZszAJkdEsXgowHs3VKSgApAWBYTAQqzn5wxa/3N",
+	"OcuY3Pogmvn4fpkapHtw0K3Uh7+AgrjzgpBrrBLO3G/3OhssGRzsjOHjQJGaBEsGtjk6Prgua+FZ208x",
+	"cKI14aZGaF7/afY/S1/rwwA1yVzH7SX7ZIheyhtBUgEyDoAw3ESMOC8BIYRlA99X9/pcwROD4d7+iFBD",
+	"jh33XSxl0rbZ6DGiantBTYuQPYbrK2J4zHzy5uQ52dvbO7C7KudzzQzpvL18Tqa/ToligYxjJkJ0QK3b",
+	"yeY0jYwmRpLBCJg8NazGEsP+cL/bH3QHo8vB/nivP+73e/1+/1evxLUhNawLMLQtYW6VzlsVtQi1mZZR",
+	"ahh5++alJUO6YgpIQ7GQKxbAvhqZR/OciewUVRXQpTGJHu/u6qVMepl4DWS8m9DVrgOiDHSqeKtmoZ9A",
+	"8jg9oJswv7I3lJhLp0HAtJ6nUQaZJp04jQy/wvgfUO0hkWDigK+UCjR3cBvA/bMifSKKgGKmNtAi7Vhu",
+	"KbMKaXKKTyynPGtyCjDWJlbJI6HXNEpZjW1G/buEsVvyK2aWMtTro4CxvQHoksFCqMn5pLKR771YznjE",
+	"rmIp2Mr74OdqvLlZVa2OqhTMJdUCxjna/lK1AuATnbAISIuCVELu+E5nSlqTzrmiYsF88uryzCevpLz2",
+	"yTt6zXZqkNvbPN97dXkG/y/l9T0XUBfDzYXklzK5nj2T2QaZGw62wUobFtck0JsXx2+6KIHuFoSOtB+F",
+	"eZtscg8Gdg9vwcD2h81GeMnKu4TbbeA3ixm/b9kGPzPMSnr/w1or8p3NcdxpQVbu7pFpqqIp2omATnaN",
+	"kgQ8VHSfygmHael9+MRETGNmaEgNnZJAxiwTFEViwtogNvvwxGUfqrbnRrV3RCI6Y1FGdVkap1P/RD16",
+	"74RRq3a7bhexZzRmOvuQQ4ORGM2hyKUgRt1KntV5MKMtpBjwQb1cRvXmWeSoGnYs3Vvm1jt4I+bi1N46",
+	"aDJythlo0ochh5XR6HUZ3Q0P8EQxBp5fFwUxgcfXoLdBdmkbg4KhBryJuh4wp9sZLtuiCtO5/dW7y3Q2",
+	"bLLd5jxKlZsAuHyz1zNNWOLKNrHn1F3ueI2RPFCV2VeRJEo1mcpM0k99Mo1zDxn+VeYafyKmhXizbDct",
+	"jJVpj7zkGkTYPKKGdDDIH0Xnc1ICc4fMWEBByTuNoRiNHHgTkWvogCrFmSbTmnExRWdMSDJ1ec0LC89z",
+	"kDTTHsZ7uGJggFNT/i68211ybDBsZeg7nEkjSbCkChTbnX7lWRpFNgYGCBb2DVOMl6m0auSu8enqQYQW",
+	"v87SwZGppj/LJuhw3L+/CVr21B7udjV2qEVwWXOuSQy5tXZI+ii9KBHsxkXTAamJYrquEcumV78VX86j",
+	"OwELsBLx2Kj9npcfa7NCtnIxbbbQuogsJK8uTi9enBUseUN1bm6CP3JIRE5BwEvFo731btoaknG74nuf",
+	"umBVszgxK288p5Fmf27n7bHcKlj5Qnbhx67+yJOuTKyC6SYSg2cWYXd4X+/ykEib5fYVfS7eUjzwVvDf",
+	"U0Z4yIThc16EMSqZKFdS8Nftyghe/9z/5Vc92+Mni+He9c9Pl+9mwfM1TuBRLjobgqzJiE6uuzCrrmz1",
+	"3l1c3OJxFqL0Lu+r0G9NFNqIXJaUO31hQybyRuicTasoGjzx2u2ceyGjUA8ll2cmZcSocNetft5gG93D",
+	"ZbqHm4cphaTij/rEBqQ/Typu58Qbk/cT589NPJ9MwKWbeB9upxWUfa46q+tcwLZ4c6urt85Neyj7ZxmK",
+	"rd2hC/vAHa7fdpLjz+zw+Z4tCXtkY2P7nWm12IFju0uJZmdOtG/fvLRhfbhAQg50bbNjpRz7IQmlLUTR",
+	"Oo1BmbG1xn4vUSxRMuyBad/jcneDaNyM/Jqhj7VX1tp3hNfmNpftPPfGVqegYqW0uKMAmgsTF5Q451GE",
+	"IZxWbU7OpFm6Gr4M8MyC3t9pJmPw7S/B7a0SyRm1u0pOX7SGPOGxM6xHKz8l3FNXiKcHa3R4+euIBmwp",
+	"o9BaZsU3jn5AkdEqyLl+k29W6ZmKaZXL6TaRlZccNKn2O92WM7cBTEy9i2hFLDERzUXACDLaoN/tD3Z6",
+	"ZAquLXoTlMxSzQXTGt1dfyJSnWIx1Ec2o7MuFlJ2pkZRoW0JVFdI08UCmemOjx6VdmE7GmmJJZgAwY+X",
+	"l6/BJNdSkGSpqGYT0Znm9TfTnR45xgLVUhxWu9xY5r9ZqgZP0sKLPqPLRU7ttzNneiKwQgiLAZzpEltU",
+	"ICCuKiFkAQ+Z3nF5NsHaKLPdt2vPuv6QIc9uANxUlQPlgqOHkmAp+1qnhJiKrmI0BKudlC7W8mwuKVcu",
+	"bXooMOVs/RojMquwKYxJH8gCFBP4YmgnufLLKpybkv/NWGmua2tIKe13Yz/2+/sNG2rbtbex6AljrbKS",
+	"MYJ1Ei4kW8/1b5+HPoE35bnomAvMaHCjD3E3FylVVBhmvzNj5GYpo1p4YFRWpTK1JUVuJTarcpfTvsaD",
+	"KG6LjtjoR3GSXJ//dhNeHlxfnC5eH7U9GGXCvXFF1X22QW87wOHBS2eT3KMkImEqYMLUayHcz62GD/3E",
+	"7l/ncMY+maOg3Tt+lyWKrDKNUzA4JBHgNFswAynmXMWEkrcXFy9IomScGCKVq+omNDcEd+4uHLlvgNSC",
+	"TUJmKI/0YVlSf2QrW2SUqsiH/9N+buG7jgWU1vDJ1gjqpooSc//dTLUO61sJv7XaUA1gnLnq/MmWT4uS",
+	"ZZOV6ziLB7TPmFBXqubYvDNN6OpqugM3Fcxvo99wkV9NQcn8xBJDIik1GwM3N02lPLUIMl7bFRdaERBM",
+	"RQ5QlvyXgk1EYMtAqC1fSigPQemls65dtSa21pyk4qOQNwI39F4hTftRcD/apNM2AcqNhSa1IpFmfHCr",
+	"2OXBeP+gtzcaPU7scl2u/S5vqFYOBg8ytn38EHRMiyPu6iBtJGJz5G5NzCdLFZ++aOSQrv7j3TB88nfx",
+	"O6cm+PHZT8uf+vGLwR8wGyztb2pbcdzRAIavbUdpsbhfsIgtsAC5NRZiRVR1bysRhZaXiooA37RRJVEP",
+	"z62rFQJZ/50mSalmqHdn8LXI/J8KS8kOoG2F+WuXq+/qhAV8zoNcLDn5TjqpqEl4n3ARRCm2YU2vllQv",
+	"YxpMrROodzYAXQq7uM9uyLBf5qXCUmEYP0u420p3Vo5m3ImkdVZhRmX2eo+cJ0wQ+5hNbNkivqW8yaRs",
+	"Hk2ZHhID0sY11NkyZ5szpOB3OPlaL4AqXvBHwhbbRE0GT8bDJ73B8Nm2Ym6DDmzPBh5V1ZstVaSwVyZV",
+	"wvaWRVwbnyyY7UfAhpw8z6WXNEG3bCbNkiTpLOJ6ycKJQE2ux+VmQ9yJLFYCyizP0KP/TeBK99leL+bC",
+	"RHy+6tEkwds6Qk5Ea2rPryTRwJ2sZHKmhy2pQhrd0JXOEkWgrc+BLjA1iKuwoKOzukIQa8q66VkOh65s",
+	"yLqY06Ridmj0x933wHAAVHbgxVLYqgTUFtXUocXWv1wysgox5quxJYjHjHSyujufvL18bovvYh5FXLNA",
+	"CieXvlA286vWnW6TAN1YFKdYIFXo6jewaBRzEOS5I53CjD4kdKZZUe9sOQ2vPyxF+uKergbcTwIZRTak",
+	"jcU06BRpn+ThPfKf/+N/uqo5cmThRaI0GB4Hb0RIUmXtWvagHBIsBe/a5GEz2VtzzPNwqK67cHMeRYSL",
+	"BpA2h7akNkoFoH3F/PGbRu64g4oO6cIVV8Z0BevYKSePTa3z8sslku9RfLuFECAvStW2QSZB/vqFCm/v",
+	"YQh/peTr1kZzJfnaXnvrXLyCzAMqCJiJyq/5fY6o1uqKnYay2NI1bEn53lUnXM2ka0JdH7zLSlqr+w/l",
+	"jR9Qqdwj5zE3xgnlvDaZ1OqX82KkkHBhS/VlLf5xSDIaw44QomXFLsHmJmrqBcZ3Z7jL6efaAl1Xypci",
+	"h9GWtFDNeDdSpQJf7Zfgc2F//MUBT03OXFagGISRFvCBDKvCh4LKb3Era4bceu/DhWo0iWnoKmCcViad",
+	"BTOHd9p52+qMWkTrYaXPWbtbm0vmnt5U6/wNkuiPkZuu4uAl1fk4kz9ufu79S+a30VfDQoL1aufbJbab",
+	"hNKcnGOzRXJeCtZaU3lqB0tMyfduxAR4uuWq/0MyzSc9wF14raIIJmKNeX6DDjQNluAgUisFtAGnc2rH",
+	"W0xdaYdTZJnwcN4eEyDD33v5ZA437gLwgqDCHxlogJli8/JHmtQGb+1eUyVoDJb6+yb6jrKHG1eOcwAa",
+	"l55nEDWvFCBWN6vI6aAdB2BysYgYKEnPb4p9DMvk1iqopBnDwAyR2L2hiGbXTNEI+Vi39GRNiw9MQThb",
+	"8uqVcF2BIFfZVeRW7rkfgmHJF/j4W13DMFx6BR+EK4Ap18XQFqvJegXyklBChb4BLgdn/tyGt3DyEiq6",
+	"Iujnu6ZZO+AkKiIamFt3ffs2/uU8H3C6bmwWq9b54DIWCnv09eZGiC9ViFwrTb1vl8TGLod79Rm1Gf1u",
+	"AwmvOVI3y6v/GKjhxZ7Zfzu6fvLu6adnvxz8s3/0RzQqbnZ75NVN7EJTg0aR3VLNFyIvJLblu2Bj+i7J",
+	"/JElhgRUsXkaRasq+KPh6Cl99uSAPWUBm7GQ7g3pfE6fDINwfzYI+ls0QeVS+k6J9aXqyr5Ki8fDdrOm",
+	"Kt3Wtik+R2DH10ys2fuZ64uilSlxGNldw8/cFI1AY4Jm/zWLZMLI9DMPfQJA+BMRUkN9krP17ZTcLKVm",
+	"ZGobpriueLcu8yOLYtEARLYSLCyXkFVaNrNpLsittsN5Wusycp+fumKfZnoV5+ZcM7WaCFvXZmcziXEj",
+	"lBtqG5LiWfbWJzbDC/+N4D+VzsDcXt6ZCAyG2yy+ayxZ0iRhGXuRvzFTEvM1b60iGutR/zJN56l95xbZ",
+	"MGwRunTBRwx7bUrvFWm6TYm3jEPLOQ4n5Tx2ba72Xn4anDx9Nz+OL8Nl0NdHw19GPxUU3xSmtxs1QpuH",
+	"l299hs1NZncFVU0t4XC3yWko8xLGNtcIdbyB8LClkeywoKqQhWkC/4n4NcNSt9kKdHNlCVsg8q6SieOc",
+	"ObK66zUsQjoFa+34+W3FDk0rC2r2HDZaALfIODVw2p4ZtL1mVLj9BtNkJlMzXlNY8Z///X9N7SAEMm34",
+	"uFnvZmaDT+3wolrdRvkVGUNMd8BpqslEW4GSycPDiQDp4eeyJhM0bSZPG/GchvW4X31hO2UhWQC789D8",
+	"/cbE/GWLiC55SA9P0ydrQ2ilT9bcMUew5fjH+txCg9QeEPy4rLZ2q3IbeJPyrPv2nW4O9tjZPkSyIX1d",
+	"eKhAHk2F2ZFFPrv2xQ156Ba2tNZiqrhZXYDss9R6lPCf2Kpt5Cwaj26EUq7xs9gVmkkvqF7OJFUh6bxg",
+	"1lgApwDrJHZ65JgGS5y/xDWZyVRgISOWMJXCEaiqY7rKs63k9LWN53Ztv7bAsG4X3lOMENQ9cmSzuJiG",
+	"MXKBTuJEIGsXw5zw8dJAJ8uvOOzU1rIV404dIgqKsv++9b3S8214irDoCtVWcaPNe9tSAq7JNEKnv4ON",
+	"jKWKa41sP9VUhDP5aUo6WVHFRMzYkl5zmSqieZxG1I65ODU2EWWnVtU+iv+266h0Dc6lsgMysim+hxMR",
+	"yzCf04A/I2EQ1IoYcc5HXZilYm7Ds/o/o+g1i3K0b8BqGXctqH21oekqj1GWkifWYWmlwSpFIB04VNRp",
+	"YB2sJWAaoN6iPJ3LlkgcFTiXFjFdupRxdLm8omuNBCZCtPy1T24UN4YJsBJyGyIbTDIRGTWg9JlFPMg9",
+	"ejtkNKuzZ9fcJsGKoVlZIYZNK3BNIrlYuJwDSBSa8N3nb98cXZ6en/XikHSYMGivoM4T4MxPxAXOmNPj",
+	"ieiSzAEq13Ds0oR3c/m5m5kguIxdS31XlR9JZwnoylZtR3sldAHm9AM+ARKi+oFHes0V0M9VHtPv/O34",
+	"Eg258GFwYtRuPaBtdS8b3/e5CbF/1yL8FiBuSadUD7B+baVJ3LtM1ICp0PZV6dZtX7dgxnCxuNKGKsNC",
+	"WPnVR7Zav5cVJoA3YIvGVUwFXbAYp5pv+6QdqrgtpLmfn/3xkOU2XyKvmbrm7AZY7rLCvDphATDvecIE",
+	"qOK9Xr/XJxPbkJpNF/0//xsk3cQjw95g/6A3cPatxiGfekzef8iM40zM42+HNkWVoYR8ZCzROF8MHsPJ",
+	"vLaCEcA6csPnqLI2ygJjjo3qoiJBiLUyKHp/PjohS3qNJRwhC3hMI42Ou735exLT36QCgXPJY6YNjRP7",
+	"nTvSMZX5AG7UOOlM14WHsCy7PN1Wu7oS7GjjAuR3NggDh9RbGe0K4bCdCu7/+8X5GUFrE/HiPB09rmQX",
+	"dN4rlf2a7TXpCGnD2DYYmQ0Q03whNGFgMQU0imBN9GYi8GvF4P7yZH9ArQ3ATjEZlB8fMCb5SQBZhrE8",
+	"jL8Y3N8Y0+/CwLUx/X4tGqPzqj0EzBYAZqgsxXGy8fxZZdwzFyDGGQFZU3W2IS8Ra0DinUyXllTijud7",
+	"jii9sefIPMsX04R7Yw84Y88WYS3RsK3KJfhl0RYofeO2tzbvqbqbHUfpZVsrO1nBdkTtWDsqJ5GJQBrx",
+	"80x+tCJzHhmmbOQrozlgs0qgfuwqUt1gsjQy8OZEas1n0WoijEpFgPiBXYCvyBtb5UoNc58A4nE5E3Cu",
+	"PyXoZtvmE+zexH3IZ/hiTOgl1+VolfaqRxS8bzZORCuHnczMpOi32MQWihYutAEDroO1xprXx3yVYznI",
+	"qKVYDlpov6dMrQoDDayb56XEYDEndrvS2K3XMGNzqdj9FzHcG48OxqOD3sHBwbpFGPmFloBJQi4WX2cf",
+	"jqslXV9yJV92N77kQrgrA3Gl6V5rprYNrDw3vt0o5JaKidsPtRM4hv3+9uOebaTWag/4U6dxTNUKu/VK",
+	"JdydoFxvilIaPF4UF7V49dpgd4XaGmHt1lrZwZrCSJFGUbPYcFP9n42ar69taNSm7bVUiw1ayoSaCMga",
+	"oGzX0wZ8lDubvlSYP+uWqbfItIX/K4m49f0JQHAtwbdaWCz/QFG/ULBUOb2+1TddLu+eJSvAstnmWJJZ",
+	"sxv9g4dQ536zwvh9dQBCbepBachBbbJBc0JBeSxBeQoBJhA/PIQvhm0rzfjiH+Hex9+fvYzP+skbfZm+",
+	"+/TLPwdDr1JZmlV6trJKUXGIFYDl8j7XxtpgnDVk9OL8DGMVF10Au0xJ9QRyUbyxnooG4/3heNDvjQbD",
+	"u6moHQm3H8D+hF35AYRfVUq2drJUfG3StSXtDQLySU3A1PpVvoiQbSEaz9LZ02cH3jeSqdsLk0YNwXaS",
+	"pAL2gyTJh9vKcQX3KeDEdqxmn3nrsScY7cUzf6puCbobztGoOLL2qId9q/LbgMlNg93SyVz4yODuRyon",
+	"QOBDe3c/VBxmBE8MD+5+on7iB6LGVYzd9Wz5ZBfco5w1wdGp4hHohi7KFVvWHcVirETqdX1LOOO/tRDT",
+	"Vhhi/mNTc3npqAAH0ERUO8ltI3iz+bwIfSR01eUCPGdb+pmdeWFnpmAIosiaTET5pKjs1IWW06M2XFKM",
+	"hn71Re4KEMVVXpYWVh6eM6bxUYyauKO63Akc9nwFbCa0crA84+PQlr4P+wPSmYM/eiPVx6y2D4uWX59f",
+	"XFpEDft98LuZ64BnoV+M5ce53DMZrtqc38aJFcXZJT/IcHVPuznOivkqKgFL/LpZGwDJugOMJKN+WxFp",
+	"IecLMT+qm5KvauL86MRrEaajfnO4eHM4eJu8Pf7H8dklatzu5enzn44vL9r0LDJYXtxYWbWteSyWDRuG",
+	"c3yUTb00lthuLW+nsSqNSjWnbOPAyfuot/IcyG3HNm6B/GLe+trh51soxNKkuW2HwjVV5u3t1mfwrD3q",
+	"5bZazZZPGLq3Q3ofOCpzj9eo0izQU+2/yqUDoRpkjdWfQ6sMtz8h6QuaY9aG/zMRdWbnrRt4t62dVx68",
+	"aQdnVuZabjsW8iHm4uPwyyYTs7/ZxNx6fuA9OfLhnFBVzXlyaNjvk2tkDaeQy2r2a1ubw7sfqp6R+F/N",
+	"Rn3ujKjK3mwwU2/9Wrpj9zMPb+/MeYAirux+aSZIY4JBJx+lgWdw6ShdTMT0rqzzFMgIfsGZhi6bxLWd",
+	"T7hgpjtbdXm402aUVctnm/mINuQWt+xWj1T+tuHQbxINrZpD38KDL4d7XIflVwuU5gOcrOK0Y5nKHxut",
+	"i66um3jnBtw5BUSen2a+15zhSZ6IVhxt58bJvf8AVFca5uRJfPQq4I8Xya0MRnJIXhfdLc87smgRrbTS",
+	"MtnH3v7/Rnj4y8T1DosWYVvq6Ci0h8NZgYj0+w+9bOShze7m+9VDHHwBefKnDPw9oowYjQf93mDY3ywj",
+	"SufM187LLJ0OW5plVToYOVESQxalYg+vODnz/YfbEqcfzfbC4yfzvy0P+N8/Dl/GZyP5+vc/nLOpTjFz",
+	"LQ+3lQPy3ajJckGKFGQlU2VnlRVMhpMVS9XKXn7QzwYb98m4P+ztPxv8WkmtPK44/5ryu5g7Wh4aWhbq",
+	"/07DPYacvX1Afnv9yeDlAWYY9uNG16fz6j97XLy/f/cT+TH539ZJ+RszNQ9lPdrv7bvYklkAL6EmWLZE",
+	"4OG6xiGp6M1XAXElI3h+dsIV04fwd0AFKOdIigXoa9tDjtVY2VxrFyC+LJ8KyXXpLB5bWYncM3ZzA6Y9",
+	"AsBgvYq9C0vn3VAlC91EdGikGA1X7iGf5JxHpHJQhjvwVLkyf79/QEB6Rzww49rRlTYBMBHu5G8LVBe7",
+	"lwydRcyvF+S5zMO6CjDE6L89ri08rn5zGtr68WN/slqAb2vdjfrtXuE9FFY2buIe2f7HyPR+62T/v3P9",
+	"awjgq+X6v6C5IuSN0wv/cvZJfwv7JNNw3zrqCjtwv6BrVtaPhkprpcAbtuAaa7KpPd63fvpq1nHAQtcS",
+	"YPP4dq5LfmAK3JVPdgHNPxG2ZaCY7mFHetgRL/YrE686zmPikc6NG6dDSUQNUzgGIe9x4IbQBeViIriu",
+	"WQ8bGxXINn0KE7G+UcG1HOTZ+s2NC/W7G40MeCJpf5qflUOG+2QpU9iE7EQt295q5YXFeGYD2tn7iH03",
+	"CkfmxfQTgScL+2Rq98odXJNtzFbHBZNqE4prjZkIdzyv7SvgisgbMSY6nQE1zRhsaW5Vizxr03X1Iu7h",
+	"TrXVoq3KIZsu9MAKhyaFlybuZAN2HuHs4IaIvmvqyj0zZLWDpb9yvjrbhDXawa2s5Mc6eu1kKTfCBcED",
+	"nJApsyFQw34fK+SBp+X8DySyt7QuvgYhoImxYXJSNgFpm/FEX46oHrihf3p1/19He1/kkjJXtI4KCxWe",
+	"deuB9i6NQ0CnLBuE8P5DreMffij3qdsIoOuubOmMesmvbfjedfWTjmZu+LWbMFh6vWupt776bIWTG3ca",
+	"lEoTnrm86Fe79Ww1FNL1lEtFbJCxi0FGF/vEnhTXc1K1b5p9LQ7B+E83wsPhOdNLFt9+ecZYoWpRUKk8",
+	"8xyw0qfzfbn9cPt/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -77,6 +77,87 @@ func (e PaymentLinkPaymentCurrency) Valid() bool {
 	}
 }
 
+// Defines values for WebhookEventType.
+const (
+	WebhookEventTypeAppointmentCanceled        WebhookEventType = "appointment-canceled"
+	WebhookEventTypeAppointmentCreated         WebhookEventType = "appointment-created"
+	WebhookEventTypeCustomerCreated            WebhookEventType = "customer-created"
+	WebhookEventTypeCustomerDeleted            WebhookEventType = "customer-deleted"
+	WebhookEventTypeInvoiceChargeback          WebhookEventType = "invoice-chargeback"
+	WebhookEventTypeInvoiceCreated             WebhookEventType = "invoice-created"
+	WebhookEventTypeInvoiceDeleted             WebhookEventType = "invoice-deleted"
+	WebhookEventTypeInvoicePaid                WebhookEventType = "invoice-paid"
+	WebhookEventTypeOfferAccepted              WebhookEventType = "offer-accepted"
+	WebhookEventTypeOfferCreated               WebhookEventType = "offer-created"
+	WebhookEventTypeOfferDeleted               WebhookEventType = "offer-deleted"
+	WebhookEventTypeOfferRejected              WebhookEventType = "offer-rejected"
+	WebhookEventTypePaymentLinkCreated         WebhookEventType = "payment-link-created"
+	WebhookEventTypePaymentLinkExpired         WebhookEventType = "payment-link-expired"
+	WebhookEventTypePaymentLinkPaid            WebhookEventType = "payment-link-paid"
+	WebhookEventTypeSubscriptionCreated        WebhookEventType = "subscription-created"
+	WebhookEventTypeSubscriptionDeleted        WebhookEventType = "subscription-deleted"
+	WebhookEventTypeSubscriptionPaymentCreated WebhookEventType = "subscription-payment-created"
+	WebhookEventTypeSubscriptionPaymentUpdated WebhookEventType = "subscription-payment-updated"
+	WebhookEventTypeSubscriptionUpdated        WebhookEventType = "subscription-updated"
+	WebhookEventTypeTicketCreated              WebhookEventType = "ticket-created"
+	WebhookEventTypeTicketReplyCustomer        WebhookEventType = "ticket-reply-customer"
+	WebhookEventTypeTicketReplyEmployee        WebhookEventType = "ticket-reply-employee"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventType enum.
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case WebhookEventTypeAppointmentCanceled:
+		return true
+	case WebhookEventTypeAppointmentCreated:
+		return true
+	case WebhookEventTypeCustomerCreated:
+		return true
+	case WebhookEventTypeCustomerDeleted:
+		return true
+	case WebhookEventTypeInvoiceChargeback:
+		return true
+	case WebhookEventTypeInvoiceCreated:
+		return true
+	case WebhookEventTypeInvoiceDeleted:
+		return true
+	case WebhookEventTypeInvoicePaid:
+		return true
+	case WebhookEventTypeOfferAccepted:
+		return true
+	case WebhookEventTypeOfferCreated:
+		return true
+	case WebhookEventTypeOfferDeleted:
+		return true
+	case WebhookEventTypeOfferRejected:
+		return true
+	case WebhookEventTypePaymentLinkCreated:
+		return true
+	case WebhookEventTypePaymentLinkExpired:
+		return true
+	case WebhookEventTypePaymentLinkPaid:
+		return true
+	case WebhookEventTypeSubscriptionCreated:
+		return true
+	case WebhookEventTypeSubscriptionDeleted:
+		return true
+	case WebhookEventTypeSubscriptionPaymentCreated:
+		return true
+	case WebhookEventTypeSubscriptionPaymentUpdated:
+		return true
+	case WebhookEventTypeSubscriptionUpdated:
+		return true
+	case WebhookEventTypeTicketCreated:
+		return true
+	case WebhookEventTypeTicketReplyCustomer:
+		return true
+	case WebhookEventTypeTicketReplyEmployee:
+		return true
+	default:
+		return false
+	}
+}
+
 // ApiError is the error body of every error response except 429. The provider marks nothing required and paylinks needs only the status, so `message` is optional.
 type ApiError struct {
 	// Errors Messages per invalid request field, as Laravel adds them to 422 validation errors. Not documented by the provider; present only on validation failures, if at all.
@@ -111,6 +192,19 @@ type CreatePaymentLinkRequest struct {
 	//
 	// Example: false
 	Reusable *bool `json:"reusable,omitempty"`
+}
+
+// CreateWebhookRecordRequest is the body of CreateWebhookRecord.
+type CreateWebhookRecordRequest struct {
+	// Type is an event type a webhook record can be registered for, as listed on the create page. paylinks registers and receives the three payment-link types.
+	//
+	// Example: payment-link-paid
+	Type WebhookEventType `json:"type"`
+
+	// Url The URL MijnKlantportaal calls.
+	//
+	// Example: https://paylinks.example.com/webhooks/mijnklantportaal/payment-link-paid
+	Url string `json:"url"`
 }
 
 // PaymentLink is a link a payer opens to pay a fixed EUR amount, once or (if reusable) many times.
@@ -323,6 +417,99 @@ type RateLimitError struct {
 	Message string `json:"message,omitempty"`
 }
 
+// WebhookDelivery is the body of a webhook call, as far as it is known: nothing. MijnKlantportaal documents neither the body nor the signature of its calls (MKP-32). paylinks assumes a JSON object that names the payment link concerned somewhere (a `plk_` id, e.g. the PaymentLink object itself or an envelope holding it) and reads nothing else: the link is then read with GetPaymentLink, which alone decides what happened. A body without a `plk_` id costs a re-check of the links paylinks watches.
+//
+// Example: {"id":"plk_abc12345def678","status":"paid"}
+type WebhookDelivery struct {
+	// Data The object concerned, if the body is an envelope (assumed).
+	Data *map[string]interface{} `json:"data,omitempty"`
+
+	// Id The id of the object concerned (assumed).
+	//
+	// Example: plk_abc12345def678
+	Id *string `json:"id,omitempty"`
+
+	// Type The event type (assumed; the URL paylinks registers names it already).
+	//
+	// Example: payment-link-paid
+	Type *string `json:"type,omitempty"`
+}
+
+// WebhookEventType is an event type a webhook record can be registered for, as listed on the create page. paylinks registers and receives the three payment-link types.
+//
+// Example: payment-link-paid
+type WebhookEventType string
+
+// WebhookRecord is a webhook record: MijnKlantportaal calls url when an event of the type happens, with the secret in the X-Webhook-Signature header.
+type WebhookRecord struct {
+	// CreatedAt Date and time (ATOM format) the record was created.
+	//
+	// Example: 2024-04-29T21:00:00+02:00
+	CreatedAt time.Time `json:"createdAt,omitempty"`
+
+	// Id ID of the webhook record, always starting with `wbh_`.
+	//
+	// Example: wbh_abc12345def678
+	Id string `json:"id"`
+
+	// Secret A random string the provider adds to the X-Webhook-Signature header of its calls, to validate that a call comes from MijnKlantportaal.
+	//
+	// Example: OUJX2prdBbJxR77BZlGz
+	Secret string `json:"secret"`
+
+	// Type Event type that triggers the call. An open string in answers, so a type the provider adds later is not a violation.
+	//
+	// Example: payment-link-paid
+	Type string `json:"type"`
+
+	// Url The URL that gets called.
+	//
+	// Example: https://paylinks.example.com/webhooks/mijnklantportaal/payment-link-paid
+	Url string `json:"url"`
+}
+
+// WebhookRecordPage is one page of webhook records.
+type WebhookRecordPage struct {
+	// CurrentPage Number of this page.
+	//
+	// Example: 1
+	CurrentPage int `json:"current_page"`
+
+	// Data The webhook records on this page.
+	Data []WebhookRecord `json:"data"`
+
+	// FirstPageUrl URL of the first page.
+	//
+	// Example: https://api.mijnklantportaal.nl/v1/webhooks?page=1
+	FirstPageUrl string `json:"first_page_url,omitempty"`
+
+	// From 1-based position of the first item of this page in the whole list; null when the page is empty.
+	//
+	// Example: 1
+	From *int `json:"from"`
+
+	// NextPageUrl URL of the next page; null on the last page.
+	NextPageUrl *string `json:"next_page_url"`
+
+	// Path URL of this endpoint without query.
+	//
+	// Example: https://api.mijnklantportaal.nl/v1/webhooks
+	Path string `json:"path,omitempty"`
+
+	// PerPage Maximum number of items per page (15).
+	//
+	// Example: 15
+	PerPage int `json:"per_page,omitempty"`
+
+	// PrevPageUrl URL of the previous page; null on the first page.
+	PrevPageUrl *string `json:"prev_page_url"`
+
+	// To 1-based position of the last item of this page in the whole list; null when the page is empty.
+	//
+	// Example: 1
+	To *int `json:"to"`
+}
+
 // NotFound is the error body of every error response except 429. The provider marks nothing required and paylinks needs only the status, so `message` is optional.
 type NotFound = ApiError
 
@@ -347,8 +534,17 @@ type ListPaymentLinkPaymentsParams struct {
 	Page *int `form:"page,omitempty" json:"page,omitempty"`
 }
 
+// ListWebhookRecordsParams defines parameters for ListWebhookRecords.
+type ListWebhookRecordsParams struct {
+	// Page Number of the page to return, starting at 1.
+	Page *int `form:"page,omitempty" json:"page,omitempty"`
+}
+
 // CreatePaymentLinkJSONRequestBody defines body for CreatePaymentLink for application/json ContentType.
 type CreatePaymentLinkJSONRequestBody = CreatePaymentLinkRequest
+
+// CreateWebhookRecordJSONRequestBody defines body for CreateWebhookRecord for application/json ContentType.
+type CreateWebhookRecordJSONRequestBody = CreateWebhookRecordRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -469,6 +665,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /payment-links/{linkId}/payments (the `ListPaymentLinkPayments` operationId).
 	ListPaymentLinkPayments(ctx context.Context, linkId string, params *ListPaymentLinkPaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhookRecords lists the active webhook records, one page at a time, secrets included.
+	//
+	// Paginated like ListPaymentLinks (pages of 15, until next_page_url is null). Needs the webhooks.read scope when called with an OAuth token.
+	//
+	// Corresponds with GET /webhooks (the `ListWebhookRecords` operationId).
+	ListWebhookRecords(ctx context.Context, params *ListWebhookRecordsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookRecordWithBody creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+	//
+	// One record covers one event type; register one record per type to be called for several. The answer carries the record's secret, which the provider adds to the X-Webhook-Signature header of its calls (GET returns it again). Records cannot be updated or deleted through the API: list them first to avoid duplicates. Needs the webhooks.write scope when called with an OAuth token. The success status is not documented: 201 and 200 are both accepted.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /webhooks (the `CreateWebhookRecord` operationId).
+	CreateWebhookRecordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookRecord creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+	//
+	// One record covers one event type; register one record per type to be called for several. The answer carries the record's secret, which the provider adds to the X-Webhook-Signature header of its calls (GET returns it again). Records cannot be updated or deleted through the API: list them first to avoid duplicates. Needs the webhooks.write scope when called with an OAuth token. The success status is not documented: 201 and 200 are both accepted.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /webhooks (the `CreateWebhookRecord` operationId).
+	CreateWebhookRecord(ctx context.Context, body CreateWebhookRecordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhookRecord returns the webhook record with the given ID, secret included.
+	//
+	// Needs the webhooks.read scope when called with an OAuth token.
+	//
+	// Corresponds with GET /webhooks/{webhookId} (the `GetWebhookRecord` operationId).
+	GetWebhookRecord(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListPaymentLinks lists payment links, one page at a time.
@@ -567,6 +795,78 @@ func (c *Client) GetPaymentLink(ctx context.Context, linkId string, reqEditors .
 // Corresponds with GET /payment-links/{linkId}/payments (the `ListPaymentLinkPayments` operationId).
 func (c *Client) ListPaymentLinkPayments(ctx context.Context, linkId string, params *ListPaymentLinkPaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPaymentLinkPaymentsRequest(c.Server, linkId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhookRecords lists the active webhook records, one page at a time, secrets included.
+//
+// Paginated like ListPaymentLinks (pages of 15, until next_page_url is null). Needs the webhooks.read scope when called with an OAuth token.
+//
+// Corresponds with GET /webhooks (the `ListWebhookRecords` operationId).
+func (c *Client) ListWebhookRecords(ctx context.Context, params *ListWebhookRecordsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhookRecordsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookRecordWithBody creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+//
+// One record covers one event type; register one record per type to be called for several. The answer carries the record's secret, which the provider adds to the X-Webhook-Signature header of its calls (GET returns it again). Records cannot be updated or deleted through the API: list them first to avoid duplicates. Needs the webhooks.write scope when called with an OAuth token. The success status is not documented: 201 and 200 are both accepted.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /webhooks (the `CreateWebhookRecord` operationId).
+func (c *Client) CreateWebhookRecordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRecordRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookRecord creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+//
+// One record covers one event type; register one record per type to be called for several. The answer carries the record's secret, which the provider adds to the X-Webhook-Signature header of its calls (GET returns it again). Records cannot be updated or deleted through the API: list them first to avoid duplicates. Needs the webhooks.write scope when called with an OAuth token. The success status is not documented: 201 and 200 are both accepted.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /webhooks (the `CreateWebhookRecord` operationId).
+func (c *Client) CreateWebhookRecord(ctx context.Context, body CreateWebhookRecordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRecordRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhookRecord returns the webhook record with the given ID, secret included.
+//
+// Needs the webhooks.read scope when called with an OAuth token.
+//
+// Corresponds with GET /webhooks/{webhookId} (the `GetWebhookRecord` operationId).
+func (c *Client) GetWebhookRecord(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookRecordRequest(c.Server, webhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -800,6 +1100,134 @@ func NewListPaymentLinkPaymentsRequest(server string, linkId string, params *Lis
 	return req, nil
 }
 
+// NewListWebhookRecordsRequest constructs an http.Request for the ListWebhookRecords method
+func NewListWebhookRecordsRequest(server string, params *ListWebhookRecordsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateWebhookRecordRequest calls the generic CreateWebhookRecord builder with application/json body
+func NewCreateWebhookRecordRequest(server string, body CreateWebhookRecordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebhookRecordRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateWebhookRecordRequestWithBody constructs an http.Request for the CreateWebhookRecord method, with any body, and a specified content type
+func NewCreateWebhookRecordRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetWebhookRecordRequest constructs an http.Request for the GetWebhookRecord method
+func NewGetWebhookRecordRequest(server string, webhookId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhookId", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -897,6 +1325,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /payment-links/{linkId}/payments (the `ListPaymentLinkPayments` operationId).
 	ListPaymentLinkPaymentsWithResponse(ctx context.Context, linkId string, params *ListPaymentLinkPaymentsParams, reqEditors ...RequestEditorFn) (*ListPaymentLinkPaymentsResponse, error)
+
+	// ListWebhookRecordsWithResponse lists the active webhook records, one page at a time, secrets included.
+	//
+	// Paginated like ListPaymentLinks (pages of 15, until next_page_url is null). Needs the webhooks.read scope when called with an OAuth token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /webhooks (the `ListWebhookRecords` operationId).
+	ListWebhookRecordsWithResponse(ctx context.Context, params *ListWebhookRecordsParams, reqEditors ...RequestEditorFn) (*ListWebhookRecordsResponse, error)
+
+	// CreateWebhookRecordWithBodyWithResponse creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+	//
+	// One record covers one event type; register one record per type to be called for several. The answer carries the record's secret, which the provider adds to the X-Webhook-Signature header of its calls (GET returns it again). Records cannot be updated or deleted through the API: list them first to avoid duplicates. Needs the webhooks.write scope when called with an OAuth token. The success status is not documented: 201 and 200 are both accepted.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /webhooks (the `CreateWebhookRecord` operationId).
+	CreateWebhookRecordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookRecordResponse, error)
+
+	// CreateWebhookRecordWithResponse creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+	//
+	// One record covers one event type; register one record per type to be called for several. The answer carries the record's secret, which the provider adds to the X-Webhook-Signature header of its calls (GET returns it again). Records cannot be updated or deleted through the API: list them first to avoid duplicates. Needs the webhooks.write scope when called with an OAuth token. The success status is not documented: 201 and 200 are both accepted.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /webhooks (the `CreateWebhookRecord` operationId).
+	CreateWebhookRecordWithResponse(ctx context.Context, body CreateWebhookRecordJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookRecordResponse, error)
+
+	// GetWebhookRecordWithResponse returns the webhook record with the given ID, secret included.
+	//
+	// Needs the webhooks.read scope when called with an OAuth token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /webhooks/{webhookId} (the `GetWebhookRecord` operationId).
+	GetWebhookRecordWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookRecordResponse, error)
 }
 
 // ListPaymentLinksResponse429Headers the declared response headers of an HTTP 429 response for ListPaymentLinks
@@ -1266,6 +1730,222 @@ func (r ListPaymentLinkPaymentsResponse) ContentType() string {
 	return ""
 }
 
+// ListWebhookRecordsResponse429Headers the declared response headers of an HTTP 429 response for ListWebhookRecords
+type ListWebhookRecordsResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type ListWebhookRecordsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookRecordPage
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListWebhookRecordsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhookRecordsResponse) GetJSON200() *WebhookRecordPage {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListWebhookRecordsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListWebhookRecordsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhookRecordsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhookRecordsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhookRecordsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhookRecordsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateWebhookRecordResponse429Headers the declared response headers of an HTTP 429 response for CreateWebhookRecord
+type CreateWebhookRecordResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type CreateWebhookRecordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookRecord
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WebhookRecord
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateWebhookRecordResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateWebhookRecordResponse) GetJSON200() *WebhookRecord {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebhookRecordResponse) GetJSON201() *WebhookRecord {
+	return r.JSON201
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateWebhookRecordResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateWebhookRecordResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateWebhookRecordResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebhookRecordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebhookRecordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebhookRecordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebhookRecordResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetWebhookRecordResponse429Headers the declared response headers of an HTTP 429 response for GetWebhookRecord
+type GetWebhookRecordResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type GetWebhookRecordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookRecord
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ApiError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetWebhookRecordResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookRecordResponse) GetJSON200() *WebhookRecord {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWebhookRecordResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWebhookRecordResponse) GetJSON404() *ApiError {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetWebhookRecordResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookRecordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookRecordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookRecordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookRecordResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListPaymentLinksWithResponse lists payment links, one page at a time.
 //
 // Pages are numbered from 1 and hold per_page (15) links; there is no total count. Keep requesting the next page until next_page_url is null. Needs the paymentlinks.read scope when called with an OAuth token.
@@ -1354,6 +2034,66 @@ func (c *ClientWithResponses) ListPaymentLinkPaymentsWithResponse(ctx context.Co
 		return nil, err
 	}
 	return ParseListPaymentLinkPaymentsResponse(rsp)
+}
+
+// ListWebhookRecordsWithResponse lists the active webhook records, one page at a time, secrets included.
+//
+// Paginated like ListPaymentLinks (pages of 15, until next_page_url is null). Needs the webhooks.read scope when called with an OAuth token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /webhooks (the `ListWebhookRecords` operationId).
+func (c *ClientWithResponses) ListWebhookRecordsWithResponse(ctx context.Context, params *ListWebhookRecordsParams, reqEditors ...RequestEditorFn) (*ListWebhookRecordsResponse, error) {
+	rsp, err := c.ListWebhookRecords(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhookRecordsResponse(rsp)
+}
+
+// CreateWebhookRecordWithBodyWithResponse creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+//
+// One record covers one event type; register one record per type to be called for several. The answer carries the record's secret, which the provider adds to the X-Webhook-Signature header of its calls (GET returns it again). Records cannot be updated or deleted through the API: list them first to avoid duplicates. Needs the webhooks.write scope when called with an OAuth token. The success status is not documented: 201 and 200 are both accepted.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /webhooks (the `CreateWebhookRecord` operationId).
+func (c *ClientWithResponses) CreateWebhookRecordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookRecordResponse, error) {
+	rsp, err := c.CreateWebhookRecordWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookRecordResponse(rsp)
+}
+
+// CreateWebhookRecordWithResponse creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+//
+// One record covers one event type; register one record per type to be called for several. The answer carries the record's secret, which the provider adds to the X-Webhook-Signature header of its calls (GET returns it again). Records cannot be updated or deleted through the API: list them first to avoid duplicates. Needs the webhooks.write scope when called with an OAuth token. The success status is not documented: 201 and 200 are both accepted.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /webhooks (the `CreateWebhookRecord` operationId).
+func (c *ClientWithResponses) CreateWebhookRecordWithResponse(ctx context.Context, body CreateWebhookRecordJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookRecordResponse, error) {
+	rsp, err := c.CreateWebhookRecord(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookRecordResponse(rsp)
+}
+
+// GetWebhookRecordWithResponse returns the webhook record with the given ID, secret included.
+//
+// Needs the webhooks.read scope when called with an OAuth token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /webhooks/{webhookId} (the `GetWebhookRecord` operationId).
+func (c *ClientWithResponses) GetWebhookRecordWithResponse(ctx context.Context, webhookId string, reqEditors ...RequestEditorFn) (*GetWebhookRecordResponse, error) {
+	rsp, err := c.GetWebhookRecord(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookRecordResponse(rsp)
 }
 
 // ParseListPaymentLinksResponse parses an HTTP response from a ListPaymentLinksWithResponse call
@@ -1768,6 +2508,249 @@ func ParseListPaymentLinkPaymentsResponse(rsp *http.Response) (*ListPaymentLinkP
 	return response, nil
 }
 
+// ParseListWebhookRecordsResponse parses an HTTP response from a ListWebhookRecordsWithResponse call
+func ParseListWebhookRecordsResponse(rsp *http.Response) (*ListWebhookRecordsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhookRecordsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookRecordPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListWebhookRecordsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateWebhookRecordResponse parses an HTTP response from a CreateWebhookRecordWithResponse call
+func ParseCreateWebhookRecordResponse(rsp *http.Response) (*CreateWebhookRecordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebhookRecordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WebhookRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateWebhookRecordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookRecordResponse parses an HTTP response from a GetWebhookRecordWithResponse call
+func ParseGetWebhookRecordResponse(rsp *http.Response) (*GetWebhookRecordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookRecordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ApiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetWebhookRecordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListPaymentLinks lists payment links, one page at a time.
@@ -1785,6 +2768,15 @@ type ServerInterface interface {
 	// ListPaymentLinkPayments lists the payments made through a payment link, one page at a time.
 	// (GET /payment-links/{linkId}/payments)
 	ListPaymentLinkPayments(ctx echo.Context, linkId string, params ListPaymentLinkPaymentsParams) error
+	// ListWebhookRecords lists the active webhook records, one page at a time, secrets included.
+	// (GET /webhooks)
+	ListWebhookRecords(ctx echo.Context, params ListWebhookRecordsParams) error
+	// CreateWebhookRecord creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+	// (POST /webhooks)
+	CreateWebhookRecord(ctx echo.Context) error
+	// GetWebhookRecord returns the webhook record with the given ID, secret included.
+	// (GET /webhooks/{webhookId})
+	GetWebhookRecord(ctx echo.Context, webhookId string) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1876,6 +2868,49 @@ func (w *ServerInterfaceWrapper) ListPaymentLinkPayments(ctx echo.Context) error
 	return err
 }
 
+// ListWebhookRecords converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookRecords(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookRecordsParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookRecords(ctx, params)
+	return err
+}
+
+// CreateWebhookRecord converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookRecord(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookRecord(ctx)
+	return err
+}
+
+// GetWebhookRecord converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookRecord(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookRecord(ctx, webhookId)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1928,6 +2963,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/payment-links/:linkId", wrapper.ClosePaymentLink, options.OperationMiddlewares["ClosePaymentLink"]...)
 	router.GET(options.BaseURL+"/payment-links/:linkId", wrapper.GetPaymentLink, options.OperationMiddlewares["GetPaymentLink"]...)
 	router.GET(options.BaseURL+"/payment-links/:linkId/payments", wrapper.ListPaymentLinkPayments, options.OperationMiddlewares["ListPaymentLinkPayments"]...)
+	router.GET(options.BaseURL+"/webhooks", wrapper.ListWebhookRecords, options.OperationMiddlewares["ListWebhookRecords"]...)
+	router.POST(options.BaseURL+"/webhooks", wrapper.CreateWebhookRecord, options.OperationMiddlewares["CreateWebhookRecord"]...)
+	router.GET(options.BaseURL+"/webhooks/:webhookId", wrapper.GetWebhookRecord, options.OperationMiddlewares["GetWebhookRecord"]...)
 
 }
 
@@ -2344,6 +3382,234 @@ func (response ListPaymentLinkPayments429JSONResponse) VisitListPaymentLinkPayme
 	return err
 }
 
+type ListWebhookRecordsRequestObject struct {
+	Params ListWebhookRecordsParams
+}
+
+type ListWebhookRecordsResponseObject interface {
+	VisitListWebhookRecordsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookRecords200JSONResponse WebhookRecordPage
+
+func (response ListWebhookRecords200JSONResponse) VisitListWebhookRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookRecords401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListWebhookRecords401JSONResponse) VisitListWebhookRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookRecords429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListWebhookRecords429JSONResponse) VisitListWebhookRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRecordRequestObject struct {
+	Body *CreateWebhookRecordJSONRequestBody
+}
+
+type CreateWebhookRecordResponseObject interface {
+	VisitCreateWebhookRecordResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookRecord200JSONResponse WebhookRecord
+
+func (response CreateWebhookRecord200JSONResponse) VisitCreateWebhookRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRecord201JSONResponse WebhookRecord
+
+func (response CreateWebhookRecord201JSONResponse) VisitCreateWebhookRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRecord401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateWebhookRecord401JSONResponse) VisitCreateWebhookRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRecord422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response CreateWebhookRecord422JSONResponse) VisitCreateWebhookRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRecord429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response CreateWebhookRecord429JSONResponse) VisitCreateWebhookRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRecordRequestObject struct {
+	WebhookId string `json:"webhookId"`
+}
+
+type GetWebhookRecordResponseObject interface {
+	VisitGetWebhookRecordResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookRecord200JSONResponse WebhookRecord
+
+func (response GetWebhookRecord200JSONResponse) VisitGetWebhookRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRecord401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetWebhookRecord401JSONResponse) VisitGetWebhookRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRecord404JSONResponse ApiError
+
+func (response GetWebhookRecord404JSONResponse) VisitGetWebhookRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRecord429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetWebhookRecord429JSONResponse) VisitGetWebhookRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListPaymentLinks lists payment links, one page at a time.
@@ -2361,6 +3627,15 @@ type StrictServerInterface interface {
 	// ListPaymentLinkPayments lists the payments made through a payment link, one page at a time.
 	// (GET /payment-links/{linkId}/payments)
 	ListPaymentLinkPayments(ctx context.Context, request ListPaymentLinkPaymentsRequestObject) (ListPaymentLinkPaymentsResponseObject, error)
+	// ListWebhookRecords lists the active webhook records, one page at a time, secrets included.
+	// (GET /webhooks)
+	ListWebhookRecords(ctx context.Context, request ListWebhookRecordsRequestObject) (ListWebhookRecordsResponseObject, error)
+	// CreateWebhookRecord creates a webhook record, so that MijnKlantportaal calls the URL for one event type.
+	// (POST /webhooks)
+	CreateWebhookRecord(ctx context.Context, request CreateWebhookRecordRequestObject) (CreateWebhookRecordResponseObject, error)
+	// GetWebhookRecord returns the webhook record with the given ID, secret included.
+	// (GET /webhooks/{webhookId})
+	GetWebhookRecord(ctx context.Context, request GetWebhookRecordRequestObject) (GetWebhookRecordResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -2522,82 +3797,206 @@ func (sh *strictHandler) ListPaymentLinkPayments(ctx echo.Context, linkId string
 	return nil
 }
 
+// ListWebhookRecords operation middleware
+func (sh *strictHandler) ListWebhookRecords(ctx echo.Context, params ListWebhookRecordsParams) error {
+	var request ListWebhookRecordsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookRecords(ctx.Request().Context(), request.(ListWebhookRecordsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookRecords")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookRecordsResponseObject); ok {
+		return validResponse.VisitListWebhookRecordsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhookRecord operation middleware
+func (sh *strictHandler) CreateWebhookRecord(ctx echo.Context) error {
+	var request CreateWebhookRecordRequestObject
+
+	var body CreateWebhookRecordJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookRecord(ctx.Request().Context(), request.(CreateWebhookRecordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookRecord")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookRecordResponseObject); ok {
+		return validResponse.VisitCreateWebhookRecordResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookRecord operation middleware
+func (sh *strictHandler) GetWebhookRecord(ctx echo.Context, webhookId string) error {
+	var request GetWebhookRecordRequestObject
+
+	request.WebhookId = webhookId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookRecord(ctx.Request().Context(), request.(GetWebhookRecordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookRecord")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookRecordResponseObject); ok {
+		return validResponse.VisitGetWebhookRecordResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7cxs5cv8qXZOrWqluSJGUtHumKpXS2d7E58eqZDnJlulY0EyTxGoGmAMwkngu/ZsPkI+YT5JqADOc",
-	"Fx+S6H1k9x+bHGKARuPX74a+BJFMMylQGB2MvwR4x9IsQfv5eSI1xmdskaIwb7i4poc6T1OmFsE4OIXI",
-	"DgCFuWZXCUJCY8LghiU50liWylyYYByMjvuDQRAG0Ryja5mbDyoJxiJPkjCIFDKD8akdNhgd9QZHvdGz",
-	"i9FwPBiMB4M/D0Zj92quFIqIFn754TwIgxh1pHhmuBTBOHiL6RUqPecZTBGDMMC7jCvUNK9biMfBOMiS",
-	"6893i388+8t33x7f3uRHh6MgDAr6g7FROYaBNszkOhgHbn/B/X0Y/JChWM0JATJDAZqLWYK9XDtWwC03",
-	"c2ACLC2LTs4MR/1nx03OBHNjMj0+OIgxlf2U/ySuEyZMJpVhLOmL5CBzpPRomQPaFLuKhqPDo+MYp99+",
-	"95dgZ3x9LoVR/CqnrxBJbXSdt37u497wqD13yfIWdUuWT1miqzwnRlqOV7j9Ms3M4ozNsAnAjM0QMqYN",
-	"mDkCihjk1H5MuDZVfrtdms+ZneQwDGJmWDD++CkMplxp98PnvMZ8lvFO3t8Ma+zX/0Lv/vMwCIOpkmkB",
-	"N4F31Vndw4yZ+SNWCMIgQ+WJHx6HQabw5ukkE/aNdLQ1OP49MaXN8Ys5guUX8VnjDSqW2EPQq5k9LJn9",
-	"B+w3wf5rwHHYwuIT4PKVAOykg7A4bADRf1yDRymShVMEcgp+VU2fWcsePQSYHTg6HFwMB+Ph8Voc+cPP",
-	"2ofPhcGZYh5hqUwSjvXHr+hdoz4PR4fsKrLsXqDS71iKwTj4Wx/+xoRG4X4oOPRqJdpKcGWMx7sBV4fQ",
-	"FQO2AN6TlOC6pR+Er3uSQ51JoZ2b806a72UuYosQKQwSEL4ELMsSHtlzOfhJ05mV3hF9TFFru1zwToJH",
-	"KdB5QMQEXCFMaU6YSmUN0ozfoIBXL4L7MNDRHFNGk/xJ4TQYB/90sHTCDtyv+uA04y+VkiqwFNfV0ztZ",
-	"IN05GmuX7NOa58zgG55ygw/cZyRjDMZHo2dhZcsXUkLKxAIU/j1HbXR/+32VlKzcXWv2E2AGUqkNfDso",
-	"H0KGClIucoPAFAJLEnmLsX18evYKrnEBUgGLItQajLxG0Q/CYI4sRmUP/hyNWvROpwYVfa0T8R4jKWJ6",
-	"EW4ZN3CFU6kQFL3DxYymWu635NfRKAxSLniap8F4EAZmkRG/rIyjsn7Nf/ZKDvTsv+21z4stVvfktrpi",
-	"3W83r3WOKeOCi9ma9RKcGuDCwscrS7jlIpa3K9bdZlmNHVv8IPgdGJ6iNizNYE87du/TSd/OeTS3NLi1",
-	"QdEcegUJw++GR0fD70adLCBqPgiWm7lU/B/4aBl3c6AwNBrj/m7EmMzXFTKFyuETuIaUawojQuDihiU8",
-	"JgwrvJHXftV/p4eW4u8ZTx66IyRSdDUC+WipcN9gyjGxCiRlhojxNPSDT/c18d/ijZ0xyMs7XMl4UV+h",
-	"XMJuqJynhTWuXXhAv7pp5BTIeV34Z4U5ALyLMDNwNHrWB1o7U/KGxyR8TF1rENLMuZhZkrjCGJiISRFb",
-	"+wQCMdbOHaHlnPUNQUu49Ky7JPqlJYslBOdMyQyV4c4QVQ4njrkbdVYbwQ2m9oMHujaKBPq+RD5Tii2C",
-	"+3Z0bNd3OrMAVsFYe4QhMA1vmGI3mACLY8uylLTf0WgENyXoHMd0H95JA7GMcjJCGMOV23TBsBPISGiF",
-	"cfyQojrFlPEkV6hD4FOSd5ZYZlRg+nBw+v3Lq58wMkEVrU00vLzLEiYcJXIKt3PSOFbRKen0eknIA017",
-	"2DiWMLjrzWSPHvb0Nc96xdH3MkkqSrmEw30X+c+t/1lxhL2OXonuAtetFx2SCz+VGMeSW7bQ8PLDuQVw",
-	"xISQZOAgmkvtrGQdmMVxNJc+dQfDBWCupCYIMYgx4ilLwDHB5UDMrSye6zqHC387Y8agokn/azKJ/zyZ",
-	"9CeT+Mvo/k8trjbB3STqxfJbkQ3wvlIILNESco0xIdJyjYlrK6loD3k5HlWdzs6AMGV3b1DMyJ0dHR9b",
-	"y198H3aQXYkfW0Qzg7D3448//th7+7b34sU+MHJLKqbQ+nl+hhOQKTcWgC7IAUMoFqTTijHu2MnC0q5i",
-	"VpdP+iJAIfnbJElQBUxJJ4FF1OS8zpRlEExOvxXMYExBFXad2jL4pd1PWZ6YMg6uc+M/5mjmjki3PW0I",
-	"sD7L6DjDQOfWtZvmSXHAJ9UM3C3t0E5PJpQY1qTfr+0JvZIyQeZyT4WCJw1UJS0sROFTh8g20oMtKfVH",
-	"xRy8bMbQupcZWwCDKb/D2MmkXSIEKSJL+h6flinWfecYW8fp1y+ntexOywM8f0O71yjipdCBkSdA0Zrb",
-	"fQkAUrxCQiLFDBWpKhLiOoU7SB6VEM4VD8KA6Kjmhdv7WyYJOgWatKuVwL3Tix/eetO1v9zVLdPg5+gS",
-	"rO7MVU3OejR9J+vLvESTsueFJfDKzoHmpGIVLC2CIpiPNqnxqUqay3L8alXy4yzwZt284ig7tXQnWD2s",
-	"+RR4U1Ov0KlbHv16lBIHSPdhmpmFV3n3LkvV3OerF43DsbsJC2Bow5QpNcUlCdBlnfROmaooDPp9s2FY",
-	"awiItdrwJCG2ZozHa6xBjbgab0pVv8yRdUuJ8V78sqwgrseu1rPnfUEiYj90tOyxdgmI6WKIO+4Y9pb2",
-	"dW5/1RrjfdL0vp625/+3jLZFuIpp2a9Kp80ahy6/V2CYPvnCVU1w/dgG9xvGzs5T6o7S3FXOqGRZXb1X",
-	"leEG43jW6ZZTZCSwmci1TOywdPVMbnOud3l6RRaWDo1rO2cNDMNKkmbYzhoUeeEvHdFojS6nsiorlPHZ",
-	"uoC36id0RG7NHG2X3fRwdKWY1vaeUjKoW8DHalOXAG5SPuxdMcJ1JjWv2gK3DeJd7ciKRNTtXCauoud1",
-	"qPXsnJ6iURqsclt3wit0ZHHiK5RkI3u95iBopKWmdF6cumA7PJ7RQx2UFbty6feVmyF2itgeqFVAMjfw",
-	"9xzV4ml72B22lon+5h7esjs6cRCl+Ft5tEkPC5W94fF+HSbHazXBA4iq1xvWQIVGcpnrDrjUxXkXZ23k",
-	"9lJowbpbITx+uhQ27FNN73s93RTUjebHflwRohX6PWUxwp5Uzu0h+2zmSuazeWVMYrMrr4W8FS7NRWrP",
-	"WjHPgrCeIFTIYgqoBTps2tygkD6xxXWZV/yVR3bbi8UTAqSCyRtjpK6q7BYx0gM28XOGUtuTtZULH7bd",
-	"9qzttncUqx9NVbXI3SSvyKVqVDc8qmWjGDnDIk4wrpOP/VkfXK28TnVZP2+FE42C+uYwhxlHQLaCPJun",
-	"viYxr5NQrdRvzBVUS/ktf5W5LF0Z6K5asdoCsM2K1R6B7cK9luxZReh13w7Cve2RtCoye1+LyOpAoUCo",
-	"UbmJJdaTmO41qTW/ShBsb4ir0jCxKFQmmYIowqyldHyktbs8f9swPSQ88n0uNYP0s8ZK2x/nxpDq6dFU",
-	"YdmbQdWWRK7woX6BeGzLLps/YrWvFav9duOsDV1Sf8Rgv7cYbCchWMtsNZq4NhWlGRyNnpVtFrZ5YO7t",
-	"bBHznGxopLCxQqVjq8PO2U61LgvzbxcXZ8U0NCq0HR5VNtn+tnYecCdNBB3NcrvzIMhRwihX3Czek0V0",
-	"rHBNRad5lwa6PPXdUJb6MfzVNSBN8sHgMLJtSPYjXpbXF8puuiksZK6A4l2rghLY86EZ5IKcrfdoKNbQ",
-	"8L///T/2tde40AV8UyZsu7590+a7mYAfiJpak57Di5lzFfcypswCWJaVvV82fW8pXjKRdKTrHuJiKtc6",
-	"GT1XRveKt/Qi3/KfxOuKZrW03wxDG5P0olwx3+NSYtSG+maOE1F4mt9oyPKrhOs5xqWzaXnch5e22Sia",
-	"MzFD21E4Z84PjWWkQTPblpHI2Qxj4GIiZIaCZfzg+Yfz04tXP7zrpzHsoTCKo4a3r896Yr8/ERPxXuYq",
-	"wvpq44noQVkMlZHux3iDCUmK7jQhLOM9hVOkUBbr1qRHRLgj7lV/2PUSpNNqC+hdrzBD81V3YCsuPy+P",
-	"ii8P5tXMSWnPp7YOKq2NXIqnzkay0kvINnAxe+hkkmg50JHMUBPAT2ukjWFr5RWScVSug6DsrezWZRPh",
-	"ldkqjdT3z+wXZ56cYSIy4dIfg6tUKWTxJezN0FiDRYe2PxFSNYbdKm7wslCfrg2LEOTEmqwrWBaOV3U8",
-	"r+ty9uqm7GqMmCLFMRGXrd7jS7v0ZWef8OVJw267Wr2fDS4rxvhyIjrm0Wgu7X7eSoGNzrMQiAUGxXYp",
-	"S9ibuETlJNjvw0XRN6yBKZwILqCSP4S98++fw+Hh4TM/z7wwOt9o+HDxHOR0qrFIGUxWV9xprYmtmXJj",
-	"LXmnmdjrMA/7QRjcoNLO/twMyZfwOj0YB4f9Qf/QX6ax5rpRKhl/CWZdPdNntoWTKfTeNcbODA3tIc5l",
-	"YhvFP5dutitSnhADFLpeLjCSkB7JXJg+vEbMCnQR22vhEeTC8ARqgZWdJE+SPryzPlolA7OEv5cL65xG",
-	"LEmKSnYpW2UvPumB5cWXN1ybSjRvL3UwxVI0tl//47rMhXeBjQSFJleikvdkBoY2m0Dv2AiLPHl3pcaX",
-	"EZaNymVf2rDiwY3Wl4vvPzUulIwGg+27sl3nb/WCY1e2oxh80HkrsshSPHSG5a2q+63btZuF/I6u7dNV",
-	"Vfz7MDgaDFetUPLwoNaxTy+Nnm1+qXrDxW6nvCVGSljXaQmX2TRmyN3kqQ34DJsR1IJq16+2DcaZ7Gq+",
-	"vSgaU7iutn7kIiF1XF6MpnBI5bhSbKw52FJutklv+mYYH/OMYTQYwp7v7v5Gg0e5byAVeJssihoLKXvr",
-	"VO5bpTIaDKzCuZLeJmYG43CpVzVLXZTXFudWI3LgSnmozV9lvHighFR7hJYne169eV6mUdZcty4uom+4",
-	"PF6/EW7RZA/3g24Q8L7R7mPrCL6/B6Qgy+a6YVff/H70xVMnettJ7cp28vt6hdWnUp6ozjyWNqqi5qX6",
-	"R2mhVfdGCkDXqht7BYYpKI2YxnpXNBP6FpW2sOdCG7Jmckris2+118hpr/8PrHiKNh5tfql1Tenpatzt",
-	"QjfqHV6JNdun1ynz+7DhcR18SWyR7N4p+ARNV2ZTapMsINc4zRO7au3vXug+nHr0lNoxz2LLd9dHeTuX",
-	"usxmcV10+5GadT9V+ukKRysk597OdzQaLfN9hclhCTlcCz/VTsxLW483GhCDp6sH1524SSTaf35kp0JR",
-	"HM6OhGJwtPml8qbxUooecxmxdiWphYLd3byriVkbbbsQaZpJt4vQWgI3q5v+V3tpnXHTV4hV/hXNr0Qk",
-	"XGD5y9qXX0yEngQ+Fyl2oK/U38sb9Gsjg3VB6qqm+lXd9DZKtaXDMkh1tiloummdl6G7mzKaPd+fVlvA",
-	"ZbFwTRaCC2/WrhGaUfvPkRo4q/zZh99JhuBR8X3rj6c8Msxf9qVsE+3rLsT/dtSCyxaYamNKtQeq4X4+",
-	"IpHwG1QXlSqjJbpaX/z4ieCtUd10b+lMyTiPXB2skbpwGQubl9RMxFfyDlDccCVFcX9n279SY/+6jed5",
-	"q0vTxg2hzcWHUGTmrcVtJoWKlP2a4zdzTPtLbtfP9/7T/f8FAAD//w==",
+	"7H39chs3kviroOa3VZFqh5RIS86arq1fKY6TOPGHSpZvk4t8ITjTJBHNALMAhhTj0r/3APeI9yRXaADD",
+	"+SQpibGTXf9ji0MM0Gj0dzeaH4JIpJngwLUKRh8CuKFplgD+/SwRCuJzukqB65eMX5uHKk9TKlfBKDgj",
+	"EQ4gEnJFJwmQxIwJgwVNcjBjaSpyroNRMDztHx8HYRDNIboWuX4nk2DE8yQJg0gC1RCf4bDj4Unv+KQ3",
+	"fHI5HIyOj0fHx389Ho7sq7mUwCOz8PN3F0EYxKAiyTLNBA9GwStIJyDVnGVkChCEAdxkTIIy89qFWByM",
+	"giy5/uVm9duTv335+HS5yE8eDYMw8PAHIy1zCAOlqc5VMArs/oLb2zB4kwHvxgQnIgNOFOOzBHq5sqgg",
+	"S6bnhHKCsKxaMTMY9p+c1jETzLXO1OjoKIZU9FP2K79OKNeZkJrSpM+To8yC0jPLHJlN0Uk0GD46OY1h",
+	"+vjLvwV7w+szwbVkk9x8JJFQWlVx6+Y+7Q1OmnMXKG9At0b5lCaqjHODSMR4CdvP00yvzukM6gSY0RmQ",
+	"jCpN9BwI8JiIKf6ZMKXL+La71L9kOMmjMIippsHo5/dhMGVS2S9+ySvIpxlrxf1iUEG/+v/m3b8PgjCY",
+	"SpF6cuNwU57VPsyont9jhSAMMpAO+MFpGGQSFg8H2dC+Fha2Gsa/MUhpYvxyDgTxZfCsYAGSJngIqhvZ",
+	"gwLZn8l+G9n/HuQ4aNDiA8jldyJgyx2GFgc1QnR/bqBHwZOVFQRiStyqyvxNG/roLoTZQkePji8Hx6PB",
+	"6UY6coefNQ+fcQ0zSR2FpSJJGFQfvzDvavnLYPiITiJE9wqkek1TCEbB933yPeUKuP3CY+hFJ7UVxJVR",
+	"Fu+HuFqYzg/YgfAeJAQ3LX1H+voHTOZCXF9AJGRc1ylL+yWR+C2ZCkkM/jxpEU/Qa6raUeQgZSwn85aD",
+	"gkiCef3Nu+9/HGYy/mry/c3Fl19+9Z/Jt78ZIb3KAI9xjY4enmkYVI8xoysEr+/MuH4k0iO3IXVUx/JR",
+	"c8IGdnZlvCrWdlQH/1KYuyd7+TX2zz1+5jsxx20YzIHGINED+NHRwls241TnEs+zqinfGp6YrMgr9iv/",
+	"oQQEEZwYA2FVkEZEk2REIiolA4VWWpVovlDEHic5iEWUG/xCfNgn/5iDnoMkTBNm33PDmFaQTImQhBLl",
+	"ISTXsILYmt5Mh4TymDBOlnMWzQnwSMSMz0IzExearBciB69+OO89Gh6OiKcFQqMIMl1ZcwFyQjVLQ1yW",
+	"k+9enT3rvf3ubHj62Nueki7JRMSrOiRzuDEvTaiCxyehfS4k/i9yTSgZqzkdnj7++5hkEqbspo8Wwz9z",
+	"JiEufJNoDikteWpbaV9pyfgswKOVoDLBlXXvXgv9jcg5CsBIcA1GAX4IaJYlLEJ9dPSrMmdcWutDkIJS",
+	"SEnBa0GcdiZGD5GIcjIBMjVzotg0yJixBXDy4uvgtgz7XyRMg1Hw/47WzueR/VYdnWXsuZRCWoirxPZa",
+	"VMTw5iX7Zs0LquElS5mGO+4zEjEEo5Phk7C05UshSEr5iphjAaVVf/d9FZB07q4x+1NCNUmF0uTxcfGQ",
+	"ZCBJyniugVAJhCaJWEKMj8/OXxiqQ9qMIlCKaHEN3BBSiasvQMtV72yqQbbxcyR4bF4kS8o0mcBUSCDS",
+	"vMP4zEzVQoMnwzBIGWdpngaj44L20LYBiWrlx16BgR7+21z7wm+xvCe71Y51H29f6wJSyrhhge71Ephq",
+	"IyUM+Th1RZaMx2LZse4uyypo2eI7zm6IZikoTdOMHCiL7kNz0lZGoWDEtYk0c6gOEAZfDk5OBl8OW1Fg",
+	"oHnHaa7nQrLf4N48bucArs1oiPv7YWNjPUyASpCWPo00TplSVjLzBU1YbGhYwkJcu1X/wzxEiL+hLLnr",
+	"jsCAosqRl58RCvuJTBkkKEBSikrGwdAP3t9W2H+HN/aGIMfvVpVUViiWwA0V8zRozWlL3LudRkydTrbP",
+	"vDogcGMUHTkZPukTs3YmxYLFhvmovEZNOWd8RrwyQqVaaEkOECtrDaKiRK8jJEqQsUPd2MAvECyaGHLO",
+	"pMhAamYVUelw4pjZUeeVEUxDin/UdFpB+VRKugpum1FBXN/KTE9YHrF4hCGhirykki4gITSOEWWpkX4n",
+	"wyFZFERnMab65HXVapjYTXuEPTWqWxnxgfgQvDzFlLIkl6BCwqaG32mCyCiR6d2J0+1fTH6FSAdlaq1T",
+	"w/ObLKHcQmIM9rmROCjopLByfW1R3E21102NMLjpzUTPPOypa5b1/NH3MmFElLTGzG0b+M/QJSgFAJyM",
+	"7qRuT9eNFy0le//cII4mS7pS5Pm7CyTgiHJjAk6ARHOhrJasEqY/jvrSZ/ZgGCeQS6EMCVESQ8RSmhCL",
+	"BGve6aXwz1UVwz7OkFGtQZpJ/+vqKv7r1VX/6ir+MLz9S9OAqxF3Haiv15+8JepspZDQRAmSK4gNRSLW",
+	"KL9GTgU85PV4kFU4WwNhKb15CXxmHJHh6Slqfv950AJ2KW7WAJpqIAc//fTTT71Xr3pff31IqDFLSqoQ",
+	"7Tw3w1MiUqaRAG1wh2hDxdzIND/GHrvRsGZXMa3yp/nAiQTjpBhOImWCKeBsegdVpKyDf8ZdQ8YMRsat",
+	"hbZTWwf9zO6nNE90Ef+rYsN7OsW+lTYE67IrFjOUqBxNu2me+AN+Ws48LM0OcXqjQg3C6vC7tR2gEyES",
+	"oDbmvvY2fq6AFnpWeN/JspWowd2YtvJqkwvtgpuVqZvi+QK4vjTjb52D/6FFs767eNl0V413WuPRvcUG",
+	"SkSSSxZsYZjaOZhtuDFt2K8lpRrodoxCLXNjngqN+4yuCCVTdgOxlYh4wCERPELCOWDTIrF3aN0SNFv/",
+	"+FKyklNo2N8XL83uFfB4LfKIFk8Jz5PE7r5gP6P2uCCJ4DOQRlEYEdpOIw9IWdRow8BRzkY297eOmrWK",
+	"U6PbUP4dnF2+eeUMh8P1rpZUETdHm1hrD8FVpFzPTN+K+iIaXofsmdfDTtVYonla0skICzf+488YSn9f",
+	"Bs3G1v+wCvF+9s92zdhxlK06spVYHVmzKWF1Pdmh0XY8+s1UajBgNA+kmV45hXNr47j1fb74unY4uJvQ",
+	"E4bSVOpCUowNA42roLfyVElgmO+3q+WNatigVmmWJAatmAzo1sUV4Cq4KRTtOjPTziXa+VDrZDa/HtkK",
+	"gwNniRsgDkMLywFtFh5Q5YfY447Jwdq6meO3SkF8aCS9q+I4cP8jorH0o6RaDsvcibnKMHCqzS0QhL5c",
+	"osK4buxmFYfzFLKjMDZKZ1SgrCrey8Jwi3I8b3WKjF/KoZ4+tDmepqarZjLqc73O04nRsObQmMI5K8Qw",
+	"KIXIBs2Yjc+LtFksFbisyCqtUHjHmyyksp3Q4jfXUxdtetORoy0AaGzvIYnqqga8rzS1iZM65IPehBq6",
+	"zoRiZV1gt2FwVzkyHwZczkVi60icDEW72sopM0oRFG6bTrhDRvoT7xCStazPhoMwIxGawnix4oLu8XiG",
+	"dzVQOnZl01admzHo5DEeaJEQ+WcOcvWwPeyPttYZtPoeXtEbc+KEF+yP/IghJySVg8HpYZVMTjdKgjsA",
+	"VU3kbSAVM5KJXLWQS5Wd93HWWuzOhUis+2XC04dzYU0/VeS+k9N1Rt2qfvDPDhfNy/eUxkAOhLRmj9HP",
+	"ei5FPpuXxiQY2/qBiyW3QUYj9lCLORSE1fCsBBorws0ApE2MzHLhwopMFVHdP7hntztbPMBB8kje6iO1",
+	"1QLt4CPdYRMf05XaHaydTPiwabZnTbO9pUTq3lCVS6vq4PlItgK5YFElFkiNMczjBOIq+NCf9Ymt0KpC",
+	"XVRtNdyJWhnXdjeHagtA1gEeZgmuDZtXQSjXh22NFZQLyBr2KrUx0sLR7VqxXHi2y4rlyrTd3L0G76Eg",
+	"dLJvD+7e7pTU5Zm9rXhkVUIxjlAtbxYLqIaQ7WtCKTZJgGBtlM2RUb7yIpP5ipO60HGe1v6yLE3FdBf3",
+	"yFVXVhTSR/WVdj/OrS7Vw70pr9nrTtWOQHbYUJ/AH9uxtvOzr/Z7+Wp/Xj9rS23uZx/s380H24sL1lBb",
+	"tRK6bdlFSk6GT4oiFyzdmDs9632ep1vKWNBXKNXLteg5rBNs0zDfXV6e+2nMqBDra8powurCZhxwLyUc",
+	"LaWK+7QgXML1a0jYAuRqh7MolwFj1c2USvOfLetFs3PkK436zfysN6TMQbEiPI/Tc1eQsq4BRgGgbE63",
+	"KOztlwp7lcpTMF7r92/fvCZ2W66YgKauOrlaaSp4BJJDTJRIYTkHCeSAuoQEYbEzBc17JdvAz1yqVOYE",
+	"+AISkQGZiyRGetSHSGfeU7dUComC0ToHYfHJcZD1qr4FXVoqdPkgmhiLzTjdMShLInOaZcAh7pMzi7BS",
+	"ybGH36ayCCUSehhhLycf1BpzS6qjeS179GHDjafaHZQ693j7rKPwq7UwzuG0OBF0WwpiMEZ0CccH9qjj",
+	"wxL5r6m4zZs1S7DiImF9seqEW9ySjmq1thVhgU7CqgTyUwTAKJBSLGfGlAapHJkyTWhiKGJVB6elBqGZ",
+	"g+ni6nUZRWu4ipehpfULMy5D5UEFLBhDhjc6ZJ1xteEVq/Tadmg5IgK2cPyo5xIKruxZt3GVOVp00Q6a",
+	"oejCES5+E4TVp5RHkNh8Va60SEGWRhaPYkjAPhLTaWWI/Vz/3jtuxQMJBqn4gPGFYBGU5iiezKmcwYRG",
+	"16WH7rj8x/VKlUNdT1Z5vM7GtZIAi66hjBn3QEKWrHp+8/XnkGaJWOGtapVPCmooTVN5nGdx2+P1PiqP",
+	"PZgdk/mv/aTv70jlLZe9WuKvVRIedVQHkVw666dgASclkBOsmFXuZkf5nool+B97DpRecZ2G2Kr8Fqvi",
+	"/iFMx4a/V5XHvkKFVZR35fuXk3k9cNh6D6wUADLft9GBvyrWCGYTSXksUh+FqZQL2opgseX8KvZGaMa7",
+	"ql+wNgXFb0gkjMzGcH2dwKpb7LjQs6XMsl25PF+LaoRFSzabGfmKMpgmSZ8U7QtcGMrQt1qCdAEq/3Id",
+	"LQnVIH2pJCULJhI0Te+sibaU6iHYM3D47SrA2kOR3g5FCjgkdDV5jqLedytSK3R2iq3VLlD+gYoPapDd",
+	"L2BWlcKfrACh5bbl53jW53hW9bbs53DV53DVJ6kYsFZKLplevTVy0wp+e1PuLG9jhPGZu+KHmndEvrK3",
+	"6q7y4+NHEd6twz9hXPQiKq6ITslK5JKIJSfICQk5cPYiyblR8m9BG0tMkf/97//B136AlfJoTinH3jv4",
+	"5qGLbLwx0FRuntrQj54zGfcyKvWK0CwrLjRiVSRCvGYzw6r2ShzjU7Exd2N9QM//RXKuYbwb2BeDEFO9",
+	"vSiX1F3cKpxONMn0HK64t3C+UCTLJwlTc4iL0JO1bshzvEEXzSmfAV6TRbNqDmacIopiDCIRsxnEhPEr",
+	"bmwrmrGjZ+8uzi5fvHndT2NyAFzjNfhXP5z3+GH/il/xtyKXEVRXG13xHilqzEWk+jHYyIZUrZKMZqwn",
+	"YQoSeATVIH3PAGGPuFf+Yt9LGN6rLKD2vcIM9O+6Ayxk/bg48h/ujKuZ5dKeqxg6Kt3XZYI/dDbDK72E",
+	"pcw8vetkwsBypCKRwQNJwCvnMgm7Zz1rlu5xfjyb6uz7BN8Qbx32K35WObYR2Vmwh8QGozEM4S9Tt8v5",
+	"K+4EfZe07rtn+MFmRGwcwxwhGTsStW6WBBqPycEMNAYjDNIOr7iQtWFLyTSMvWqx9y4Nd1mRd2GeIXmN",
+	"ulocbGpr4ERxcY3Z9Ra54uNGs4ExLj1ubQwwflpLFdnrIb5TybiU/xlf8ZZ5FOgx7sd5OWqErl0tMGp2",
+	"sg6chgRoNPfdQRTq4bH1KMdh6W6H10hXvByLGLcEI8Zt0Yg++U4sC19fYccIxWbcXeL2uovJKz4Rsdnu",
+	"XNiywOoFyBFRYIlsXEv9jIn18XC+io7zeReDmVeCQ+0SbkgMcWjgu9UPkoMrWzV4FRz2yaVvoYBbuuKM",
+	"k1IkjBxcfPOMPHr06Mk6GGdp/wtF3l0+I2I6VeDrd666r7+Yta7wAgPT6Em0GhcHLUbFYRAGC5DKWi2L",
+	"gfFxnSUQjIJH/eP+I9dPDY28Wt3y6EMwawtWneNtdnOI1neA2BovA8Q+Hp13O9CJsOkbzCRIsKdKtDAy",
+	"IBI5133yA0Dm+c5HvwrfjuRcs4RUzFacJE+SPnmNCdNSpmwtGJzEQNPbBm0K+7MkYYwdaETouvfZS6bK",
+	"OS1sXUQlTUFj65KfN0U9nIGvBZGgc8lLRYhUkwFGKsw76B4aY9x2VXMW+rpnQ3FFd1DyEIabwye372u9",
+	"dYbHx7s3qLBNEMo9LtsiKX7wUWtjTB9BuesM6/5etzt3rqjfqmlpYHHWdaXmNgxOjgddKxQ4PKo0LzEv",
+	"DZ9sf6nc7Ae3U/QrM+pJVWEJ1+E3DNFqlqI7q+nMkFpQboCgsNdCJtquNF+WMrSle1g5T4yiKnrjMkWM",
+	"N9nJNqgod+SbXWoN3c00V4AwIsPjATlwjS6+UMRRubtLz2GZrHy6wKhBdEVsVnp4fIwCZyKctZBpiMtJ",
+	"Dpra1GuTnRs9GVxDK1D6KxGv7sgh5Qt765O9KDcfLmJAGzru+l7EW/oHV5sCIzXh4b5TNQDe1u7eYbja",
+	"XbYjghvNZhsDdDf/vXfvUct6u3FtZ2eN22rwwgWKHijOfDpvmyiq91W+lxTqaqHjCbpSyXHgaZgww2Sq",
+	"ntqwqQ8ke8aVNtpMTA37HKL0Glrp9a+AiodI4+H2lxodmx4uxu0uVK342Amxei+DTcL8NqxZXEcfEqxY",
+	"v7UCPgHdFrcVSicrkiuY5gmuWml9rvrkzFFPIR1d3tpdal7OhSpKy5jyV2+tJW6+Kl1u9YZW6JsEYkei",
+	"IprpVY6r/3BT7UW9NOV47TZw8HDxYK8Kb2OJZgf6vTKFP5w9McXxyfaXiqaLay66T1+2SnemBhXsrwlZ",
+	"hc2a1LYPljYztRTcKUGY7u7A0W2ltfpNv4OvUi2/+5QsYR3LT6tfPhkLPYj4rKfYQn2F/F43E93oGWxy",
+	"Urs6XHS1tkAvFfOehZNqddOO7WB3KUW8fd+tAdeV+xuiEIw7tXYNpO61f4zQwHmp8/e/SYTgXv59o3/+",
+	"Pd389SWxXbx91Ubxfx6xYKMFunxLrHwhsWZ+3iOQ8OcUF0WJxD3lAjnAnwox2xuchpuCi4dlEeKXfbD4",
+	"qNQgfZYcbZKjo/f/7kKjWfi2UV40qt4+aXwQb9NHmi0aRW9tPB66+l5FGI+SPK4apj4VtCFy+IYX1bqR",
+	"WBi3Ebs4FCmip0U1PH5RSiPZikyBvUstExhn1P0gjw0P2jhGpd1+rc1+W5bpPgWv5ODb55fEm1JMEzqj",
+	"jB/2iWO0UqNV73AJSVw5eCFTzYJn5y9GmEm0TXhtmZEWhC4Ei0mcWyoH1Sod7hxArUZI21Jew+NBdwi0",
+	"K9xZrXR8SMATy1IrscavivO2ZegN/8xVshahxo/5yyF3jES2Ngz9pLHIWo3q/WTetgBcLSn8h41GfgJk",
+	"/JnjkfXrDErYREDHTRJ/s8uI7arQ79AhZfvr6IP7y4Urt0Q89mI/fQu6KdgexJWyuJDz6ehwb/RnHZR7",
+	"/orKP4qbsR/jB1Tar+tt+AmVPcZYams3oizh+srUNotqNxeqwZYd14tanKiCx3b0o1rvJTX9qFKNL0Je",
+	"ru79+b0x9hXIRfu+zqWI88hWodZSwMXlaEEU5fFE3BDgCyYF901Jd/1FKvwlK4fzRusplHch2mgh8bVf",
+	"GLmsJ9d9UdgGN9oYef01wqt+8m3YaMtaNclHznzt7uaN5Ox++KlUd0Vd62dHamKKlVj3M1dL4Bfkefv+",
+	"9v8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

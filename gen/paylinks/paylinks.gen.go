@@ -296,6 +296,75 @@ func (e ProviderInfoMode) Valid() bool {
 	}
 }
 
+// Defines values for ProviderWebhookSubscriptionOutcome.
+const (
+	ProviderWebhookSubscriptionOutcomeAdopted  ProviderWebhookSubscriptionOutcome = "adopted"
+	ProviderWebhookSubscriptionOutcomeCreated  ProviderWebhookSubscriptionOutcome = "created"
+	ProviderWebhookSubscriptionOutcomeExisting ProviderWebhookSubscriptionOutcome = "existing"
+)
+
+// Valid indicates whether the value is a known member of the ProviderWebhookSubscriptionOutcome enum.
+func (e ProviderWebhookSubscriptionOutcome) Valid() bool {
+	switch e {
+	case ProviderWebhookSubscriptionOutcomeAdopted:
+		return true
+	case ProviderWebhookSubscriptionOutcomeCreated:
+		return true
+	case ProviderWebhookSubscriptionOutcomeExisting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderWebhooksRegistration.
+const (
+	ProviderWebhooksRegistrationApi     ProviderWebhooksRegistration = "api"
+	ProviderWebhooksRegistrationNone    ProviderWebhooksRegistration = "none"
+	ProviderWebhooksRegistrationPerLink ProviderWebhooksRegistration = "per_link"
+)
+
+// Valid indicates whether the value is a known member of the ProviderWebhooksRegistration enum.
+func (e ProviderWebhooksRegistration) Valid() bool {
+	switch e {
+	case ProviderWebhooksRegistrationApi:
+		return true
+	case ProviderWebhooksRegistrationNone:
+		return true
+	case ProviderWebhooksRegistrationPerLink:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderWebhooksSecretSource.
+const (
+	ProviderWebhooksSecretSourceEnv          ProviderWebhooksSecretSource = "env"
+	ProviderWebhooksSecretSourceNone         ProviderWebhooksSecretSource = "none"
+	ProviderWebhooksSecretSourceNotNeeded    ProviderWebhooksSecretSource = "not_needed"
+	ProviderWebhooksSecretSourceStored       ProviderWebhooksSecretSource = "stored"
+	ProviderWebhooksSecretSourceStoredAndEnv ProviderWebhooksSecretSource = "stored_and_env"
+)
+
+// Valid indicates whether the value is a known member of the ProviderWebhooksSecretSource enum.
+func (e ProviderWebhooksSecretSource) Valid() bool {
+	switch e {
+	case ProviderWebhooksSecretSourceEnv:
+		return true
+	case ProviderWebhooksSecretSourceNone:
+		return true
+	case ProviderWebhooksSecretSourceNotNeeded:
+		return true
+	case ProviderWebhooksSecretSourceStored:
+		return true
+	case ProviderWebhooksSecretSourceStoredAndEnv:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListPaymentLinksParamsExpand.
 const (
 	ListPaymentLinksParamsExpandRaw ListPaymentLinksParamsExpand = "raw"
@@ -740,6 +809,71 @@ type ProviderOptions struct {
 	Telness *TelnessOptions `json:"telness,omitempty"`
 }
 
+// ProviderWebhookSubscription A subscription at the provider.
+type ProviderWebhookSubscription struct {
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+
+	// Events Example: ["payment-link-paid"]
+	Events []string `json:"events"`
+
+	// Id The provider's id of the subscription (`wbh_…` at MijnKlantportaal).
+	Id *string `json:"id,omitempty"`
+
+	// Outcome In a register answer, what it did with this subscription.
+	Outcome *ProviderWebhookSubscriptionOutcome `json:"outcome,omitempty"`
+	Url     string                              `json:"url"`
+}
+
+// ProviderWebhookSubscriptionOutcome In a register answer, what it did with this subscription.
+type ProviderWebhookSubscriptionOutcome string
+
+// ProviderWebhooks How one provider's webhooks reach paylinks. Secrets are never shown.
+type ProviderWebhooks struct {
+	// InboundUrls Where the provider must call, under `PAYLINKS_PUBLIC_URL`.
+	//
+	// Example: ["https://paylinks.example.com/webhooks/hub2"]
+	InboundUrls *[]string `json:"inboundUrls,omitempty"`
+
+	// Note Why a provider is not registered, or what to do.
+	Note *string `json:"note,omitempty"`
+
+	// Provider A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`, `mollie`).
+	//
+	// Example: mijnklantportaal
+	Provider ProviderName `json:"provider"`
+
+	// Receives Whether paylinks receives and verifies this provider's webhooks (at `inboundUrls`).
+	Receives bool `json:"receives"`
+
+	// Registration How the provider is subscribed: `api` (paylinks registers at the provider), `per_link`
+	// (each link names the URL: Mollie's `providerOptions.mollie.webhookUrl`), `none` (the
+	// provider sends no webhooks, or runs on its sandbox).
+	Registration ProviderWebhooksRegistration `json:"registration"`
+
+	// SecretSource Where the verification secrets come from: `stored` (kept by paylinks at registration),
+	// `env` (`PAYLINKS_<PROVIDER>_WEBHOOK_SECRETS`), `stored_and_env`, `none` (webhooks are
+	// refused with 401 until there is one), `not_needed` (the provider signs nothing: its
+	// webhooks are hints confirmed by reading the link).
+	SecretSource  ProviderWebhooksSecretSource  `json:"secretSource"`
+	Subscriptions []ProviderWebhookSubscription `json:"subscriptions"`
+}
+
+// ProviderWebhooksRegistration How the provider is subscribed: `api` (paylinks registers at the provider), `per_link`
+// (each link names the URL: Mollie's `providerOptions.mollie.webhookUrl`), `none` (the
+// provider sends no webhooks, or runs on its sandbox).
+type ProviderWebhooksRegistration string
+
+// ProviderWebhooksSecretSource Where the verification secrets come from: `stored` (kept by paylinks at registration),
+// `env` (`PAYLINKS_<PROVIDER>_WEBHOOK_SECRETS`), `stored_and_env`, `none` (webhooks are
+// refused with 401 until there is one), `not_needed` (the provider signs nothing: its
+// webhooks are hints confirmed by reading the link).
+type ProviderWebhooksSecretSource string
+
+// ProviderWebhooksList defines model for ProviderWebhooksList.
+type ProviderWebhooksList struct {
+	Data []ProviderWebhooks `json:"data"`
+}
+
 // RecoverRequest defines model for RecoverRequest.
 type RecoverRequest struct {
 	Since time.Time `json:"since"`
@@ -752,6 +886,12 @@ type RecoverRequest struct {
 type RedeliverRequest struct {
 	// EndpointId Only to this endpoint (default every endpoint the event was delivered to).
 	EndpointId *string `json:"endpointId,omitempty"`
+}
+
+// RegisterProviderWebhooksRequest defines model for RegisterProviderWebhooksRequest.
+type RegisterProviderWebhooksRequest struct {
+	// Providers Only these providers; all configured ones when absent.
+	Providers *[]ProviderName `json:"providers,omitempty"`
 }
 
 // RotateSecretRequest defines model for RotateSecretRequest.
@@ -1017,6 +1157,9 @@ type RedeliverEventJSONRequestBody = RedeliverRequest
 // CreatePaymentLinkJSONRequestBody defines body for CreatePaymentLink for application/json ContentType.
 type CreatePaymentLinkJSONRequestBody = CreatePaymentLinkRequest
 
+// RegisterProviderWebhooksJSONRequestBody defines body for RegisterProviderWebhooks for application/json ContentType.
+type RegisterProviderWebhooksJSONRequestBody = RegisterProviderWebhooksRequest
+
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
 
@@ -1204,6 +1347,50 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/payment-links/{id}/close (the `ClosePaymentLink` operationId).
 	ClosePaymentLink(ctx context.Context, id LinkID, params *ClosePaymentLinkParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListProviderWebhooks Show how each provider's webhooks reach paylinks
+	//
+	// For every configured provider: whether paylinks receives its webhooks and where, how the
+	// provider is subscribed (`api`: paylinks registers; `per_link`: each link names the URL, as
+	// Mollie's `webhookUrl`; `none`: the provider sends none, or runs on its sandbox), where the
+	// verification secret comes from, and the subscriptions paylinks registered. Never a secret.
+	//
+	// Corresponds with GET /v1/provider-webhooks (the `ListProviderWebhooks` operationId).
+	ListProviderWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterProviderWebhooksWithBody Subscribe paylinks to the providers' webhooks
+	//
+	// Creates the provider-side subscriptions that are missing, pointing at `PAYLINKS_PUBLIC_URL`
+	// + `/webhooks/<provider>`, and keeps their secrets (encrypted under `PAYLINKS_SECRETS_KEY`).
+	// Idempotent: MijnKlantportaal's records (one per payment-link event type; they cannot be
+	// deleted) are listed first and only the missing types are created, an existing record for
+	// the same URL being adopted with its secret; Hub2's subscription is created once and its
+	// secret kept. Providers without a registration API, or running on their sandbox, are
+	// reported and left alone. A public URL on a loopback, private or link-local address is
+	// refused (422) unless `PAYLINKS_WEBHOOK_ALLOW_PRIVATE=true`. When a provider fails, the
+	// others are still registered and the answer is that provider's problem; run it again.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/provider-webhooks/register (the `RegisterProviderWebhooks` operationId).
+	RegisterProviderWebhooksWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterProviderWebhooks Subscribe paylinks to the providers' webhooks
+	//
+	// Creates the provider-side subscriptions that are missing, pointing at `PAYLINKS_PUBLIC_URL`
+	// + `/webhooks/<provider>`, and keeps their secrets (encrypted under `PAYLINKS_SECRETS_KEY`).
+	// Idempotent: MijnKlantportaal's records (one per payment-link event type; they cannot be
+	// deleted) are listed first and only the missing types are created, an existing record for
+	// the same URL being adopted with its secret; Hub2's subscription is created once and its
+	// secret kept. Providers without a registration API, or running on their sandbox, are
+	// reported and left alone. A public URL on a loopback, private or link-local address is
+	// refused (422) unless `PAYLINKS_WEBHOOK_ALLOW_PRIVATE=true`. When a provider fails, the
+	// others are still registered and the answer is that provider's problem; run it again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/provider-webhooks/register (the `RegisterProviderWebhooks` operationId).
+	RegisterProviderWebhooks(ctx context.Context, body RegisterProviderWebhooksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListProviders List the configured providers and what each supports
 	//
@@ -1536,6 +1723,80 @@ func (c *Client) GetPaymentLink(ctx context.Context, id LinkID, params *GetPayme
 // Corresponds with POST /v1/payment-links/{id}/close (the `ClosePaymentLink` operationId).
 func (c *Client) ClosePaymentLink(ctx context.Context, id LinkID, params *ClosePaymentLinkParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewClosePaymentLinkRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListProviderWebhooks Show how each provider's webhooks reach paylinks
+//
+// For every configured provider: whether paylinks receives its webhooks and where, how the
+// provider is subscribed (`api`: paylinks registers; `per_link`: each link names the URL, as
+// Mollie's `webhookUrl`; `none`: the provider sends none, or runs on its sandbox), where the
+// verification secret comes from, and the subscriptions paylinks registered. Never a secret.
+//
+// Corresponds with GET /v1/provider-webhooks (the `ListProviderWebhooks` operationId).
+func (c *Client) ListProviderWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProviderWebhooksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterProviderWebhooksWithBody Subscribe paylinks to the providers' webhooks
+//
+// Creates the provider-side subscriptions that are missing, pointing at `PAYLINKS_PUBLIC_URL`
+// + `/webhooks/<provider>`, and keeps their secrets (encrypted under `PAYLINKS_SECRETS_KEY`).
+// Idempotent: MijnKlantportaal's records (one per payment-link event type; they cannot be
+// deleted) are listed first and only the missing types are created, an existing record for
+// the same URL being adopted with its secret; Hub2's subscription is created once and its
+// secret kept. Providers without a registration API, or running on their sandbox, are
+// reported and left alone. A public URL on a loopback, private or link-local address is
+// refused (422) unless `PAYLINKS_WEBHOOK_ALLOW_PRIVATE=true`. When a provider fails, the
+// others are still registered and the answer is that provider's problem; run it again.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/provider-webhooks/register (the `RegisterProviderWebhooks` operationId).
+func (c *Client) RegisterProviderWebhooksWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterProviderWebhooksRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterProviderWebhooks Subscribe paylinks to the providers' webhooks
+//
+// Creates the provider-side subscriptions that are missing, pointing at `PAYLINKS_PUBLIC_URL`
+// + `/webhooks/<provider>`, and keeps their secrets (encrypted under `PAYLINKS_SECRETS_KEY`).
+// Idempotent: MijnKlantportaal's records (one per payment-link event type; they cannot be
+// deleted) are listed first and only the missing types are created, an existing record for
+// the same URL being adopted with its secret; Hub2's subscription is created once and its
+// secret kept. Providers without a registration API, or running on their sandbox, are
+// reported and left alone. A public URL on a loopback, private or link-local address is
+// refused (422) unless `PAYLINKS_WEBHOOK_ALLOW_PRIVATE=true`. When a provider fails, the
+// others are still registered and the answer is that provider's problem; run it again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/provider-webhooks/register (the `RegisterProviderWebhooks` operationId).
+func (c *Client) RegisterProviderWebhooks(ctx context.Context, body RegisterProviderWebhooksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterProviderWebhooksRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2379,6 +2640,73 @@ func NewClosePaymentLinkRequest(server string, id LinkID, params *ClosePaymentLi
 	return req, nil
 }
 
+// NewListProviderWebhooksRequest constructs an http.Request for the ListProviderWebhooks method
+func NewListProviderWebhooksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/provider-webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRegisterProviderWebhooksRequest calls the generic RegisterProviderWebhooks builder with application/json body
+func NewRegisterProviderWebhooksRequest(server string, body RegisterProviderWebhooksJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterProviderWebhooksRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRegisterProviderWebhooksRequestWithBody constructs an http.Request for the RegisterProviderWebhooks method, with any body, and a specified content type
+func NewRegisterProviderWebhooksRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/provider-webhooks/register")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListProvidersRequest constructs an http.Request for the ListProviders method
 func NewListProvidersRequest(server string) (*http.Request, error) {
 	var err error
@@ -2999,6 +3327,52 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/payment-links/{id}/close (the `ClosePaymentLink` operationId).
 	ClosePaymentLinkWithResponse(ctx context.Context, id LinkID, params *ClosePaymentLinkParams, reqEditors ...RequestEditorFn) (*ClosePaymentLinkResponse, error)
+
+	// ListProviderWebhooksWithResponse Show how each provider's webhooks reach paylinks
+	//
+	// For every configured provider: whether paylinks receives its webhooks and where, how the
+	// provider is subscribed (`api`: paylinks registers; `per_link`: each link names the URL, as
+	// Mollie's `webhookUrl`; `none`: the provider sends none, or runs on its sandbox), where the
+	// verification secret comes from, and the subscriptions paylinks registered. Never a secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/provider-webhooks (the `ListProviderWebhooks` operationId).
+	ListProviderWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProviderWebhooksResponse, error)
+
+	// RegisterProviderWebhooksWithBodyWithResponse Subscribe paylinks to the providers' webhooks
+	//
+	// Creates the provider-side subscriptions that are missing, pointing at `PAYLINKS_PUBLIC_URL`
+	// + `/webhooks/<provider>`, and keeps their secrets (encrypted under `PAYLINKS_SECRETS_KEY`).
+	// Idempotent: MijnKlantportaal's records (one per payment-link event type; they cannot be
+	// deleted) are listed first and only the missing types are created, an existing record for
+	// the same URL being adopted with its secret; Hub2's subscription is created once and its
+	// secret kept. Providers without a registration API, or running on their sandbox, are
+	// reported and left alone. A public URL on a loopback, private or link-local address is
+	// refused (422) unless `PAYLINKS_WEBHOOK_ALLOW_PRIVATE=true`. When a provider fails, the
+	// others are still registered and the answer is that provider's problem; run it again.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/provider-webhooks/register (the `RegisterProviderWebhooks` operationId).
+	RegisterProviderWebhooksWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterProviderWebhooksResponse, error)
+
+	// RegisterProviderWebhooksWithResponse Subscribe paylinks to the providers' webhooks
+	//
+	// Creates the provider-side subscriptions that are missing, pointing at `PAYLINKS_PUBLIC_URL`
+	// + `/webhooks/<provider>`, and keeps their secrets (encrypted under `PAYLINKS_SECRETS_KEY`).
+	// Idempotent: MijnKlantportaal's records (one per payment-link event type; they cannot be
+	// deleted) are listed first and only the missing types are created, an existing record for
+	// the same URL being adopted with its secret; Hub2's subscription is created once and its
+	// secret kept. Providers without a registration API, or running on their sandbox, are
+	// reported and left alone. A public URL on a loopback, private or link-local address is
+	// refused (422) unless `PAYLINKS_WEBHOOK_ALLOW_PRIVATE=true`. When a provider fails, the
+	// others are still registered and the answer is that provider's problem; run it again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/provider-webhooks/register (the `RegisterProviderWebhooks` operationId).
+	RegisterProviderWebhooksWithResponse(ctx context.Context, body RegisterProviderWebhooksJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterProviderWebhooksResponse, error)
 
 	// ListProvidersWithResponse List the configured providers and what each supports
 	//
@@ -3909,6 +4283,158 @@ func (r ClosePaymentLinkResponse) ContentType() string {
 	return ""
 }
 
+type ListProviderWebhooksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProviderWebhooksList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProviderWebhooksResponse) GetJSON200() *ProviderWebhooksList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListProviderWebhooksResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListProviderWebhooksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProviderWebhooksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProviderWebhooksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProviderWebhooksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProviderWebhooksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegisterProviderWebhooksResponse503Headers the declared response headers of an HTTP 503 response for RegisterProviderWebhooks
+type RegisterProviderWebhooksResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RegisterProviderWebhooksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProviderWebhooksList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *GatewayTimeout
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegisterProviderWebhooksResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegisterProviderWebhooksResponse) GetJSON200() *ProviderWebhooksList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RegisterProviderWebhooksResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RegisterProviderWebhooksResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RegisterProviderWebhooksResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r RegisterProviderWebhooksResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RegisterProviderWebhooksResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r RegisterProviderWebhooksResponse) GetApplicationproblemJSON504() *GatewayTimeout {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RegisterProviderWebhooksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterProviderWebhooksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterProviderWebhooksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterProviderWebhooksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterProviderWebhooksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListProvidersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4793,6 +5319,70 @@ func (c *ClientWithResponses) ClosePaymentLinkWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseClosePaymentLinkResponse(rsp)
+}
+
+// ListProviderWebhooksWithResponse Show how each provider's webhooks reach paylinks
+//
+// For every configured provider: whether paylinks receives its webhooks and where, how the
+// provider is subscribed (`api`: paylinks registers; `per_link`: each link names the URL, as
+// Mollie's `webhookUrl`; `none`: the provider sends none, or runs on its sandbox), where the
+// verification secret comes from, and the subscriptions paylinks registered. Never a secret.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/provider-webhooks (the `ListProviderWebhooks` operationId).
+func (c *ClientWithResponses) ListProviderWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProviderWebhooksResponse, error) {
+	rsp, err := c.ListProviderWebhooks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProviderWebhooksResponse(rsp)
+}
+
+// RegisterProviderWebhooksWithBodyWithResponse Subscribe paylinks to the providers' webhooks
+//
+// Creates the provider-side subscriptions that are missing, pointing at `PAYLINKS_PUBLIC_URL`
+// + `/webhooks/<provider>`, and keeps their secrets (encrypted under `PAYLINKS_SECRETS_KEY`).
+// Idempotent: MijnKlantportaal's records (one per payment-link event type; they cannot be
+// deleted) are listed first and only the missing types are created, an existing record for
+// the same URL being adopted with its secret; Hub2's subscription is created once and its
+// secret kept. Providers without a registration API, or running on their sandbox, are
+// reported and left alone. A public URL on a loopback, private or link-local address is
+// refused (422) unless `PAYLINKS_WEBHOOK_ALLOW_PRIVATE=true`. When a provider fails, the
+// others are still registered and the answer is that provider's problem; run it again.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/provider-webhooks/register (the `RegisterProviderWebhooks` operationId).
+func (c *ClientWithResponses) RegisterProviderWebhooksWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterProviderWebhooksResponse, error) {
+	rsp, err := c.RegisterProviderWebhooksWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterProviderWebhooksResponse(rsp)
+}
+
+// RegisterProviderWebhooksWithResponse Subscribe paylinks to the providers' webhooks
+//
+// Creates the provider-side subscriptions that are missing, pointing at `PAYLINKS_PUBLIC_URL`
+// + `/webhooks/<provider>`, and keeps their secrets (encrypted under `PAYLINKS_SECRETS_KEY`).
+// Idempotent: MijnKlantportaal's records (one per payment-link event type; they cannot be
+// deleted) are listed first and only the missing types are created, an existing record for
+// the same URL being adopted with its secret; Hub2's subscription is created once and its
+// secret kept. Providers without a registration API, or running on their sandbox, are
+// reported and left alone. A public URL on a loopback, private or link-local address is
+// refused (422) unless `PAYLINKS_WEBHOOK_ALLOW_PRIVATE=true`. When a provider fails, the
+// others are still registered and the answer is that provider's problem; run it again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/provider-webhooks/register (the `RegisterProviderWebhooks` operationId).
+func (c *ClientWithResponses) RegisterProviderWebhooksWithResponse(ctx context.Context, body RegisterProviderWebhooksJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterProviderWebhooksResponse, error) {
+	rsp, err := c.RegisterProviderWebhooks(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterProviderWebhooksResponse(rsp)
 }
 
 // ListProvidersWithResponse List the configured providers and what each supports
@@ -5682,6 +6272,134 @@ func ParseClosePaymentLinkResponse(rsp *http.Response) (*ClosePaymentLinkRespons
 	return response, nil
 }
 
+// ParseListProviderWebhooksResponse parses an HTTP response from a ListProviderWebhooksWithResponse call
+func ParseListProviderWebhooksResponse(rsp *http.Response) (*ListProviderWebhooksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProviderWebhooksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProviderWebhooksList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRegisterProviderWebhooksResponse parses an HTTP response from a RegisterProviderWebhooksWithResponse call
+func ParseRegisterProviderWebhooksResponse(rsp *http.Response) (*RegisterProviderWebhooksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterProviderWebhooksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProviderWebhooksList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest GatewayTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RegisterProviderWebhooksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListProvidersResponse parses an HTTP response from a ListProvidersWithResponse call
 func ParseListProvidersResponse(rsp *http.Response) (*ListProvidersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6268,6 +6986,12 @@ type ServerInterface interface {
 	// ClosePaymentLink Close a payment link
 	// (POST /v1/payment-links/{id}/close)
 	ClosePaymentLink(ctx echo.Context, id LinkID, params ClosePaymentLinkParams) error
+	// ListProviderWebhooks Show how each provider's webhooks reach paylinks
+	// (GET /v1/provider-webhooks)
+	ListProviderWebhooks(ctx echo.Context) error
+	// RegisterProviderWebhooks Subscribe paylinks to the providers' webhooks
+	// (POST /v1/provider-webhooks/register)
+	RegisterProviderWebhooks(ctx echo.Context) error
 	// ListProviders List the configured providers and what each supports
 	// (GET /v1/providers)
 	ListProviders(ctx echo.Context) error
@@ -6577,6 +7301,24 @@ func (w *ServerInterfaceWrapper) ClosePaymentLink(ctx echo.Context) error {
 	return err
 }
 
+// ListProviderWebhooks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProviderWebhooks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProviderWebhooks(ctx)
+	return err
+}
+
+// RegisterProviderWebhooks converts echo context to params.
+func (w *ServerInterfaceWrapper) RegisterProviderWebhooks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegisterProviderWebhooks(ctx)
+	return err
+}
+
 // ListProviders converts echo context to params.
 func (w *ServerInterfaceWrapper) ListProviders(ctx echo.Context) error {
 	var err error
@@ -6821,6 +7563,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/webhook-endpoints/:id/test", wrapper.TestWebhookEndpoint, options.OperationMiddlewares["TestWebhookEndpoint"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints/:id/recover", wrapper.RecoverWebhookEndpoint, options.OperationMiddlewares["RecoverWebhookEndpoint"]...)
 	router.GET(options.BaseURL+"/v1/webhook-endpoints/:id/deliveries", wrapper.ListEndpointDeliveries, options.OperationMiddlewares["ListEndpointDeliveries"]...)
+	router.GET(options.BaseURL+"/v1/provider-webhooks", wrapper.ListProviderWebhooks, options.OperationMiddlewares["ListProviderWebhooks"]...)
+	router.POST(options.BaseURL+"/v1/provider-webhooks/register", wrapper.RegisterProviderWebhooks, options.OperationMiddlewares["RegisterProviderWebhooks"]...)
 
 }
 
@@ -7953,6 +8697,198 @@ func (response ClosePaymentLinkdefaultApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
+type ListProviderWebhooksRequestObject struct {
+}
+
+type ListProviderWebhooksResponseObject interface {
+	VisitListProviderWebhooksResponse(w http.ResponseWriter) error
+}
+
+type ListProviderWebhooks200JSONResponse ProviderWebhooksList
+
+func (response ListProviderWebhooks200JSONResponse) VisitListProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderWebhooks401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListProviderWebhooks401ApplicationProblemPlusJSONResponse) VisitListProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderWebhooksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListProviderWebhooksdefaultApplicationProblemPlusJSONResponse) VisitListProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterProviderWebhooksRequestObject struct {
+	Body *RegisterProviderWebhooksJSONRequestBody
+}
+
+type RegisterProviderWebhooksResponseObject interface {
+	VisitRegisterProviderWebhooksResponse(w http.ResponseWriter) error
+}
+
+type RegisterProviderWebhooks200JSONResponse ProviderWebhooksList
+
+func (response RegisterProviderWebhooks200JSONResponse) VisitRegisterProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterProviderWebhooks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterProviderWebhooks400ApplicationProblemPlusJSONResponse) VisitRegisterProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterProviderWebhooks401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterProviderWebhooks401ApplicationProblemPlusJSONResponse) VisitRegisterProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterProviderWebhooks422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterProviderWebhooks422ApplicationProblemPlusJSONResponse) VisitRegisterProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterProviderWebhooks502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterProviderWebhooks502ApplicationProblemPlusJSONResponse) VisitRegisterProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterProviderWebhooks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterProviderWebhooks503ApplicationProblemPlusJSONResponse) VisitRegisterProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterProviderWebhooks504ApplicationProblemPlusJSONResponse struct {
+	GatewayTimeoutApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterProviderWebhooks504ApplicationProblemPlusJSONResponse) VisitRegisterProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterProviderWebhooksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RegisterProviderWebhooksdefaultApplicationProblemPlusJSONResponse) VisitRegisterProviderWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProvidersRequestObject struct {
 }
 
@@ -8897,6 +9833,12 @@ type StrictServerInterface interface {
 	// ClosePaymentLink Close a payment link
 	// (POST /v1/payment-links/{id}/close)
 	ClosePaymentLink(ctx context.Context, request ClosePaymentLinkRequestObject) (ClosePaymentLinkResponseObject, error)
+	// ListProviderWebhooks Show how each provider's webhooks reach paylinks
+	// (GET /v1/provider-webhooks)
+	ListProviderWebhooks(ctx context.Context, request ListProviderWebhooksRequestObject) (ListProviderWebhooksResponseObject, error)
+	// RegisterProviderWebhooks Subscribe paylinks to the providers' webhooks
+	// (POST /v1/provider-webhooks/register)
+	RegisterProviderWebhooks(ctx context.Context, request RegisterProviderWebhooksRequestObject) (RegisterProviderWebhooksResponseObject, error)
 	// ListProviders List the configured providers and what each supports
 	// (GET /v1/providers)
 	ListProviders(ctx context.Context, request ListProvidersRequestObject) (ListProvidersResponseObject, error)
@@ -9211,6 +10153,78 @@ func (sh *strictHandler) ClosePaymentLink(ctx echo.Context, id LinkID, params Cl
 		return err
 	} else if validResponse, ok := response.(ClosePaymentLinkResponseObject); ok {
 		return validResponse.VisitClosePaymentLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListProviderWebhooks operation middleware
+func (sh *strictHandler) ListProviderWebhooks(ctx echo.Context) error {
+	var request ListProviderWebhooksRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProviderWebhooks(ctx.Request().Context(), request.(ListProviderWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProviderWebhooks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProviderWebhooksResponseObject); ok {
+		return validResponse.VisitListProviderWebhooksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegisterProviderWebhooks operation middleware
+func (sh *strictHandler) RegisterProviderWebhooks(ctx echo.Context) error {
+	var request RegisterProviderWebhooksRequestObject
+
+	var body RegisterProviderWebhooksJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegisterProviderWebhooks(ctx.Request().Context(), request.(RegisterProviderWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegisterProviderWebhooks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegisterProviderWebhooksResponseObject); ok {
+		return validResponse.VisitRegisterProviderWebhooksResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9564,171 +10578,192 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, id EndpointIDPara
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37chu39fCrYPj9ZkK5K4qiZSempvMb1VYSNb5Vspu2pj8tuAuJiJfABsCKYjya6dP0wfok3+AcYBe7",
-	"BEXKdpzLl79scW8HB+d+w/teJuelFEwY3Ru/780YzZmC/57kbF5Kw4Q5ZWVBlyy3v+ZMZ4qXhkvRG/dS",
-	"oyqWksWMCWJmXBMq9IIpYv9HFDxG5AWhgjCqCs4UUezHimlDFtzMiJkxoumckfpb2XL3O7Yc9JKezmZs",
-	"Tu0nzbJkvXFvKmXBqOjd3NwkvZIqOmfGgfq4UlqqVfBezRhJBbs2eENqYbHfLBW74rLSpKSX7JDQqWbC",
-	"kAup4OoFV9rAJQsHty/6sWJq2Ut6gs4tKBl+LwRyTq+fMnFpZr3xwfDRw6Q358L/sJ/4NWijuLjs2RUc",
-	"i7yUXJiTJy/tWuLAM3cT4Tnppwt2/t9//yfdqcEqqZk1UPG8l/Qsfrmye2W3Zg2EDw+68JXUGKbsO//v",
-	"m6Pdf9Hdn4a7j8533/7pf3pR4K/YJsjtHQg2uzIfA/f/KHbRG/f+z15DqXt4Ve85OBCm65KKGI0qukgJ",
-	"zXPt9l5e8ZypLzSRC0Hk9AeWmYRQTbghQAfcJIQLAs9ZkNl1WcicechiBMHw2yHY3LA5ECcT1bw3ftNT",
-	"dNF7u4LM+geqFF3av7VZFvaHC6nm9u+AN75jy9X1PaPvGLKbUUui6QUbN4z1ji07rOYZELlTBxSPvHvY",
-	"engi4GlKcn5xwZRFj38B10Sxi0qzHL9wMHxEUt4Ae55JcVHwzKQD8h1balLwK0ZGB2QmK6UHE+GpAWVO",
-	"g8yOMFjHZqMHDzZz2VM+52YVZyd2c0jJ1K1sXsDD4edzdkGrwvTGo2FiYeFzu7f7wyFA4v6q4eDCsEum",
-	"HCDi3cmTOK+UdFlw8U5bdnESyv5N+tSi2FRKsBwokufpTkKENDFK5vlHy4UH+6OPEgw39ju6lEIzIP2/",
-	"0PwbatiCAtlmUlhtYv9Ly7LgGbU42CuVnBZs/qcftEXI+y05/yU+hR+NoNThhlxQXrB8TFL/yzlTSqo0",
-	"CX6hlZmd440p6VvUWtLll5ViOckUy5kwnBaaLJhiE+Gofid8hV2bopk5v+KygHWlpM9NrRCnSr5jxP6g",
-	"S5Yd2j2ccXFpt5sDK5VUW06SYsdyxk1icXeKnPa5cRcw+JwWVgyxnPT1Uhh6nZBG8ybEWQs7hySt161T",
-	"YulOE0azGbngrMgHdj2PnTT43KuxnPSFJtpQw4jT8B0JYzX/lIN+AKEGyx+TlBaK0Xx5nhVSs9ySjJAG",
-	"/qLTgqXJRKyRd7iDx5bQPudyj8SSSDNjigCNA9od/73icyYr84uxYc5zkFvePhTE8Dkj/YaDDEJorYSb",
-	"pPdcmq9lher8cwH8XBJdZTMnex2p8NzygQVdilBSa12xHGF9LawAkYr/xD43vFe04Dk5enlidbUH5ory",
-	"whLoL7bZGRUWYVMrSmg2s2INXAJlWRCUqhV9wd5XDdBWwUkF5kzgKFAxEV2mbb5yWVGVs5xMWUYrzdy+",
-	"1XcTbaRiFoDc6sl+i2lbnz60wt1aUQU1TKGJEnhEp/ba7tGFYRFf44xlUlgZIsmCWhPSOUUBXjRFHb3i",
-	"2jSGwg1sYalkxrT+JTYxEP4LVhS7TvxPK0O4QHLrp/AvAOHV5o7dNLsdpdSaTwtGqEFxWq++n1ZCV2Up",
-	"lWH5+XR57q8Ay994tACmj+ayEhG77UgQdk0zQyjcYNXnXAp0GEslS6YMR9Mjq5SyG7wJHY/9fTdg+azz",
-	"IsEedh/lgsCdpBJWoffT/dGjBym4j8evT8n+aPDoQULS/eFwiL/+48XXxP61g94EnZd2X+1TCVj51CAN",
-	"PDzordqOSe+KFhWL2f0/1DAAkwBmiiXQnF/+F5qcnL0gB6P9L0nOMj63Zkw/nfQAyknPKrVJzwI36aVt",
-	"+PCWXssE3P3fN8PdR2//1J9MBvi/nf+Ne4iNvfmm2Qu/Fo/qxh1CN8yuFrf+RJRVfP/dJhhJshlVaLx/",
-	"/NbXOL7tgSeIwL/DvRsXGVvcY1rSKS+4B7UNOC5Nry77KeicjCq1JLRGQf+CFpoBhb1ihWBag9BRKACl",
-	"skxnBa+4kjxjJJdMww534ymJh92B0XGVPPlkMrd+Zpax0oClak1jatghYfPSLFHeFQGkQjpIwS/x7vC2",
-	"O9J1iwU1/IoFSmCNL+XFDTeaFRdkJoV1N1v64J31Rvu1Lve3mBmbAzZpUaxBlJAmhqPvZ9QQSjJaFFbM",
-	"z2RV5OSdkAtCp7LqCMIvrFldllxctvCyMS4gSybWyUXnRTJF5nRJspmUTg02G7C6GEt6aLLHVsSzmRUu",
-	"F9zudX1nR6Y7ea5bK/EBDySPXtK7ZNaLLri2/4AxvVUgRLEKVCBQfzQQ2ObAYD1JzUvd17Tw2KL8GIn5",
-	"HY/yMizvJV3OmTD25YG7RvOcW0ho8TLgcODXJMr0mzgjlIpdvX3HqAgEtLhi+sjE9t0ZLWAEayNLz/LW",
-	"ZCtxsXpAnvEfxHcFFcZuP6UFMS4KlYObJYrluH7NRLgPok0AUU2Mc1BDcrok/ZqerBOwkxAt4T5wEeQF",
-	"3GPNR+sQsJxUJVpmteq039y1N/cii50zQ3NqNtpFz/x9N7BDAM8WthTc95zOWfjci7Jmq20e97cDPUOU",
-	"LYvo+3/KSpH6OumzweXAagMU9KKaT5naOSSeI8h0Sb6tpiPLmnekD88xrYiXI94NPFhjbj3HfM+mMynf",
-	"+fj3h3HNegZ4MBzGSP6KCfNqWcakdxOuto+BBZ+zgl8xVacGpHJKbs6o0FZBbK3Tjv2XgRjp9Qk+9KAj",
-	"75JeJfiPFXOXjapYQFARqF+IYolga8sjqMoweqgbNag/xRK6ZN6sYv/hVsuoVBG15WbGlJq8Pn1qrQlK",
-	"ympa8IzQPFdM6y7hDg++2hzvDWnRfjVKhoF9uMbWoUU5o1NmeAZmT9suPn592lsJjL59f//mf2Lyp2U0",
-	"riKhcSkCc56CJMUHCb7K+cGGzKU2XRMfmR9EpbPxN1ryYL2/30/2H9zUxvz7/eTgJmrQ22UAR6yxuhy/",
-	"QLJPipqdJP7hOD1xbgrcaCGZl4bMaR4x4d3VCNkfh08nRBa59VYhgbE1Pfu1HOFbYrYH2i45qsjtFI1f",
-	"5kkeNecAJXhtq4xW0uPxFwl2bRzkt2pwe1+NZq5JXjHrH/CCkbRkIufiEtJb261OG2qqrTF7hnd3ORIy",
-	"ER4RLYzVH0iavQ93IcbH3W1c9aeaC20c7XdyvTU5GYu8zLKkZTnFjOIMBdEt2Z0a5LvRS16htfpMt57x",
-	"cYD6i8PYF5mPLXc3H91/v+0YnSF9F1xNSCaFYJm92yfvEkKJkGJ3dH1NcA/If//9n9D/aUC28vqsJoT1",
-	"6eovNPn21auX7n21CgIPkZtOMHgQDXrIymRyHpGYqa6yjLEccjWj6+udhKQuCJWQtKCGucyLYroqDMkg",
-	"cnNhmCJUYHScC22otaFmNAfDVUyEaUmxK6bse+mUilwK+JR9Zf2gNYxLiDheSMWIYplUlqEgbmk/u4Mm",
-	"qneFapgtvwGw1iFC76j+SNQp8vm0OMKRfL/jf/F5w2AHfOZJ5svBxhCNZ5U2LbeItNmT25jxKdcRTvQG",
-	"+J3EczQKUBdzrCLkJdWgOtPMVXt4JgdJ2Cr1kNZgLgprdoCXQoOCD3sBrV/MlN6OOFjZbQhZxy+1DB5D",
-	"vNgSj4XXkllLcvelIlMGtOV3ZmdAUkerLE/HrY2fCNx3lpPR9fWg5o2xl2aEXc9opY3lfIefusqkfvRg",
-	"f0i+sbq7b0n7CsIprhQgffni7BXZu9rfW6Ahv+sf13vveX6z555ILZSZ5ZZiBUiyoNpyGzMsbzOKQ4ql",
-	"PL/AkGX8+6KsAqozZigzYhQVGnwLb6FYexmqPgqOuNBGMTpnOaEiJ/XHMR1seQjqmIhb80R4WbEzIC/A",
-	"AXNZosuKKioMY/mYWNqmipHUEslAW0dHZCyFugPwr62noWRp5WThjCZXGBFnn42GwxPnwPK72BlWOWhD",
-	"5+UaY6IOlGm6QL+8wWb/9OvH5P79+4/I61ePd7Y3J/CHrT2nmB0BrwihT9YzY4OclSV+LRVJXWDj3K5z",
-	"cC91WzEmqf0BawWwYgy5OSV9L0gESZ2VklqNoWWl7BZTkU9EWm/5gMBnHPWcez4YGKZNOiZpYwmlsf1v",
-	"m5a3lInRdd9wFrnlO42meVTB2+Vu9AabiBfGPELMxOELcvCV9koTIokNKTWyWXT2w+N3EMgJmhl+Zbff",
-	"AghypOfjWrkPMubgjb4TciGi8sLvzirMjyF2iBA62BtANemj/dhs/CGhZMYvZ3UcBqQBc8bNetMuakwi",
-	"Ca0JMkdYsPZ9atyU3FKQLIpeE0E4d3QRwcTNOoaJ1Ssdibq075DwXBMtlSHTZROwM3U4xVIbm3NjpXzL",
-	"H2VX5ny4/9cnfzv47sG/vvrHo2ej5/dfHvztwenDsy9ffdV2VO291jvF4iProz48iHvaAPMnsD9Qj/ym",
-	"jY9GdEbsjhhvJV2e82yVkn5J7V4L67eTulCWogZbzKRmnrG5nojUcRxIw9YrHXeufspX11jFu0589eHD",
-	"0+VEbLQ/4IGO/R1bM5BZbMndC41YicDdS3pRkKMS59tqOgpiw3eId4JPqtaErO7vP3y4u49Bq90RcffW",
-	"xc6QF8Jw8eOThJw9Bz29Er8axbkqq7SRc6ZezqRgz0G6rUJxyuwDmdFN7sBIlJ/Pzk7OnjxfCea1QnkH",
-	"ke9am69S7DWGDmsZWikejfJjLabTTTqu5n1cG4OlCbJnHTrzyQ3nLC4gA1Yvx1PHFtEAzEPJWND2mZzy",
-	"gu1CzQKp7yMSamtz0rcE0lQV6k5G/k1PKiouIX9uQKdtnz10q3vGzEzmaFQ0r50DWOcA1t1eC46t1lvt",
-	"UkzPPAuyM3F22CK438bx69LS3mjoA6fv2HIXMvKkpFxp8o6VQfsBFns1afMmtWmkYpgU3nHUG4I1GsZW",
-	"I4uCsw/jcFoUcsHyYIOiKV67iWSONzV0w3NGiwRqVbnJqMoTCOIcEloUhAlL9Ll1ezTGYFARdWgL3oFB",
-	"N/eSu5GCFxQxI/V78By9wWUVU4p2S+JC2fgo6WcaegV24Oc5FZBO5NqqnKjB6jjx6EOSqHadimXmdSw7",
-	"8X1NETVwl5J54VDSpcvfbxJM4ZojyhiQkBJaaEk0M5pUJaH1wi9AaGWVUq3sa6DYpGDy4sLCYV8UVTpO",
-	"Pd2ySiRbYhWr9kWP4O3W9EZziwslq8uAa1w4r7brs5kVTnozVmKCIPQq1hTGbLe9QIpeld8lHvsBIf9O",
-	"FvIuifbQb97ebeYR3lrTPXBImMCSnZZYs0aW3bOmY6Axy+f8B/EuSOqfZ99cq3+Mvub//Ol4+eynv+3/",
-	"65u/z5//kB38WvLs0FSR314IVHdHhMhpr7ss3p3TabY/un/wIGcXD7/8KrZA/8LbHF3HCb4Sj3aQrxhW",
-	"PxLeFr5QkxL7pqKL9WoEPYSNK/cdTlIUrhcoxXalP/sGpxVmvKUKwX5gzpTldfOFDusRnO1S2WuanfoL",
-	"aTyV0K4xiAUMLDKX2sogsNlcCL+WSf1KGF4QtMIT4ox04kKoUGW8pohru1RWIJB8NivpVWV+VxlR3aJd",
-	"rMwXeWOlH3rHMOsYI0KSQopLiwAoxtGNtSrFCjVBWn28t5ezuRx0mXogij338K5F816U+jsC/G5uKYTn",
-	"at5eYVfESZDx63BWQBybUoDBJn0Cx78T2frtuv+rtLtqeWAELR2TjAoyBeM4H5C0cfzH8BPpX6x4TmNP",
-	"scCIwGoQ63HV/tb3Tr23b9+iDfAk/LQklfCfQsd/7HjYB5G8dBmQOpYwJtSLVutTTsQVU9oF82v1l1vz",
-	"TEgDhZc+XkGJ81Da8YBPET70hfRR1f7o4MGXxBXok5wZyrEmo+vV5xEBeGYsqhMyp9mMC7arGM3tL4dE",
-	"L7jJZkg5vGUHTml+7kr3AeygIwVqGM8voJsG1PRM5uf2J+dx9JJeu9HJPeH7nHrW7Fjtcur8HPRRYAV0",
-	"u0EAgIpW/2NYpZA0PzdSnhdUgYPbbtcLfwi69cKfVzvwwqtt8LpNR9A3aZgStIhuNW5g1MTzKeHoxY+1",
-	"b24zNQItH+TaXdsJDQ0+zOnF0+yOZtbUrDSaslYuB6NR7D2GG9TljRb6e00DpN6ttXmgTpCZvD49CWwL",
-	"QefWAXIqEXjKPhjXel4gDHJ25Xtk9F6MIlegaZoYt9YZf6+pbUVjdKR1na8yQIO19gMhEJXibgtPxIVc",
-	"1WxZp5Xg1rr68F5rq0flTqqpyKfy2idr51OW5ywnms+rghqpDklaoM6gYYdsTWpTqhl5ffo0FEzunVD/",
-	"fRWv+8Y25btwSAez8AK3qqSNmNvw+ikshnCLNhHAenUdLi7CDAGr8zxIWluNmX5zjNHwJmjoYr1p1/JL",
-	"E5LOqunI/muwYcT+dw7ef7f5p/twO357f9QOINPdn96+wd7wt/eiYeSXq6XRtwbHOjl8fAp9GGjE9DRX",
-	"CbtmQ0WuD/Gypd13rA5/ZzOpmQj6QqD21Sq+VX1ssbNpy8MYPrCSxd5Gp7cVGLSEgvjf9Jzr66kfjEVO",
-	"TrHe4sPqqDV3umtLZ8b6XKsk+gSLxImQi21jGR3eQDjeRpfnSi0+bIG3pc6hhNrnKeocet+VvLtC1fr3",
-	"dl6zqRAxcqeT3Vgdr7JFAOxUGmrYGcsU+8Ca+DoTD+84xtjTiWhV8X/18GA4TNa1roajcTS8hbxjrNRE",
-	"80thNfCUaZ4z59gsgBP7vib5S5LTpfa4wPzIw+HBV63hGMPocIwVZJxZP6IqsJ+6Q7HhpfY6vpULMqdi",
-	"6TeHMxzZQOpnYkZQlxLr98eoscOQd5Nixy4sZNEmL0gKnRsneYqZT9end4KFDl1lLzJWREO4p24Gyy3t",
-	"tWTXNwiSXGYVxg2E63aHCQ1NN982Me0aUsjO3N5L4ta4xZ3On3yp5AUv2DqLlF75lit3Y6wxrJuX+oUx",
-	"FqPw1xBJ+sBemDkX4a/7H9sdk3Pw9PI4Ltu9M5+56eWzNqjcud1kZVsbd2BFcAHZrAkFWov6r2cvnhMg",
-	"AyhRNtgDB6WH/XQPUyB7kMh0MxJSGFc0gPgL2HYwqWDQmZOA9RZmNuCugqo28VrvjMdoqRst0Gp+QftJ",
-	"180oo7rrZKOaRxzUb45J2A5LRByfT5+nCel/ZcZGoEyoYk0Vruul8M/GY83+6mmNytWC/SaC5W5u18r2",
-	"fTEubLp1Xn2tMOjbJCyrj4ba79L71pg1liwPP03XWzeQilmshqYW7PZqsEhcJWLpxLJsryFHUE/icDZN",
-	"XYDooq/Kml5cCqINLwowdnSw7dun5z5Fu96natLrIv3DUxerIRY9k+XA/TzI5HzPcqyuIy/bKMSVfAHm",
-	"BAJaDdEZsGiYEghXtYUs+QQOf1c6/abTBJ3FfM/NDDnK1aO8uOiN39wVHyv2ev3GSLrUuRV4T0LSxUyz",
-	"7BwN4inV7OGB5ZH7I6KoyOWcTJeuAisIPuAzzXC6P+39ed3Yypadj3Ct4uVtEil5rRsXuJlhzUMLdNKH",
-	"0APHvcKQK7A30iqsB6QM87NuWFYpbpbW0ZkjoqaMKqaOKmtsRKpu3ZAnlBkwMM5rDVYW0uVE05dH/3x6",
-	"8vy7s/Ojlyfn3x3/8wwGBrpUSDOgqZ5pV48jAr0FEDSYs+yOc4K4C0GudlaEqUSAUWKZ6BVTtGjkGul3",
-	"JwYk0J2e1Hb2K5bNyGNsT9sZTMRE1CuE6hjDikKTpax8hBvL8rDmZOyc9bAzwYmJpC7da7LEyURgqmOH",
-	"TFkm50yDT3bvHoife/cSLBLLK0WnxTLx4TZqmnAbivI07BsxE9G5vIcXXW1rGDKwC1Hk3j1XnFMTmL53",
-	"D0jLDdWciDdnhoqcqpw4VtNv+14MLxaLgXaX3Ys0iOMdcrWPNAc9PzlW7LpRJIoxsBwGE+GLub/QrkcF",
-	"2h0IbyoYFrNw0eFmY7Vt6gZU6gHxDU9QBkzNbsGoNruQy+7nLK9wcBWD+n5fusvzNAkCKzzfAbCl76i5",
-	"d09Ic+9eq6um0mwiui01/bA+HwpgWV732ezEG23IMapj+8Ua/2TKCikuJ97+brhrTKhYtieuEc0YPj+n",
-	"gl4y0NhOq8+Bhu8RbFgGYp1BX7fnid0fK1rAfJWEyJL+WDEY8IljMWDWxa5RvNSQQYXptFOaQV3tJQP1",
-	"ACQ8EaSuakmwaBW4PYh36gorTiw0WCOFlmz63reQJwR8gATnWt2kY5Kio4GDnDud6J1m9XD2lIcmNn5q",
-	"tUm9NYiKHL8+DYdRkX+8+HonISmAlNZDae0X3Pwji01BXBwHRoE1U7kGrZWiALwoJLVXnnrbq5FOgHM/",
-	"tSj4hAyGofSdpBoHg3Vgpq32t3VHLu2QGb1iREiS4u0p7AFm9Zw7gQ3y1RzlpiWfwBasE+B2HwCv1GSz",
-	"XXsX1uBjXWuY7ctzbeHHAXbkxGAnSisVPiZWKhlLUVSTSQ/GtlGeT3pAyoWVR5br21lIhB1mWiLkdZo7",
-	"XTeULnVDCyzbTQtG0kzmDN8DVfxpOFgIC1vsjqZdD/au84wtAqB8N/dNsH2se2pGmu/6meYWGdajPox8",
-	"w/cLBzPxKDkYPrLvv3XSsUUPaBC7S+2JxwXPmGvndeN5j0qazdjuaDB0VnBjZ1sBT+HyQKrLPfes3nt6",
-	"8vj4+dkxPNMkX5tKQD+3qSWvrdDqJT1XOtEb9/YHQ3xelkzQkvfGvfuD4eA+mlczMEoaXWb/uowZcijg",
-	"UIDXELi2nwS6oPyABjcAQpYY2CIXvDBM6QF5hSJD45hIJwyhhQ4pZ+w9J/daVwzWHtbuO1Rm/MIg/cPP",
-	"Du81pZ3kMFBNG5T+vfYs+Tcb/DZsWnO559jMaJflvcP4ct/huM2XURBxo8OZ0Tvr51e7equfZdhzsr2L",
-	"G4wMWwdrUA6y9RzLVkY4fnezt3s4CnyLG53zZh2B1jTr0XB4yzTOu03hbHrVInM40a6+hCQB4rPNRzDo",
-	"9QChiX2khnovGCINj+xvfqQ1zdY+NBpt81A4shQW5BJOm57EIcngElXzOVVLx53RhVsqpJeWTXuOe9/a",
-	"J1cM7rWy6oikhl0bvHvXWecNmr0Dh4rczKwigPwRKBNr61MFnfqN/IEHJ0KACzBdkvSptXoBut2TJ2k9",
-	"RziFR9JmfDbGcGtdBgEAl160/o1g3OqeieCaXPIrJgbkmGYzMrdIvmRgS6Y8H7uB5bX9nJAU/j92Iyss",
-	"16JRDSazu38iUgAxtRbAX89ePIcW1kzOXUWfgKYLiEOgY7X/wHq6fsDtO8ZK4uak+3EiVokMJuKUud9c",
-	"qXEHHUbCgIw5g8vWIaHkkpYD6AlEiQHOlrCOBfUjuXGjYoL8DK58oChnmmHYc8tTHlZk+6fMhaye/BCp",
-	"C1SmJj3rpNVnbFhi6GA6l0yjUYN5AbLgQq9VFfDW3gccuxEL6wS19tRzMlEsY/yK5c7Qgn1ztOC7arCO",
-	"OXomRGtxHwDnZlm+Ihfawjxy1EGs/B/o9HOK548StMg9niewW2FJZrQsmSD9M6aumNo9s7uHHLazWQC/",
-	"5/nNWvHbZBuCDgk8/6AVHFmJioAA85GWwYoU+IahNbcqATao+tY5Nj+/wl9HN4CT5BakfF6NPzzY/FA9",
-	"oP9jafAbBk4fc/u3BXntNamZWyktSNx5KxSJrw8VZEwFk+nmUjUtJorV010SPMbilsF1axyLJw2Mv16i",
-	"bA1t2mCIhvmwXzMx/lL2qlmhuDtSdU11kKKS2sTq7OAGHYRM6SXlIiFCLhIfbblQTM/8cVCummncHcZI",
-	"+hBVtz/BaCfqw0StwjYcESW7pXB8tQYOnXin5BUGRsHQhJBKGPCNmXF1kd8nE+NAdX+R+fKTMctKIeLN",
-	"6oFHo+Hok32vqYFbozUCagsK3P7gzRZvOpapmREZ5haWbMXM1uoXy/K6CXG04rbg80nBdrrRrzlTlzA0",
-	"cMZFjlWAGOrC2Bew0EQ0gTAXNsU6E8EW7ntUKX4FJUNB2EuxklFrKGGM6ELJeXjsImSOJ+JlDWPjfhXg",
-	"bddiQTMWKyrfgaCmfsdh7iG6qDLMMjgfGFNdLux6MBqRtUV27iVg0a0J0QV9bNt5d5895rQWBi6860pN",
-	"pddBUDeBbPn91Z7UVSAwvfEZz7b7DZ26uVmT4EGOP6vV1W1a3WB4uWE1v7EA4IPhaCvo/PmA8Mj9raCr",
-	"G/ngmS1UUOcMtE9i7jXdryCSMyV1I3B0oF9ehjf23t4ka2w7HI5fC3B3VALGFWtBRr7mrMh1q5YDj8HC",
-	"Q0xASLdO5aQTcbsUDnrroDrTl4vkCkfcal4wYYplTEavHIFxZ8utc7jp3W03V4XWat+pD/Np5oY0ZwL1",
-	"/vHi6/qMnjFkm1dnCOFIT2iJD1vZx/iJ6EEP/uP1pK7e4xNXdFQPU+i9OH1yfLqL772B8TWdLquN0OPw",
-	"+Rp6GOy+Av5jKYzi0woCs5nUEBsNhpH0RsP7w93hg939g1ej/fFwOB4O/9Ve6ApkN61mp7sAOTqIAvkX",
-	"ni2zghFjoep8HL8TxXMDQ2t+T5MzZdNWeaJUl3tmRi3zocEetF6tOVnrJV1ifc5cCjMrlkRX0+Z6C1L/",
-	"siiowZfqNgj7v/P90X0A5mZbxb/2rJmbdlmbK2fvqK79n0N1rfNKXNlVPWYleqL4bnikeOyD7qm9yCHk",
-	"8N3P5+I82vxQfbTpH9pyVVs+dhWQLY15i36MuWG3R5VPXaKIBa4PpMib6SkL0vcn7nJNMhxTkfh0ny+X",
-	"0DNasgE5gmlBZkZNUIPoZ9ZDORWm7mD0ZdhXaq83fdGJrxc5wHNjYQJDNPrxDTMfo0Pd0dK/Puv2tiN5",
-	"18xGgsg3tJH+muMYv2N2hXD8R/PqHp7ytjaQ+dheDnhWS7vvGRXBpCM3k2a1cpg8OX56/OoYC4jJy6NX",
-	"j78l//33f/CbyUT4imIYFAsXoHtyZ0DsZ/GUBhxROqNY1IXjT/wcGl/mtXoA9EQsZtSAeWzaB94WhaVc",
-	"l0THamM4cclNpYLPNe9tHSMdNaztBz+PTIha4L+cbHB78HuxHu4aIP3D3PhYc8PSz90lWNi4tTahGNYL",
-	"81bjhWbqiumkXT/kwr0FhIorzcJcorVP5jJnE9Gvx65ATycMWMGCnXCQydjNIw4KZrmpj9+EHkAoVQ3O",
-	"X50IdwZmAuO7sAlFlsyfH6uTsFSbM3gjHOOIMVw4+RLHyzUnlq4L1AaBj59PeoRzWzacQY57odgl1wZh",
-	"xU0Z/DKFFnWGMDI2B4sboNEC6MNvaki1NXpril0Zfn570YW/K1aQi20hjCvXzKTjae1Oq5f+AJ30KyrA",
-	"jLUGbirF9Cv//6L+cqUGJ6DH71eurY9rngIPApnDSY9QAQhZ4roP51XdMweSizvLMDjLynfbpUihqRWb",
-	"2Pf333//J90Zu3oZPZMLAZ3LKOxE09orRbGEg2WhdhG6YdaEM7stjR8YkYy0y4FWuKiKC17MMc0dtma/",
-	"ueNxBG+73QKbunLvGG1aM5viM0ec1veorqulap82Cb2a8MDvnWs9ozWnVNW42MC661RKHXbBo7qi9SjM",
-	"dLj1EGMveI5Xd3iCSyokcI+vpCrkJXTLrKodfP8qQ96xOsSPgFpfUnWwbm2/58o7XOHdySXZbGdYkc2M",
-	"4eLSl25SwxprI2TKSDDsM2z4z2ZIbCeWukj4fVd33p3ASmqySBv8Y+z2Bnnz+vRp2DoMdfxJKyzj/gxe",
-	"AXFbN0lCQ3wGjsbQePxnfX4PObY/W/GVFYwqTdL2GJf0MJRrEEVyB63OGRVYroNTlSdC1zVH5G7HJ8YM",
-	"lOjQqE/EHp++YO7WEVdbmRG/GJcS6o+z+KOibiXCAnj5xFbGh9V0u8aF7gjHrpP7ASXc7k0fU8Xd5bJ4",
-	"tViwoJ+lZGz1RO7flp/+R4n6z1aibiRUiH4K7nVKa33Cxxcza0KhktU3WLjKdeTluo0cU6v1cdwrI1pR",
-	"205EP36msS9dQk28evCwU+YYZQX1HZxUORFTZhaMCZLCUFo3nRMm36b1cNixhXsnXsoOqPitKOnO9OCt",
-	"1PIfNe6/LuauOxMwiuxsUS4IxRNZF1zkcvFxDA7Dq3abYV5xNn9G39Us7iZjuTFElYKUBQb77jpkeCL6",
-	"ZiFJerWfpHAbNZViegeP4V0z9zj1HcvjegQHmVqFC5hOSAXnBH7pZyGtMjIsucPHLvb0q+XmyBDpaJvK",
-	"8FcVoGvI5Q/e7vI27GioqL/oDp/7KMY2bt5wnJ+P5xCo23CqeKt3t62ppSiWA3LUjDZtesh0XajcPxiN",
-	"dsbOGSfcNEdatznyFdOfIzY0+jxNvxaDvvO31m0419UZPn8wQ7dfnYncKrUac3e0YYPBi0Ar4cjFN28t",
-	"KUAiP9pfVFcCwi2J1yOE5rnCCuAmGzPe29sffTkYDoaD/fFXw6+GQGYOtHrwU7sWwfpb/kKd7o031+Bc",
-	"QgaBc9cgEp5P7wbbEXeskhv25uZ9QH8XTGBAGt0ZkDM4cF6PJyKlJU9Jn/qxlX7IXPsAUI8JOOFbFgUc",
-	"EY4/fUHsD0zBOfXcuC6GifAhOXikcyI9fDA44sT9nGCuXLm5KorR3PcpBA0SwasHxPqCbg4VUwFGwrl4",
-	"eLo+9qfyOkIgBQz384c5oTngdsM1CK5uxT9lpeDspbNgUAFO7+skOGFyS97MR7QSFQeg1fNfOvNYJgIG",
-	"f1N3OqAraGr10bYHvyTN/DIpnDMFLcAW5f4paw1qQ+dlOhH9SvDreqiLa9FykZGd1lnsu7XFlZK+tcEm",
-	"1XB4P3PzWb99dvR49+zbo9GDh0ReTMSk974B8mbwfuXbN4P3dm03kx68h6XkHVv6dhUYeQ4v3s1ZJnMY",
-	"YqaMg28iAiVYD4tFLXhIrInYGIcJ0SXNrMlqpT+4hugPUjeJNffWJ4RceFFMBAx33BmQI7Eko+truIIz",
-	"8w4tfWABMSs0Q+2FszX7OFjzPhiSzqj5wbqSaueQpH54dzoRdeC5nS5LT+027R7hfCApyMHo0d6D4X37",
-	"DezqYbkzVinJaDkgp67xwQ03lGYiLqQ704Z4BUdenz7VZF5pQ6aMQI7YTapcQqGyi3MaUip+BdmZQsoS",
-	"RkxKrCPaLWRGi4lwEo5p0mfXMKSPC+KKlqCIqR5k1Iyf/f74L9++ePHd+dHTpy++P395evL3o1fHf8ZR",
-	"ey3uWpXTN29v/l8AAAD//w==",
+	"7H37chu32fetYPi9M6bcFUXRshNT03lHsZVEjU+V7KRp6E8L7oIi4iXALrCSWI9mejW9sF7JN3geAIvd",
+	"BUXKdpykX/7IxOKecHjOhx/e9zK5WErBhFa98fvenNGclfDPk5wtllIzoU/ZsqArlptfc6ayki81l6I3",
+	"7qW6rFhKruZMED3nilChrlhJzL9ICY8ROSNUEEbLgrOSlOwfFVOaXHE9J3rOiKILRvy3stXud2w16CU9",
+	"lc3ZgppP6tWS9ca9qZQFo6J3c3OT9Ja0pAum7VCfVKWSZXd4r+eMpIJda7whNWMx31yW7JLLSpElvWCH",
+	"hE4VE5rMZAlXZ7xUGi6ZcXDzon9UrFz1kp6gCzOUDL8XDnJBr58xcaHnvfHB8PGjpLfgwv2wn7g5KF1y",
+	"cdEzMzgW+VJyoU+evjJziQ+e2ZsIz0k/vWLn//nXv9MdP6wl1fN6VDzvJT2zvrw0e2W2Zs0IHx20x7ek",
+	"WrPSvPP//nS0+3e6+8/h7uPz3bd/+p9edPCXbNPIzR04bHapP2bc/1OyWW/c+z97NaXu4VW1Z8eBY7pe",
+	"UhGj0ZJepYTmubJ7Ly95zsp7isgrQeT0Z5bphFBFuCZAB1wnhAsCz5khs+tlIXPmRhYjCIbfDofNNVsA",
+	"cTJRLXrjn3olveq97Sym/4GWJV2Zv5VeFeaHmSwX5u+AN75jq+78ntN3DNlNlyui6IyNa8Z6x1YtVnMM",
+	"iNypAopH3j1sPDwR8DQlOZ/NWGmWx72AK1KyWaVYjl84GD4mKa8He55JMSt4ptMB+Y6tFCn4JSOjAzKX",
+	"VakGE+GoAWVOvZgtYbCOzUYPH27msmd8wXV3zU7M5pAlK29l8wIeDj+fsxmtCt0bj4aJGQtfmL3dHw5h",
+	"JPYvPw4uNLtgpR2IeHfyNM4rS7oquHinDLtYCWX+Jn1qllhXpWA5UCTP052ECKljlMzzj5YLD/dHHyUY",
+	"bsx31FIKxYD0v6L5N1SzKwpkm0lhtIn5J10uC55RswZ7y1JOC7b408/KLMj7LTn/FT6FH40sqV0bMqO8",
+	"YPmYpO6Xc1aWskyT4Bda6fk53piSvllaQ7r8oipZTrKS5UxoTgtFrljJJsJS/U74CjO3kmb6/JLLAuaV",
+	"kj7XXiFOS/mOEfODWrLs0OzhnIsLs90cWGlJleEkKXYMZ9wkZu1OkdM+99oFDL6ghRFDLCd9tRKaXiek",
+	"1rwJsdbCziFJ/bxVSgzdKcJoNiczzop8YObzxEqDzz0bw0n3FFGaakashm9JGKP5pxz0Awg1mP6YpLQo",
+	"Gc1X51khFcsNyQip4S86LViaTMQaeYc7eGwI7XNO90isiNRzVhKgcVh2y3+v+YLJSv9qbJjzHOSWsw8F",
+	"0XzBSL/mII0jNFbCTdJ7IfXXskJ1/rkG/EISVWVzK3stqfDc8IEZuhShpFaqYjmO9Y0wAkSW/J/sc4/3",
+	"khY8J0evToyudoO5pLwwBPqrbXZGhVmwqRElNJsbsQYuQWlYEJSqEX3B3lf1oI2CkyWYM4GjQMVEtJm2",
+	"/spFRcuc5WTKMlopZvfN302UliUzA8iNnuw3mLbx6UMj3I0VVVDNSjRRAo/o1FzbPZppFvE1zlgmhZEh",
+	"klxRY0JapyhYF0VRR3dcm9pQuIEtXJYyY0r9GpsYCP8rVhS7VvxPK024QHLrp/B/GIRTmztm08x2LKVS",
+	"fFowQjWKUz/7floJVS2XstQsP5+uzt0VYPkbtyyw0kcLWYmI3XYkCLummSYUbjDqcyEFOozLUi5ZqTma",
+	"HllVlmaDNy3HE3ffDVg+67xIsIftR7kgcCephFHo/XR/9PhhCu7j8ZtTsj8aPH6YkHR/OBzir397+TUx",
+	"f+2gN0EXS7Ov5qkErHyqkQYeHfS6tmPSu6RFxWJ2/89+DMAksDLFCmjOTf+eIidnL8nBaP8LkrOML4wZ",
+	"008nPRjlpGeU2qRnBjfppc3x4S29hgm4+78/DXcfv/1TfzIZ4L92/jfuIdb25k/1Xri5uKWu3SF0w8xs",
+	"cetPxLKK77/dBC1JNqclGu8fv/V+jW974Cku4Pdw78ZJxib3hC7plBfcDbU5cJya6k77GeicjJblilC/",
+	"BP0ZLRQDCnvNCsGUAqFTogCUpWE6I3jFpeQZI7lkCna4HU9J3NjtMFqukiOfTObGz8wyttRgqRrTmGp2",
+	"SNhiqVco74pgpELakYJf4tzhbXek7RYLqvklC5TAGl/KiRuuFStmZC6FcTcb+uCd8Ub7Xpe7W/ScLWA1",
+	"aVGsWSghdWyNfphTTSjJaFEYMT+XVZGTd0JeETqVVUsQ3jNm9XLJxUVjXTbGBeSSiXVy0XqRrCQLuiLZ",
+	"XEqrBusN6E7GkB6a7LEZ8WxuhMuMm732d7ZkupXnqjETF/BA8uglvQtmvOiCK/M/MKa3CoSUrAIVCNQf",
+	"DQQ2OTCYT+J5qf2axjo2KD9GYm7Ho7wM03tFVwsmtHl54K7RPOdmJLR4FXA48GsSZfpNnBFKxbbevmNU",
+	"BAJavGTqSMf23RotYAQrLZeO5Y3JtsTJqgF5zn8W3xVUaLP9lBZE2yhUDm6WKFZj/5qJsB9EmwCimhjn",
+	"oJrkdEX6np6ME7CTECXhPnAR5AzuMeajcQhYTqolWmZedZpv7pqbe5HJLpimOdUb7aLn7r4b2CEYzxa2",
+	"FNz3gi5Y+NzLpWerbR53twM9Q5Qti+j7H2VVEn+d9NngYmC0AQp6US2mrNw5JI4jyHRFvq2mI8Oad6QP",
+	"xzGNiJcl3g086FduPcf8wKZzKd+5+PeHcc16Bng4HMZI/pIJ/Xq1jEnvOlxtHgMLPmcFv2SlTw3I0iq5",
+	"BaNCGQWxtU47dl8GYqTXJ/jQw5a8S3qV4P+omL2sy4oFBBUZ9UtRrHDYyvAIqjKMHqpaDapPMYU2mdez",
+	"2H+01TSqsojacnOtl4q8OX1mrAlKltW04BmheV4ypdqEOzz4cnO8N6RF89UoGQb24RpbhxbLOZ0yzTMw",
+	"e5p28fGb014nMPr2/YOb/4nJn4bR2F2E2qUIzHkKkhQfJPgq6wdrspBKt018ZH4QldbG32jJg/X+fj/Z",
+	"f3jjjfn3+8nBTdSgN9MAjlhjdVl+gWSfFJ6dJP5hOT2xbgrcaEayWGqyoHnEhLdXI2R/HD6dEFnkxluF",
+	"BMbW9OzmcoRvidkeaLvkqCK3UzRumid51JyDJcFrW2W0kh6Pv0iwa21HfqsGN/f5ZeaK5BUz/gEvGEmX",
+	"TORcXEB6a7vZKU11tfXKnuHdbY6ETIRbiMaK+Q8k9d6HuxDj4/Y2dv2p+kJzjfZbuV5PTtosXmZY0rBc",
+	"yXTJGQqiW7I7fsh3o5e8Qmv1uWo84+IA/ovD2BeZiy23Nx/df7ftGJ0hfRtcTUgmhWCZudsl7xJCiZBi",
+	"d3R9TXAPyH/+9e/Q/6mHbOT1mSeE9enqe4p8+/r1K/s+r4LAQ+S6FQweRIMestKZXEQkZqqqLGMsh1zN",
+	"6Pp6JyGpDUIlJC2oZjbzUjJVFZpkELmZaVYSKjA6zoXS1NhQc5qD4SomQjek2CUrzXvplIpcCviUeaV/",
+	"0BjGS4g4zmTJSMkyWRqGgril+ewOmqjOFfJjNvwGgzUOEXpH/iNRp8jl0+ILjuT7Hf/K5Q2DHXCZJ5mv",
+	"BhtDNI5VmrTcINJ6T25jxmdcRTjRGeB3Es/RKIAv5uguyCuqQHWmma32cEwOkrBR6iGNwVwUxuwAL4UG",
+	"BR/mAlq/mCm9feFgZrctyDp+8TJ4DPFiQzxmvIbMGpK7L0syZUBbbmd2BiS1tMrydNzY+InAfWc5GV1f",
+	"DzxvjJ00I+x6TiulDefb9fFVJv7Rg/0h+cbo7r4h7UsIp9hSgPTVy7PXZO9yf+8KDfld97jae8/zmz37",
+	"RGpGmRluKTqDJFdUGW5jmuVNRrGLYijPTTBkGfe+KKuA6owZyozokgoFvoWzUIy9DFUfBce1ULpkdMFy",
+	"QkVO/McxHWx4COqYiJ3zRDhZsTMgL8EBs1mii4qWVGjG8jExtE1LRlJDJANlHB2RsRTqDsC/Np5GKZdG",
+	"ThbWaLKFEXH22Wg4PLUOLL+LnWGUg9J0sVxjTPhAmaJX6JfXq9k//foJefDgwWPy5vWTne3NCfxha88p",
+	"ZkfAK8LRJ+uZsV6czhS/liVJbWDj3MxzcD+1WzEmqfkBawWwYgy5OSV9J0gESa2VkhqNoWRVmi2mIp+I",
+	"1G/5gMBnLPWcOz4YaKZ0OiZpbQmlsf1vmpa3lInRdd+wFrnhO4WmeVTBm+lu9AbriBfGPMKViY8vyMFX",
+	"yilNiCTWpFTLZtHaD7e+g0BO0EzzS7P9ZoAgR3ourpW7IGMO3ug7Ia9EVF643emO+QnEDnGEduz1QBXp",
+	"o/1Yb/whoWTOL+Y+DgPSgFnjZr1pFzUmkYTWBJkjLOh9H782S24oSBZFr44gnFu6iKzEzTqGidUrHQlf",
+	"2ndIeK6IkqUm01UdsNM+nGKojS24NlK+4Y+yS30+3P/L078efPfw71/+7fHz0YsHrw7++vD00dkXr79s",
+	"OqrmXuOdYvGR8VEfHcQ9bRjzJ7A/UI/8ro2PWnRG7I4YbyVtnnNslZL+kpq9FsZvJ75QlqIGu5pLxRxj",
+	"czURqeU4kIaNV1ru7H7KVdcYxbtOfPXhw9PVRGy0P+CBlv0dmzOQWWzK7Qu1WImMu5f0okOOSpxvq+ko",
+	"iA3fId4JPmm5JmT1YP/Ro919DFrtjoi91xc7Q14Iw8VPThJy9gL0dCd+NYpzVVYpLResfDWXgr0A6dYd",
+	"xSkzD2Ra1bkDLVF+Pj87OXv6ohPMa4TyDiLfNTZfVbI3GDr0MrQqeTTKj7WYVjepuJp3cW0MlibInj50",
+	"5pIb1lm8ggyYn46jji2iAZiHkrGg7XM55QXbhZoF4u8jEmprc9I3BFJXFapWRv6nniypuID8uQadtn32",
+	"0M7uOdNzmaNRUb92AcM6h2Hd7bXg2Cq11S7F9MzzIDsTZ4ctgvvNNX6zNLQ3GrrA6Tu22oWMPFlSXiry",
+	"ji2D9gMs9qrT5nVqU8uSYVJ4x1JvOKzRMDYbWRScfRiH06KQVywPNiia4jWbSBZ4U003PGe0SKBWleuM",
+	"lnkCQZxDQouCMGGIPjduj8IYDCqiFm3BOzDoZl9yN1JwgiJmpP4AnqMzuIxiStFuSWwoGx8l/UxBr8AO",
+	"/LygAtKJXBmVEzVYLScefUgS1cyzZJl+E8tO/OApwg/uQjInHJZ0ZfP3mwRTOOeIMoZFSAktlCSKaUWq",
+	"JaF+4jMQWllVlo3sa6DYpGByNjPjMC+KKh2rnm6ZJZItMYpVuaJH8HY9vdHcrEUpq4uAa2w4z9v12dwI",
+	"J7V5VWKCIPQq1hTGbLe9QIpOld8lHvsBIf9WFvIuifbQb97ebeYR3lrTPXBImMCSnYZYM0aW2bO6Y6A2",
+	"yxf8Z/EuSOqfZ99cl38bfc1//Ofx6vk//7r/92++X7z4OTv4reTZoakiv70QyHdHhIvTnPeyeHdOp9n+",
+	"6MHBw5zNHn3xZWyC7oW3ObqWE1wlHm0tfsmw+pHwpvCFmpTYN0t6tV6NoIewceauw0mKwvYCpdiu9GfX",
+	"4NRhxluqEMwHFqw0vK7vqbAewdoulbmm2Km7kMZTCc0ag1jAwCzmShkZBDabDeF7mdSvhOYFQSs8IdZI",
+	"JzaEClXGa4q4tktlBQLJZbOSXrXM7yojqlu0i5H5Iq+t9EPnGGYtY0RIUkhxYRYAinFUba1K0aEmSKuP",
+	"9/ZytpCDNlMPRLFnH941y7wXpf6WAL+bWwrhOc/bHXbFNQkyfi3OCohjUwow2KRP4Pi3Ilu/X/e/S7td",
+	"ywMjaOmYZFSQKRjH+YCkteM/hp9If9bxnMaOYoERgdUg1mOr/Y3vnTpv37xFaeBJ+GlFKuE+hY7/2PKw",
+	"CyI56TIgPpYwJtSJVuNTTsQlK5UN5nv1lxvzTEgNhZcuXkGJ9VCa8YBPET50hfRR1f744OEXxBbok5xp",
+	"yrEmo+3V5xEBeKbNUidkQbM5F2y3ZDQ3vxwSdcV1NkfK4Q07cErzc1u6D8MOOlKghvF8Bt00oKbnMj83",
+	"P1mPo5f0mo1O9gnX59QzZke3y6n1c9BHgRXQzQYBGFS0+h/DKoWk+bmW8rygJTi4zXa98IegWy/8uduB",
+	"F15tDq/ddAR9k5qVghbRrcYNjJp4LiUcvfix9s1tpkag5YNcu207oaHBhzm9eJrd0syampVaU3rlcjAa",
+	"xd6juUZdXmuh7z0NEL9ba/NArSAzeXN6EtgWgi6MA2RVIvCUeTCu9ZxAGOTs0vXIqL0YRXZGUzcxbq0z",
+	"vvfU1tEYLWnt81UaaNBrPxACUSlut/BEzGRXs2WtVoJb6+rDe42tHpU7qaIin8prl6xdTFmes5wovqgK",
+	"qmV5SNICdQYNO2Q9qU2pYuTN6bNQMNl3Qv33ZbzuG9uU78IhrZWFF9hZJc2FuW1dP4XFEG7RJgJYr67D",
+	"yUWYIWB1ngdJa6Mx02+OMRpeBw1trDdtW35pQtJ5NR2Z/2tsGDH/XID3327+aT/cjN8+GDUDyHT3n29/",
+	"wt7wt/ejYeRX3dLoW4NjrRw+PoU+DDRiOpqrhJmzpiJXh3jZ0O475sPf2VwqJoK+EKh9NYqvq4/N6mza",
+	"8jCGD6xkVm+j09sIDBpCwfXf9Jzt6/EP3txCPbau+qyaNoISbWJSwXVXkO8WJ2KhfEAd5KWLwAfBxdDj",
+	"2DX2391ii3yzk187+I0Z9tOr6RzgR8xk220Lcd90be3ZiYACrwvDfU6zGo1LtStrs3FlrhqjCAVinX1i",
+	"11xpLHahuVzqNWUt1Zax9Xbps9+Jt5uJJmJjfCuvGpx2T7niF2voe8t7QM5YVjKtCC2ZyxPO5ZXokhMX",
+	"U2OHvikLdVvI1TProlIa2qoSZHSSvjr68dnJi+/Ozl+9+erZyZPzN6fP0lYgu2MI2GuDTC5c0lDtAa+H",
+	"RLgpkttxB6Vm8QpM2pA2xiVxNGOLroBitCR5vArjQ83GkmWMX8Yb1BhUPnpnyd0K8cBLVvIZZ6rTp+Y3",
+	"vE81SYPNS9eEVnCeWDIYJ6nG9tZsMgWMDrrkadCY51ZNteUU5JZZCXnYdCL6QI4QM0LoCXPvm9NnYxvZ",
+	"vqfqnJoVpQOU24M6OA4JayEFQwiQiagzQUzkZhv9csAelpWwwRdFrJHTSjrbOgw7TvCqBFtTiWL452xt",
+	"4YfjC9wobP8myjKdEVVkVsrFmKSQtMpT0ock13RVbzh1RIibs5MYH11cpqRfs9SkGg4fZK9OX35/8vT4",
+	"FP5i5z8cf/Xty5ffnZ8dPzk9fn2GVU7wmXMq8nPzjnrhPMHQACjFwQPtEwzZaZgPN6vHdiyohnAVvc0c",
+	"HL8QymGljM1ST0T4CTLnAlZAzDi2qa+MbMqds2Cm3q7EhaHDD5dghYczcXuEDjCOKb5hgXBXd7YWY5p6",
+	"k/EYuMuezVv81qKj9ii3UQOf0CT2muWDzeJTLCT9sAYxxa1TvmWU1lBml/WeYvcbEfJq2yRNa3Y4jvj0",
+	"bA3ph03wtppA6A1zBRi+OLBve/lsB47/vVmwVZe+arnTKtvo4sZtkdk7tVK8TRgfNu1NHXHd9reiCJ3V",
+	"WBL8I5vgHowiFN5dBqmpZmgpfejUbaUlvOMYc4snotGl+eWjg+EwWQdNEkIfoqwg7xhbKhC0RmhOmeI5",
+	"s4FrtP/6rufsC5LTlXIkgfUvj4YHXzbAz4ZR8LPOYpxlc5ZXBeLltBg3vNS1HxZUrByNGpPlyugS/0ws",
+	"yNVmSP/+GFO2HK67eanHNu1nlk3OSAqduSd5ipVtFofhBAtZ28EckbEimqI/tUr0FvgUsusAIEguswrz",
+	"QsKiGQECV43WsE3Ngh8pVN/c3its57jFndYFfFXKGS/YuogjvXQt9fbGWON/u+7oV16xGIW/gUzhB/Y6",
+	"L7gIf93/2O7nnEMkP4+vZbM3+jM3NX/WBuQ7txN3trUO93YEF5DNGut9TCj5y9nLFwTIAFrQNGIcQGtJ",
+	"P93DEpc9KFSzGFgpwFEOIL8GsTtAohq0cLCwnlbPBzxvOsK9xjvjOXhqoaMazc0YH1O+2Xjku4o3Wju4",
+	"Bv7NMQnbYolIYPvT1+GE9N/BUAuUiXEpfJeV7ZV1z8YdXnf11C9lNxxQZyjtzc1eqL5rtoJNn1FeuF4w",
+	"0LdJ2DY56H0ktkFt3RmyPPw0qAbxaF1NU1fs9mr/SAAkYunEqqjegEPpkdasTeMbTGx2vTSmF7jMmheF",
+	"9Srrbd++/OpTwDF8KhCG9qJ/eGlKN4Wm5nLZiJphyMwR8jYKsVMPEoQkkVbD5QxYNCz5CGe1hSz5BN5r",
+	"Wzr9rstAWpP5ges5cpStN345641/uut6dOx1/8ZIOZx1K/CehKRXc8WyczSIp1SxRweGRx6MSElFLhdk",
+	"urIV9kFyCZ+pwYf/tPfndbDkDTsfx9Vdl7dJpKXJN6ZyPceQXmPopA+pJY57hYF/YG+kVZgPSBnmsAxZ",
+	"VpVcr4yjs8CFmjJasvKoMsZGpKvKgniizABAYKc12LKQtuatjtUdvTo5/+74R4jHuVKXGoDTYxZ7uEnQ",
+	"WzCCeuUMuyMOJLcp5m7nbJi4gTFKbAO6ZCUtarlG+u3USgLoQ4m3s1+zbE6eIPzAzmAiJqKOTRZKEs2K",
+	"QpGVrFwFA7ZdYE3x2MYsws5TKyYS35pRVwEmE4GlLDtkyjK5YBBrJPfvg/i5fz/BJoC8Kum0WCUunUp1",
+	"nU5FUZ6GfcF6IlqX9/Ci7V0KIydmIiW5f99GKz2Bqfv3gbRsVHQifjrTVOS0zImLi7ztOzF8dXU1UPay",
+	"C3uCON4hl/tIc9DTnWNHloWaKxkDy2EwEa5Z756yPcgQMCe8rlCFTESdQw42G7upUgtArgbENbRDmxfV",
+	"uwWjSu9CrWI/Z3mFwKQM+jddaxbP0ySIL/F8B4YtXcf0/ftC6vv3G13TlWIT0W6Z7of9l9DgxHLfR70T",
+	"b6Qmx6iOzRf9+pMpK6S4mDj7u+auMaFi1UTUJYrZFMmCCnrBQGNbrb4AGr5PEJAGiHUOuD2OJ3b/UdEC",
+	"8PMSIpf0HxUDAHeEPQMss11d8qWCCjk4fWBKM+ibumCgHoCEJ4L4UHaCTUnA7UEORVVYUWxGgzXwaMmm",
+	"7x1EUELAB0gQt/QmHZMUHQ08qKOFNNQCIwqxRd1oYvCiXRCiBtAoOX5zGoKNkr+9/HonISkMKfWHDpgv",
+	"WHxLs5qC2DgOQL3WqKuDxkxRAM4KSc2VZ872qqUTrLlDpQw+IQOwu76VVOMAOBHOLFDutjak5g6Z00tG",
+	"hCQp3p7CHmDVlnUnEACpWqDcNOQT2IK+wNHsA6wr1dl819yFPZbYtxRWc+W5MuNHgGJyorHTuFHqOCZG",
+	"KkFKmioy6QEsL+X5pAekXBh5ZLi+WWWGYwfMchy5L2NM14EOpxaUyrDdtGAkzWTO8D3QpZmGwJFYuGx2",
+	"NG17sHc9r8IsACZuHMhJH+va6yNrdt2ZNWYxjEd9GPmGw4MJMI8pORg+Nu+/9SQLszygQcwuNU+0KHjG",
+	"LFyLPX7haEmzOdsdDYbWCq7tbCPgKVweyPJizz6r9p6dPDl+cXYMz9TFdXWnh8PlbMhrI7R6Sc+WxvbG",
+	"vf3BEJ+XSybokvfGvQeD4eABmldzMEpqXWb+uogZcijgUID7Edi27gS63B0AlwX4kksMbJEZLzQr1YC8",
+	"RpGhEAbcCkOASEDKGTvPyb7WFvs3D+PxlQV8ppH+4We77p7STnIAzFUapX+veVbQTxv8NgQlsLWFsTNB",
+	"bBXfHY6ncQgW23wZBRHXKjwTZGf9+SS2nv4XOcwj2d7FDaoG1o01yF9ujVPeqPiL313v7R4e9bLFjdZ5",
+	"M45A47SS0XB4C9r63VDWayyCCM462tUXkCTA9WzyEQD5H+BoYh/xo94LDgmBR/Y3P9I4rcA8NBpt81AI",
+	"SQ8TsgmnTU/iIRjgElWLBS1XljujEzdUSC8Mm/Ys9741T3YM7rWy6oikml1rvHvXWuf1MjsHDhW5nhtF",
+	"APkjUCbG1qclIDHV8gcenAhBbXlB+sxYvTC63ZOnqT8nIoVH0vp4FIzhel0GAQCbZTX+jWDc6J6J4Ipc",
+	"8EsmBuSYZnOyMIt8wcCWTHk+tiUR3n5OSAr/HltIMsO1aFSDyTx21SspDDE1FsBfzl6+AIiSTC5sx4aA",
+	"+guIQ6Bjtf/QeLruAIN3jC2JPQfHwcUZJTKYiFNmf7OtZK3l0BIA0BYMLhuHhJILuhwA5gNKDHC2RAqF",
+	"GrbkCDcqJsjP4MoHinKmGIY9tzzFqyPbP2UupHuyV6Tvo9Se9IyT5s9QM8TQWulcMoVGDeYFyBUXaq2q",
+	"gLf2PuBYtVhYJ+ilpI6TXUVZbg0t2DdLC65rGvvUomd+NSb3AePcLMs7cqEpzCNHWcXaO4FOP6d4/ihB",
+	"i9zjeAK7UVdkTpdLJkj/jJWXrNw9M7uHHLazWQC/5/nNWvFbZxuCDlg836oRHOlERUCAuUjLoCMFvmFo",
+	"zXUlwAZV3zin8JdX+OvoBtYkuWVRPq/GHx5sfsgfwPSxNPgNA6eP2f3bgrz26tTMrZQWJO6cFYrE14e6",
+	"ZVYGyMMLWdYtxCXz6H0JHlN2CzDxGsfiaT3G3y5RNkA5NxiiYT7st0yMv5a9qjsUd0eq9lQHKSqpdKzc",
+	"EG5QQciUXlAuEiLkVeKiLbOSqbk77tNWM43bYNukD1F18xNAd1IXJmrU9yEEqGxXBPJuKSA68VbJlxgY",
+	"BUMTQiphwDdmxvlax08mxoHqvpL56pMxS6ce86Z7oOVoOPpk36tr4NZojYDaggK3P3izwZuWZTwzIsPc",
+	"wpKNmNla/WJYXtUhjkbcFnw+rF1vRr8WrLwAUOg5FzlWAWKoC2NfwEITUQfCbNgU60wEu7Lfo2XJL6Fk",
+	"KAh7lWzJqDGUMEY0K+UiPFYbMscT8cqPsXa/CvC2vVhQjMWaBncgqKneccC1RhdVhlkG6wNjqsuGXQ9G",
+	"I7K2yM6+BCy6NSG6AKdgO+/us8ec1o6BC+e6Ul2pdSPwTb5bfr+LOdIdBKY3PuPZxb+jU9U3axI8qPsX",
+	"tbraoCQbDC8LRvg7CwA+HI62Gp07/xkeebDV6DxQAzyzhQpqnXH7Scy9Gt0ERHJWSlULHBXol1fhjb23",
+	"N8ka2w4PP/IC3Ha0YVzRCzLyNWdFrhq1HHjMKR5SB0K60VZFJ+J2KRxgJ0B1pisXyUs8wkDxggldrGIy",
+	"unPE2Z0tt9bh9Xe33WwVWqM92x/WWOPC1Wc+9v728mt/BuMYss1djEiEbAfIoxCqaIyfiB7k5T7ukVh7",
+	"T05s0ZEHy+q9PH16fLqL770BeMJWF/3G0ePhQn70cHBPZ/hPpNAln1YQmM2kgthoADbXGw0fDHeHD3f3",
+	"D16P9sfD4Xg4/Htzop2R3TSa2e8yyNFBdJBf8WyVFYxoM6rWx/E70XWux9DAZ6xzpmzaKE+U5cWenlPD",
+	"fGiwB631a05OfUVXWJ+zkELPi1WjV7s5Uvey6FCDL/k2CPOv8/3RAxjMzbaKf+1ZgjfNsjZbzt5SXfu/",
+	"hOpa55XYsisPoxecjxxJv6/7oH2qlg/aPwHf/XwuzuPND/mj6//Qll1t+cRWQDY05i36MeaG3R5VPrWJ",
+	"Iha4PpAir9HxrkjfdgkbvypDGLLEpftcuYSa0yUbkCNAg9RzqoMaRHcmEZRT2SZ9qVink79uJUxcvcgB",
+	"tjADwlY0+vEN0x+jQwE272nvt2fdrhMRaOBEsS8h8g3dtL/lOMZ/MbtCOP6jeXUPT/FdG8h8Yi4HPKuk",
+	"2feMigDJ0mIOdiuHydPjZ8evj7GAmLw6ev3kW/Kff/0bv5lMhKsohoMA4AJ0T+4MiPksnsKFEPQAzKKI",
+	"hbdzOIOuzIukTdy7NJmIqznVYB43aDejRWEo1ybRsdoYTtS0qKPwufq9IXxeVCLA+nwemRC1wH892WD3",
+	"4L/FerhrgPQPc+NjzQ1DP3eXYK4m+yrAO4oaG18broZsSAThbkyu1gLpQKm0xyYROR7Fn5A5gt4EeDIN",
+	"1BvSB9SbMemi3hwGIDdjsgbjJiFUTUSNcxMA2hxaWJZx62ADC2djGw5jODYJ8QciANZqG3SGYE+FscQw",
+	"HtyG3VLd6bB8QF64QmV4y9qocBtB5JeUWDEAlDUBOwanqiyNPuiSBhibIRwLFpkNfqXCD0N15j8E6toI",
+	"4RVykKMTzyrruWjPbe4tloANe4UkuAsgE016AV1NS0YWXBkdnmCrNJ57GIf9mog/kbQG9EL0IvcNRC+y",
+	"nTkIcqHnjJceNqnPRFauoNG3DS1moY7Ovzv+EQ4SqtXMuIMgBxjomSxzVZcdNHqm6u7bQyy/sQG9KYND",
+	"BI0lgbkX24RkT6SFBJJFM7RLYlt4zb2+94kK4mDk7DjITJZ4nClkZt+cPnPHRyLGXNDiBitxCGbWvSZg",
+	"HXhR1tGHDh97bMBEeNiQpR6QWLqpwQNHr06ckIFuOmykMLuAkiZxQFEWFx/6E9hME1pIYVw1dya4PyO8",
+	"kHI5pdm7hCxLfgn9RtgEtFvIjBbu8HBIWLlAaf9gNNohlSjMhXqbHbLV0bNnL384f3V68v3R6+M/Q7vA",
+	"gPzQgtGdUV7gkUET7BrAjcCO4lrGeWloM2TcUnbAgraD4tAsCvRoXFAu4knzOHBO75fKf9+O0xNNh39+",
+	"SXzcVs59WWIYfSdok4FKn5AU/0ip/JpW25mzd2q7wPbf+ZTKvVrh3EkZ3V4jFraA8UYvrWLlJVNJsyTc",
+	"ZvALyP5XioXlYUZkLmTOJqLvkZIBpgMwkbEGO8QeHtsjxIIeKK6JzdIgUDeYkrgc0Jw2ERhuVwkg7qPY",
+	"lUsjidzvQfcdB6sTDrBWqOeE1Mwbcwu6XHJxscnK+izm1TpmbmzRb8uE8kVfEWPPGfhUI324TY1QbkCx",
+	"nfMKb6+jdXfFeqyw0zcwZ+KViq3uffUBYYbfUE9NDO1hU3eNm/n/Fy01nbLqgB5/6Fxbn6o+rXFXwfCC",
+	"pg5wc31r9evaxDGSi1sLPzh+3gEopEihqRGbCOXwn3/9O90Z2xJoAAoGMBpr89ZoLcb+TYiy7Shcr89Q",
+	"t1EqPjDJHEFAAK0wq4oZLxZYuRii7fx0xxNE37YbQDcBrdwxgbgGbuwzJxHXw46sK4/3Zdot3+S/nWtP",
+	"PZR4h3c3sO46leIzaehaRkuMmW5x6yGm0/Do/TYelq0TSeAeVxxfyAt0ATsMie/vMuQdC34duOn6KvmD",
+	"dXP7b26mwBnenVySzXaGEdlMay4uXDcO1ay2NkKmjOQ3P8OG/2KGxHZiqb0I/90NO3cnsCXVWQTZ6AkC",
+	"+NThat1EpEuaXmBi+yz8KyB8ZMHBFKTc4DRbhSEuf+Q2OTY/G/GVFYyWiqRNZL70MJRrEJLBY4AAiQ0r",
+	"sPEgtIlQvozc9rhuOnG8RKDqaKYvigP6idjj08eAbkUt3cqM+NW4lFB3Au0fTRKdpBmsyye2Mj6sTc/2",
+	"orbBydtO7gd05dk3fUxjXpvL4g0AwYR+kS4A17UXtgD8nvz0P7oOf7GuQy0h4/MpuNcqrfWZO9efpgiF",
+	"5iTXM2ubEZGXPTIQVsu5e7qHD6C2nYg+QtYpwq7ntFLanojjqtFREzfwcaET0SrzHZtfofizhQuaiCnT",
+	"V4wJksJxCxZwHc50SP2xB2Mz7p14ogWW4veipFvnYmyllv9oW/xtMbdvNsUosrVFuSCUaA7oKSKXVx/H",
+	"4IBHulvjs8bZ/Dl951ncJnctsmRVQsoCg313PTdiIvr6SpL0cj9J4Taqq5KpHegHS9ccZZE6EJqxR1Uj",
+	"U6NwYaUTUi2NYPnCwVt2GRmm3OJjG3v6zXJz5FyQXzjV+ikCdDW5/MHbbd6GHQ0V9b02nvBHMba2R0jE",
+	"+fl4AYE6Xwl27n1k81xq1XUDjqWpqaUoVgNyVKPV17AAijRKKsbWGSfc9y22OfI1U58jNjT6PDguZgUd",
+	"mIvXbQjVbw2fP5ihnflnIjdKza/cHW3YAEsbaCVE0f7prSEFSORHW8Z9rQHckjg94mqEGnCc4729/dEX",
+	"g+FgONgffzn8cghkZofmsTyb5aXG33IXfLo33i+NUNMMAue25zcAs3ZYxcSehG7xey2EG7TsQ0EX0ujO",
+	"gOARb2o8EfbMROqQyB1uMHjKRM9LWV3UdX5wcKIsiuCUxXvE/MBKougVlCPpZrkqPOLOS7cyBT7YrSpM",
+	"bj+Jr/vqAYG6Spw6K4MVCaGOFUwWIUe4jxBIAXjN7vx1NAfsbljMh+5W/CirEo5LPwuwpxCQuZXgBDC+",
+	"vIa8NhIVMW09pF8LYm8i4CwXVwBma9Qb0ChNLL+khqSVwjpTgOpiltw9ZaxBpelimU5EvxL82uP02a57",
+	"GxmxGIDuMW9xpaRvbDAsjrSQ+98+P3qye/bt0ejhIyJnEzHpva8HeTN43/n2zeC9mdvNpGfLKsk7tmJ5",
+	"vRT44t2cZTIHXNpS2/FNRKAEPf6/Kz00JmJtHCZELWlmTFYj/cE1RH+QWnD93FmfEHLhRTERgNe9MyBH",
+	"YkVG19dYXA0wyIeGPrAnjBWKofZCuPQ+YqU/AEPSGjU/G1ey3DkkqTuPJZ0IH3hupsvSU7NNu0cI+SgF",
+	"ORg93ns4fGC+gY3aLLfGKiUZXQ7Iqe1ltXjVUk/ETNpjqIlTcOTN6TOFZ95OGYEcsQUfX0HvmY1zalf6",
+	"mPhqyGYR5ERYCccU6bNrwF3mwtVcQhGTx6bcqhxyp8FdXTkdl3lBaZe8EsHpqVgXFTmLVtkDPfuy0uBQ",
+	"pHuX+2lCjNpjQgO+fD4RUBg7XTUyB9bEAkKytVgoi9Qtoigo7Kf+ZFHbH79Av8jBytiiKnklBkFCYH1F",
+	"dFrX+KvwqIPmd63wARjxbunsukMVdhrF0RMRrY4mm4ujD30xtAe0bhwZK/LGac4hDXQL827e3vy/AAAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,0 +1,3 @@
+package server
+import "errors"
+var errNotYet = errors.New("not yet")
