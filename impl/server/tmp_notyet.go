@@ -1,3 +1,5 @@
 package server
+
 import "errors"
+
 var errNotYet = errors.New("not yet")

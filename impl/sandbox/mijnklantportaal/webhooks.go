@@ -24,7 +24,9 @@ func (notSimulated) write(w http.ResponseWriter) error {
 }
 
 // VisitCreateWebhookRecordResponse writes the 501.
-func (n notSimulated) VisitCreateWebhookRecordResponse(w http.ResponseWriter) error { return n.write(w) }
+func (n notSimulated) VisitCreateWebhookRecordResponse(w http.ResponseWriter) error {
+	return n.write(w)
+}
 
 // VisitListWebhookRecordsResponse writes the 501.
 func (n notSimulated) VisitListWebhookRecordsResponse(w http.ResponseWriter) error { return n.write(w) }
