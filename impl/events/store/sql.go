@@ -148,6 +148,11 @@ func (s *SQL) Transition(ctx context.Context, linkID, provider string, now time.
 			linkID, st.Status, st.Sequence, ms(st.WatchedAt), nullMs(st.NextPollAt), nullMs(st.ExpiresAt), ms(now)); err != nil {
 			return err
 		}
+		if len(ch.Refs) > 0 {
+			if err := insertRefs(ctx, tx, provider, linkID, ch.Refs, now); err != nil {
+				return err
+			}
+		}
 		if len(ch.Events) == 0 {
 			return nil
 		}

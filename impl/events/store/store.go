@@ -1,6 +1,7 @@
 // Package store keeps paylinks' link events durably: the event log, the state of watched links
 // and their polling leases, merchants' webhook endpoints, deliveries with their leases and every
-// delivery attempt. One Store interface, one schema (migrations/, embedded) and one SQL
+// delivery attempt, and on the inbound side the providers' webhooks received (the inbox, claimed
+// with leases like deliveries), the ids they may name and the subscriptions made at providers. One Store interface, one schema (migrations/, embedded) and one SQL
 // implementation over two engines: SQLite (modernc.org/sqlite, pure Go, the embedded default) and
 // PostgreSQL (jackc/pgx/v5, for several instances). storetest holds the conformance suite both pass.
 //
@@ -195,10 +196,12 @@ type DeliveryQuery struct {
 }
 
 // Change is what a Transition callback decides: the link's new state and the events to emit.
-// Events that collide on their DedupKey with an existing event are dropped silently.
+// Events that collide on their DedupKey with an existing event are dropped silently. Refs are ids
+// the provider's webhooks may name for this link (kept, see LinksByRef).
 type Change struct {
 	State  LinkState
 	Events []Event
+	Refs   []string
 }
 
 // PollClaim asks for due links to poll.
@@ -282,6 +285,35 @@ type Store interface {
 	// TakeTokens takes up to want tokens from the named bucket; it returns how many it got and,
 	// when fewer, how long until the next token.
 	TakeTokens(ctx context.Context, bucket string, r Rate, want int, now time.Time) (int, time.Duration, error)
+	// OpenLinks lists the provider's links that are known and not terminal, the most recently
+	// watched first.
+	OpenLinks(ctx context.Context, provider string, terminal []string, limit int) ([]LinkState, error)
+
+	// Receive stores a verified provider webhook durably, or merges it into the message with the
+	// same provider and DedupKey: see the outcomes Received, Merged, Again and Duplicate. It
+	// returns the outcome and the message as stored.
+	Receive(ctx context.Context, m InboxMessage, now time.Time) (string, InboxMessage, error)
+	// ClaimInbox leases pending messages that are due, oldest due first, and counts the attempt.
+	ClaimInbox(ctx context.Context, q InboxClaim) ([]InboxMessage, error)
+	// FinishInbox records a resolution while the lease is held; it reports whether the outcome was
+	// applied as asked (a copy that arrived meanwhile keeps the message pending, due now).
+	FinishInbox(ctx context.Context, d InboxResult, now time.Time) (bool, error)
+	// ListInbox lists messages, newest first.
+	ListInbox(ctx context.Context, q InboxQuery) ([]InboxMessage, error)
+	// InboxBacklog counts pending messages and the receipt time of the oldest.
+	InboxBacklog(ctx context.Context) (pending int, oldest time.Time, err error)
+	// PurgeInbox deletes resolved (done or failed) messages last updated before the time.
+	PurgeInbox(ctx context.Context, before time.Time) (int, error)
+	// AddLinkRefs records ids the provider's webhooks may name for the link (Transition does so
+	// for Change.Refs).
+	AddLinkRefs(ctx context.Context, provider, linkID string, refs []string, now time.Time) error
+	// LinksByRef returns the links any of the refs belongs to, the most recently seen first.
+	LinksByRef(ctx context.Context, provider string, refs []string, limit int) ([]string, error)
+
+	// PutProviderWebhook creates or replaces the subscription (provider, name).
+	PutProviderWebhook(ctx context.Context, w ProviderWebhook) error
+	// ProviderWebhooks lists the subscriptions of a provider ("" = all), by provider and name.
+	ProviderWebhooks(ctx context.Context, provider string) ([]ProviderWebhook, error)
 
 	Close() error
 }

@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite every store.Store implementation passes: dedup,
 // fan-out, claims racing from several goroutines and handles, lease expiry and takeover, fencing
 // of late results, paging and filters, migrations run again and concurrently, persistence across
-// reopening.
+// reopening, and the inbound side (the inbox's dedup, merges and leases, refs, subscriptions).
 package storetest
 
 import (
@@ -37,6 +37,11 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"RedeliverRecoverRelease", testRedeliver},
 		{"PollLeases", testPolls},
 		{"TokenBucketShared", testTokens},
+		{"InboxDedupAndRearm", testInbox},
+		{"InboxRetryLeasesAndPurge", testInboxRetryAndLeases},
+		{"InboxRaces", testInboxRaces},
+		{"RefsAndOpenLinks", testRefsAndOpenLinks},
+		{"ProviderWebhooks", testProviderWebhooks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
