@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -68,4 +69,28 @@ func (l *lifecycle) sleep(d time.Duration, wake <-chan struct{}) bool {
 	case <-t.C:
 	}
 	return true
+}
+
+// run starts a loop that calls step until stop: again at once after a step that did work without
+// error, otherwise after idle or a wake-up (wake may be nil). Errors are logged as what failed.
+func (l *lifecycle) run(log *slog.Logger, what string, idle time.Duration, wake <-chan struct{}, step func(context.Context) (int, error)) {
+	l.start(func() {
+		for {
+			n, err := step(l.ctx)
+			if err != nil && l.ctx.Err() == nil {
+				log.Warn("events: "+what, "err", err)
+			}
+			if n > 0 && err == nil {
+				select {
+				case <-l.stopCh:
+					return
+				default:
+					continue
+				}
+			}
+			if !l.sleep(idle, wake) {
+				return
+			}
+		}
+	})
 }

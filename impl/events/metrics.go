@@ -9,11 +9,13 @@ import (
 
 // metrics are the engine's Prometheus collectors; the server registers Collectors().
 type metrics struct {
-	emitted    *prometheus.CounterVec
-	deliveries *prometheus.CounterVec
-	latency    prometheus.Histogram
-	polls      *prometheus.CounterVec
-	backlog    *backlogCollector
+	emitted     *prometheus.CounterVec
+	deliveries  *prometheus.CounterVec
+	latency     prometheus.Histogram
+	polls       *prometheus.CounterVec
+	backlog     *backlogCollector
+	resolutions *prometheus.CounterVec
+	inboxLog    *inboxCollector
 }
 
 func newMetrics(s *Service) *metrics {
@@ -35,6 +37,13 @@ func newMetrics(s *Service) *metrics {
 			pending: prometheus.NewDesc("paylinks_webhook_backlog", "Deliveries waiting for an attempt or a retry (enabled endpoints).", nil, nil),
 			oldest:  prometheus.NewDesc("paylinks_webhook_oldest_undelivered_age_seconds", "Age of the oldest pending delivery (0 when none).", nil, nil),
 		},
+		resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paylinks_inbox_resolutions_total", Help: "Provider webhooks resolved (their links read at the provider), by provider and outcome: done, again (a copy arrived meanwhile), retry, failed.",
+		}, []string{"provider", "outcome"}),
+		inboxLog: &inboxCollector{s: s,
+			pending: prometheus.NewDesc("paylinks_inbox_backlog", "Provider webhooks received and not resolved yet.", nil, nil),
+			oldest:  prometheus.NewDesc("paylinks_inbox_oldest_pending_age_seconds", "Age of the oldest provider webhook not resolved yet (0 when none).", nil, nil),
+		},
 	}
 }
 
@@ -45,9 +54,11 @@ func newMetrics(s *Service) *metrics {
 //	paylinks_webhook_attempt_duration_seconds
 //	paylinks_webhook_backlog, paylinks_webhook_oldest_undelivered_age_seconds (read from the store at scrape time)
 //	paylinks_provider_polls_total{provider,result}
+//	paylinks_inbox_resolutions_total{provider,outcome}
+//	paylinks_inbox_backlog, paylinks_inbox_oldest_pending_age_seconds (read from the store at scrape time)
 func (s *Service) Collectors() []prometheus.Collector {
 	m := s.metrics
-	return []prometheus.Collector{m.emitted, m.deliveries, m.latency, m.polls, m.backlog}
+	return []prometheus.Collector{m.emitted, m.deliveries, m.latency, m.polls, m.backlog, m.resolutions, m.inboxLog}
 }
 
 // backlogCollector reads the backlog from the store when scraped, so every instance reports the
@@ -65,6 +76,30 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	n, oldest, err := c.s.st.Backlog(ctx)
 	if err != nil {
 		c.s.log.Warn("events: backlog metric", "err", err)
+		return
+	}
+	age := 0.0
+	if n > 0 {
+		age = c.s.now().Sub(oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
+}
+
+// inboxCollector reads the inbox backlog from the store when scraped, like backlogCollector.
+type inboxCollector struct {
+	s               *Service
+	pending, oldest *prometheus.Desc
+}
+
+func (c *inboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.pending; ch <- c.oldest }
+
+func (c *inboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, oldest, err := c.s.st.InboxBacklog(ctx)
+	if err != nil {
+		c.s.log.Warn("events: inbox backlog metric", "err", err)
 		return
 	}
 	age := 0.0

@@ -58,6 +58,7 @@ func (s *Service) observe(ctx context.Context, obs Observation) ([]Event, store.
 		}
 	}
 	now := s.now().UTC()
+	refs := s.refsOf(l)
 	var final store.LinkState
 	var out []Event
 	inserted, err := s.st.Transition(ctx, string(l.ID), l.Provider, now, func(cur store.LinkState) (store.Change, error) {
@@ -113,6 +114,7 @@ func (s *Service) observe(ctx context.Context, obs Observation) ([]Event, store.
 			next.NextPollAt = s.nextPoll(next, now)
 		}
 		ch.State = next
+		ch.Refs = refs
 		final = next
 		return ch, nil
 	})

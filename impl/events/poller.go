@@ -24,25 +24,7 @@ type Poller struct {
 func newPoller(s *Service) *Poller { return &Poller{s: s, lifecycle: newLifecycle()} }
 
 func (p *Poller) start() {
-	p.lifecycle.start(func() {
-		for {
-			n, err := p.RunOnce(p.ctx)
-			if err != nil && p.ctx.Err() == nil {
-				p.s.log.Warn("events: polling", "err", err)
-			}
-			if n > 0 && err == nil {
-				select {
-				case <-p.stopCh:
-					return
-				default:
-					continue
-				}
-			}
-			if !p.sleep(p.s.cfg.Polling.Idle, nil) {
-				return
-			}
-		}
-	})
+	p.run(p.s.log, "polling", p.s.cfg.Polling.Idle, nil, p.RunOnce)
 }
 
 // stop stops claiming and waits for the polls in flight until ctx ends; then it cancels them

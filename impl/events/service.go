@@ -69,6 +69,11 @@ type Config struct {
 	StreamLookback time.Duration
 	// StreamPoll is how often Stream reads the store for events of other instances; default 1 s.
 	StreamPoll time.Duration
+	// Resolvers resolve the provider webhooks kept by Receive, by provider name; without any the
+	// inbox is not worked on by this instance.
+	Resolvers map[string]Resolver
+	// Inbox tunes the resolution of provider webhooks.
+	Inbox InboxConfig
 }
 
 // DeliveryConfig tunes the dispatcher.
@@ -121,6 +126,7 @@ type Service struct {
 
 	poller     *Poller
 	dispatcher *Dispatcher
+	inbox      *Inbox
 }
 
 // Open makes a Service: it parses the schedules, opens the store (running its migrations) and
@@ -139,6 +145,14 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.retries, err = ParseRetrySchedule(cfg.RetrySchedule); err != nil {
 		return nil, fmt.Errorf("PAYLINKS_WEBHOOK_RETRY_SCHEDULE: %w", err)
+	}
+	inboxRetries := cfg.Inbox.RetrySchedule
+	if inboxRetries == "" {
+		inboxRetries = DefaultInboxRetrySchedule
+	}
+	inboxSchedule, err := ParseRetrySchedule(inboxRetries)
+	if err != nil {
+		return nil, fmt.Errorf("inbox retry schedule: %w", err)
 	}
 	if s.box, err = secretbox.New(cfg.SecretsKey); err != nil {
 		return nil, fmt.Errorf("PAYLINKS_SECRETS_KEY: %w", err)
@@ -159,6 +173,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.cfg.Polling.Idle = min(time.Second, s.polls.Shortest()/2)
 	}
 	s.cfg.Polling = s.cfg.Polling.withDefaults()
+	s.cfg.Inbox = s.cfg.Inbox.withDefaults()
 	s.guard = netguard.Policy{AllowPrivate: cfg.AllowPrivate, Resolver: cfg.Resolver}
 	s.owner = cfg.Instance
 	if s.owner == "" {
@@ -188,6 +203,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	s.metrics = newMetrics(s)
 	s.poller = newPoller(s)
 	s.dispatcher = newDispatcher(s)
+	s.inbox = newInbox(s, inboxSchedule)
 	return s, nil
 }
 
@@ -253,17 +269,22 @@ func (s *Service) Store() store.Store { return s.st }
 // PAYLINKS_SECRETS_KEY should warn at startup.
 func (s *Service) Encrypts() bool { return s.box.Encrypts() }
 
-// Start runs the poller (when a Getter is configured) and the dispatcher until Stop.
+// Start runs the poller (when a Getter is configured), the dispatcher and the inbox (when
+// Resolvers are configured) until Stop.
 func (s *Service) Start() {
 	if s.cfg.Getter != nil {
 		s.poller.start()
 	}
 	s.dispatcher.start()
+	if len(s.cfg.Resolvers) > 0 {
+		s.inbox.start()
+	}
 }
 
-// Stop stops claiming work, lets the polls and attempts in flight finish until ctx ends, then
-// abandons the rest, giving their leases back so another instance takes them at once.
+// Stop stops claiming work, lets the polls, attempts and resolutions in flight finish until ctx
+// ends, then abandons the rest, giving their leases back so another instance takes them at once.
 func (s *Service) Stop(ctx context.Context) error {
+	s.inbox.lifecycle.stop(ctx)
 	return errors.Join(s.poller.stop(ctx), s.dispatcher.stop(ctx))
 }
 
@@ -279,6 +300,9 @@ func (s *Service) Poller() *Poller { return s.poller }
 
 // Dispatcher returns the dispatcher, for tests and tools that run it step by step.
 func (s *Service) Dispatcher() *Dispatcher { return s.dispatcher }
+
+// Inbox returns the inbox worker, for tests and tools that run it step by step.
+func (s *Service) Inbox() *Inbox { return s.inbox }
 
 // notify wakes the streams and the local dispatcher: new events are in the store.
 func (s *Service) notify() {
