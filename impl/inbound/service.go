@@ -1,0 +1,406 @@
+package inbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/paylinks/paylinks/impl/events"
+	"github.com/paylinks/paylinks/impl/events/netguard"
+)
+
+// DefaultMaxBody caps an inbound body: provider webhooks are a few KiB at most.
+const DefaultMaxBody = 256 << 10
+
+// RotationWindow is how long a replaced provider secret stays accepted (Hub2 keeps signing with
+// the old one for 24 hours).
+const RotationWindow = 24 * time.Hour
+
+// ProviderInfo is a configured provider as the Service lists it.
+type ProviderInfo struct {
+	Name string
+	// Live is false for a provider running on its embedded sandbox (nothing to register).
+	Live bool
+}
+
+// Config configures a Service.
+type Config struct {
+	Events *events.Service
+	// All lists every configured provider, in the order listings show them.
+	All []ProviderInfo
+	// Providers are the inbound sides of the providers that send webhooks.
+	Providers []Provider
+	// Registrars register subscriptions, by provider name.
+	Registrars map[string]Registrar
+	// EnvSecrets are the PAYLINKS_<PROVIDER>_WEBHOOK_SECRETS values, by provider name.
+	EnvSecrets map[string]string
+	// PublicURL is where providers reach paylinks (PAYLINKS_PUBLIC_URL), without a trailing slash.
+	PublicURL string
+	// AllowPrivate admits a public URL that is http or on a private, loopback or link-local address.
+	AllowPrivate bool
+	// MaxBody caps a body; 0 = DefaultMaxBody.
+	MaxBody int64
+	Logger  *slog.Logger
+}
+
+// Service receives provider webhooks and registers paylinks at the providers. It is safe for
+// concurrent use.
+type Service struct {
+	cfg       Config
+	providers map[string]Provider
+	env       map[string]Keyring
+	log       *slog.Logger
+
+	received *prometheus.CounterVec
+	drift    *prometheus.CounterVec
+
+	mu      sync.Mutex
+	logged  map[string]bool // assumptions and missing secrets already logged
+	regLock sync.Mutex      // one registration at a time per instance
+}
+
+// New checks the configuration (the env secrets parse) and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Events == nil {
+		return nil, errors.New("inbound: no events service")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	s := &Service{cfg: cfg, providers: map[string]Provider{}, env: map[string]Keyring{}, log: cfg.Logger, logged: map[string]bool{}}
+	for _, p := range cfg.Providers {
+		s.providers[p.Name()] = p
+	}
+	for name, v := range cfg.EnvSecrets {
+		p, ok := s.providers[name]
+		if !ok {
+			return nil, fmt.Errorf("PAYLINKS_%s_WEBHOOK_SECRETS: %s sends no webhooks paylinks receives", strings.ToUpper(name), name)
+		}
+		k, err := ParseSecrets(p, v)
+		if err != nil {
+			return nil, fmt.Errorf("PAYLINKS_%s_WEBHOOK_SECRETS: %w", strings.ToUpper(name), err)
+		}
+		s.env[name] = k
+	}
+	s.received = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paylinks_inbound_webhooks_total",
+		Help: "Provider webhooks received, by provider, result (received, merged, again, duplicate, ignored; bad_signature, unknown_type, not_a_link_type, malformed, too_large, unknown_provider, error) and the signature form that verified them.",
+	}, []string{"provider", "result", "signature"})
+	s.drift = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paylinks_inbound_drift_total",
+		Help: "Provider webhook bodies that depart from the provider's curated schema (report mode: kept all the same), by provider.",
+	}, []string{"provider"})
+	return s, nil
+}
+
+// Collectors returns the Service's Prometheus collectors.
+func (s *Service) Collectors() []prometheus.Collector { return []prometheus.Collector{s.received, s.drift} }
+
+// Resolvers returns the providers' resolvers for events.Config.Resolvers.
+func Resolvers(ps []Provider) map[string]events.Resolver {
+	out := map[string]events.Resolver{}
+	for _, p := range ps {
+		out[p.Name()] = p
+	}
+	return out
+}
+
+// Receipt is the answer to an accepted call.
+type Receipt struct {
+	// Outcome is the inbox's (received, merged, again, duplicate) or "ignored".
+	Outcome string
+}
+
+// Receive handles one call to /webhooks/<provider>[/<kind>]: it reads at most MaxBody of the body,
+// verifies it, reports drift, and keeps it in the inbox. Its errors are *Refusal (answer with
+// their status; nothing is kept) or others (the inbox is unavailable: answer 500, the provider
+// retries).
+func (s *Service) Receive(ctx context.Context, provider, kind string, header http.Header, body io.Reader) (Receipt, error) {
+	p, ok := s.providers[provider]
+	if !ok {
+		s.count(provider, "unknown_provider", "")
+		return Receipt{}, &Refusal{Status: http.StatusNotFound, Result: "unknown_provider", Reason: fmt.Sprintf("paylinks receives no webhooks from %q", provider)}
+	}
+	raw, err := io.ReadAll(io.LimitReader(body, s.cfg.MaxBody+1))
+	if err != nil {
+		return Receipt{}, Malformed("the body could not be read")
+	}
+	if int64(len(raw)) > s.cfg.MaxBody {
+		s.count(provider, "too_large", "")
+		return Receipt{}, &Refusal{Status: http.StatusRequestEntityTooLarge, Result: "too_large", Reason: fmt.Sprintf("webhook bodies are limited to %d bytes", s.cfg.MaxBody)}
+	}
+	keys, err := s.keyring(ctx, p)
+	if err != nil {
+		s.count(provider, "error", "")
+		return Receipt{}, err
+	}
+	call := Call{Kind: kind, Header: header, Body: raw}
+	acc, err := p.Verify(call, keys)
+	if err != nil {
+		var r *Refusal
+		if !errors.As(err, &r) {
+			r = Malformed(err.Error())
+		}
+		s.count(provider, r.Result, "")
+		if r.Result == "bad_signature" && keys.Empty() && p.SecretsNeeded() {
+			s.once("nosecret/"+provider, func() {
+				s.log.WarnContext(ctx, "provider webhooks refused: no secret to verify them", "provider", provider, "fix", ErrNoSecret.Error())
+			})
+		}
+		return Receipt{}, r
+	}
+	if acc.Assumption != "" {
+		s.once("assume/"+provider+"/"+acc.Signature, func() {
+			s.log.InfoContext(ctx, "provider webhook verified under an assumption (see openapi/CURATION.md)", "provider", provider, "signature", acc.Signature, "assumption", acc.Assumption)
+		})
+	}
+	if drift := p.Drift(call); len(drift) > 0 {
+		s.drift.WithLabelValues(provider).Inc()
+		s.log.WarnContext(ctx, "provider webhook body departs from its curated schema (kept: report mode)", "provider", provider, "kind", acc.Kind, "violations", drift)
+	}
+	if acc.Ignore {
+		s.count(provider, "ignored", acc.Signature)
+		return Receipt{Outcome: "ignored"}, nil
+	}
+	outcome, err := s.cfg.Events.Receive(ctx, events.Inbound{Provider: provider, Kind: acc.Kind, DedupKey: acc.DedupKey, Repeatable: acc.Repeatable, Body: raw})
+	if err != nil {
+		s.count(provider, "error", acc.Signature)
+		return Receipt{}, fmt.Errorf("inbox: %w", err)
+	}
+	s.count(provider, outcome, acc.Signature)
+	return Receipt{Outcome: outcome}, nil
+}
+
+func (s *Service) count(provider, result, signature string) {
+	if _, ok := s.providers[provider]; !ok {
+		provider = "unknown" // a label per path segment a stranger sends would be unbounded
+	}
+	s.received.WithLabelValues(provider, result, signature).Inc()
+}
+
+func (s *Service) once(key string, f func()) {
+	s.mu.Lock()
+	done := s.logged[key]
+	s.logged[key] = true
+	s.mu.Unlock()
+	if !done {
+		f()
+	}
+}
+
+// keyring gathers the provider's secrets: from the environment and from the subscriptions stored
+// at registration (read each time, so a registration on another instance counts at once).
+func (s *Service) keyring(ctx context.Context, p Provider) (Keyring, error) {
+	k := Keyring{}
+	env := s.env[p.Name()]
+	k.Add("", env.all...)
+	for kind, secrets := range env.byKind {
+		k.Add(kind, secrets...)
+	}
+	stored, err := s.cfg.Events.ProviderWebhooks(ctx, p.Name())
+	if err != nil {
+		return k, fmt.Errorf("provider webhook secrets: %w", err)
+	}
+	for _, w := range stored {
+		kind := ""
+		if len(p.Kinds()) > 0 {
+			kind = w.Name
+		}
+		k.Add(kind, w.Secret, w.PreviousSecret)
+	}
+	return k, nil
+}
+
+// Status is how one provider's webhooks reach paylinks (GET /v1/provider-webhooks). It holds no
+// secret.
+type Status struct {
+	Provider     string
+	Receives     bool
+	InboundURLs  []string
+	Registration string // api, per_link, none
+	SecretSource string // stored, env, stored_and_env, none, not_needed
+	Subs         []SubscriptionInfo
+	Note         string
+}
+
+// SubscriptionInfo is a subscription without its secret.
+type SubscriptionInfo struct {
+	ID        string
+	URL       string
+	Events    []string
+	CreatedAt time.Time
+	Outcome   string
+}
+
+// inboundURLs are the URLs the provider must call.
+func (s *Service) inboundURLs(p Provider) []string {
+	base := s.cfg.PublicURL + "/webhooks/" + p.Name()
+	if len(p.Kinds()) == 0 {
+		return []string{base}
+	}
+	var out []string
+	for _, k := range followedKinds(p) {
+		out = append(out, base+"/"+k)
+	}
+	return out
+}
+
+// followedKinds are the kinds a provider's Verify accepts (it refuses the others).
+func followedKinds(p Provider) []string {
+	if f, ok := p.(interface{ Followed() []string }); ok {
+		return f.Followed()
+	}
+	return p.Kinds()
+}
+
+// List returns every configured provider's status.
+func (s *Service) List(ctx context.Context) ([]Status, error) {
+	stored, err := s.cfg.Events.ProviderWebhooks(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Status, 0, len(s.cfg.All))
+	for _, info := range s.cfg.All {
+		var subs []SubscriptionInfo
+		for _, w := range stored {
+			if w.Provider == info.Name {
+				subs = append(subs, SubscriptionInfo{ID: w.RemoteID, URL: w.URL, Events: w.Events, CreatedAt: w.CreatedAt})
+			}
+		}
+		out = append(out, s.status(info, subs))
+	}
+	return out, nil
+}
+
+func (s *Service) status(info ProviderInfo, subs []SubscriptionInfo) Status {
+	st := Status{Provider: info.Name, Registration: "none", SecretSource: "none", Subs: subs}
+	p, receives := s.providers[info.Name]
+	if !receives {
+		st.Note = info.Name + " sends no webhooks paylinks can receive; its links are polled"
+		return st
+	}
+	st.Receives, st.InboundURLs = true, s.inboundURLs(p)
+	_, canRegister := s.cfg.Registrars[info.Name]
+	switch {
+	case !info.Live:
+		st.Note = info.Name + " runs on its embedded sandbox: nothing to register"
+	case canRegister:
+		st.Registration = "api"
+	default:
+		st.Registration = "per_link"
+		st.Note = "each link names the URL the provider calls: create links with it as their webhook URL"
+	}
+	_, env := s.env[info.Name]
+	switch {
+	case !p.SecretsNeeded():
+		st.SecretSource = "not_needed"
+	case env && len(subs) > 0:
+		st.SecretSource = "stored_and_env"
+	case env:
+		st.SecretSource = "env"
+	case len(subs) > 0:
+		st.SecretSource = "stored"
+	}
+	return st
+}
+
+// ErrPublicURL wraps a public URL providers cannot be pointed at.
+var ErrPublicURL = errors.New("public URL")
+
+// Register subscribes paylinks at the named live providers that have a registration API (every
+// configured one when names is empty) and stores the secrets. Providers without one, or on their
+// sandbox, are reported as they are. A provider that fails does not stop the others; the first
+// failure is returned with the statuses.
+func (s *Service) Register(ctx context.Context, names []string) ([]Status, error) {
+	s.regLock.Lock()
+	defer s.regLock.Unlock()
+	known := map[string]ProviderInfo{}
+	for _, info := range s.cfg.All {
+		known[info.Name] = info
+	}
+	var infos []ProviderInfo
+	for _, n := range names {
+		info, ok := known[n]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown provider %q", ErrUnknownProvider, n)
+		}
+		if !slices.ContainsFunc(infos, func(i ProviderInfo) bool { return i.Name == n }) {
+			infos = append(infos, info)
+		}
+	}
+	if len(names) == 0 {
+		infos = s.cfg.All
+	}
+	needsURL := slices.ContainsFunc(infos, func(i ProviderInfo) bool { _, ok := s.cfg.Registrars[i.Name]; return ok && i.Live })
+	if needsURL {
+		if _, err := (netguard.Policy{AllowPrivate: s.cfg.AllowPrivate}).CheckURL(s.cfg.PublicURL); err != nil {
+			return nil, fmt.Errorf("%w %q cannot be given to providers (set PAYLINKS_PUBLIC_URL to the https URL they reach paylinks at): %w", ErrPublicURL, s.cfg.PublicURL, err)
+		}
+	}
+	var out []Status
+	var firstErr error
+	for _, info := range infos {
+		st, err := s.register(ctx, info)
+		if err != nil {
+			s.log.ErrorContext(ctx, "provider webhook registration failed", "provider", info.Name, "error", err.Error())
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+		out = append(out, st)
+	}
+	return out, firstErr
+}
+
+// ErrUnknownProvider matches Register's error for a name that is not configured.
+var ErrUnknownProvider = errors.New("unknown provider")
+
+func (s *Service) register(ctx context.Context, info ProviderInfo) (Status, error) {
+	reg, ok := s.cfg.Registrars[info.Name]
+	p, receives := s.providers[info.Name]
+	if !ok || !receives || !info.Live {
+		st, err := s.List(ctx)
+		for _, x := range st {
+			if x.Provider == info.Name {
+				return x, err
+			}
+		}
+		return Status{Provider: info.Name}, err
+	}
+	known, err := s.cfg.Events.ProviderWebhooks(ctx, info.Name)
+	if err != nil {
+		return Status{Provider: info.Name}, err
+	}
+	subs, err := reg.Register(ctx, s.cfg.PublicURL+"/webhooks/"+p.Name(), known)
+	var infos []SubscriptionInfo
+	for _, sub := range subs {
+		if sub.Outcome != Existing {
+			if serr := s.cfg.Events.SaveProviderWebhook(ctx, sub.Webhook, RotationWindow); serr != nil {
+				return s.status(info, infos), serr
+			}
+			s.log.InfoContext(ctx, "provider webhook subscription stored", "provider", info.Name, "name", sub.Webhook.Name, "url", sub.Webhook.URL, "outcome", sub.Outcome)
+		}
+		w := sub.Webhook
+		infos = append(infos, SubscriptionInfo{ID: w.RemoteID, URL: w.URL, Events: w.Events, CreatedAt: w.CreatedAt, Outcome: sub.Outcome})
+	}
+	return s.status(info, infos), err
+}
+
+// HashKey is the dedup key of a body without an event id: its SHA-256, with a prefix (the kind)
+// when the same body may mean different things under different kinds.
+func HashKey(prefix string, body []byte) string {
+	return "sha256:" + prefix + ":" + sha256Hex(body)
+}
