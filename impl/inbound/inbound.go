@@ -197,6 +197,7 @@ func ParseSecrets(p Provider, value string) (Keyring, error) {
 	}
 	for _, it := range items {
 		kind, secret, ok := strings.Cut(it, "=")
+		kind, secret = strings.TrimSpace(kind), strings.TrimSpace(secret)
 		if ok && slices.Contains(kinds, kind) {
 			if secret == "" {
 				return k, fmt.Errorf("%s: no secret after %q", p.Name(), kind+"=")

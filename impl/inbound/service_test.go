@@ -1,0 +1,339 @@
+package inbound_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	hub2api "github.com/paylinks/paylinks/gen/hub2"
+	mkpapi "github.com/paylinks/paylinks/gen/mijnklantportaal"
+	"github.com/paylinks/paylinks/impl/events"
+	"github.com/paylinks/paylinks/impl/events/store"
+	"github.com/paylinks/paylinks/impl/inbound"
+	"github.com/paylinks/paylinks/impl/inbound/hub2"
+	"github.com/paylinks/paylinks/impl/inbound/inboundtest"
+	mkp "github.com/paylinks/paylinks/impl/inbound/mijnklantportaal"
+	"github.com/paylinks/paylinks/impl/inbound/mollie"
+	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/validation"
+)
+
+// logs collects log lines.
+type logs struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logs) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.buf.String(), s)
+}
+
+type env struct {
+	events  *events.Service
+	in      *inbound.Service
+	logs    *logs
+	mkpAPI  *inboundtest.MKP
+	hub2API *inboundtest.Hub2
+}
+
+// validating is an HTTP client holding the fake provider's answers to the curated spec, as the
+// server's clients do.
+func validating(t *testing.T, doc func() (*openapi3.T, error)) *http.Client {
+	t.Helper()
+	d, err := doc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := validation.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: &validation.Transport{Spec: spec}}
+}
+
+func newEnv(t *testing.T, cfg inbound.Config) *env {
+	t.Helper()
+	l := &logs{}
+	log := slog.New(slog.NewTextHandler(l, nil))
+	svc, err := events.Open(context.Background(), events.Config{DataDir: t.TempDir(), Logger: log,
+		RenderLink: func(l paylink.Link) (json.RawMessage, error) { return json.Marshal(l.ID) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	e := &env{events: svc, logs: l, mkpAPI: &inboundtest.MKP{Fallback: http.NotFoundHandler(), PerPage: 2}, hub2API: &inboundtest.Hub2{Fallback: http.NotFoundHandler()}}
+	mkpSrv, hub2Srv := httptest.NewServer(e.mkpAPI), httptest.NewServer(e.hub2API)
+	t.Cleanup(mkpSrv.Close)
+	t.Cleanup(hub2Srv.Close)
+	auth := func(name, value string) func(context.Context, *http.Request) error {
+		return func(_ context.Context, r *http.Request) error { r.Header.Set(name, value); return nil }
+	}
+	mkpIn, err := mkp.New(inbound.Deps{BaseURL: mkpSrv.URL, HTTP: validating(t, mkpapi.GetSwagger), Authorize: auth("Authorization", "Bearer tok")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub2In, err := hub2.New(inbound.Deps{BaseURL: hub2Srv.URL, HTTP: validating(t, hub2api.GetSwagger), Authorize: func(_ context.Context, r *http.Request) error {
+		r.Header.Set("ApiKey", "k")
+		r.Header.Set("MerchantId", "m")
+		r.Header.Set("Environment", "live")
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mollieIn, _ := mollie.New(inbound.Deps{})
+	cfg.Events, cfg.Logger = svc, log
+	if cfg.All == nil {
+		cfg.All = []inbound.ProviderInfo{{Name: "mijnklantportaal", Live: true}, {Name: "hub2", Live: true}, {Name: "telness", Live: true}, {Name: "mollie", Live: true}}
+	}
+	cfg.Providers = []inbound.Provider{mkpIn, hub2In, mollieIn}
+	cfg.Registrars = map[string]inbound.Registrar{"mijnklantportaal": mkpIn.(inbound.Registrar), "hub2": hub2In.(inbound.Registrar)}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL, cfg.AllowPrivate = "http://127.0.0.1:9/", true
+	}
+	if e.in, err = inbound.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) receive(provider, kind string, h http.Header, body string) (inbound.Receipt, error) {
+	return e.in.Receive(context.Background(), provider, kind, h, strings.NewReader(body))
+}
+
+func statusOf(err error) int {
+	var r *inbound.Refusal
+	if errors.As(err, &r) {
+		return r.Status
+	}
+	return 0
+}
+
+func (e *env) counted(t *testing.T, provider, result, signature string) float64 {
+	t.Helper()
+	for _, c := range e.in.Collectors() {
+		if cv, ok := c.(*prometheus.CounterVec); ok {
+			if m, err := cv.GetMetricWithLabelValues(provider, result, signature); err == nil {
+				var out dto.Metric
+				if err := m.Write(&out); err != nil {
+					t.Fatal(err)
+				}
+				return out.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatal("no counter")
+	return 0
+}
+
+const hub2Body = `{"id":"evt_1","type":"payment.succeeded","data":{"id":"pay_1","intentId":"pi_1","status":"successful"}}`
+
+func TestReceive(t *testing.T) {
+	e := newEnv(t, inbound.Config{EnvSecrets: map[string]string{"hub2": "current-secret, previous-secret"}, MaxBody: 1024})
+	sig := func(body, secret string) http.Header { return http.Header{hub2.Header: {hub2.Sign([]byte(body), secret, "")}} }
+
+	r, err := e.receive("hub2", "", sig(hub2Body, "current-secret"), hub2Body)
+	if err != nil || r.Outcome != store.Received {
+		t.Fatalf("signed: %+v, %v", r, err)
+	}
+	if r, err = e.receive("hub2", "", sig(hub2Body, "previous-secret"), hub2Body); err != nil || r.Outcome != store.Merged {
+		t.Fatalf("the same event, signed with the previous secret: %+v, %v", r, err)
+	}
+	if e.counted(t, "hub2", "received", "s1") != 1 || e.counted(t, "hub2", "merged", "s1") != 1 {
+		t.Error("receipts not counted by outcome and signature")
+	}
+	for _, tt := range []struct {
+		name, provider, kind string
+		header               http.Header
+		body                 string
+		status               int
+		result               string
+	}{
+		{"mis-signed", "hub2", "", sig(hub2Body, "wrong"), hub2Body, 401, "bad_signature"},
+		{"unsigned", "hub2", "", http.Header{}, hub2Body, 401, "bad_signature"},
+		{"malformed signature", "hub2", "", http.Header{hub2.Header: {"s1=xyz"}}, hub2Body, 400, "malformed"},
+		{"too large", "hub2", "", sig(strings.Repeat("x", 1025), "current-secret"), strings.Repeat("x", 1025), 413, "too_large"},
+		{"unknown provider", "stripe", "", http.Header{}, "{}", 404, "unknown_provider"},
+		{"telness sends none", "telness", "", http.Header{}, "{}", 404, "unknown_provider"},
+		{"mollie without an id", "mollie", "", http.Header{}, "x=1", 400, "malformed"},
+		{"mkp unknown type", "mijnklantportaal", "payment-link-refunded", http.Header{}, "{}", 404, "unknown_type"},
+		{"mkp type of no link", "mijnklantportaal", "customer-created", http.Header{}, "{}", 422, "not_a_link_type"},
+		{"mkp without a secret", "mijnklantportaal", "payment-link-paid", http.Header{mkp.Header: {"x"}}, "{}", 401, "bad_signature"},
+	} {
+		if _, err := e.receive(tt.provider, tt.kind, tt.header, tt.body); statusOf(err) != tt.status {
+			t.Errorf("%s: %v, want %d", tt.name, err, tt.status)
+		}
+		provider := tt.provider
+		if provider == "stripe" || provider == "telness" {
+			provider = "unknown"
+		}
+		if e.counted(t, provider, tt.result, "") == 0 {
+			t.Errorf("%s: not counted as %s", tt.name, tt.result)
+		}
+	}
+	// Nothing refused reached the inbox.
+	ms, err := e.events.Store().ListInbox(context.Background(), store.InboxQuery{})
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("inbox: %d messages, %v", len(ms), err)
+	}
+	if n := e.logs.count("no secret to verify them"); n != 1 {
+		t.Errorf("missing secret logged %d times, want once", n)
+	}
+	// Drift is reported, never refused; a transfer event is acknowledged and not kept.
+	drifting := `{"id":"evt_2","type":"payment.failed","data":"not an object"}`
+	if r, err := e.receive("hub2", "", sig(drifting, "current-secret"), drifting); err != nil || r.Outcome != store.Received {
+		t.Fatalf("drifting body: %+v, %v", r, err)
+	}
+	if e.logs.count("departs from its curated schema") != 1 {
+		t.Error("drift not logged")
+	}
+	transfer := `{"id":"evt_3","type":"transfer.succeeded","data":{}}`
+	if r, err := e.receive("hub2", "", sig(transfer, "current-secret"), transfer); err != nil || r.Outcome != "ignored" {
+		t.Fatalf("transfer: %+v, %v", r, err)
+	}
+	// The assumption behind the accepted signature is logged once.
+	if n := e.logs.count("verified under an assumption"); n != 1 {
+		t.Errorf("assumption logged %d times", n)
+	}
+	// A store that is down is not a refusal: the provider must retry.
+	e.events.Close()
+	if _, err := e.receive("hub2", "", sig(hub2Body, "current-secret"), `{"id":"evt_9"}`); err == nil || statusOf(err) != 0 {
+		t.Errorf("store down: %v", err)
+	}
+}
+
+func TestEnvSecretsChecked(t *testing.T) {
+	ev, _ := events.Open(context.Background(), events.Config{DataDir: t.TempDir()})
+	defer ev.Close()
+	p, _ := mkp.New(inbound.Deps{})
+	for _, env := range []map[string]string{{"telness": "x"}, {"mijnklantportaal": "a,b"}} {
+		if _, err := inbound.New(inbound.Config{Events: ev, Providers: []inbound.Provider{p}, EnvSecrets: env}); err == nil {
+			t.Errorf("%v accepted", env)
+		}
+	}
+}
+
+func names(subs []inbound.SubscriptionInfo) (out []string) {
+	for _, s := range subs {
+		out = append(out, s.Events[0]+":"+s.Outcome)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Registration creates what is missing at each provider, once: MijnKlantportaal's records are
+// listed first (paged) and a record made by hand for the same URL is adopted with its secret; a
+// second run creates nothing. The stored secrets then verify the providers' calls.
+func TestRegister(t *testing.T) {
+	e := newEnv(t, inbound.Config{PublicURL: "https://paylinks.example.com", AllowPrivate: false})
+	ctx := context.Background()
+	e.mkpAPI.Add("customer-created", "https://elsewhere.example/hook", "other")
+	e.mkpAPI.Add("payment-link-paid", "https://old.example/webhooks/mijnklantportaal/payment-link-paid", "old")
+	byHand := e.mkpAPI.Add("payment-link-expired", "https://paylinks.example.com/webhooks/mijnklantportaal/payment-link-expired", "byHandSecret")
+
+	st, err := e.in.Register(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]inbound.Status{}
+	for _, s := range st {
+		got[s.Provider] = s
+	}
+	if want := []string{"payment-link-created:created", "payment-link-expired:adopted", "payment-link-paid:created"}; !slices.Equal(names(got["mijnklantportaal"].Subs), want) {
+		t.Errorf("mkp subscriptions %v, want %v", names(got["mijnklantportaal"].Subs), want)
+	}
+	if s := got["hub2"]; len(s.Subs) != 1 || s.Subs[0].Outcome != inbound.Created || s.Subs[0].URL != "https://paylinks.example.com/webhooks/hub2" || s.SecretSource != "stored" {
+		t.Errorf("hub2 %+v", s)
+	}
+	if s := got["telness"]; s.Receives || s.Registration != "none" || s.Note == "" {
+		t.Errorf("telness %+v", s)
+	}
+	if s := got["mollie"]; !s.Receives || s.Registration != "per_link" || s.SecretSource != "not_needed" || !slices.Equal(s.InboundURLs, []string{"https://paylinks.example.com/webhooks/mollie"}) {
+		t.Errorf("mollie %+v", s)
+	}
+	if e.mkpAPI.Creates() != 2 || len(e.hub2API.Webhooks()) != 1 {
+		t.Fatalf("created %d records, %d hub2 webhooks", e.mkpAPI.Creates(), len(e.hub2API.Webhooks()))
+	}
+	for _, a := range e.mkpAPI.Authorizations() {
+		if a != "Bearer tok" {
+			t.Errorf("records request without the provider's credentials: %q", a)
+		}
+	}
+	// Again: nothing created, everything existing.
+	st, err = e.in.Register(ctx, []string{"mijnklantportaal", "hub2"})
+	if err != nil || e.mkpAPI.Creates() != 2 || len(e.hub2API.Webhooks()) != 1 {
+		t.Fatalf("second run: %v, %d creates", err, e.mkpAPI.Creates())
+	}
+	if want := []string{"payment-link-created:existing", "payment-link-expired:existing", "payment-link-paid:existing"}; !slices.Equal(names(st[0].Subs), want) {
+		t.Errorf("second run %v", names(st[0].Subs))
+	}
+	// The stored secrets verify: the adopted record's, and Hub2's.
+	body := `{"id":"plk_abc12345def678"}`
+	if _, err := e.receive("mijnklantportaal", "payment-link-expired", http.Header{mkp.Header: {byHand.Secret}}, body); err != nil {
+		t.Errorf("adopted record's secret: %v", err)
+	}
+	secret := e.hub2API.Webhooks()[0].Secret
+	if _, err := e.receive("hub2", "", http.Header{hub2.Header: {hub2.Sign([]byte(hub2Body), secret, "")}}, hub2Body); err != nil {
+		t.Errorf("hub2's secret: %v", err)
+	}
+	// Listing shows no secret.
+	list, err := e.in.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(list)
+	for _, s := range []string{byHand.Secret, secret, "mkpSecret"} {
+		if strings.Contains(string(raw), s) {
+			t.Errorf("listing shows a secret: %s", raw)
+		}
+	}
+}
+
+func TestRegisterRefusals(t *testing.T) {
+	for _, public := range []string{"http://127.0.0.1:8080", "https://10.0.0.5", "http://paylinks.example.com"} {
+		e := newEnv(t, inbound.Config{PublicURL: public, AllowPrivate: false})
+		if _, err := e.in.Register(context.Background(), nil); !errors.Is(err, inbound.ErrPublicURL) {
+			t.Errorf("%s: %v", public, err)
+		}
+	}
+	e := newEnv(t, inbound.Config{})
+	if _, err := e.in.Register(context.Background(), []string{"stripe"}); !errors.Is(err, inbound.ErrUnknownProvider) {
+		t.Errorf("unknown provider: %v", err)
+	}
+	// One provider failing does not stop the others; its error is returned.
+	e.mkpAPI.Fail = http.StatusUnauthorized
+	st, err := e.in.Register(context.Background(), nil)
+	var pe *paylink.ProviderError
+	if !errors.As(err, &pe) || pe.Provider != "mijnklantportaal" || !errors.Is(err, paylink.ErrProviderAuth) {
+		t.Fatalf("error %v", err)
+	}
+	if len(st) != 4 || len(e.hub2API.Webhooks()) != 1 {
+		t.Fatalf("hub2 not registered after the mkp failure: %+v", st)
+	}
+	// A sandboxed provider is left alone.
+	e = newEnv(t, inbound.Config{All: []inbound.ProviderInfo{{Name: "hub2", Live: false}}})
+	st, err = e.in.Register(context.Background(), nil)
+	if err != nil || len(e.hub2API.Webhooks()) != 0 || st[0].Registration != "none" {
+		t.Fatalf("sandbox: %+v %v", st, err)
+	}
+}
