@@ -107,7 +107,9 @@ func New(cfg Config) (*Service, error) {
 }
 
 // Collectors returns the Service's Prometheus collectors.
-func (s *Service) Collectors() []prometheus.Collector { return []prometheus.Collector{s.received, s.drift} }
+func (s *Service) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.received, s.drift}
+}
 
 // Resolvers returns the providers' resolvers for events.Config.Resolvers.
 func Resolvers(ps []Provider) map[string]events.Resolver {

@@ -150,7 +150,9 @@ const hub2Body = `{"id":"evt_1","type":"payment.succeeded","data":{"id":"pay_1",
 
 func TestReceive(t *testing.T) {
 	e := newEnv(t, inbound.Config{EnvSecrets: map[string]string{"hub2": "current-secret, previous-secret"}, MaxBody: 1024})
-	sig := func(body, secret string) http.Header { return http.Header{hub2.Header: {hub2.Sign([]byte(body), secret, "")}} }
+	sig := func(body, secret string) http.Header {
+		return http.Header{hub2.Header: {hub2.Sign([]byte(body), secret, "")}}
+	}
 
 	r, err := e.receive("hub2", "", sig(hub2Body, "current-secret"), hub2Body)
 	if err != nil || r.Outcome != store.Received {

@@ -99,9 +99,11 @@ func TestMollieWebhookEndToEnd(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := events.Open(context.Background(), events.Config{
 		DataDir: t.TempDir(), Getter: client, Logger: log, PollSchedule: "1h",
-		RenderLink: func(l paylink.Link) (json.RawMessage, error) { return json.Marshal(map[string]any{"id": l.ID, "status": l.Status}) },
-		Resolvers:  inbound.Resolvers([]inbound.Provider{in}),
-		Inbox:      events.InboxConfig{Idle: 10 * time.Millisecond},
+		RenderLink: func(l paylink.Link) (json.RawMessage, error) {
+			return json.Marshal(map[string]any{"id": l.ID, "status": l.Status})
+		},
+		Resolvers: inbound.Resolvers([]inbound.Provider{in}),
+		Inbox:     events.InboxConfig{Idle: 10 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)
