@@ -22,6 +22,8 @@ import (
 //	PAYLINKS_WEBHOOK_RETRY_SCHEDULE, PAYLINKS_WEBHOOK_TIMEOUT, PAYLINKS_WEBHOOK_ALLOW_PRIVATE
 //	                                   link events
 //	OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_*  where spans go (telemetry.SettingsFromEnv)
+//	PAYLINKS_PROVIDER_WEBHOOKS, PAYLINKS_<PROVIDER>_WEBHOOK_SECRETS, PAYLINKS_<PROVIDER>_WEBHOOK_EVENTS
+//	                                   provider webhooks in
 func FromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
 	var err error
@@ -79,6 +81,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if cfg.Events.AllowPrivate, err = strconv.ParseBool(v); err != nil {
 			return cfg, fmt.Errorf("PAYLINKS_WEBHOOK_ALLOW_PRIVATE=%q: give true or false", v)
 		}
+	}
+	var names []string
+	for _, kit := range kits.All {
+		names = append(names, kit.Name)
+	}
+	if cfg.Inbound, err = inboundFromEnv(getenv, names); err != nil {
+		return cfg, err
 	}
 	if cfg.Tracing, err = telemetry.SettingsFromEnv(getenv); err != nil {
 		return cfg, err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/paylinks/paylinks/impl/events"
 	"github.com/paylinks/paylinks/impl/events/store"
+	"github.com/paylinks/paylinks/impl/inbound"
 	"github.com/paylinks/paylinks/impl/paylink"
 )
 
@@ -68,6 +69,7 @@ func (s *Server) openEvents(live bool) error {
 		Logger:        s.log,
 		Getter:        s.client,
 		RenderLink:    renderLink,
+		Resolvers:     inbound.Resolvers(s.inboundSides),
 	}
 	for _, p := range s.client.Providers() {
 		cfg.Providers = append(cfg.Providers, p.Name())

@@ -32,6 +32,7 @@ import (
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/events"
 	"github.com/paylinks/paylinks/impl/idempotency"
+	"github.com/paylinks/paylinks/impl/inbound"
 	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/sandbox"
@@ -97,6 +98,8 @@ type Config struct {
 	Tracing telemetry.Settings
 	// TracerProvider, if set, makes the spans instead (tests, embedding); its owner stops it.
 	TracerProvider trace.TracerProvider
+	// Inbound configures the providers' webhooks in (secrets, registration).
+	Inbound InboundConfig
 
 	// transport replaces the connection pool to live providers (benchmarks without a network).
 	transport http.RoundTripper
@@ -149,8 +152,11 @@ type Server struct {
 	guard     *idempotency.Guard
 	ready     atomic.Bool
 	events    *events.Service
-	tempDir   string // a data directory made for this server, removed by Close
-	closeOnce sync.Once
+	inbound   *inbound.Service
+	// inboundSides are the providers' inbound sides, whose resolvers the events engine runs.
+	inboundSides []inbound.Provider
+	tempDir      string // a data directory made for this server, removed by Close
+	closeOnce    sync.Once
 	// streams ends the event streams when the server drains.
 	streams    context.Context
 	endStreams context.CancelFunc
@@ -264,7 +270,14 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.client = client
+	if s.inboundSides, err = s.inboundProviders(); err != nil {
+		return nil, err
+	}
 	if err := s.openEvents(live); err != nil {
+		return nil, err
+	}
+	if err := s.openInbound(s.inboundSides); err != nil {
+		s.Close()
 		return nil, err
 	}
 	s.streams, s.endStreams = context.WithCancel(context.Background())
@@ -377,11 +390,15 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	}
 	// Idempotency wraps validation, so what is stored is the answer that was validated and sent.
 	v1 := e.Group("/v1", limit, s.authenticate, s.idempotent, s.validateUnified(spec))
-	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes(), events: s.events, log: s.log}, nil))
+	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes(), events: s.events, inbound: s.inbound, log: s.log}, nil))
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	// The event stream replaces its generated route: it is validated by its handler and its answer
 	// never ends, so it cannot be buffered for answer validation.
 	e.GET("/v1/events/stream", s.streamEvents, limit, s.authenticate)
+
+	// Provider webhooks in: authenticated by the provider's signature only (see impl/inbound).
+	e.POST("/webhooks/:provider", s.receiveWebhook)
+	e.POST("/webhooks/:provider/:kind", s.receiveWebhook)
 
 	pass := e.Group("/providers", limit, s.authenticate)
 	pass.Any("/:provider/*", s.passthrough)
@@ -467,6 +484,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
 	s.logStart(ln.Addr().String())
 	s.events.Start()
+	if s.cfg.Inbound.Register {
+		go s.registerAtStart(ctx)
+	}
 	hs.RegisterOnShutdown(s.endStreams)
 	s.ready.Store(true)
 	errc := make(chan error, 1)

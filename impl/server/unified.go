@@ -11,16 +11,18 @@ import (
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/events"
+	"github.com/paylinks/paylinks/impl/inbound"
 	"github.com/paylinks/paylinks/impl/paylink"
 )
 
 // unified implements the generated strict server interface of the unified API on the domain Client.
 // Errors it returns are domain errors; the error handler turns them into problems.
 type unified struct {
-	client *paylink.Client
-	modes  map[string]api.ProviderInfoMode
-	events *events.Service
-	log    *slog.Logger
+	client  *paylink.Client
+	modes   map[string]api.ProviderInfoMode
+	events  *events.Service
+	inbound *inbound.Service
+	log     *slog.Logger
 }
 
 var _ api.StrictServerInterface = (*unified)(nil)

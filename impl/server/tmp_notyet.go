@@ -1,5 +1,0 @@
-package server
-
-import "errors"
-
-var errNotYet = errors.New("not yet")
