@@ -585,7 +585,7 @@ paths:
 		stdout []string
 	}{
 		{"curated spec", []string{spec}, 0, []string{spec + ": " + valid}},
-		{"all curated specs", []string{"../../openapi/hub2.yaml", "../../openapi/telness.yaml"}, 0, []string{"hub2.yaml: valid (4 operations)", "telness.yaml: valid (3 operations)"}},
+		{"all curated specs", []string{"../../openapi/hub2.yaml", "../../openapi/telness.yaml"}, 0, []string{"hub2.yaml: valid (5 operations)", "telness.yaml: valid (3 operations)"}},
 		{"example breaks its schema", []string{badExample}, 1, []string{badExample + ": invalid", "example"}},
 		{"no info", []string{noInfo}, 1, []string{noInfo + ": invalid", "info"}},
 		{"not YAML", []string{notYAML}, 1, []string{notYAML + ": invalid", "cannot load"}},

@@ -29,13 +29,18 @@ const maxRotationOverlap = 7 * 24 * time.Hour
 func (c *cli) webhooksCmd() *cobra.Command {
 	webhooks := c.group(&cobra.Command{
 		Use:   "webhooks",
-		Short: "Manage the webhook endpoints paylinks delivers link events to",
+		Short: "Manage the webhook endpoints paylinks delivers link events to, and the providers' webhooks it receives",
 		Long: `paylinks delivers link events to your webhook endpoints: a signed POST per event (Standard
 Webhooks: webhook-id, webhook-timestamp, webhook-signature), retried for about three days.
-Endpoints belong to the deployment: any valid API key manages all of them.`,
+Endpoints belong to the deployment: any valid API key manages all of them.
+
+Providers call paylinks when a payment happens (MijnKlantportaal, Hub2, Mollie): each call is a
+hint paylinks confirms by reading the link at the provider. 'webhooks register' subscribes paylinks
+at the providers that have a registration API.`,
 		Example: `  paylinks webhooks endpoints create --url https://shop.example.com/hooks/paylinks
   paylinks webhooks endpoints list
-  paylinks webhooks endpoints test we_01JDQ4K5Z8X9M2N3P4Q5R6S7T8`,
+  paylinks webhooks endpoints test we_01JDQ4K5Z8X9M2N3P4Q5R6S7T8
+  paylinks webhooks register`,
 	})
 	c.clientFlags(webhooks)
 	endpoints := c.group(&cobra.Command{
@@ -51,7 +56,7 @@ URLs on public addresses; a sandbox one also plain http and loopback.`,
 	})
 	endpoints.AddCommand(c.endpointsCreateCmd(), c.endpointsListCmd(), c.endpointsGetCmd(), c.endpointsDeleteCmd(),
 		c.endpointsRotateCmd(), c.endpointsTestCmd(), c.endpointsDeliveriesCmd())
-	webhooks.AddCommand(endpoints)
+	webhooks.AddCommand(endpoints, c.webhooksRegisterCmd())
 	return webhooks
 }
 
