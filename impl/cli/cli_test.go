@@ -2,10 +2,8 @@ package cli_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"os"
@@ -25,30 +23,6 @@ import (
 func startServer(t *testing.T) string {
 	t.Helper()
 	return startServerWith(t, server.Config{})
-}
-
-// startServerWith runs a real paylinks server with cfg (its address and logger set here).
-func startServerWith(t *testing.T, cfg server.Config) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Addr, cfg.Logger = ln.Addr().String(), server.NewLogger(io.Discard, 0)
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
 }
 
 type result struct {

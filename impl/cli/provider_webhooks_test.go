@@ -25,16 +25,24 @@ func startLive(t *testing.T, allowPrivate bool) (string, *inboundtest.MKP, *inbo
 	m, h := httptest.NewServer(mkp), httptest.NewServer(hub2)
 	t.Cleanup(m.Close)
 	t.Cleanup(h.Close)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Addr: ln.Addr().String(), Logger: server.NewLogger(io.Discard, 0), APIKeys: []string{"k"},
-		Events: server.EventsConfig{AllowPrivate: allowPrivate},
+	url := startServerWith(t, server.Config{APIKeys: []string{"k"}, Events: server.EventsConfig{AllowPrivate: allowPrivate},
 		Providers: map[string]server.ProviderConfig{
 			"mijnklantportaal": {BaseURL: m.URL, Credentials: map[string]string{"token": "t"}},
 			"hub2":             {BaseURL: h.URL, Credentials: map[string]string{"api_key": "a", "merchant_id": "m", "environment": "sandbox"}},
 		}})
+	return url, mkp, hub2
+}
+
+// startServerWith runs a real paylinks server made from cfg on a loopback port until the test
+// ends, and returns its URL.
+func startServerWith(t *testing.T, cfg server.Config) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Addr, cfg.Logger = ln.Addr().String(), server.NewLogger(io.Discard, 0)
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,9 +51,11 @@ func startLive(t *testing.T, allowPrivate bool) (string, *inboundtest.MKP, *inbo
 	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 	})
-	return "http://" + ln.Addr().String(), mkp, hub2
+	return "http://" + ln.Addr().String()
 }
 
 func TestWebhooksRegister(t *testing.T) {

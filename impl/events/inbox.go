@@ -259,23 +259,7 @@ func (b *Inbox) RunOnce(ctx context.Context) (int, error) {
 	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
-	sem := make(chan struct{}, cfg.Concurrency)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for _, m := range msgs {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := b.resolve(ctx, m); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return len(msgs), errors.Join(errs...)
+	return len(msgs), each(msgs, cfg.Concurrency, func(m store.InboxMessage) error { return b.resolve(ctx, m) })
 }
 
 // resolve resolves one leased message and records the outcome.

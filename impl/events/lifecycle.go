@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -93,4 +94,25 @@ func (l *lifecycle) run(log *slog.Logger, what string, idle time.Duration, wake 
 			}
 		}
 	})
+}
+
+// each calls fn on every item, at most n at once, and joins their errors.
+func each[T any](items []T, n int, fn func(T) error) error {
+	sem := make(chan struct{}, max(n, 1))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, it := range items {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(it); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -15,7 +15,7 @@ type metrics struct {
 	polls       *prometheus.CounterVec
 	backlog     *backlogCollector
 	resolutions *prometheus.CounterVec
-	inboxLog    *inboxCollector
+	inboxLog    *backlogCollector
 }
 
 func newMetrics(s *Service) *metrics {
@@ -33,14 +33,14 @@ func newMetrics(s *Service) *metrics {
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paylinks_provider_polls_total", Help: "Background polls of links at their provider, by provider and result (ok, not_found, error, throttled).",
 		}, []string{"provider", "result"}),
-		backlog: &backlogCollector{s: s,
+		backlog: &backlogCollector{s: s, what: "backlog", read: s.st.Backlog,
 			pending: prometheus.NewDesc("paylinks_webhook_backlog", "Deliveries waiting for an attempt or a retry (enabled endpoints).", nil, nil),
 			oldest:  prometheus.NewDesc("paylinks_webhook_oldest_undelivered_age_seconds", "Age of the oldest pending delivery (0 when none).", nil, nil),
 		},
 		resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paylinks_inbox_resolutions_total", Help: "Provider webhooks resolved (their links read at the provider), by provider and outcome: done, again (a copy arrived meanwhile), retry, failed.",
 		}, []string{"provider", "outcome"}),
-		inboxLog: &inboxCollector{s: s,
+		inboxLog: &backlogCollector{s: s, what: "inbox backlog", read: s.st.InboxBacklog,
 			pending: prometheus.NewDesc("paylinks_inbox_backlog", "Provider webhooks received and not resolved yet.", nil, nil),
 			oldest:  prometheus.NewDesc("paylinks_inbox_oldest_pending_age_seconds", "Age of the oldest provider webhook not resolved yet (0 when none).", nil, nil),
 		},
@@ -61,10 +61,12 @@ func (s *Service) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.emitted, m.deliveries, m.latency, m.polls, m.backlog, m.resolutions, m.inboxLog}
 }
 
-// backlogCollector reads the backlog from the store when scraped, so every instance reports the
-// deployment's backlog, not its own.
+// backlogCollector reads a backlog (a count and the time of its oldest item) from the store when
+// scraped, so every instance reports the deployment's backlog, not its own.
 type backlogCollector struct {
 	s               *Service
+	what            string
+	read            func(context.Context) (int, time.Time, error)
 	pending, oldest *prometheus.Desc
 }
 
@@ -73,33 +75,9 @@ func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.pendin
 func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	n, oldest, err := c.s.st.Backlog(ctx)
+	n, oldest, err := c.read(ctx)
 	if err != nil {
-		c.s.log.Warn("events: backlog metric", "err", err)
-		return
-	}
-	age := 0.0
-	if n > 0 {
-		age = c.s.now().Sub(oldest).Seconds()
-	}
-	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
-}
-
-// inboxCollector reads the inbox backlog from the store when scraped, like backlogCollector.
-type inboxCollector struct {
-	s               *Service
-	pending, oldest *prometheus.Desc
-}
-
-func (c *inboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.pending; ch <- c.oldest }
-
-func (c *inboxCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	n, oldest, err := c.s.st.InboxBacklog(ctx)
-	if err != nil {
-		c.s.log.Warn("events: inbox backlog metric", "err", err)
+		c.s.log.Warn("events: "+c.what+" metric", "err", err)
 		return
 	}
 	age := 0.0

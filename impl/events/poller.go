@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/paylinks/paylinks/impl/events/store"
@@ -70,22 +69,7 @@ func (p *Poller) RunOnce(ctx context.Context) (int, error) {
 			errs = append(errs, s.st.FinishPoll(ctx, store.PollDone{LinkID: l.LinkID, Owner: l.LeaseOwner, NextPollAt: now.Add(wait), Failures: l.Failures}))
 		}
 	}
-	sem := make(chan struct{}, cfg.Concurrency)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for _, l := range todo {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := p.poll(ctx, l); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	errs = append(errs, each(todo, cfg.Concurrency, func(l store.LinkState) error { return p.poll(ctx, l) }))
 	return len(todo), errors.Join(errs...)
 }
 

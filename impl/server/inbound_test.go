@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -339,7 +340,8 @@ func TestWebhookAndPollRaceToOneEvent(t *testing.T) {
 	}
 }
 
-// stoppable runs a server that the test stops when it wants.
+// stoppable runs a real server on a loopback port until the test ends, or until the test calls
+// the stop func it returns.
 func stoppable(t *testing.T, cfg Config) (*testServer, func()) {
 	t.Helper()
 	logs := &syncBuffer{}
@@ -356,20 +358,17 @@ func stoppable(t *testing.T, cfg Config) (*testServer, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	var stopped bool
+	var once sync.Once
 	stop := func() {
-		if !stopped {
-			stopped = true
+		once.Do(func() {
 			cancel()
 			if err := <-done; err != nil {
 				t.Errorf("serve: %v", err)
 			}
-		}
+		})
 	}
 	t.Cleanup(stop)
-	ts := &testServer{Server: srv, URL: "http://" + cfg.Addr, logs: logs}
-	waitReady(t, ts.URL)
-	return ts, stop
+	return &testServer{Server: srv, URL: "http://" + cfg.Addr, logs: logs}, stop
 }
 
 // A webhook stored, not resolved yet, when the process stops is resolved by the next process on

@@ -46,27 +46,8 @@ type testServer struct {
 // start runs a real server on a loopback port until the test ends.
 func start(t *testing.T, cfg Config) *testServer {
 	t.Helper()
-	logs := &syncBuffer{}
-	cfg.Logger = NewLogger(logs, -4)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Addr = ln.Addr().String()
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return &testServer{Server: srv, URL: "http://" + cfg.Addr, logs: logs}
+	ts, _ := stoppable(t, cfg)
+	return ts
 }
 
 func (ts *testServer) client(t testing.TB, key string) *api.ClientWithResponses {

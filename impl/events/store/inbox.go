@@ -174,27 +174,8 @@ func (s *SQL) Receive(ctx context.Context, m InboxMessage, now time.Time) (strin
 
 // ClaimInbox implements Store.
 func (s *SQL) ClaimInbox(ctx context.Context, q InboxClaim) ([]InboxMessage, error) {
-	owner := q.Owner + "/" + NewID("lease", q.Now)
-	var out []InboxMessage
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM inbox WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
-			ORDER BY next_attempt_at LIMIT $2`+s.d.skipLocked("inbox"), ms(q.Now), limit(q.Limit))
-		ids, err := collect(rows, err, func(r scanner) (any, error) {
-			var id string
-			return id, r.Scan(&id)
-		})
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE inbox SET lease_owner = $1, lease_until = $2, attempt = attempt + 1 WHERE id IN (`+placeholders(3, len(ids))+`)`,
-			append([]any{owner, ms(q.Now.Add(q.LeaseFor))}, ids...)...); err != nil {
-			return err
-		}
-		rows, err = tx.QueryContext(ctx, `SELECT `+inboxCols+` FROM inbox WHERE lease_owner = $1 ORDER BY next_attempt_at`, owner)
-		out, err = collect(rows, err, scanInbox)
-		return err
-	})
-	return out, err
+	return claimDue(ctx, s, leased{table: "inbox", id: "id", cols: inboxCols, due: "status = 'pending' AND next_attempt_at <= $1", order: "next_attempt_at", set: ", attempt = attempt + 1"},
+		q.Owner, q.Now, q.LeaseFor, q.Limit, scanInbox)
 }
 
 // FinishInbox implements Store.

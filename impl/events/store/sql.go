@@ -807,11 +807,24 @@ func (s *SQL) Backlog(ctx context.Context) (int, time.Time, error) {
 
 // ClaimPolls implements Store.
 func (s *SQL) ClaimPolls(ctx context.Context, q PollClaim) ([]LinkState, error) {
-	owner := q.Owner + "/" + NewID("lease", q.Now)
-	var out []LinkState
+	return claimDue(ctx, s, leased{table: "link_state", id: "link_id", cols: linkCols, due: "next_poll_at IS NOT NULL AND next_poll_at <= $1", order: "next_poll_at"},
+		q.Owner, q.Now, q.LeaseFor, q.Limit, scanLinkState)
+}
+
+// leased describes rows claimed with leases: a table, its id column, the columns to return, what
+// makes a row due ($1 is now) and the order of claiming, and what else a claim sets (", x = …").
+type leased struct {
+	table, id, cols, due, order, set string
+}
+
+// claimDue leases up to n due rows whose lease is free or expired to a new owner (ownerPrefix and a
+// unique suffix) and returns them: one instance works on a row at a time.
+func claimDue[T any](ctx context.Context, s *SQL, l leased, ownerPrefix string, now time.Time, leaseFor time.Duration, n int, scan func(scanner) (T, error)) ([]T, error) {
+	owner := ownerPrefix + "/" + NewID("lease", now)
+	var out []T
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT link_id FROM link_state WHERE next_poll_at IS NOT NULL AND next_poll_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
-			ORDER BY next_poll_at LIMIT $2`+s.d.skipLocked("link_state"), ms(q.Now), limit(q.Limit))
+		rows, err := tx.QueryContext(ctx, `SELECT `+l.id+` FROM `+l.table+` WHERE `+l.due+` AND (lease_until IS NULL OR lease_until <= $1)
+			ORDER BY `+l.order+` LIMIT $2`+s.d.skipLocked(l.table), ms(now), limit(n))
 		ids, err := collect(rows, err, func(r scanner) (any, error) {
 			var id string
 			return id, r.Scan(&id)
@@ -819,12 +832,12 @@ func (s *SQL) ClaimPolls(ctx context.Context, q PollClaim) ([]LinkState, error) 
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE link_state SET lease_owner = $1, lease_until = $2 WHERE link_id IN (`+placeholders(3, len(ids))+`)`,
-			append([]any{owner, ms(q.Now.Add(q.LeaseFor))}, ids...)...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+l.table+` SET lease_owner = $1, lease_until = $2`+l.set+` WHERE `+l.id+` IN (`+placeholders(3, len(ids))+`)`,
+			append([]any{owner, ms(now.Add(leaseFor))}, ids...)...); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT `+linkCols+` FROM link_state WHERE lease_owner = $1 ORDER BY next_poll_at`, owner)
-		out, err = collect(rows, err, scanLinkState)
+		rows, err = tx.QueryContext(ctx, `SELECT `+l.cols+` FROM `+l.table+` WHERE lease_owner = $1 ORDER BY `+l.order, owner)
+		out, err = collect(rows, err, scan)
 		return err
 	})
 	return out, err
