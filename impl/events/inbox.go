@@ -70,8 +70,16 @@ type InboxConfig struct {
 	// Candidates bounds the links one unreadable message re-checks; default 20.
 	Candidates int
 	// RecheckBudget caps re-checks of candidate links per provider, shared by all instances;
-	// zero = 60 a minute, burst 30.
-	RecheckBudget store.Rate
+	// zero = 60 a minute, burst 30. RecheckBudgets overrides it per provider; nil =
+	// DefaultRecheckBudgets.
+	RecheckBudget  store.Rate
+	RecheckBudgets map[string]store.Rate
+}
+
+// DefaultRecheckBudgets keeps MijnKlantportaal's re-checks to 15 a minute: with the poller's 30
+// (DefaultPollBudgets) they stay under its documented 60 requests a minute per key.
+var DefaultRecheckBudgets = map[string]store.Rate{
+	"mijnklantportaal": {Per: 15, Every: time.Minute, Burst: 10},
 }
 
 func (c InboxConfig) withDefaults() InboxConfig {
@@ -92,6 +100,9 @@ func (c InboxConfig) withDefaults() InboxConfig {
 	}
 	if c.RecheckBudget.Per <= 0 || c.RecheckBudget.Every <= 0 {
 		c.RecheckBudget = store.Rate{Per: 60, Every: time.Minute, Burst: 30}
+	}
+	if c.RecheckBudgets == nil {
+		c.RecheckBudgets = DefaultRecheckBudgets
 	}
 	return c
 }
@@ -185,7 +196,11 @@ func (l *Lookup) Candidates(ctx context.Context) ([]paylink.ID, error) {
 	if err != nil || len(states) == 0 {
 		return nil, err
 	}
-	got, _, err := l.s.st.TakeTokens(ctx, "recheck:"+l.provider, cfg.RecheckBudget, len(states), l.s.now().UTC())
+	budget, ok := cfg.RecheckBudgets[l.provider]
+	if !ok {
+		budget = cfg.RecheckBudget
+	}
+	got, _, err := l.s.st.TakeTokens(ctx, "recheck:"+l.provider, budget, len(states), l.s.now().UTC())
 	if err != nil {
 		return nil, err
 	}

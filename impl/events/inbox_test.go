@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -304,5 +305,29 @@ func TestInboxRunsWhenStarted(t *testing.T) {
 			t.Fatalf("not resolved; %d resolutions", r.count())
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// MijnKlantportaal's re-checks have their own, smaller budget by default: the poller already
+// takes half of the provider's 60 requests a minute.
+func TestInboxRecheckBudgetOfMijnKlantportaal(t *testing.T) {
+	r := &testResolver{provider: "mijnklantportaal"}
+	e := newEnv(t, func(c *Config) { c.Resolvers = map[string]Resolver{"mijnklantportaal": r} })
+	ctx := context.Background()
+	for i := range 14 {
+		l := link("mijnklantportaal", fmt.Sprintf("plk_%d", i), paylink.StatusActive)
+		e.getter.set(l)
+		_, err := e.svc.Observe(ctx, Observation{Link: l, Source: SourceAPI})
+		must(t, err)
+	}
+	_, err := e.svc.Receive(ctx, Inbound{Provider: "mijnklantportaal", DedupKey: "k", Body: []byte("unreadable")})
+	must(t, err)
+	e.runInbox(t)
+	read := 0
+	for i := range 14 {
+		read += e.getter.count(paylink.NewID("mijnklantportaal", fmt.Sprintf("plk_%d", i)))
+	}
+	if burst := DefaultRecheckBudgets["mijnklantportaal"].Burst; read != burst {
+		t.Fatalf("re-checked %d links, want the budget's burst %d", read, burst)
 	}
 }
