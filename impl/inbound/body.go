@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -76,7 +77,8 @@ func CheckSchema(s *openapi3.Schema, v any) []string {
 		return nil
 	}
 	var out []string
-	if me, ok := err.(openapi3.MultiError); ok {
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
 		for _, e := range me {
 			out = append(out, describe(e))
 		}
@@ -86,7 +88,8 @@ func CheckSchema(s *openapi3.Schema, v any) []string {
 }
 
 func describe(err error) string {
-	if se, ok := err.(*openapi3.SchemaError); ok {
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
 		return fmt.Sprintf("%s: %s", jsonPointer(se.JSONPointer()), se.Reason)
 	}
 	return err.Error()

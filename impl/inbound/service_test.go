@@ -88,11 +88,11 @@ func newEnv(t *testing.T, cfg inbound.Config) *env {
 	auth := func(name, value string) func(context.Context, *http.Request) error {
 		return func(_ context.Context, r *http.Request) error { r.Header.Set(name, value); return nil }
 	}
-	mkpIn, err := mkp.New(inbound.Deps{BaseURL: mkpSrv.URL, HTTP: validating(t, mkpapi.GetSwagger), Authorize: auth("Authorization", "Bearer tok")})
+	mkpIn, err := mkp.New(inbound.Deps{BaseURL: mkpSrv.URL, HTTP: validating(t, mkpapi.GetSpec), Authorize: auth("Authorization", "Bearer tok")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub2In, err := hub2.New(inbound.Deps{BaseURL: hub2Srv.URL, HTTP: validating(t, hub2api.GetSwagger), Authorize: func(_ context.Context, r *http.Request) error {
+	hub2In, err := hub2.New(inbound.Deps{BaseURL: hub2Srv.URL, HTTP: validating(t, hub2api.GetSpec), Authorize: func(_ context.Context, r *http.Request) error {
 		r.Header.Set("ApiKey", "k")
 		r.Header.Set("MerchantId", "m")
 		r.Header.Set("Environment", "live")

@@ -22,6 +22,7 @@ import (
 	hub2in "github.com/paylinks/paylinks/impl/inbound/hub2"
 	"github.com/paylinks/paylinks/impl/inbound/inboundtest"
 	mkpin "github.com/paylinks/paylinks/impl/inbound/mijnklantportaal"
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/sandbox"
 	hub2sandbox "github.com/paylinks/paylinks/impl/sandbox/hub2"
 	mkpsandbox "github.com/paylinks/paylinks/impl/sandbox/mijnklantportaal"
@@ -467,7 +468,7 @@ func TestProviderWebhooksAPI(t *testing.T) {
 	ts := start(t, Config{})
 	c := ts.client(t, DemoAPIKey)
 	list, err := c.ListProviderWebhooksWithResponse(context.Background())
-	if err != nil || list.JSON200 == nil || len(list.JSON200.Data) != len(Providers) {
+	if err != nil || list.JSON200 == nil || len(list.JSON200.Data) != len(kits.All) {
 		t.Fatalf("list: %v %s", err, list.Body)
 	}
 	for _, p := range list.JSON200.Data {

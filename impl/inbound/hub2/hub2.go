@@ -66,7 +66,7 @@ var (
 
 // New returns Hub2's inbound side. Without deps.BaseURL it cannot register (Register fails).
 func New(deps inbound.Deps) (inbound.Provider, error) {
-	p := &Provider{lister: deps.Lister, events: deps.Events, now: deps.Now, schema: inbound.Schema(api.GetSwagger, "WebhookEvent")}
+	p := &Provider{lister: deps.Lister, events: deps.Events, now: deps.Now, schema: inbound.Schema(api.GetSpec, "WebhookEvent")}
 	if len(p.events) == 0 {
 		p.events = DefaultEvents
 	}

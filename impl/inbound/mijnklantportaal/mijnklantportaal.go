@@ -71,8 +71,8 @@ var (
 
 // New returns MijnKlantportaal's inbound side. Without deps.BaseURL it cannot register.
 func New(deps inbound.Deps) (inbound.Provider, error) {
-	p := &Provider{schema: inbound.Schema(api.GetSwagger, "WebhookDelivery")}
-	for _, v := range inbound.Schema(api.GetSwagger, "WebhookEventType").Enum {
+	p := &Provider{schema: inbound.Schema(api.GetSpec, "WebhookDelivery")}
+	for _, v := range inbound.Schema(api.GetSpec, "WebhookEventType").Enum {
 		if s, ok := v.(string); ok {
 			p.kinds = append(p.kinds, s)
 		}

@@ -34,7 +34,7 @@ var _ inbound.Provider = (*Provider)(nil)
 
 // New returns Mollie's inbound side.
 func New(inbound.Deps) (inbound.Provider, error) {
-	return &Provider{schema: inbound.Schema(api.GetSwagger, "WebhookRequest")}, nil
+	return &Provider{schema: inbound.Schema(api.GetSpec, "WebhookRequest")}, nil
 }
 
 // Name returns "mollie".
