@@ -15,6 +15,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/paylinks/paylinks/impl/inbound"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/sandbox"
 )
@@ -61,6 +62,9 @@ type Kit struct {
 	// Sample returns a valid create at the provider: what it requires, and an amount where it
 	// takes one. Each call returns a fresh value.
 	Sample func() paylink.CreateInput
+	// Inbound makes the provider's inbound side (impl/inbound): how its webhooks are verified,
+	// read and resolved, and registered. nil: the provider sends no webhooks paylinks receives.
+	Inbound func(inbound.Deps) (inbound.Provider, error)
 }
 
 // Env is the environment variable of one of the provider's settings: Env("BASE_URL") is

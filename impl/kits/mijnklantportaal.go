@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	api "github.com/paylinks/paylinks/gen/mijnklantportaal"
+	mkpin "github.com/paylinks/paylinks/impl/inbound/mijnklantportaal"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/providers/mijnklantportaal"
 	"github.com/paylinks/paylinks/impl/sandbox"
@@ -20,6 +21,7 @@ var MijnKlantportaal = Kit{
 	NewAdapter: func(baseURL string, c map[string]string, doer *http.Client) (Adapter, error) {
 		return mijnklantportaal.New(mijnklantportaal.Config{BaseURL: baseURL, Token: c["token"], HTTPClient: doer})
 	},
+	Inbound: mkpin.New,
 	Sample: func() paylink.CreateInput {
 		return paylink.CreateInput{Provider: mijnklantportaal.Name, Amount: &paylink.Amount{Currency: "EUR", Minor: 1295}, Description: "Contribution costs"}
 	},

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	api "github.com/paylinks/paylinks/gen/mollie"
+	molliein "github.com/paylinks/paylinks/impl/inbound/mollie"
 	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/providers/mollie"
 	"github.com/paylinks/paylinks/impl/sandbox"
@@ -21,6 +22,7 @@ var Mollie = Kit{
 	NewAdapter: func(baseURL string, c map[string]string, doer *http.Client) (Adapter, error) {
 		return mollie.New(mollie.Config{BaseURL: baseURL, APIKey: c["api_key"], HTTPClient: doer})
 	},
+	Inbound: molliein.New,
 	Sample: func() paylink.CreateInput {
 		return paylink.CreateInput{Provider: mollie.Name, Amount: &paylink.Amount{Currency: "EUR", Minor: 2495}, Description: "Order 12345",
 			Options: mollie.Options{RedirectURL: "https://webshop.example.org/thanks"}}

@@ -13,17 +13,7 @@ import (
 
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/inbound"
-	hub2in "github.com/paylinks/paylinks/impl/inbound/hub2"
-	mkpin "github.com/paylinks/paylinks/impl/inbound/mijnklantportaal"
-	molliein "github.com/paylinks/paylinks/impl/inbound/mollie"
 )
-
-// inboundSides builds the inbound side of each provider that sends webhooks paylinks receives.
-var inboundSides = map[string]func(inbound.Deps) (inbound.Provider, error){
-	mkpin.Name:    mkpin.New,
-	hub2in.Name:   hub2in.New,
-	molliein.Name: molliein.New,
-}
 
 // InboundConfig configures the providers' webhooks in (see the README, "Provider webhooks").
 type InboundConfig struct {
@@ -71,12 +61,11 @@ func inboundFromEnv(getenv func(string) string, providers []string) (InboundConf
 func (s *Server) inboundProviders() ([]inbound.Provider, error) {
 	var out []inbound.Provider
 	for _, kit := range s.cfg.Kits {
-		build, ok := inboundSides[kit.Name]
 		p := s.providers[kit.Name]
-		if !ok || p == nil {
+		if kit.Inbound == nil || p == nil {
 			continue
 		}
-		in, err := build(inbound.Deps{BaseURL: p.baseURL.String(), HTTP: p.http, Authorize: p.adapter.Authorize, Lister: s.client, Events: s.cfg.Inbound.Events[kit.Name]})
+		in, err := kit.Inbound(inbound.Deps{BaseURL: p.baseURL.String(), HTTP: p.http, Authorize: p.adapter.Authorize, Lister: s.client, Events: s.cfg.Inbound.Events[kit.Name]})
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: %w", kit.Name, err)
 		}

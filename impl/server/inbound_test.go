@@ -26,6 +26,7 @@ import (
 	"github.com/paylinks/paylinks/impl/sandbox"
 	hub2sandbox "github.com/paylinks/paylinks/impl/sandbox/hub2"
 	mkpsandbox "github.com/paylinks/paylinks/impl/sandbox/mijnklantportaal"
+	molliesandbox "github.com/paylinks/paylinks/impl/sandbox/mollie"
 )
 
 // liveProviders stand in for the real Hub2 and MijnKlantportaal: their sandboxes served on their
@@ -513,4 +514,39 @@ func grepLines(text string, prefixes ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// Mollie, end to end: a link created with paylinks' inbound URL as its webhookUrl, paid at Mollie
+// (its sandbox served on its own), which posts the unsigned id=tr_…: the open Mollie links are
+// read and the payment makes one payment_link.completed (source provider_webhook); a form without
+// a payment id is a 400.
+func TestMollieWebhooksEndToEnd(t *testing.T) {
+	t.Parallel()
+	sb := molliesandbox.New(sandbox.Config{Clock: sandbox.WallClock(), Seed: 44})
+	upstream := httptest.NewServer(sb.Handler())
+	t.Cleanup(upstream.Close)
+	ts, c, rcv := liveServer(t, &liveProviders{cfg: map[string]ProviderConfig{"mollie": {BaseURL: upstream.URL, Credentials: map[string]string{"api_key": "test_key"}}}}, nil)
+
+	body := sampleCreate("mollie")
+	hook := ts.URL + "/webhooks/mollie"
+	body.ProviderOptions.Mollie.WebhookUrl = &hook
+	res, err := c.CreatePaymentLinkWithResponse(context.Background(), nil, body)
+	if err != nil || res.JSON201 == nil {
+		t.Fatalf("create: %v %s", err, res.Body)
+	}
+	link := res.JSON201
+	if status, b := ts.post(t, "/webhooks/mollie", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "testmode=true"); status != http.StatusBadRequest {
+		t.Errorf("a form without an id: %d %s", status, b)
+	}
+	if err := sb.Pay(link.ProviderLinkId); err != nil {
+		t.Fatal(err)
+	}
+	ev := waitFor(t, rcv, link.Id, "payment_link.completed")
+	if ev.Data.Source != "provider_webhook" {
+		t.Errorf("source %s", ev.Data.Source)
+	}
+	settle(t, ts)
+	if n, _ := count(t, rcv, link.Id, "payment_link.completed"); n != 1 {
+		t.Errorf("%d completed events", n)
+	}
 }
