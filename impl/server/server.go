@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -363,7 +364,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Pre(plainRequestID)
+	e.Pre(plainRequestID, lowerMediaType)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
 	e.Use(s.traceRequests()) // before observe, so that its log line has the trace id
 	e.Use(s.observe)
@@ -587,6 +588,23 @@ func plainRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Request().Header
 		if id := h.Get(echo.HeaderXRequestID); id != "" && !plainID(id) {
 			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+// lowerMediaType writes the Content-Type's media type in lower case: media types are
+// case-insensitive (RFC 9110 §8.3.1), while the body binder and the validators compare them as
+// written, so `APPLICATION/JSON` would otherwise be refused with 415. Parameters are kept.
+func lowerMediaType(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if ct := h.Get(echo.HeaderContentType); ct != "" {
+			if mt, params, err := mime.ParseMediaType(ct); err == nil {
+				if canon := mime.FormatMediaType(mt, params); canon != "" && canon != ct {
+					h.Set(echo.HeaderContentType, canon)
+				}
+			}
 		}
 		return next(c)
 	}
