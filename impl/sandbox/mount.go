@@ -49,6 +49,10 @@ func Handler(prefix string, sims ...Simulator) http.Handler {
 			if err == nil {
 				err = s.Clock().Advance(d)
 			}
+			if errors.Is(err, ErrClockRange) {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "query parameter by: " + err.Error()})
+				return
+			}
 			if err != nil {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "query parameter by: give a positive Go duration such as 90m or 25h"})
 				return

@@ -9,6 +9,8 @@ package sandbox
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -38,14 +40,22 @@ func (c *Clock) Now() time.Time {
 	return c.fixed.Add(c.offset)
 }
 
-// Advance moves the clock forward by d (negative durations are refused).
+// ErrClockRange is an advance beyond what the clock can hold: its offset is a time.Duration, about
+// 292 years in all.
+var ErrClockRange = errors.New("the clock cannot be moved that far (about 292 years in all)")
+
+// Advance moves the clock forward by d. Negative durations are refused, and so is an advance
+// that would overflow the clock's offset, which would move it backwards instead.
 func (c *Clock) Advance(d time.Duration) error {
 	if d < 0 {
 		return errors.New("the clock only moves forward")
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d > math.MaxInt64-c.offset {
+		return ErrClockRange
+	}
 	c.offset += d
-	c.mu.Unlock()
 	return nil
 }
 
@@ -132,12 +142,30 @@ type Config struct {
 	// when empty any non-empty credential is accepted, and a missing one is refused as the
 	// provider refuses it.
 	Credentials []string
+	// MaxLinks is how many links the sandbox keeps (default DefaultMaxLinks). Creates beyond it
+	// are refused with the provider's own 429, never by forgetting older links.
+	MaxLinks int
 }
+
+// DefaultMaxLinks bounds the memory a sandbox holds: a link is about a kilobyte.
+const DefaultMaxLinks = 50_000
+
+// Full is the message of a create refused because the sandbox holds MaxLinks links.
+func (c Config) Full() string {
+	return fmt.Sprintf("This sandbox holds its maximum of %d payment links; restart it to start afresh.", c.MaxLinks)
+}
+
+// FullRetryAfter is the Retry-After, in seconds, of a create refused because the sandbox is full:
+// long enough that no client retries it automatically.
+const FullRetryAfter = 3600
 
 // Defaults fills in what is left empty.
 func (c Config) Defaults() Config {
 	if c.Clock == nil {
 		c.Clock = WallClock()
+	}
+	if c.MaxLinks <= 0 {
+		c.MaxLinks = DefaultMaxLinks
 	}
 	if c.CheckoutBase == "" {
 		c.CheckoutBase = "http://127.0.0.1:8080/sandbox/checkout"

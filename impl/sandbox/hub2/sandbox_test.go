@@ -650,3 +650,20 @@ func TestSpecCheck(t *testing.T) {
 		t.Errorf("an invalid answer passed: %v", err)
 	}
 }
+
+// TestLinkCap fills a sandbox with a small cap: the next create is refused with Hub2's own 429
+// error body, and no link is forgotten.
+func TestLinkCap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Config{MaxLinks: 2})
+	a, b := e.create(t, order(1000)), e.create(t, order(2000))
+	res, err := e.client.CreatePaymentLinkWithResponse(context.Background(), order(3000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.JSON429 == nil || res.JSON429.Status != 429 || !strings.Contains(res.JSON429.Message, "maximum of 2 payment links") {
+		t.Errorf("create beyond the cap: %d %s, want 429 in Hub2's error shape", res.StatusCode(), res.Body)
+	}
+	e.get(t, a.Id)
+	e.get(t, b.Id)
+}

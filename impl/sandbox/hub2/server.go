@@ -59,6 +59,9 @@ func (s *Sandbox) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.links) >= s.cfg.MaxLinks {
+		return answer(http.StatusTooManyRequests, s.errorBody(http.StatusTooManyRequests, "Too Many Requests", s.cfg.Full())), nil
+	}
 	s.nextSeq++
 	l := &link{
 		seq:             s.nextSeq,

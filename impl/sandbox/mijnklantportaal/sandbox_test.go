@@ -903,3 +903,37 @@ func TestCheckout(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestLinkCap fills a sandbox with a small cap: the next create is refused with the portal's own
+// 429 (a Retry-After long enough that nobody retries it blindly), and no link is forgotten.
+func TestLinkCap(t *testing.T) {
+	t.Parallel()
+	sb := mkp.New(sandbox.Config{Clock: sandbox.NewClock(t0), CheckoutBase: checkout, Credentials: []string{token}, MaxLinks: 2})
+	srv := httptest.NewServer(sandbox.Handler("/sandbox", sb))
+	t.Cleanup(srv.Close)
+	hc := &http.Client{Transport: &validation.Transport{Spec: spec(t), Prefix: mount}}
+	c, err := api.NewClientWithResponses(srv.URL+mount, api.WithHTTPClient(hc), api.WithRequestEditorFn(bearer(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 3 {
+		res, err := c.CreatePaymentLinkWithResponse(context.Background(), api.CreatePaymentLinkRequest{Description: "Capped", Amount: "1.00"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case i < 2 && res.JSON201 != nil:
+			ids = append(ids, res.JSON201.Id)
+		case i < 2:
+			t.Fatalf("create %d: %d %s", i, res.StatusCode(), res.Body)
+		case res.JSON429 == nil || !strings.Contains(res.JSON429.Message, "maximum of 2 payment links") || res.HTTPResponse.Header.Get("Retry-After") != "3600":
+			t.Errorf("create beyond the cap: %d %s %v, want 429 with Retry-After", res.StatusCode(), res.Body, res.HTTPResponse.Header)
+		}
+	}
+	for _, id := range ids {
+		if res, err := c.GetPaymentLinkWithResponse(context.Background(), id); err != nil || res.JSON200 == nil {
+			t.Errorf("link %s after the refused create: %v %d", id, err, res.StatusCode())
+		}
+	}
+}

@@ -2,6 +2,7 @@ package mijnklantportaal
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,6 +60,13 @@ func (s *Sandbox) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 	}
 	if errs.len() > 0 {
 		return api.CreatePaymentLink422JSONResponse{ValidationFailedJSONResponse: api.ValidationFailedJSONResponse(errs.apiError())}, nil
+	}
+	if len(s.links) >= s.cfg.MaxLinks {
+		code, wait := http.StatusTooManyRequests, sandbox.FullRetryAfter
+		return api.CreatePaymentLink429JSONResponse{RateLimitedJSONResponse: api.RateLimitedJSONResponse{
+			Body:    api.RateLimitError{Code: &code, Message: s.cfg.Full()},
+			Headers: api.RateLimitedResponseHeaders{RetryAfter: &wait},
+		}}, nil
 	}
 	l := &link{
 		id:          s.newLinkID(),

@@ -20,6 +20,7 @@ const (
 	codeKeyMismatch    = "idempotency_key_mismatch"
 	codeKeyLocked      = "idempotency_key_locked"
 	codeInternal       = "internal_error"
+	codeFull           = "rate_limited"
 )
 
 // xorMessage is what a body with both or neither of orderId and invoiceId is told. kin-openapi
@@ -61,6 +62,13 @@ func (s *Sandbox) CreatePaymentLink(_ context.Context, req api.CreatePaymentLink
 		return api.CreatePaymentLink400JSONResponse{BadRequestJSONResponse: badRequest(problems...)}, nil
 	}
 
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.links) >= s.cfg.MaxLinks {
+		return api.CreatePaymentLink429JSONResponse{TooManyRequestsJSONResponse: api.TooManyRequestsJSONResponse{
+			Message: s.cfg.Full(), Code: ptr(codeFull),
+		}}, nil
+	}
 	id := s.ids.UUIDLike()
 	l := &link{
 		id:          id,
@@ -80,8 +88,6 @@ func (s *Sandbox) CreatePaymentLink(_ context.Context, req api.CreatePaymentLink
 	if b.InvoiceId != nil {
 		l.invoiceID = *b.InvoiceId
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.links[id] = l
 	return api.CreatePaymentLink201JSONResponse(l.view()), nil
 }
