@@ -220,12 +220,15 @@ const (
 	ProblemCodeAlreadyClosed             ProblemCode = "already_closed"
 	ProblemCodeBadRequest                ProblemCode = "bad_request"
 	ProblemCodeIdempotencyConflict       ProblemCode = "idempotency_conflict"
+	ProblemCodeIdempotencyInProgress     ProblemCode = "idempotency_in_progress"
+	ProblemCodeIdempotencyOutcomeUnknown ProblemCode = "idempotency_outcome_unknown"
 	ProblemCodeIdempotencyUnavailable    ProblemCode = "idempotency_unavailable"
 	ProblemCodeInternal                  ProblemCode = "internal"
 	ProblemCodeMethodNotAllowed          ProblemCode = "method_not_allowed"
 	ProblemCodeNotClosable               ProblemCode = "not_closable"
 	ProblemCodeNotFound                  ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge           ProblemCode = "payload_too_large"
+	ProblemCodeProviderAnswerTooLarge    ProblemCode = "provider_answer_too_large"
 	ProblemCodeProviderAuthFailed        ProblemCode = "provider_auth_failed"
 	ProblemCodeProviderContractViolation ProblemCode = "provider_contract_violation"
 	ProblemCodeProviderError             ProblemCode = "provider_error"
@@ -245,6 +248,10 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeIdempotencyConflict:
 		return true
+	case ProblemCodeIdempotencyInProgress:
+		return true
+	case ProblemCodeIdempotencyOutcomeUnknown:
+		return true
 	case ProblemCodeIdempotencyUnavailable:
 		return true
 	case ProblemCodeInternal:
@@ -256,6 +263,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeNotFound:
 		return true
 	case ProblemCodePayloadTooLarge:
+		return true
+	case ProblemCodeProviderAnswerTooLarge:
 		return true
 	case ProblemCodeProviderAuthFailed:
 		return true
@@ -716,6 +725,11 @@ type PaymentLink struct {
 
 	// Reusable The link stays payable after a payment (until closed, expired or its limit).
 	Reusable bool `json:"reusable"`
+
+	// Sandbox `true` when the link was made by paylinks' embedded sandbox of the provider (the provider's
+	// mode is `sandbox` in `GET /v1/providers`): no real money moves, and the sandbox's control
+	// API can mark it paid. Absent for links of a live provider.
+	Sandbox *bool `json:"sandbox,omitempty"`
 
 	// Status `active`: can be paid. `completed`: paid (for reusable links: the payment limit was reached).
 	// `expired`: past its expiry unpaid. `closed`: closed by the merchant. `unknown`: a status this
@@ -3962,6 +3976,11 @@ type CreatePaymentLinkResponse201Headers struct {
 	IdempotentReplayed *bool
 }
 
+// CreatePaymentLinkResponse409Headers the declared response headers of an HTTP 409 response for CreatePaymentLink
+type CreatePaymentLinkResponse409Headers struct {
+	RetryAfter *int
+}
+
 // CreatePaymentLinkResponse503Headers the declared response headers of an HTTP 503 response for CreatePaymentLink
 type CreatePaymentLinkResponse503Headers struct {
 	RetryAfter *int
@@ -3990,6 +4009,8 @@ type CreatePaymentLinkResponse struct {
 	ApplicationproblemJSONDefault *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreatePaymentLinkResponse201Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePaymentLinkResponse409Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreatePaymentLinkResponse503Headers
 }
@@ -4170,6 +4191,11 @@ type ClosePaymentLinkResponse200Headers struct {
 	IdempotentReplayed *bool
 }
 
+// ClosePaymentLinkResponse409Headers the declared response headers of an HTTP 409 response for ClosePaymentLink
+type ClosePaymentLinkResponse409Headers struct {
+	RetryAfter *int
+}
+
 // ClosePaymentLinkResponse503Headers the declared response headers of an HTTP 503 response for ClosePaymentLink
 type ClosePaymentLinkResponse503Headers struct {
 	RetryAfter *int
@@ -4200,6 +4226,8 @@ type ClosePaymentLinkResponse struct {
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ClosePaymentLinkResponse200Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ClosePaymentLinkResponse409Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ClosePaymentLinkResponse503Headers
 }
@@ -6057,6 +6085,16 @@ func ParseCreatePaymentLinkResponse(rsp *http.Response) (*CreatePaymentLinkRespo
 			headers.IdempotentReplayed = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePaymentLinkResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreatePaymentLinkResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6257,6 +6295,16 @@ func ParseClosePaymentLinkResponse(rsp *http.Response) (*ClosePaymentLinkRespons
 			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 409:
+		var headers ClosePaymentLinkResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 503:
 		var headers ClosePaymentLinkResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7572,7 +7620,14 @@ type BadGatewayApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
-type ConflictApplicationProblemPlusJSONResponse Problem
+type ConflictResponseHeaders struct {
+	RetryAfter *int
+}
+type ConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ConflictResponseHeaders
+}
 
 type ErrorApplicationProblemPlusJSONResponse Problem
 
@@ -8284,10 +8339,13 @@ type CreatePaymentLink409ApplicationProblemPlusJSONResponse struct {
 func (response CreatePaymentLink409ApplicationProblemPlusJSONResponse) VisitCreatePaymentLinkResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -8604,10 +8662,13 @@ type ClosePaymentLink409ApplicationProblemPlusJSONResponse struct {
 func (response ClosePaymentLink409ApplicationProblemPlusJSONResponse) VisitClosePaymentLinkResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10592,178 +10653,182 @@ var swaggerSpec = []string{
 	"JPYvPw4uNLtgpR2IeHfyNM4rS7oquHinDLtYCWX+Jn1qllhXpWA5UCTP052ECKljlMzzj5YLD/dHHyUY",
 	"bsx31FIKxYD0v6L5N1SzKwpkm0lhtIn5J10uC55RswZ7y1JOC7b408/KLMj7LTn/FT6FH40sqV0bMqO8",
 	"YPmYpO6Xc1aWskyT4Bda6fk53piSvllaQ7r8oipZTrKS5UxoTgtFrljJJsJS/U74CjO3kmb6/JLLAuaV",
-	"kj7XXiFOS/mOEfODWrLs0OzhnIsLs90cWGlJleEkKXYMZ9wkZu1OkdM+99oFDL6ghRFDLCd9tRKaXiek",
-	"1rwJsdbCziFJ/bxVSgzdKcJoNiczzop8YObzxEqDzz0bw0n3FFGaakashm9JGKP5pxz0Awg1mP6YpLQo",
-	"Gc1X51khFcsNyQip4S86LViaTMQaeYc7eGwI7XNO90isiNRzVhKgcVh2y3+v+YLJSv9qbJjzHOSWsw8F",
-	"0XzBSL/mII0jNFbCTdJ7IfXXskJ1/rkG/EISVWVzK3stqfDc8IEZuhShpFaqYjmO9Y0wAkSW/J/sc4/3",
-	"khY8J0evToyudoO5pLwwBPqrbXZGhVmwqRElNJsbsQYuQWlYEJSqEX3B3lf1oI2CkyWYM4GjQMVEtJm2",
-	"/spFRcuc5WTKMlopZvfN302UliUzA8iNnuw3mLbx6UMj3I0VVVDNSjRRAo/o1FzbPZppFvE1zlgmhZEh",
-	"klxRY0JapyhYF0VRR3dcm9pQuIEtXJYyY0r9GpsYCP8rVhS7VvxPK024QHLrp/B/GIRTmztm08x2LKVS",
-	"fFowQjWKUz/7floJVS2XstQsP5+uzt0VYPkbtyyw0kcLWYmI3XYkCLummSYUbjDqcyEFOozLUi5ZqTma",
-	"HllVlmaDNy3HE3ffDVg+67xIsIftR7kgcCephFHo/XR/9PhhCu7j8ZtTsj8aPH6YkHR/OBzir397+TUx",
-	"f+2gN0EXS7Ov5qkErHyqkQYeHfS6tmPSu6RFxWJ2/89+DMAksDLFCmjOTf+eIidnL8nBaP8LkrOML4wZ",
-	"008nPRjlpGeU2qRnBjfppc3x4S29hgm4+78/DXcfv/1TfzIZ4L92/jfuIdb25k/1Xri5uKWu3SF0w8xs",
-	"cetPxLKK77/dBC1JNqclGu8fv/V+jW974Cku4Pdw78ZJxib3hC7plBfcDbU5cJya6k77GeicjJblilC/",
-	"BP0ZLRQDCnvNCsGUAqFTogCUpWE6I3jFpeQZI7lkCna4HU9J3NjtMFqukiOfTObGz8wyttRgqRrTmGp2",
-	"SNhiqVco74pgpELakYJf4tzhbXek7RYLqvklC5TAGl/KiRuuFStmZC6FcTcb+uCd8Ub7Xpe7W/ScLWA1",
-	"aVGsWSghdWyNfphTTSjJaFEYMT+XVZGTd0JeETqVVUsQ3jNm9XLJxUVjXTbGBeSSiXVy0XqRrCQLuiLZ",
-	"XEqrBusN6E7GkB6a7LEZ8WxuhMuMm732d7ZkupXnqjETF/BA8uglvQtmvOiCK/M/MKa3CoSUrAIVCNQf",
-	"DQQ2OTCYT+J5qf2axjo2KD9GYm7Ho7wM03tFVwsmtHl54K7RPOdmJLR4FXA48GsSZfpNnBFKxbbevmNU",
-	"BAJavGTqSMf23RotYAQrLZeO5Y3JtsTJqgF5zn8W3xVUaLP9lBZE2yhUDm6WKFZj/5qJsB9EmwCimhjn",
-	"oJrkdEX6np6ME7CTECXhPnAR5AzuMeajcQhYTqolWmZedZpv7pqbe5HJLpimOdUb7aLn7r4b2CEYzxa2",
-	"FNz3gi5Y+NzLpWerbR53twM9Q5Qti+j7H2VVEn+d9NngYmC0AQp6US2mrNw5JI4jyHRFvq2mI8Oad6QP",
-	"xzGNiJcl3g086FduPcf8wKZzKd+5+PeHcc16Bng4HMZI/pIJ/Xq1jEnvOlxtHgMLPmcFv2SlTw3I0iq5",
-	"BaNCGQWxtU47dl8GYqTXJ/jQw5a8S3qV4P+omL2sy4oFBBUZ9UtRrHDYyvAIqjKMHqpaDapPMYU2mdez",
-	"2H+01TSqsojacnOtl4q8OX1mrAlKltW04BmheV4ypdqEOzz4cnO8N6RF89UoGQb24RpbhxbLOZ0yzTMw",
-	"e5p28fGb014nMPr2/YOb/4nJn4bR2F2E2qUIzHkKkhQfJPgq6wdrspBKt018ZH4QldbG32jJg/X+fj/Z",
-	"f3jjjfn3+8nBTdSgN9MAjlhjdVl+gWSfFJ6dJP5hOT2xbgrcaEayWGqyoHnEhLdXI2R/HD6dEFnkxluF",
-	"BMbW9OzmcoRvidkeaLvkqCK3UzRumid51JyDJcFrW2W0kh6Pv0iwa21HfqsGN/f5ZeaK5BUz/gEvGEmX",
-	"TORcXEB6a7vZKU11tfXKnuHdbY6ETIRbiMaK+Q8k9d6HuxDj4/Y2dv2p+kJzjfZbuV5PTtosXmZY0rBc",
-	"yXTJGQqiW7I7fsh3o5e8Qmv1uWo84+IA/ovD2BeZiy23Nx/df7ftGJ0hfRtcTUgmhWCZudsl7xJCiZBi",
-	"d3R9TXAPyH/+9e/Q/6mHbOT1mSeE9enqe4p8+/r1K/s+r4LAQ+S6FQweRIMestKZXEQkZqqqLGMsh1zN",
-	"6Pp6JyGpDUIlJC2oZjbzUjJVFZpkELmZaVYSKjA6zoXS1NhQc5qD4SomQjek2CUrzXvplIpcCviUeaV/",
-	"0BjGS4g4zmTJSMkyWRqGgril+ewOmqjOFfJjNvwGgzUOEXpH/iNRp8jl0+ILjuT7Hf/K5Q2DHXCZJ5mv",
-	"BhtDNI5VmrTcINJ6T25jxmdcRTjRGeB3Es/RKIAv5uguyCuqQHWmma32cEwOkrBR6iGNwVwUxuwAL4UG",
-	"BR/mAlq/mCm9feFgZrctyDp+8TJ4DPFiQzxmvIbMGpK7L0syZUBbbmd2BiS1tMrydNzY+InAfWc5GV1f",
-	"DzxvjJ00I+x6TiulDefb9fFVJv7Rg/0h+cbo7r4h7UsIp9hSgPTVy7PXZO9yf+8KDfld97jae8/zmz37",
-	"RGpGmRluKTqDJFdUGW5jmuVNRrGLYijPTTBkGfe+KKuA6owZyozokgoFvoWzUIy9DFUfBce1ULpkdMFy",
-	"QkVO/McxHWx4COqYiJ3zRDhZsTMgL8EBs1mii4qWVGjG8jExtE1LRlJDJANlHB2RsRTqDsC/Np5GKZdG",
-	"ThbWaLKFEXH22Wg4PLUOLL+LnWGUg9J0sVxjTPhAmaJX6JfXq9k//foJefDgwWPy5vWTne3NCfxha88p",
-	"ZkfAK8LRJ+uZsV6czhS/liVJbWDj3MxzcD+1WzEmqfkBawWwYgy5OSV9J0gESa2VkhqNoWRVmi2mIp+I",
-	"1G/5gMBnLPWcOz4YaKZ0OiZpbQmlsf1vmpa3lInRdd+wFrnhO4WmeVTBm+lu9AbriBfGPMKViY8vyMFX",
-	"yilNiCTWpFTLZtHaD7e+g0BO0EzzS7P9ZoAgR3ourpW7IGMO3ug7Ia9EVF643emO+QnEDnGEduz1QBXp",
-	"o/1Yb/whoWTOL+Y+DgPSgFnjZr1pFzUmkYTWBJkjLOh9H782S24oSBZFr44gnFu6iKzEzTqGidUrHQlf",
-	"2ndIeK6IkqUm01UdsNM+nGKojS24NlK+4Y+yS30+3P/L078efPfw71/+7fHz0YsHrw7++vD00dkXr79s",
-	"OqrmXuOdYvGR8VEfHcQ9bRjzJ7A/UI/8ro2PWnRG7I4YbyVtnnNslZL+kpq9FsZvJ75QlqIGu5pLxRxj",
-	"czURqeU4kIaNV1ru7H7KVdcYxbtOfPXhw9PVRGy0P+CBlv0dmzOQWWzK7Qu1WImMu5f0okOOSpxvq+ko",
-	"iA3fId4JPmm5JmT1YP/Ro919DFrtjoi91xc7Q14Iw8VPThJy9gL0dCd+NYpzVVYpLResfDWXgr0A6dYd",
-	"xSkzD2Ra1bkDLVF+Pj87OXv6ohPMa4TyDiLfNTZfVbI3GDr0MrQqeTTKj7WYVjepuJp3cW0MlibInj50",
-	"5pIb1lm8ggyYn46jji2iAZiHkrGg7XM55QXbhZoF4u8jEmprc9I3BFJXFapWRv6nniypuID8uQadtn32",
-	"0M7uOdNzmaNRUb92AcM6h2Hd7bXg2Cq11S7F9MzzIDsTZ4ctgvvNNX6zNLQ3GrrA6Tu22oWMPFlSXiry",
-	"ji2D9gMs9qrT5nVqU8uSYVJ4x1JvOKzRMDYbWRScfRiH06KQVywPNiia4jWbSBZ4U003PGe0SKBWleuM",
-	"lnkCQZxDQouCMGGIPjduj8IYDCqiFm3BOzDoZl9yN1JwgiJmpP4AnqMzuIxiStFuSWwoGx8l/UxBr8AO",
-	"/LygAtKJXBmVEzVYLScefUgS1cyzZJl+E8tO/OApwg/uQjInHJZ0ZfP3mwRTOOeIMoZFSAktlCSKaUWq",
-	"JaF+4jMQWllVlo3sa6DYpGByNjPjMC+KKh2rnm6ZJZItMYpVuaJH8HY9vdHcrEUpq4uAa2w4z9v12dwI",
-	"J7V5VWKCIPQq1hTGbLe9QIpOld8lHvsBIf9WFvIuifbQb97ebeYR3lrTPXBImMCSnYZYM0aW2bO6Y6A2",
-	"yxf8Z/EuSOqfZ99cl38bfc1//Ofx6vk//7r/92++X7z4OTv4reTZoakiv70QyHdHhIvTnPeyeHdOp9n+",
-	"6MHBw5zNHn3xZWyC7oW3ObqWE1wlHm0tfsmw+pHwpvCFmpTYN0t6tV6NoIewceauw0mKwvYCpdiu9GfX",
-	"4NRhxluqEMwHFqw0vK7vqbAewdoulbmm2Km7kMZTCc0ag1jAwCzmShkZBDabDeF7mdSvhOYFQSs8IdZI",
-	"JzaEClXGa4q4tktlBQLJZbOSXrXM7yojqlu0i5H5Iq+t9EPnGGYtY0RIUkhxYRYAinFUba1K0aEmSKuP",
-	"9/ZytpCDNlMPRLFnH941y7wXpf6WAL+bWwrhOc/bHXbFNQkyfi3OCohjUwow2KRP4Pi3Ilu/X/e/S7td",
-	"ywMjaOmYZFSQKRjH+YCkteM/hp9If9bxnMaOYoERgdUg1mOr/Y3vnTpv37xFaeBJ+GlFKuE+hY7/2PKw",
-	"CyI56TIgPpYwJtSJVuNTTsQlK5UN5nv1lxvzTEgNhZcuXkGJ9VCa8YBPET50hfRR1f744OEXxBbok5xp",
-	"yrEmo+3V5xEBeKbNUidkQbM5F2y3ZDQ3vxwSdcV1NkfK4Q07cErzc1u6D8MOOlKghvF8Bt00oKbnMj83",
-	"P1mPo5f0mo1O9gnX59QzZke3y6n1c9BHgRXQzQYBGFS0+h/DKoWk+bmW8rygJTi4zXa98IegWy/8uduB",
-	"F15tDq/ddAR9k5qVghbRrcYNjJp4LiUcvfix9s1tpkag5YNcu207oaHBhzm9eJrd0syampVaU3rlcjAa",
-	"xd6juUZdXmuh7z0NEL9ba/NArSAzeXN6EtgWgi6MA2RVIvCUeTCu9ZxAGOTs0vXIqL0YRXZGUzcxbq0z",
-	"vvfU1tEYLWnt81UaaNBrPxACUSlut/BEzGRXs2WtVoJb6+rDe42tHpU7qaIin8prl6xdTFmes5wovqgK",
-	"qmV5SNICdQYNO2Q9qU2pYuTN6bNQMNl3Qv33ZbzuG9uU78IhrZWFF9hZJc2FuW1dP4XFEG7RJgJYr67D",
-	"yUWYIWB1ngdJa6Mx02+OMRpeBw1trDdtW35pQtJ5NR2Z/2tsGDH/XID3327+aT/cjN8+GDUDyHT3n29/",
-	"wt7wt/ejYeRX3dLoW4NjrRw+PoU+DDRiOpqrhJmzpiJXh3jZ0O475sPf2VwqJoK+EKh9NYqvq4/N6mza",
-	"8jCGD6xkVm+j09sIDBpCwfXf9Jzt6/EP3txCPbau+qyaNoISbWJSwXVXkO8WJ2KhfEAd5KWLwAfBxdDj",
-	"2DX2391ii3yzk187+I0Z9tOr6RzgR8xk220Lcd90be3ZiYACrwvDfU6zGo1LtStrs3FlrhqjCAVinX1i",
-	"11xpLHahuVzqNWUt1Zax9Xbps9+Jt5uJJmJjfCuvGpx2T7niF2voe8t7QM5YVjKtCC2ZyxPO5ZXokhMX",
-	"U2OHvikLdVvI1TProlIa2qoSZHSSvjr68dnJi+/Ozl+9+erZyZPzN6fP0lYgu2MI2GuDTC5c0lDtAa+H",
-	"RLgpkttxB6Vm8QpM2pA2xiVxNGOLroBitCR5vArjQ83GkmWMX8Yb1BhUPnpnyd0K8cBLVvIZZ6rTp+Y3",
-	"vE81SYPNS9eEVnCeWDIYJ6nG9tZsMgWMDrrkadCY51ZNteUU5JZZCXnYdCL6QI4QM0LoCXPvm9NnYxvZ",
-	"vqfqnJoVpQOU24M6OA4JayEFQwiQiagzQUzkZhv9csAelpWwwRdFrJHTSjrbOgw7TvCqBFtTiWL452xt",
-	"4YfjC9wobP8myjKdEVVkVsrFmKSQtMpT0ock13RVbzh1RIibs5MYH11cpqRfs9SkGg4fZK9OX35/8vT4",
-	"FP5i5z8cf/Xty5ffnZ8dPzk9fn2GVU7wmXMq8nPzjnrhPMHQACjFwQPtEwzZaZgPN6vHdiyohnAVvc0c",
-	"HL8QymGljM1ST0T4CTLnAlZAzDi2qa+MbMqds2Cm3q7EhaHDD5dghYczcXuEDjCOKb5hgXBXd7YWY5p6",
-	"k/EYuMuezVv81qKj9ii3UQOf0CT2muWDzeJTLCT9sAYxxa1TvmWU1lBml/WeYvcbEfJq2yRNa3Y4jvj0",
-	"bA3ph03wtppA6A1zBRi+OLBve/lsB47/vVmwVZe+arnTKtvo4sZtkdk7tVK8TRgfNu1NHXHd9reiCJ3V",
-	"WBL8I5vgHowiFN5dBqmpZmgpfejUbaUlvOMYc4snotGl+eWjg+EwWQdNEkIfoqwg7xhbKhC0RmhOmeI5",
-	"s4FrtP/6rufsC5LTlXIkgfUvj4YHXzbAz4ZR8LPOYpxlc5ZXBeLltBg3vNS1HxZUrByNGpPlyugS/0ws",
-	"yNVmSP/+GFO2HK67eanHNu1nlk3OSAqduSd5ipVtFofhBAtZ28EckbEimqI/tUr0FvgUsusAIEguswrz",
-	"QsKiGQECV43WsE3Ngh8pVN/c3its57jFndYFfFXKGS/YuogjvXQt9fbGWON/u+7oV16xGIW/gUzhB/Y6",
-	"L7gIf93/2O7nnEMkP4+vZbM3+jM3NX/WBuQ7txN3trUO93YEF5DNGut9TCj5y9nLFwTIAFrQNGIcQGtJ",
-	"P93DEpc9KFSzGFgpwFEOIL8GsTtAohq0cLCwnlbPBzxvOsK9xjvjOXhqoaMazc0YH1O+2Xjku4o3Wju4",
-	"Bv7NMQnbYolIYPvT1+GE9N/BUAuUiXEpfJeV7ZV1z8YdXnf11C9lNxxQZyjtzc1eqL5rtoJNn1FeuF4w",
-	"0LdJ2DY56H0ktkFt3RmyPPw0qAbxaF1NU1fs9mr/SAAkYunEqqjegEPpkdasTeMbTGx2vTSmF7jMmheF",
-	"9Srrbd++/OpTwDF8KhCG9qJ/eGlKN4Wm5nLZiJphyMwR8jYKsVMPEoQkkVbD5QxYNCz5CGe1hSz5BN5r",
-	"Wzr9rstAWpP5ges5cpStN345641/uut6dOx1/8ZIOZx1K/CehKRXc8WyczSIp1SxRweGRx6MSElFLhdk",
-	"urIV9kFyCZ+pwYf/tPfndbDkDTsfx9Vdl7dJpKXJN6ZyPceQXmPopA+pJY57hYF/YG+kVZgPSBnmsAxZ",
-	"VpVcr4yjs8CFmjJasvKoMsZGpKvKgniizABAYKc12LKQtuatjtUdvTo5/+74R4jHuVKXGoDTYxZ7uEnQ",
-	"WzCCeuUMuyMOJLcp5m7nbJi4gTFKbAO6ZCUtarlG+u3USgLoQ4m3s1+zbE6eIPzAzmAiJqKOTRZKEs2K",
-	"QpGVrFwFA7ZdYE3x2MYsws5TKyYS35pRVwEmE4GlLDtkyjK5YBBrJPfvg/i5fz/BJoC8Kum0WCUunUp1",
-	"nU5FUZ6GfcF6IlqX9/Ci7V0KIydmIiW5f99GKz2Bqfv3gbRsVHQifjrTVOS0zImLi7ztOzF8dXU1UPay",
-	"C3uCON4hl/tIc9DTnWNHloWaKxkDy2EwEa5Z756yPcgQMCe8rlCFTESdQw42G7upUgtArgbENbRDmxfV",
-	"uwWjSu9CrWI/Z3mFwKQM+jddaxbP0ySIL/F8B4YtXcf0/ftC6vv3G13TlWIT0W6Z7of9l9DgxHLfR70T",
-	"b6Qmx6iOzRf9+pMpK6S4mDj7u+auMaFi1UTUJYrZFMmCCnrBQGNbrb4AGr5PEJAGiHUOuD2OJ3b/UdEC",
-	"8PMSIpf0HxUDAHeEPQMss11d8qWCCjk4fWBKM+ibumCgHoCEJ4L4UHaCTUnA7UEORVVYUWxGgzXwaMmm",
-	"7x1EUELAB0gQt/QmHZMUHQ08qKOFNNQCIwqxRd1oYvCiXRCiBtAoOX5zGoKNkr+9/HonISkMKfWHDpgv",
-	"WHxLs5qC2DgOQL3WqKuDxkxRAM4KSc2VZ872qqUTrLlDpQw+IQOwu76VVOMAOBHOLFDutjak5g6Z00tG",
-	"hCQp3p7CHmDVlnUnEACpWqDcNOQT2IK+wNHsA6wr1dl819yFPZbYtxRWc+W5MuNHgGJyorHTuFHqOCZG",
-	"KkFKmioy6QEsL+X5pAekXBh5ZLi+WWWGYwfMchy5L2NM14EOpxaUyrDdtGAkzWTO8D3QpZmGwJFYuGx2",
-	"NG17sHc9r8IsACZuHMhJH+va6yNrdt2ZNWYxjEd9GPmGw4MJMI8pORg+Nu+/9SQLszygQcwuNU+0KHjG",
-	"LFyLPX7haEmzOdsdDYbWCq7tbCPgKVweyPJizz6r9p6dPDl+cXYMz9TFdXWnh8PlbMhrI7R6Sc+WxvbG",
-	"vf3BEJ+XSybokvfGvQeD4eABmldzMEpqXWb+uogZcijgUID7Edi27gS63B0AlwX4kksMbJEZLzQr1YC8",
-	"RpGhEAbcCkOASEDKGTvPyb7WFvs3D+PxlQV8ppH+4We77p7STnIAzFUapX+veVbQTxv8NgQlsLWFsTNB",
-	"bBXfHY6ncQgW23wZBRHXKjwTZGf9+SS2nv4XOcwj2d7FDaoG1o01yF9ujVPeqPiL313v7R4e9bLFjdZ5",
-	"M45A47SS0XB4C9r63VDWayyCCM462tUXkCTA9WzyEQD5H+BoYh/xo94LDgmBR/Y3P9I4rcA8NBpt81AI",
-	"SQ8TsgmnTU/iIRjgElWLBS1XljujEzdUSC8Mm/Ys9741T3YM7rWy6oikml1rvHvXWuf1MjsHDhW5nhtF",
-	"APkjUCbG1qclIDHV8gcenAhBbXlB+sxYvTC63ZOnqT8nIoVH0vp4FIzhel0GAQCbZTX+jWDc6J6J4Ipc",
-	"8EsmBuSYZnOyMIt8wcCWTHk+tiUR3n5OSAr/HltIMsO1aFSDyTx21SspDDE1FsBfzl6+AIiSTC5sx4aA",
-	"+guIQ6Bjtf/QeLruAIN3jC2JPQfHwcUZJTKYiFNmf7OtZK3l0BIA0BYMLhuHhJILuhwA5gNKDHC2RAqF",
-	"GrbkCDcqJsjP4MoHinKmGIY9tzzFqyPbP2UupHuyV6Tvo9Se9IyT5s9QM8TQWulcMoVGDeYFyBUXaq2q",
-	"gLf2PuBYtVhYJ+ilpI6TXUVZbg0t2DdLC65rGvvUomd+NSb3AePcLMs7cqEpzCNHWcXaO4FOP6d4/ihB",
-	"i9zjeAK7UVdkTpdLJkj/jJWXrNw9M7uHHLazWQC/5/nNWvFbZxuCDlg836oRHOlERUCAuUjLoCMFvmFo",
-	"zXUlwAZV3zin8JdX+OvoBtYkuWVRPq/GHx5sfsgfwPSxNPgNA6eP2f3bgrz26tTMrZQWJO6cFYrE14e6",
-	"ZVYGyMMLWdYtxCXz6H0JHlN2CzDxGsfiaT3G3y5RNkA5NxiiYT7st0yMv5a9qjsUd0eq9lQHKSqpdKzc",
-	"EG5QQciUXlAuEiLkVeKiLbOSqbk77tNWM43bYNukD1F18xNAd1IXJmrU9yEEqGxXBPJuKSA68VbJlxgY",
-	"BUMTQiphwDdmxvlax08mxoHqvpL56pMxS6ce86Z7oOVoOPpk36tr4NZojYDaggK3P3izwZuWZTwzIsPc",
-	"wpKNmNla/WJYXtUhjkbcFnw+rF1vRr8WrLwAUOg5FzlWAWKoC2NfwEITUQfCbNgU60wEu7Lfo2XJL6Fk",
-	"KAh7lWzJqDGUMEY0K+UiPFYbMscT8cqPsXa/CvC2vVhQjMWaBncgqKneccC1RhdVhlkG6wNjqsuGXQ9G",
-	"I7K2yM6+BCy6NSG6AKdgO+/us8ec1o6BC+e6Ul2pdSPwTb5bfr+LOdIdBKY3PuPZxb+jU9U3axI8qPsX",
-	"tbraoCQbDC8LRvg7CwA+HI62Gp07/xkeebDV6DxQAzyzhQpqnXH7Scy9Gt0ERHJWSlULHBXol1fhjb23",
-	"N8ka2w4PP/IC3Ha0YVzRCzLyNWdFrhq1HHjMKR5SB0K60VZFJ+J2KRxgJ0B1pisXyUs8wkDxggldrGIy",
-	"unPE2Z0tt9bh9Xe33WwVWqM92x/WWOPC1Wc+9v728mt/BuMYss1djEiEbAfIoxCqaIyfiB7k5T7ukVh7",
-	"T05s0ZEHy+q9PH16fLqL770BeMJWF/3G0ePhQn70cHBPZ/hPpNAln1YQmM2kgthoADbXGw0fDHeHD3f3",
-	"D16P9sfD4Xg4/Htzop2R3TSa2e8yyNFBdJBf8WyVFYxoM6rWx/E70XWux9DAZ6xzpmzaKE+U5cWenlPD",
-	"fGiwB631a05OfUVXWJ+zkELPi1WjV7s5Uvey6FCDL/k2CPOv8/3RAxjMzbaKf+1ZgjfNsjZbzt5SXfu/",
-	"hOpa55XYsisPoxecjxxJv6/7oH2qlg/aPwHf/XwuzuPND/mj6//Qll1t+cRWQDY05i36MeaG3R5VPrWJ",
-	"Iha4PpAir9HxrkjfdgkbvypDGLLEpftcuYSa0yUbkCNAg9RzqoMaRHcmEZRT2SZ9qVink79uJUxcvcgB",
-	"tjADwlY0+vEN0x+jQwE272nvt2fdrhMRaOBEsS8h8g3dtL/lOMZ/MbtCOP6jeXUPT/FdG8h8Yi4HPKuk",
-	"2feMigDJ0mIOdiuHydPjZ8evj7GAmLw6ev3kW/Kff/0bv5lMhKsohoMA4AJ0T+4MiPksnsKFEPQAzKKI",
-	"hbdzOIOuzIukTdy7NJmIqznVYB43aDejRWEo1ybRsdoYTtS0qKPwufq9IXxeVCLA+nwemRC1wH892WD3",
-	"4L/FerhrgPQPc+NjzQ1DP3eXYK4m+yrAO4oaG18broZsSAThbkyu1gLpQKm0xyYROR7Fn5A5gt4EeDIN",
-	"1BvSB9SbMemi3hwGIDdjsgbjJiFUTUSNcxMA2hxaWJZx62ADC2djGw5jODYJ8QciANZqG3SGYE+FscQw",
-	"HtyG3VLd6bB8QF64QmV4y9qocBtB5JeUWDEAlDUBOwanqiyNPuiSBhibIRwLFpkNfqXCD0N15j8E6toI",
-	"4RVykKMTzyrruWjPbe4tloANe4UkuAsgE016AV1NS0YWXBkdnmCrNJ57GIf9mog/kbQG9EL0IvcNRC+y",
-	"nTkIcqHnjJceNqnPRFauoNG3DS1moY7Ovzv+EQ4SqtXMuIMgBxjomSxzVZcdNHqm6u7bQyy/sQG9KYND",
-	"BI0lgbkX24RkT6SFBJJFM7RLYlt4zb2+94kK4mDk7DjITJZ4nClkZt+cPnPHRyLGXNDiBitxCGbWvSZg",
-	"HXhR1tGHDh97bMBEeNiQpR6QWLqpwQNHr06ckIFuOmykMLuAkiZxQFEWFx/6E9hME1pIYVw1dya4PyO8",
-	"kHI5pdm7hCxLfgn9RtgEtFvIjBbu8HBIWLlAaf9gNNohlSjMhXqbHbLV0bNnL384f3V68v3R6+M/Q7vA",
-	"gPzQgtGdUV7gkUET7BrAjcCO4lrGeWloM2TcUnbAgraD4tAsCvRoXFAu4knzOHBO75fKf9+O0xNNh39+",
-	"SXzcVs59WWIYfSdok4FKn5AU/0ip/JpW25mzd2q7wPbf+ZTKvVrh3EkZ3V4jFraA8UYvrWLlJVNJsyTc",
-	"ZvALyP5XioXlYUZkLmTOJqLvkZIBpgMwkbEGO8QeHtsjxIIeKK6JzdIgUDeYkrgc0Jw2ERhuVwkg7qPY",
-	"lUsjidzvQfcdB6sTDrBWqOeE1Mwbcwu6XHJxscnK+izm1TpmbmzRb8uE8kVfEWPPGfhUI324TY1QbkCx",
-	"nfMKb6+jdXfFeqyw0zcwZ+KViq3uffUBYYbfUE9NDO1hU3eNm/n/Fy01nbLqgB5/6Fxbn6o+rXFXwfCC",
-	"pg5wc31r9evaxDGSi1sLPzh+3gEopEihqRGbCOXwn3/9O90Z2xJoAAoGMBpr89ZoLcb+TYiy7Shcr89Q",
-	"t1EqPjDJHEFAAK0wq4oZLxZYuRii7fx0xxNE37YbQDcBrdwxgbgGbuwzJxHXw46sK4/3Zdot3+S/nWtP",
-	"PZR4h3c3sO46leIzaehaRkuMmW5x6yGm0/Do/TYelq0TSeAeVxxfyAt0ATsMie/vMuQdC34duOn6KvmD",
-	"dXP7b26mwBnenVySzXaGEdlMay4uXDcO1ay2NkKmjOQ3P8OG/2KGxHZiqb0I/90NO3cnsCXVWQTZ6AkC",
-	"+NThat1EpEuaXmBi+yz8KyB8ZMHBFKTc4DRbhSEuf+Q2OTY/G/GVFYyWiqRNZL70MJRrEJLBY4AAiQ0r",
-	"sPEgtIlQvozc9rhuOnG8RKDqaKYvigP6idjj08eAbkUt3cqM+NW4lFB3Au0fTRKdpBmsyye2Mj6sTc/2",
-	"orbBydtO7gd05dk3fUxjXpvL4g0AwYR+kS4A17UXtgD8nvz0P7oOf7GuQy0h4/MpuNcqrfWZO9efpgiF",
-	"5iTXM2ubEZGXPTIQVsu5e7qHD6C2nYg+QtYpwq7ntFLanojjqtFREzfwcaET0SrzHZtfofizhQuaiCnT",
-	"V4wJksJxCxZwHc50SP2xB2Mz7p14ogWW4veipFvnYmyllv9oW/xtMbdvNsUosrVFuSCUaA7oKSKXVx/H",
-	"4IBHulvjs8bZ/Dl951ncJnctsmRVQsoCg313PTdiIvr6SpL0cj9J4Taqq5KpHegHS9ccZZE6EJqxR1Uj",
-	"U6NwYaUTUi2NYPnCwVt2GRmm3OJjG3v6zXJz5FyQXzjV+ikCdDW5/MHbbd6GHQ0V9b02nvBHMba2R0jE",
-	"+fl4AYE6Xwl27n1k81xq1XUDjqWpqaUoVgNyVKPV17AAijRKKsbWGSfc9y22OfI1U58jNjT6PDguZgUd",
-	"mIvXbQjVbw2fP5ihnflnIjdKza/cHW3YAEsbaCVE0f7prSEFSORHW8Z9rQHckjg94mqEGnCc4729/dEX",
-	"g+FgONgffzn8cghkZofmsTyb5aXG33IXfLo33i+NUNMMAue25zcAs3ZYxcSehG7xey2EG7TsQ0EX0ujO",
-	"gOARb2o8EfbMROqQyB1uMHjKRM9LWV3UdX5wcKIsiuCUxXvE/MBKougVlCPpZrkqPOLOS7cyBT7YrSpM",
-	"bj+Jr/vqAYG6Spw6K4MVCaGOFUwWIUe4jxBIAXjN7vx1NAfsbljMh+5W/CirEo5LPwuwpxCQuZXgBDC+",
-	"vIa8NhIVMW09pF8LYm8i4CwXVwBma9Qb0ChNLL+khqSVwjpTgOpiltw9ZaxBpelimU5EvxL82uP02a57",
-	"GxmxGIDuMW9xpaRvbDAsjrSQ+98+P3qye/bt0ejhIyJnEzHpva8HeTN43/n2zeC9mdvNpGfLKsk7tmJ5",
-	"vRT44t2cZTIHXNpS2/FNRKAEPf6/Kz00JmJtHCZELWlmTFYj/cE1RH+QWnD93FmfEHLhRTERgNe9MyBH",
-	"YkVG19dYXA0wyIeGPrAnjBWKofZCuPQ+YqU/AEPSGjU/G1ey3DkkqTuPJZ0IH3hupsvSU7NNu0cI+SgF",
-	"ORg93ns4fGC+gY3aLLfGKiUZXQ7Iqe1ltXjVUk/ETNpjqIlTcOTN6TOFZ95OGYEcsQUfX0HvmY1zalf6",
-	"mPhqyGYR5ERYCccU6bNrwF3mwtVcQhGTx6bcqhxyp8FdXTkdl3lBaZe8EsHpqVgXFTmLVtkDPfuy0uBQ",
-	"pHuX+2lCjNpjQgO+fD4RUBg7XTUyB9bEAkKytVgoi9Qtoigo7Kf+ZFHbH79Av8jBytiiKnklBkFCYH1F",
-	"dFrX+KvwqIPmd63wARjxbunsukMVdhrF0RMRrY4mm4ujD30xtAe0bhwZK/LGac4hDXQL827e3vy/AAAA",
-	"//8=",
+	"kj7XXiFOS/mOEfODWrLs0OzhnIsLs90cWGlJleEkKXaSiQiGBo+faynPC1pesOZbuSLwq9Fb1GrgnC0L",
+	"uVoYTqVZxpZa7Rheu0nMbpwi737u3QhExoIWRrCxnPTVSmh6nZBalyfE2h87hyT1K6lSYihZEUazOZlx",
+	"VuQDM58nVr587tkY3ryniNJUM2JthpbMMrbElIPGATEJ0x+TlBYlo/nqPCukYrkhQiE1/EWnBUvN1kcl",
+	"6CFp2CYdI6r9eW6Gx4uClJUQXFxMRL/xYi7Ol6W8KJlS6Y55tyEqWelMLph52IiYd8JIlRXTpPmsve28",
+	"EnBHOp4IrsmCrsicXjIypzm8jc1moFiVtBRu3llWgtALysXOgJyCvtJzphjRV5LQmWYlSeHn3SPzR4pK",
+	"IrBJg4tdUXrGMinMmktyRbkmUzaTJUO9yMVFAgbe2mUgVOTk1olGrdJaxoMNYmTL56THI7EiUs9ZSUCs",
+	"AV9YkfuaL5is9K8meXOew547WSWI5gtG+rVw0zhCYxjeJL0XUn8tK7TgPteAX0iiqmxu1a3lMZ47cpUi",
+	"VM5KVSzHsb4RRmfIkv+Tfe7xXtKC5+To1Ykxz9xgLikvjAT51TY7o8Is2NSwG83mRpOBeiqNjAQ7ymi7",
+	"YO+retDGppElWLCBWKNiItpirf7KRUXLnOVkyjJaGQEC++bvJkob1jfq0AixpgBrfPrQ6HMjiAqqWflR",
+	"AidxfnCwLoqiWbZBbrwRy1JmTKlfYxMD7XzFimLX6udppQkXSG79FP4Pg3CWEugNsx1LqRSfFoxQjfrO",
+	"z76fVkJVy6UsNcvPp6tzdwVY/sYtC6z00UJWImKqHwnCrmmmCYUbjMW0kAJjBMtSLlmpOVqbWVWWZoM3",
+	"LccTd98NGLvrAgfgAtmPckHgTlIJo9v66f7o8cMUFMrxm1OyPxo8fpiQdH84HOKvf3v5NTF/7aADSRdL",
+	"s6/mqQQcO6qRBh4d9LruQtK7pEXFYq7ez34MwCSwMgVoUeKmf0+Rk7OX5GC0/wXJWcYXxnLtp5MejHLS",
+	"M1bHpGcGN+mlzfHhLb2G1b/7vz8Ndx+//VN/Mhngv3b+Nx4UqF2Mn+q9cHNxS117wOh5m9ni1p+IZRXf",
+	"f7sJWpJsbszdT7P1fo1ve+ApLuD3cO/GScYm94Qu6ZQX3A21OXCcmupO+xnonIyW5YpQvwT9GS0UAwp7",
+	"zQrBlAKhU6IAlKVhOiN4xaXkGSO5ZAp2uB1CS9zY7TBa3rEjn0zmTFk3ApwT4w1RzQ4JWyz1CuVdEYxU",
+	"SDtScEVdBGTbHWlHQgTV/JIFSmCN++zEDdeKFTMyl0JWpWrog3dspUjf63J3i56zBawmLYo1CyWkjq3R",
+	"D3OqCSUZLQoj5ueyKnIwmQmdyqolCO8Zv2e55OKisS4bQ0FyycQ6uWgDB6wE0zubS2nVYL0B3ckY0kOf",
+	"KjYjns2NcJlxs9f+zpZMt/JcNWbiYlxIHr2kd8F0L+kVXJn/gbezVeyrZBWoQKD+aOy3yYHBfBLPS+3X",
+	"NNaxQfkxEnM7HuVlmN4rCu61eXngT9M852YktHgVcDjwaxJl+k2cEUrFtt6+YyAMYpi8ZOpIx/bdGi1g",
+	"BCstl47ljcm2xMmqAXnOfxbfFVRos/2UFkTbwGMOfrAoVmP/momwH0SbAALZGNqimuR0RfqenowTsANu",
+	"orkPXAQ5g3uM+WgcApaTaomWmVed5pu75uZeZLILpmlO9Ua76Lm77wZ2CMazhS0F972gCxY+93Lp2Wqb",
+	"x93tQM8QWM0i+v5HWZXEXyd9NrgYGG2Agl5Uiykrdw6J4wgyXZFvq+nIsOYd6cNxTCPIaYl3Aw/6lVvP",
+	"MT+w6VzKdy7l8WFcs54BHg6HMZK/ZEK/Xi1j0rvOUJjHwILPWcEvWemzQbK0Sm7BqFBGQWyt047dl4EY",
+	"6fUJPvSwJe+SXiX4PypmL+uyYgFBRUb9UhQrHLYyPIKqDAPGqlaD6lNMoU3m9Sz2H201jaosorbcXOul",
+	"Im9OnxlrgpJlNS14Rmiel0ypNuEOD77cHOIPadF8NUqGgX24xtahxXJOp0zzDMyepl18/Oa014mFv33/",
+	"4OZ/YvKnYTR2F6F2KQJznoIkxQcJvsr6wZospNJtEx+ZH0SltfE3WvJgvb/fT/Yf3nhj/v1+cnATNejN",
+	"NIAj1lhdll8gvyuFZyeJf1hOT6ybAjeakSyWmixoHjHh7dUI2R+HTydEFrnxViESujU9u7kc4Vtitgfa",
+	"LjmqyO0UjZvmSR4152BJ8NpWScykx+MvEuxa25HfqsHNfX6ZuSJ5xYx/wAtG0iUTORcXEMXcbnZKU11t",
+	"vbJneHebIyH55BaisWL+A0m99+EuxPi4vY1df6q+0Fyj/VZ635OTNouXGZY0LFcyXXKGguiWhJ4f8t3o",
+	"Ja/QWn2uGs+4OID/4jD2ReZiy+3NR/ffbTtGZ0jfBlcTkkkhWGbudvnahFAipNgdXV8T3APyn3/9O/R/",
+	"6iEbeX3mCWF9hcI9Rb59/fqVfZ9XQeAhct0KBg+iQQ8bb49k8FWVZYzlkJ4bXV/vJCS1QaiEpAXVLi1W",
+	"MlUVmmQQuYF0AhUYHedCaWpsqDnNwXAVE6EbUuySlea9dEpFLgV8yrzSP2gM4yVEHG1WIZOlYSiIW5rP",
+	"7qCJ6lwhP2bDbzBY4xChd+Q/EnWKXAo1vuBIvt/xr1yqONgBl2yU+WqwMUTjWKVJyw0irffkNmZ8xlWE",
+	"E50BfifxHI0C+Pqd7oK8ogpUZ5rZAh/H5CAJG9U90hjMRWHMDvBSaFDjYy6g9YvJ8dsXDmZ224Ks4xcv",
+	"g8cQLzbEM7O5t4bk7suSTBnQltuZnQFJLa2yPB03Nn4icN9ZTkbX1wPPG2MnzQi7ntNKacP5dn18YZF/",
+	"9GB/SL4xurtvSPsSwim2+iN99fLsNdm73N+7QkN+1z2u9t7z/GbPPpGaUWaGW4rOIMkVVYbbmGZ5k1Hs",
+	"ohjKcxMMWca9L8oqoDpjhjIjuqRCgW/hLBRjL0OhT8FxLZQuGV2wHFJ//uNYAWB4CErXiJ3zRDhZsTMg",
+	"L8EBs1mii4qWVGjG8jExtE1LRlJDJANlHB2RsRRKTcC/Np5GKZdGThbWaLK1MHH22Wg4PLUOLL+LnWGU",
+	"g9J0sVxjTPhAmaJX6JfXq9k//foJefDgwWPy5vWTne3NCfxha88pZkfAK8LRJ+uZsV6czhS/liVJbWDj",
+	"3MxzcD+1WzEmqfkBy0OwSBC5OSV9J0gESa2VkhqNoWRVmi2mIp+I1G/5gMBnLPWcOz4YaKZ0OiZpbQml",
+	"sf1vmpa3VAbSdd+wFrnhO4WmeVTBm+lu9AbriBfGPMKViY8vKJKolFOaEEmsSamWzaK1H259B4GcoJnm",
+	"l2b7zQBBjvRcXCt3QcYcvFFI10flhdud7pifQOwQR2jHXg9UkT7aj/XGHxJK5vxi7uMwIA2YNW7Wm3ZR",
+	"YxJJaE2QOcKC3vfxa7PkhoJkUfTqCMK5pYvIStysY5hYidqR8NWch4TniihZajJd1QE77cMphtrYgmsj",
+	"5Rv+KLvU58P9vzz968F3D//+5d8ePx+9ePDq4K8PTx+dffH6y6ajau413inWmxkf9dFB3NOGMX8C+wP1",
+	"yO/a+KhFZ8TuiPFW0uY5x1Yp6S+p2Wth/Hbia6MparCruVTMMTZXE5G6Apmd9istd3Y/5cqfoOZmjfjq",
+	"w4enq4nYaH/AAy37OzZnILPYlNsXarESGXcv6UWHHJU431bTURAbvkO8E3zSck3I6sH+o0e7+xi02h0R",
+	"e6+vb4e8EIaLn5wk5OwF6OlO/GoU56qsUlouWPlqLgV7AdKtO4pTZh7ItKpzB1qi/Hx+dnL29EUnmNcI",
+	"5R1EvmtsvqpkbzB06GVoVfJolB/Lb61uUnE17+LaGCxNkD196MwlN6yzeAUZMD8dRx1bRAMwDyVjQdvn",
+	"csoLtgs1C8TfRySUU+ekbwikLiRVrYz8Tz1ZUnEB+XMNOm377KGd3XOm5zJHo6J+7QKGdQ7DuttrwbFV",
+	"aqtdiumZ50F2Js4OWwT3m2v8ZmlobzR0gdN3bLULGXmypLxU5B1bBsWSWOxVp83r1KaWJcOk8I6l3nBY",
+	"o2FsNrIoOPswDqdFIa9YHmxQNMULtbwLvKmmG54zWiRQnsx1Rss8gSDOIaFFQZgwRJ8bt0dhDAYVUYu2",
+	"4B0YdLMvuRspOEERM1J/AM/RGVxGMaVotyQ2lI2Pkn6moD1kB35eUAHpRK6MyokarJYTjz4kiWrmWbJM",
+	"v4llJ37wFOEHdyGZEw5LurL5+02CKZxzRBnDIqSEFkoSxbQi1ZJQP/EZCK2sKstG9jVQbFIwOZuZcZgX",
+	"RZWOVU+3zBLJlhjFqlzRI3i7nt5obtailNVFwDU2nOft+mxuhJPavCoxQRB6FWsKY7bbXiBFp8rvEo/9",
+	"gJB/Kwt5l0R76Ddv7zbzCG+taRg5JExgyU5DrBkjC+q7fZNIbZYv+M/iXZDUP8++uS7/Nvqa//jP49Xz",
+	"f/51/+/ffL948XN28FvJs0MfTX57IZBviAkXpznvZfHunE6z/dGDg4c5mz364svYBN0Lb3N0LSe4Sjza",
+	"WvySYfUj4U3hCzUpsW+W9Gq9GkEPYePMXVObFIVt/0qxQ+3Prqetw4y3VCGYDyxYaXhd31NhPYK1XSpz",
+	"TbFTdyGNpxKaNQaxgIFZzJUyMghsNhvC9zKpXwnNC4JWeEKske7aF6DKeE0Rl6Iin8rrTQ2sTspRhfJv",
+	"uvKRsHuELaYsz1lO7MvqZlJX7dpsypqIhcxBk6X2iRSauL45Rl8mMPnGREhSMlpgaStZyEum0DvCZjx4",
+	"/J4i0GYki4k4enVCMirIgpbvCDfOJM8H5KhuZPXFART77tzX0EmKrNBWyb5AZLt8X9KrlvldpWh1i/41",
+	"WtFOHPyYQ+c6Zy1zTUhSSHFhSAQbnWp7XooOv0HhwXhvL2cLOWiLvYEo9uzDu2bl9qLyoaXi7ua4QwDT",
+	"S7+OQMM1CXKiLdkTsM+mJGmwSZ8gNNKK/f1+AyRd2u1KA4wxpmPgrSmzbJXWoZEx/ET6s45vOXYUC6IK",
+	"hBEIEtsPsTOYiNTFQ8xblMY2KfPTilTCfQpDI2Mr5VyYzcnfAfHRljGhTvkYr3siLlmpbLrDGwi5MWBd",
+	"N5eL6FBifbhmxORTBFhdq0HU+Hl88PALYlsYSM405Vi10o575BEVcabNUidkQbM5F2y3ZDQ3vxwSdcV1",
+	"NkfK4Q1LeUrzc9vcAMMOenagyvN8Bv1GYMjMZX5ufrI+WS/pNXv17BOuVa9nDLNuo17r56C/rHWl1VvW",
+	"uhp0qGBtebP1AiYT7avAgFUhaV63jIYRYawhCH4IWl/Dn7vtrI2HWk2p4bXm0NutXtCgrFkpaBElHySK",
+	"qGHtEvHRix9rVd5m4AW2VVDhYJt9aGhmYyY1Xtxg6XBNpVCtfb3COhiNYu/RXKMFVWu27z19EL+Ta7Nv",
+	"rdA+eXN6Elh0gi6M22nVLPCpeTCuSZ2QGeTs0nUmqb0YtXZGU/f2bq2HvveU2NFCLQ3gs4QaaNBrVBAs",
+	"Uc1gt/BEzGRXW2atBo5buxnCe42HFJVl3h60KXJvWPJFVVAty0OSFqiHaNiK7kltShUjb06fhcLOmbhJ",
+	"zzwa5S7EA7gLh7RWFl5gZ5U0F+a2df0UVki4RZsIYL0JEE4uwgwBq/M8KBUwWjhit9sIe9q2JtOEpPNq",
+	"OjL/19imY/65gJhLu+Wq/XAzav5g1Azb091/vv0JQRje3o8G7191C9JvDUm2KifwKfQcof3V0VwlzJw1",
+	"Fbk6xMuGdt8xn3TI5lIxEXTjQMWxUaZdHW9WZ9OWh5kTYCWzehtDDY1wrCEUXP9Nz9luKv/gzS3UY6vZ",
+	"z6ppIxTUJiYVXHdtEN4L61o9H1B9eunyHkFIN/Rido1NebeILt8cWqnDKo0Z9tOr6Rxwfsxk280i8YjA",
+	"2oq/EwFldReG+5xmNRqXaldMaKP5XDVGEQrEOufHrrnSWGJEc7nUa4qJqi0zGu2Cc78TbzcTTcTG+FZe",
+	"NTjtnnIlR9Z58Nb8gJyxrGRaEVoyl52dyyvRJScupsa2fVMW6rZAt2fWRaU0NLMlyOgkfXX047OTF9+d",
+	"nb9689Wzkyfnb06fpa30QccQsNcGmVy4VK3aA14PiXBT/LzjYkrN4nWvtCFtAGDC0owtdQOK0ZLk8dqX",
+	"DzUbS5YxfhlvC2RQb+odMHcrBHMuWclnnKlOd6Df8D7VJA02L10T0MJ5YqFmnKQa21uzyRTAcOiSp0E7",
+	"pFs11ZZTkNFnJWS/04noAzlCjAwRWcy9b06fjW0+4Z6qM5lWlA5Qbg/qlASUCQgpGGLtTESdf2MiN9vo",
+	"lwP2sKyEDegoFwlrpfpt9YsdJ3hqgq2p/zH8c7a23MbxBW4UNt0TZZkOwFFmpVyMSQqpwjwlfUgtBnFC",
+	"s4Lh5gCcDxOXKenXLDWphsMH2avTl9+fPD0+hb/Y+Q/HX3378uV352fHT06PX59hbRl85pyK/Ny8o144",
+	"TzA0QCRyOFz7BAOlGubDzeqxHYs1I1wddTPzyS+EcqBEY7PUExF+gsy5gBUQM47gACsjm3LnLJipt+uf",
+	"YejwwyVY4eFM3B6hU41jim9YINzVna3FmKbeZDwGrrRn8xa/teioPcpt1MAnNIm9Zvlgs/gUy3c/rC1P",
+	"ceuUbxn5NZTZZb2n2HNIhLzaNjXWmh2OIz49W7n7YRO8rRITOvJc2YsvyezbDkrb9+R/b5bJ1QXHWu60",
+	"imW6AI1b5FNPrRRvE8aHTXtTH2K36bAoQmc1Vnrwka2HD0YRCu8ug9RUM7SUPnTqtr4V3nGMGd0T0eiN",
+	"/fLRwXCYrAOECTFGUVaQd4wtFQhaIzSnTPGc2WA42n991+n3BcnpSjmSwKqjR8ODLxsog8MoymBnMc6y",
+	"OcurAlGKWowbXuraDwsqVo5GjclyZXSJfyYW5GozpH9/jClbDtfdvNRjm2w1yyZnJIV+6JPcYXgh+sUJ",
+	"lg+3gzkiY0W0MOLUKtFbQGvIroPdILnMKsw1CYshBcB0NUbGNpUifqRQ83R7h7ad4xZ3WhfwVSlnvGDr",
+	"Io700gEZ2BtjcAvtaq9fecViFP4Gso8f2GG+4CL8df9je85zDtmBPL6WzY70z9xK/lnbvu/cxN3Z1jrc",
+	"2xFcQDZrrPcxoeQvZy9fECADaPzTiCwBDT39dA8Li/agPNAij6WA+zqAnB3E7gD/a9BCH8MqZj0f8Lzp",
+	"CPca74xXPlAL2NVoKcf4mPIt3iPfy73R2sE18G+OSdgWS0QC25+++imk/w5yXaBMjEvhe9tsh7J7Nu7w",
+	"uqunfim74YA662lvbnag9V2LG2z6jPLCdeCBvk3CZtVB7yMRJWrrzpDl4afBkohH62qaumK391hEAiAR",
+	"SydWu/YGHEpfJmNtGt/WYzP2pTG9wGUG8FH0Kutt377o7VOAYHwq6Iv2on94uUs3habmctmImmHIzBHy",
+	"NgqxU2MShCSRVsPlDFg0LCMJZ7WFLPkE3mtbOv2uS0tak/mB6zlylK3yfjnrjX+663p07HX/xkgRonUr",
+	"8J6EpFdzxbJzNIinVLFHB4ZHHoxISUUuF2S6sn0NQXIJn6lRvv+09+d1+P8NOx/H1V2Xt0mkkcy3A3M9",
+	"x5BeY+ikD6kljnuFgX9gb6RVmA9IGeYQJFlWlVyvjKOzwIWaMlqy8qgyxkakl81Cp6LMAORtpzVq5Owg",
+	"Vnf06uT8u+MfIR7nymdq2FMPDu5BPkFvwQjqlTPsjuib3KaYu/3KYeIGxiix+eqSlbSo5Rrpt1MrCWA+",
+	"Jd7Ofs2yOXmCoA87g4mYiDo2WShJNCsKRVaychUM2OyCldxjG7MI+32tmEh8Q0xde5lMBJbH7JApy+SC",
+	"QayR3L8P4uf+/QRbL/KqpNNilbh0KtV1OhVFeRp2Y+uJaF3ew4u2YyyMnJiJlOT+fRut9ASm7t8H0rJR",
+	"0Yn46UxTkdMyJy4u8rbvxPDV1dVA2csu7AnieIdc7iPNQSd9jn1wFuCvZAwsh8FEuBbJe8p2fkPAnPC6",
+	"LhgyEXUOOdhs7GFLLdK/GhAHIwDNdVTvFowqvQv1j/2c5RXCwTLomnUNcTxPkyC+xPMdGLZ0fer37wup",
+	"799v9KpXik1Eu1G9H3a9QlsZy333+k68fZ0cozo2X/TrT6askOJi4uzvmrvGhIpVE8eYKGZTJAsq6AUD",
+	"jW21+gJo+D5BGCAg1jmgJTme2P1HRQtALUyIXNJ/VAxOSkCwOUCQ29UlXyqouoNjPqY0g261CwbqAUh4",
+	"IogPZSfYCgbcHuRQVIV13GY02HmAlmz63gEzJQR8gATRYm/SMUnR0cATcVr4Ti0IqBDR1Y0mBurahX5q",
+	"wLuS4zenIcQr+dvLr3cSksKQUn+6h/mCRRU1qymIjeMAwG6NdTtozBQF4KyQ1Fx55myvWjrBmjss0OAT",
+	"Miiv7ltJNQ7gKqFIWbnb2kCmOwgtLyRJ8fYU9gCrtqw7gbBT1QLlpiGfwBb0RZNmH2Bdqc7mu+Yu7GzF",
+	"brGwmivPlRk/wkKTE4Swb5ZPjomRSpCSpopMegCGTHk+6QEpF0YeGa5vVpnh2AEpHkfuSyPTdVDPqYUC",
+	"M2w3LRhJM5kzfA/0xqYhXCcWQ5sdTdse7F0PhjELgIkbBy3Tx26C+myoXXc4lFkM41EfRr7hUHgCpGlK",
+	"DoaPzftvPTLGLA9oELNLzaNjCp4xC5Jjzzk5WtJsznZHg6G1gms72wh4CpcHsrzYs8+qvWcnT45fnB3D",
+	"M3VxXd1f49BQG/LaCK1e0rPltr1xb38wxOflkgm65L1x78FgOHiA5tUcjJJal5m/LmKGHAo4FOB+BLaZ",
+	"PgFsAQd7ZmHV5BIDW2TGC81KNSCvUWQoBF+3whCAKZByxs5zsq+1LRbNU698ZQGfaaR/+Nmuu6e0kxxg",
+	"ipVG6d9rHsr10wa/DaEgbG1h7PAdW8V3h3OgHG7INl9GQcS1Cg/f2Vl/EJCt0f9FTs1Jtndxg6qBdWMN",
+	"8pdbo8M3Kv7id9d7u4dnKm1xo3XejCPQOBZoNBzegnF/N2z7GgEigm6PdvUFJAlwPZt8BMcnHOBoYh/x",
+	"o94Lzs6BR/Y3P9I4I8I8NBpt81B4EABMyCacNj2JR4+AS1QtFrRcWe6MTtxQIb0wbNqz3PvWPNkxuNfK",
+	"qiOSanat8e5da53Xy+wcOFTkem4UAeSPQJkYW5+WgH9Vyx94cCIEteUF6TNj9cLodk+epv50jhQeSetT",
+	"gzCG63UZBABsltX4N4Jxo3smgitywS+ZGJBjms3JwizyBQNbMuX52JZEePs5ISn8e2yB4AzXolENJvPY",
+	"Va+kMMTUWAB/OXv5AoBhMrmwXSAC6i8gDoGO1f5D4+m6YyPeMbYk9sApB9JnlMhgIk6Z/c028LWWQ0uA",
+	"nVswuGwcEkou6HIASBsoMcDZEikUatiSI9yomCA/gysfKMrhCJ/Vkqktj8vryPZPmQvpHqEX6SUptSc9",
+	"46T5wwoNMbRWOpdMoVGDeQFyxYVaqyrgrb0POL8wFtYJOlip42RXUZZbQwv2zdKC61XH3rfo4XqNyX3A",
+	"ODfL8o5caArzyJlxsaZaoNPPKZ4/StAi9ziewB7gFZnT5ZIJ0j9j5SUrd8/M7iGH7WwWwO95frNW/NbZ",
+	"hqDvGI/ZagRHOlEREGAu0jLoSIFvGFpzXQmwQdU3DgT95RX+OrqBNUluWZTPq/GHB5sf8sdefSwNfsPA",
+	"6WN2/7Ygr706NXMrpQWJO2eFIvH1oW6ZlQHe80KWdeN2yTxmYoKn990CB73GsXhaj/G3S5QNKNQNhmiY",
+	"D/stE+OvZa/qDsXdkao91UGKSiodKzeEG1QQMoVjCRMi5FXioi2zkqm5O1fXVjON2xDnpA9RdfMTAKZS",
+	"FyZq1Pch8KpsVwTybikgOvFWyZcYGAVDE0IqYcA3Zsb5WsdPJsaB6r6S+eqTMUunHvOme3LsaDj6ZN+r",
+	"a+DWaI2A2oICtz94s8GblmU8MyLD3MKSjZjZWv1iWF4FaBVFI9clS1u73ox+LVh5AVDccy5yrALEUBfG",
+	"voCFJqIOhNmwKdaZCHZlv0fLkl9CyVAQ9irZklFjKGGMaFbKRXh+PWSOJ+KVH2PtfhXgbXuxoBiLgn1A",
+	"UFO944Amji6qDLMM1gfGVJcNux6MRmRtkZ19CVh0a0J0AfbBdt7dZ485rR0DF851pbpS60bgm3y3/H4X",
+	"x6Q7CExvfMZDwmO2V1pXQaQ14owtLW7UOTTPN7htyMgY68KZB8PHjzYW7G3WJHgi/i9qdbWBTjYYXhYC",
+	"8ncWAHw4HG01OnfQOjzyYKvReaAGeGYLFdQ6WfiTmHs1YgqI5KyUqhY4KtAvr8Ibe29vkjW2HR455QW4",
+	"7WjDuKIXZORrzopcNWo58HBZPBoQhHSjrYpOxO1SOMBOgOpMVy6Sl3hwhOIFE7pYxWR052C5O1tuQarv",
+	"O7b6ANvNVqE12rP9EZk1Gl990mbvby+/9idfjiHb3EXmRKB8gFEK4Y/G+Ino8Wnu4x7/tvfkxBYdeYiy",
+	"3svTp8enu/jeGwCFbHXRbxw9HunkRw/HJXWG/0QKXfJpBYHZTCqIjQYQf73R8MFwd/hwd//g9Wh/PByO",
+	"h8O/NyfaGdlNo5n9LoMcHUQH+RXPVlnBiDajan0cvxNd53oMDVTMOmfKpo3yRFle7Ok5NcyHBnvQWr/m",
+	"vNpXdIX1OQsp9LxYNXq1myN1L4sONfiSb4Mw/zrfHz2Awdxsq/jXnuB40yxrs+XsLdW1/0uornVeiS27",
+	"8uCFwanUkfT7ug/ap2r5oP0T8N3P5+I83vzQEwej9Ie27GrLJ7YCsqExb9GPMTfs9qjyqU0UscD1gRR5",
+	"jbh3Rfq2S9j4VRlCmyUu3efKJdScLtmAHAEGp55THdQgupOgoJzKNulLxTqd/HUrYeLqRQ6whRlQu6LR",
+	"j2+Y/hgdClB8T3u/Pet2nYhAAyeKOAqRb+im/S3HMf6L2RXC8R/Nq3t4dvLaQOYTczngWSXNvmdUBOiY",
+	"FsewWzlMnh4/O359jAXE5NXR6yffkv/869/4zWQiXEUxHL8AF6B7cmdAzGfx7DME/gdgFkUsZJ7DLnRl",
+	"XiRtYumlyURczakG87hBuxktCkO5NomO1cZwjqnFeoXP1e8NIfmiEgHW5/PIhKgF/uvJBrsH/y3Ww10D",
+	"pH+YGx9rbhj6ubsEczXZVwHeUdTY+NpwNWRDIgh3Y3K1FkgHSqU9NomAGGrJEjJH0JsAT6aBekP6gHoz",
+	"Jl3Um8MA5GZM1mDcJISqiahxbgJAm0MLyzJuHSdh4Wxsw2EMxyYh/hgKwG9tg84Q7KkwllgABx2ijXSn",
+	"w/IBeeEKleEta6PCbQSRX1JixQBQ1gTsGJxlszT6oEsaYGyGcCxYZDb4lQo/DNWZ/xCoayOEV8hBjk48",
+	"q6znoj23ubdYAjbsFZLgLoBMNOkFdDUtGVlwZXR4gq3SeNpkHPZrIv5E0hrQC9GL3DcQvch25iDIhZ4z",
+	"XnrYpD4TWbmCRt82tJiFOjr/7vhHOL6pVjPjDoIcIM9nssxVXXbQ6Jmqu28PsfzGBvSmDI5uNJYE5l5s",
+	"E5I9BxgSSBbN0C6JbeE19/reJyqIg5Gz4yAzWeIhspCZfXP6zB3aiRhzQYsbrMQhmFn3moB14EVZRx86",
+	"fOxhDRPhYUOWekBi6aYGDxy9OnFCBrrpsJHC7AJKmsQBRdnTCKA/gc00oYUUxlVzJ7H7k9kLKZdTmr1L",
+	"yLLkl9BvhE1Au4XMaOGObIeElQuU9g9Gox1SicJcqLfZIVsdPXv28ofzV6cn3x+9Pv4ztAsMyA8tGN0Z",
+	"5QUe1DTBrgHcCOwormWcl4Y2Q8YtZQcsaDsoDs2iQI/GBeUinjSPA+f0fqn89+04PdF0+OeXxMdt5dyX",
+	"JYbRd4I2Gaj0CUnxj5TKr2m1nTl7p7YLbP+dT6ncqxXOnZTR7TViYQsYb/TSKlbCaRaNknCbwS8g+18p",
+	"FpaHGZG5kDmbiH59coYsLSYy1mCH2MNje3Bb0APFNbFZGgTqBlMSlwOa0yYCw+0qARR/FLtyaSSR+z3o",
+	"vuNgdcKx4fZUDiE188bcgi6XXFxssrI+i3m1jpkbW/TbMqF80VfE2HMGPtVIH25TI5QbUGznlMjb62jd",
+	"XbEeK+z0DcyZeKViq3tffUCY4TfUUxNDe9jUXeNm/v9FS02nrDqgxx8619anqk9r3FUwvKCpA9xc31r9",
+	"ujZxjOTi1sIPDv13AAopUmhqxCZCOfznX/9Od8a2BBqAggGMxtq8NVqLsX8Tomw7CtfrM9RtlIoPTDJH",
+	"EBBAK8yqYsaLBVYuhmg7P93x3Na37QbQTUArd0wgroEb+8xJxPWwI+vK432Zdss3+W/n2lMPJd7h3Q2s",
+	"u06l+EwaupbREmOmW9x6iOk0JgA4t4WHZetEErjHFccX8gJdwA5D4vu7DHnHgl8Hbrq+Sv5g3dz+m5sp",
+	"cIZ3J5dks51hRDbTmosL141DNautjZApI/nNz7Dhv5ghsZ1Yai/Cf3fDzt0JbEl1FkE2eoIAPnW4WjcR",
+	"6ZKmF5jYPgv/CggfWXAwBSk3OENYYYjLH3ROjs3PRnxlBaOlImkTmS89DOUahGTwGCBAYsMKbDxcbSKU",
+	"LyO3Pa6bznkvEag6mumL4oB+Ivb49DGgW1FLtzIjfjUuJdSd+/tHk0QnaQbr8omtjA9r07O9qG1w8raT",
+	"+wFdefZNH9OY1+ayeANAMKFfpAvAde2FLQC/Jz/9j67DX6zrUEvI+HwK7rVKa33mzvWnKUKhOcn1zNpm",
+	"RORljwyE1XLunu7hA6htJ6KPkHWKsOs5rZS2J+K4anTUxA18XOhEtMp8x+ZXKP5s4YImYsr0FWOCpHDc",
+	"ggVchzMdUn/swdiMeyeeaIGl+L0o6da5GFup5T/aFn9bzO2bTTGKbG1RLgglmgN6isjl1ccxOOCR7tb4",
+	"rHE2f07feRa3yV2LLFmVkLLAYN9dz42YiL6+kiS93E9SuI3qqmRqB/rB0jVHWaQOhGbsUdXI1ChcWOmE",
+	"VEsjWL5w8JZdRoYpt/jYxp5+s9wcORfkF061fooAXU0uf/B2m7dhR0NFfa+NJ/xRjK3tERJxfj5eQKDO",
+	"V4Kdex/ZPJdadd2AY2lqaimK1YAc1Wj1NSyAIo2SirF1xgn3fYttjnzN1OeIDY0+D46LWUEH5uJ1G0L1",
+	"W8PnD2ZoZ/6ZyI1S8yt3Rxs2wNIGWglRtH96a0gBEvnRlnFfawC3JE6PuBqhBhzneG9vf/TFYDgYDvbH",
+	"Xw6/HAKZ2aF5LM9meanxt9wFn+6N90sj1DSDwLnt+Q3ArB1WMbGnpFv8XgvhBi37UNCFNLozIHjEmxpP",
+	"hD0zkTokcocbDJ4y0fNSVhd1nR8cnCiLIjhl8R4xP7CSKHoF5Ui6Wa4Kj7jz0q1MgQ92qwqT20/i6756",
+	"QKCuEqfOymBFQqhjBZNFyBHuIwRSAF6zO38dzQG7GxbzobsVP8qqhOPSzwLsKQRkbiU4AYwvryGvjURF",
+	"TFsP6deC2JsIOMvFFYDZGvUGNEoTyy+pIWmlsM4UoLqYJXdPGWtQabpYphPRrwS/9jh9tuveRkYsBqB7",
+	"zFtcKekbGwyLIy3k/rfPj57snn17NHr4iMjZREx67+tB3gzed759M3hv5nYz6dmySvKOrVheLwW+eDdn",
+	"mcwBl7bUdnwTEShBj//vSg+NiVgbhwlRS5oZk9VIf3AN0R+kFlw/d9YnhFx4UUwE4HXvDMiRWJHR9TUW",
+	"VwMM8qGhD+wJY4ViqL0QLr2PWOkPwJC0Rs3PxpUsdw5J6s5jSSfCB56b6bL01GzT7hFCPkpBDkaP9x4O",
+	"H5hvYKM2y62xSklGlwNyantZLV611BMxk/YYauIUHHlz+kzhmbdTRiBHbMHHV9B7ZuOc2pU+Jr4aslkE",
+	"ORFWwjFF+uwacJe5cDWXUMTksSm3KofcaXBXV07HZV5Q2iWvRHB6KtZFRc6iVfZAz76sNDgU6d7lfpoQ",
+	"o/aY0IAvn08EFMZOV43MgTWxgJBsLRbKInWLKAoK+6k/WdT2xy/QL3KwMraoSl6JQZAQWF8RndY1/io8",
+	"6qD5XSt8AEa8Wzq77lCFnUZx9EREq6PJ5uLoQ18M7QGtG0fGirxxmnNIA93CvJu3N/8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

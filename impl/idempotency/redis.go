@@ -41,17 +41,22 @@ func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	r.l.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
-// redisRecord is what is stored under a key: the request's fingerprint and, once done, its answer.
+// redisRecord is what is stored under a key: the request's fingerprint and, once done, its answer;
+// until then the deadline of the claim (Unix milliseconds), after which its outcome is unknown.
 type redisRecord struct {
 	Fingerprint string    `json:"fp"`
 	Response    *Response `json:"res,omitempty"`
+	Deadline    int64     `json:"dl,omitempty"`
 }
 
-// Acquire implements Store: SET NX claims the key atomically across instances.
-func (r *Redis) Acquire(ctx context.Context, key, fingerprint string, lockTTL time.Duration) (*Response, error) {
-	claim, _ := json.Marshal(redisRecord{Fingerprint: fingerprint})
+// Acquire implements Store: SET NX claims the key atomically across instances. The claim is kept
+// ttl, like an answer, so that a claim whose instance died is seen as outcome unknown, never as a
+// free key; its deadline is compared with this instance's clock (instances are assumed to agree
+// within a fraction of lockTTL).
+func (r *Redis) Acquire(ctx context.Context, key, fingerprint string, lockTTL, ttl time.Duration) (*Response, error) {
+	claim, _ := json.Marshal(redisRecord{Fingerprint: fingerprint, Deadline: time.Now().Add(lockTTL).UnixMilli()})
 	for range 3 {
-		ok, err := r.client.SetNX(ctx, r.prefix+key, claim, lockTTL).Result()
+		ok, err := r.client.SetNX(ctx, r.prefix+key, claim, ttl).Result()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
@@ -72,8 +77,10 @@ func (r *Redis) Acquire(ctx context.Context, key, fingerprint string, lockTTL ti
 		switch {
 		case rec.Fingerprint != fingerprint:
 			return nil, ErrMismatch
-		case rec.Response == nil:
+		case rec.Response == nil && time.Now().UnixMilli() < rec.Deadline:
 			return nil, ErrInFlight
+		case rec.Response == nil:
+			return nil, ErrOutcomeUnknown
 		default:
 			return rec.Response, nil
 		}

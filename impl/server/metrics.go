@@ -56,26 +56,51 @@ func newMetrics() *metrics {
 func (m *metrics) instrument(provider string, next http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		start := time.Now()
+		markProviderCall(r.Context())
 		res, err := next.RoundTrip(r)
 		m.providerTime.WithLabelValues(provider).Observe(time.Since(start).Seconds())
 		status := "error"
 		if err == nil {
-			status = strconv.Itoa(res.StatusCode)
+			status = statusLabel(res.StatusCode)
 		}
-		m.providerCalls.WithLabelValues(provider, r.Method, status).Inc()
+		m.providerCalls.WithLabelValues(provider, methodLabel(r.Method), status).Inc()
 		return res, err
 	})
+}
+
+// statusClientClosed is the status logged and counted for a request whose caller went away before
+// the answer: 499, as nginx names it.
+const statusClientClosed = 499
+
+// methodLabel bounds the method label: any method outside the standard ones is "other", so
+// requests with made-up methods cannot grow the metrics without bound.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// statusLabel bounds the status label to the three-digit codes HTTP has.
+func statusLabel(status int) string {
+	if status < 100 || status > 999 {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// observe logs one line per request and records its metrics. Routes are the registered patterns,
-// so the label values stay few whatever ids callers send.
+// observe logs one line per request and records its metrics. Routes are the registered patterns
+// and methods one of a fixed set, so the label values stay few whatever callers send.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		callerCtx := c.Request().Context()
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -85,21 +110,32 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Response().Status
+		answered := status
+		if callerCtx.Err() != nil {
+			// The caller went away before the answer (nginx's 499): it did not get the answer the
+			// handler made, which is logged beside it (a create may still have made its link).
+			status = statusClientClosed
+		}
 		elapsed := time.Since(start)
-		s.metrics.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
-		s.metrics.latency.WithLabelValues(c.Request().Method, route).Observe(elapsed.Seconds())
+		method := methodLabel(c.Request().Method)
+		s.metrics.requests.WithLabelValues(method, route, statusLabel(status)).Inc()
+		s.metrics.latency.WithLabelValues(method, route).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelWarn
 		}
-		s.log.LogAttrs(c.Request().Context(), level, "request",
+		attrs := []slog.Attr{
 			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			slog.String("method", c.Request().Method),
 			slog.String("route", route),
 			slog.String("path", c.Request().URL.Path),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		)
+		}
+		if status != answered {
+			attrs = append(attrs, slog.Int("answer_status", answered))
+		}
+		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
 		return nil
 	}
 }

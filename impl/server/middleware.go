@@ -3,12 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 
@@ -79,9 +79,8 @@ func (s *Server) validateUnified(spec *validation.Spec) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			restore()
-			if r.Context().Err() != nil {
-				return nil // the caller went away: nobody reads the answer
-			}
+			// Written even when the caller went away: under an Idempotency-Key this answer is the
+			// one stored and replayed.
 			for k, v := range rec.header {
 				w.Header()[k] = v
 			}
@@ -144,8 +143,7 @@ func (r *recorder) WriteHeader(status int) {
 
 // idempotent runs POSTs that carry an Idempotency-Key once per key: a repeat with the same request
 // gets the stored answer (Idempotent-Replayed: true), a repeat with another request a 409, and
-// concurrent repeats wait for the first. Keys are scoped to the caller's API key. Provider outages
-// (5xx) are not stored, so a retry with the same key runs again.
+// concurrent repeats wait for the first. Keys are scoped to the caller's API key.
 func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -157,51 +155,111 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		caller, _ := c.Get(string(callerKey)).(string)
-		scope := idempotency.Fingerprint("key", caller, []byte(key))
-		fp := idempotency.Fingerprint(r.Method, r.URL.Path, body)
-		res, replayed, err := s.guard.Do(r.Context(), scope, fp, func() (idempotency.Response, bool) {
-			rec := &recorder{header: c.Response().Header().Clone()}
-			w := c.Response().Writer
-			defer func() {
-				c.Response().Writer = w
-				c.Response().Committed = false
-			}()
-			c.Response().Writer = rec
-			if err := next(c); err != nil {
-				c.Error(err)
-			}
-			return idempotency.Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, rec.status < 500
-		})
-		switch {
-		case errors.Is(err, idempotency.ErrNotSaved):
-			// The request ran: answer it, but a retry with the key will run it again.
-			s.log.ErrorContext(r.Context(), "idempotency answer not stored", "error", err.Error())
-		case errors.Is(err, idempotency.ErrMismatch):
-			return err
-		case err != nil && r.Context().Err() != nil:
-			return nil // the caller went away while waiting for the key's first request
-		case err != nil && s.cfg.IdempotencyFailOpen && !errors.Is(err, context.Canceled):
-			s.log.ErrorContext(r.Context(), "idempotency store failed; serving without the guarantee", "error", err.Error())
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			return next(c)
-		case err != nil:
-			s.log.ErrorContext(r.Context(), "idempotency store failed; refusing the request", "error", err.Error())
-			return idempotency.ErrUnavailable
+		return s.guarded(c, key, body, next)
+	}
+}
+
+// guarded runs next once per Idempotency-Key and answers with its stored answer.
+//
+// What is stored is what a retry must see again: the answer of a request that reached a provider,
+// whatever its status below 500 (as Stripe does). Not stored, so that a retry with the same key
+// runs again: 4xx answers given before any provider call (a caller that fixes its body and retries
+// must not get idempotency_conflict), 5xx answers (the provider was down), and no answer at all.
+// The request runs on the context bounded gave it, which the caller cannot cancel: a provider call
+// that started finishes and its answer is stored even if the caller has gone.
+func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.HandlerFunc) error {
+	r := c.Request()
+	caller, _ := c.Get(string(callerKey)).(string)
+	scope := idempotency.Fingerprint("key", caller, []byte(key))
+	fp := idempotency.Fingerprint(r.Method, r.URL.Path, body)
+	callerCtx := callerContext(c)
+	res, replayed, err := s.guard.Do(callerCtx, scope, fp, func() (idempotency.Response, bool) {
+		calls := &providerCalls{}
+		rec := &recorder{header: c.Response().Header().Clone()}
+		w := c.Response().Writer
+		defer func() {
+			c.Response().Writer = w
+			c.Response().Committed = false
+			c.SetRequest(r)
+		}()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), providerCallsKey{}, calls)))
+		c.Response().Writer = rec
+		if err := next(c); err != nil {
+			c.Error(err)
 		}
-		h := c.Response().Header()
-		for k, v := range res.Header {
-			if k != echo.HeaderXRequestID {
-				h[k] = v
-			}
-		}
-		if replayed {
-			s.metrics.replays.Inc()
-			h.Set("Idempotent-Replayed", "true")
-		}
-		c.Response().WriteHeader(res.Status)
-		_, err = c.Response().Write(res.Body)
+		keep := rec.status >= 100 && rec.status < 500 && (rec.status < 400 || calls.made.Load())
+		return idempotency.Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, keep
+	})
+	switch {
+	case errors.Is(err, idempotency.ErrNotSaved):
+		// The request ran: answer it; the Guard keeps the answer, replays it on this instance and
+		// stores it as soon as the store takes it.
+		s.log.WarnContext(r.Context(), "idempotency answer not stored yet; retrying in the background", "error", err.Error())
+	case errors.Is(err, idempotency.ErrMismatch), errors.Is(err, idempotency.ErrInFlight), errors.Is(err, idempotency.ErrOutcomeUnknown):
 		return err
+	case err != nil && callerCtx.Err() != nil:
+		return nil // the caller went away while waiting for the key's first request
+	case err != nil && s.cfg.IdempotencyFailOpen && !errors.Is(err, context.Canceled):
+		s.log.ErrorContext(r.Context(), "idempotency store failed; serving without the guarantee", "error", err.Error())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return next(c)
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "idempotency store failed; refusing the request", "error", err.Error())
+		return idempotency.ErrUnavailable
+	}
+	h := c.Response().Header()
+	for k, v := range res.Header {
+		if k != echo.HeaderXRequestID {
+			h[k] = v
+		}
+	}
+	if replayed {
+		s.metrics.replays.Inc()
+		h.Set("Idempotent-Replayed", "true")
+	}
+	c.Response().WriteHeader(res.Status)
+	_, err = c.Response().Write(res.Body)
+	return err
+}
+
+// providerCalls records whether a request called a provider (the provider transports mark it).
+type providerCalls struct{ made atomic.Bool }
+
+type providerCallsKey struct{}
+
+func markProviderCall(ctx context.Context) {
+	if p, ok := ctx.Value(providerCallsKey{}).(*providerCalls); ok {
+		p.made.Store(true)
+	}
+}
+
+// callerCtxEchoKey holds, in the echo context, the request's context as the caller gave it: done when
+// the caller goes away, unlike the context bounded hands on.
+const callerCtxEchoKey = "paylinks.callerCtx"
+
+func callerContext(c echo.Context) context.Context {
+	if ctx, ok := c.Get(callerCtxEchoKey).(context.Context); ok {
+		return ctx
+	}
+	return c.Request().Context()
+}
+
+// bounded gives every API request a deadline of requestBudget. A request that may change something
+// at a provider (any method but GET and HEAD) runs on a context the caller cannot cancel: once
+// started, its provider calls finish within their own timeouts and their outcome is logged, and
+// stored under its Idempotency-Key, even if the caller has gone.
+func (s *Server) bounded(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.Set(callerCtxEchoKey, r.Context())
+		ctx := r.Context()
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			ctx = context.WithoutCancel(ctx)
+		}
+		ctx, cancel := context.WithTimeout(ctx, s.requestBudget)
+		defer cancel()
+		c.SetRequest(r.WithContext(ctx))
+		return next(c)
 	}
 }
 
@@ -225,5 +283,3 @@ func noteViolations(ctx context.Context, vs []validation.Violation) {
 		n.mu.Unlock()
 	}
 }
-
-var _ = json.Marshal

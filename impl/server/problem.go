@@ -47,9 +47,13 @@ func problemFor(err error) api.Problem {
 		}
 	case errors.Is(err, idempotency.ErrMismatch):
 		p = problem(http.StatusConflict, api.ProblemCodeIdempotencyConflict, "Idempotency key reused", "This Idempotency-Key was used with a different request; use a new key for a new request.")
+	case errors.Is(err, idempotency.ErrInFlight):
+		p = problem(http.StatusConflict, api.ProblemCodeIdempotencyInProgress, "Idempotency key in use", "The first request with this Idempotency-Key is still running; retry after Retry-After seconds to get its answer.")
+	case errors.Is(err, idempotency.ErrOutcomeUnknown):
+		p = problem(http.StatusConflict, api.ProblemCodeIdempotencyOutcomeUnknown, "Outcome not known yet", "The first request with this Idempotency-Key ran, but its answer has not been stored yet (the idempotency store was unreachable, or the instance that ran it stopped); it may have had its effect, so it is not run again. Retry after Retry-After seconds; if this persists, check whether the link was made before using a new key.")
 	case errors.Is(err, idempotency.ErrUnavailable):
 		p = problem(http.StatusServiceUnavailable, api.ProblemCodeIdempotencyUnavailable, "Idempotency store unavailable", "Requests with an Idempotency-Key cannot be processed safely right now; retry later.")
-	case errors.Is(err, errUnauthorized):
+	case errors.Is(err, errUnauthorized), errors.Is(err, errMetricsKey):
 		p = problem(http.StatusUnauthorized, api.ProblemCodeUnauthorized, "Unauthorized", err.Error())
 	case errors.As(err, &pe):
 		p = fromProvider(pe)
@@ -170,8 +174,13 @@ func writeProblem(w http.ResponseWriter, requestID string, err error) api.Proble
 		h.Set("WWW-Authenticate", `Bearer realm="paylinks"`)
 	}
 	var pe *paylink.ProviderError
-	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+	switch {
+	case errors.As(err, &pe) && pe.RetryAfter > 0:
 		h.Set("Retry-After", strconv.Itoa(int(pe.RetryAfter.Seconds())))
+	case p.Code == api.ProblemCodeIdempotencyInProgress:
+		h.Set("Retry-After", "1")
+	case p.Code == api.ProblemCodeIdempotencyOutcomeUnknown:
+		h.Set("Retry-After", "30")
 	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)

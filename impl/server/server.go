@@ -86,10 +86,19 @@ type Config struct {
 	// IdempotencyFailOpen serves requests with an Idempotency-Key without the guarantee when the
 	// store is down (logged); the default refuses them with 503.
 	IdempotencyFailOpen bool
-	CursorKey           []byte
-	SandboxSeed         uint64
-	ShutdownTimeout     time.Duration
-	Logger              *slog.Logger
+	// IdempotencyMemoryBytes bounds the in-memory idempotency store (default 64 MiB).
+	IdempotencyMemoryBytes int64
+	CursorKey              []byte
+	SandboxSeed            uint64
+	ShutdownTimeout        time.Duration
+	// DrainGrace is how long, once Serve's context is done, /readyz answers 503 while requests are
+	// still served, so that a load balancer stops sending new ones before the listener closes.
+	DrainGrace time.Duration
+	// MetricsKey, when set, is the bearer token GET /metrics requires.
+	MetricsKey string
+	// MetricsAddr, when set, serves /metrics on a listener of its own instead of on Addr.
+	MetricsAddr string
+	Logger      *slog.Logger
 	// Kits are the providers this server knows; nil means kits.All (all built in).
 	Kits []kits.Kit
 	// Events configures link events (store, polling, delivery).
@@ -104,6 +113,8 @@ type Config struct {
 
 	// transport replaces the connection pool to live providers (benchmarks without a network).
 	transport http.RoundTripper
+	// idempotencyLockTTL and idempotencyWait replace the derived ones (tests).
+	idempotencyLockTTL, idempotencyWait time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -131,6 +142,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.DrainGrace < 0 {
+		c.DrainGrace = 0
 	}
 	if c.Logger == nil {
 		c.Logger = NewLogger(os.Stderr, slog.LevelInfo)
@@ -165,6 +179,10 @@ type Server struct {
 	ownTracer  *telemetry.Provider // the tracer provider Close stops, if the server made it
 	// unifiedOps are the unified API's operationIds by Echo route ("GET /v1/payment-links/:id").
 	unifiedOps map[string]string
+	// requestBudget bounds one API request; writeTimeout, the server's, covers a request that
+	// waits for another with its Idempotency-Key and then runs.
+	requestBudget, writeTimeout time.Duration
+	metricsAddr                 atomic.Pointer[string]
 	// SandboxMode is true when every provider runs on its sandbox and no API keys are configured:
 	// DemoAPIKey is then accepted.
 	SandboxMode bool
@@ -199,16 +217,12 @@ func New(cfg Config) (_ *Server, err error) {
 		cfg.Idempotency = r
 	}
 	if cfg.Idempotency == nil {
-		cfg.Idempotency = idempotency.NewMemory()
+		cfg.Idempotency = idempotency.NewMemorySized(cfg.IdempotencyMemoryBytes)
+	}
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr == cfg.Addr {
+		return nil, errors.New("the metrics address must differ from the API address")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, providers: map[string]*provider{}, metrics: newMetrics()}
-	// A key stays claimed while its request may still be running: longer than any provider call
-	// (a close may make two), so a retry cannot run it a second time.
-	lockTTL := cfg.ProviderTimeout
-	for _, pc := range cfg.Providers {
-		lockTTL = max(lockTTL, pc.Timeout)
-	}
-	s.guard = &idempotency.Guard{Store: cfg.Idempotency, LockTTL: 3*lockTTL + 30*time.Second}
 	for _, k := range cfg.APIKeys {
 		if k = strings.TrimSpace(k); k != "" {
 			s.keys = append(s.keys, apiKey{key: []byte(k), caller: callerID(k)})
@@ -262,6 +276,7 @@ func New(cfg Config) (_ *Server, err error) {
 		s.SandboxMode = true
 		s.keys = []apiKey{{key: []byte(DemoAPIKey), caller: callerID(DemoAPIKey)}}
 	}
+	s.budget()
 	opts := []paylink.ClientOption{}
 	if len(cfg.CursorKey) > 0 {
 		opts = append(opts, paylink.WithCursorKey(cfg.CursorKey))
@@ -287,6 +302,29 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// budget derives the time limits from the providers' timeouts (each one covers a call with its
+// retries). An API request may make two provider calls (a close reads the link first) and gets
+// requestBudget for them. A request with an Idempotency-Key may first wait, up to requestBudget,
+// for another with its key, then run: the server's write timeout covers both, so a caller never
+// loses an answer that was made. The key's claim lasts well beyond a run, so it never lapses
+// while its request may still be running.
+func (s *Server) budget() {
+	call := s.cfg.ProviderTimeout
+	for _, p := range s.providers {
+		call = max(call, p.http.Timeout)
+	}
+	s.requestBudget = 2*call + 5*time.Second
+	lockTTL, wait := s.requestBudget+30*time.Second, s.requestBudget
+	if s.cfg.idempotencyLockTTL > 0 {
+		lockTTL = s.cfg.idempotencyLockTTL
+	}
+	if s.cfg.idempotencyWait > 0 {
+		wait = s.cfg.idempotencyWait
+	}
+	s.guard = &idempotency.Guard{Store: s.cfg.Idempotency, LockTTL: lockTTL, MaxWait: wait}
+	s.writeTimeout = wait + s.requestBudget + 10*time.Second
 }
 
 // wire builds one provider: its spec validator, its HTTP client (validating, retrying, measured),
@@ -372,7 +410,9 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+	if s.cfg.MetricsAddr == "" {
+		e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
+	}
 	if err := s.docs(e); err != nil {
 		return err
 	}
@@ -390,7 +430,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 		return err
 	}
 	// Idempotency wraps validation, so what is stored is the answer that was validated and sent.
-	v1 := e.Group("/v1", limit, s.authenticate, s.idempotent, s.validateUnified(spec))
+	v1 := e.Group("/v1", limit, s.authenticate, s.bounded, s.idempotent, s.validateUnified(spec))
 	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes(), events: s.events, inbound: s.inbound, log: s.log}, nil))
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	// The event stream replaces its generated route: it is validated by its handler and its answer
@@ -401,7 +441,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	e.POST("/webhooks/:provider", s.receiveWebhook)
 	e.POST("/webhooks/:provider/:kind", s.receiveWebhook)
 
-	pass := e.Group("/providers", limit, s.authenticate)
+	pass := e.Group("/providers", limit, s.authenticate, s.bounded)
 	pass.Any("/:provider/*", s.passthrough)
 
 	if len(sims) > 0 {
@@ -470,19 +510,36 @@ func (s *Server) Simulator(name string) (sandbox.Simulator, bool) {
 	return p.sim, true
 }
 
-// Serve answers requests on the listener until ctx is done, then stops taking new requests and
-// drains the ones in flight (up to ShutdownTimeout).
+// Serve answers requests on the listener until ctx is done, then drains: /readyz answers 503 for
+// DrainGrace while requests are still served (without keep-alive, so clients reconnect
+// elsewhere), then the listener closes and the requests in flight finish (up to ShutdownTimeout).
+// With MetricsAddr set, /metrics is served on a listener of its own meanwhile.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      s.cfg.ProviderTimeout*2 + 10*time.Second,
+		WriteTimeout:      s.writeTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	defer s.Close()
+	var ms *http.Server
+	if s.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		addr := mln.Addr().String()
+		s.metricsAddr.Store(&addr)
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metricsHandler())
+		ms = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		go func() { _ = ms.Serve(mln) }()
+		defer ms.Close() // after a graceful Shutdown, a no-op
+	}
 	s.logStart(ln.Addr().String())
 	s.events.Start()
 	if s.cfg.Inbound.Register {
@@ -498,6 +555,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.ready.Store(false)
+	if s.cfg.DrainGrace > 0 {
+		s.log.Info("draining: /readyz answers 503 while requests are still served", "grace", s.cfg.DrainGrace.String())
+		hs.SetKeepAlivesEnabled(false)
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(s.cfg.DrainGrace):
+		}
+	}
 	s.log.Info("shutting down: draining requests in flight", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -507,11 +573,46 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if serr := s.events.Stop(sctx); serr != nil {
 		s.log.Warn("events: stopped before the work in flight finished; its leases are given back", "error", serr.Error())
 	}
+	if ms != nil {
+		_ = ms.Shutdown(sctx)
+	}
+	if gerr := s.guard.Close(sctx); gerr != nil {
+		s.log.Error("idempotency records could not be written before stopping: their keys stay 'outcome unknown' until they expire", "error", gerr.Error())
+	}
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	s.log.Info("stopped")
 	return nil
+}
+
+// MetricsAddr returns the address /metrics is served on when MetricsAddr is set, once Serve has
+// started ("" before).
+func (s *Server) MetricsAddr() string {
+	if a := s.metricsAddr.Load(); a != nil {
+		return *a
+	}
+	return ""
+}
+
+// errMetricsKey is a request to /metrics without the metrics key.
+var errMetricsKey = errors.New("the metrics key is required: send Authorization: Bearer <PAYLINKS_METRICS_KEY>")
+
+// metricsHandler serves the Prometheus metrics, behind MetricsKey when one is set.
+func (s *Server) metricsHandler() http.Handler {
+	h := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+	if s.cfg.MetricsKey == "" {
+		return h
+	}
+	want := []byte(s.cfg.MetricsKey)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, _ := bearer(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare([]byte(token), want) != 1 {
+			writeProblem(w, w.Header().Get(echo.HeaderXRequestID), errMetricsKey)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) logStart(addr string) {
@@ -656,8 +757,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	if c.Request().Context().Err() != nil {
-		// The caller went away (or gave up): nobody reads an answer, and it is no server error.
+	if callerContext(c).Err() != nil && errors.Is(err, context.Canceled) {
+		// The caller went away and its request was cut short: nobody reads an answer, and it is no
+		// server error. (A request that runs on after its caller left still gets its answer
+		// written: under an Idempotency-Key it is the one stored.)
 		s.log.InfoContext(c.Request().Context(), "caller went away before the answer", "path", c.Request().URL.Path)
 		return
 	}

@@ -1,0 +1,190 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/paylinks/paylinks/impl/idempotency"
+	"github.com/paylinks/paylinks/impl/internal/redistest"
+)
+
+// mkpCreates is a MijnKlantportaal whose creates take delay to answer, each with a link of its
+// own (plk_1, plk_2, …); before answers, when set, runs as the link is made.
+type mkpCreates struct {
+	*upstream
+	creates atomic.Int64
+}
+
+func newMKPCreates(t *testing.T, delay time.Duration, before func(n int64)) *mkpCreates {
+	m := &mkpCreates{}
+	m.upstream = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			answer(404, "application/json", `{"message":"No Payment Link can be found for the given ID"}`)(w, r)
+			return
+		}
+		n := m.creates.Add(1)
+		if before != nil {
+			before(n)
+		}
+		time.Sleep(delay) // the provider is slow, whatever the caller does
+		link := strings.ReplaceAll(mkpLink, "plk_1", fmt.Sprint("plk_", n))
+		answer(201, "application/json", link)(w, r)
+	})
+	return m
+}
+
+const keyedCreate = `{"provider":"mijnklantportaal","description":"Contribution costs","amount":{"currency":"EUR","value":"12.95"}}`
+
+// TestCallerTimeoutDoesNotPoisonItsKey gives up on a keyed create while the provider is still
+// making the link: the create must finish anyway, and a retry with the key must get that link,
+// not a 500 and not a second link. With the in-memory store and with Redis.
+func TestCallerTimeoutDoesNotPoisonItsKey(t *testing.T) {
+	t.Parallel()
+	stores := map[string]func(t *testing.T) string{
+		"memory": func(*testing.T) string { return "" },
+		"redis":  func(t *testing.T) string { return redistest.Start(t).URL },
+	}
+	for name, redisURL := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			up := newMKPCreates(t, 300*time.Millisecond, nil)
+			ts := start(t, Config{APIKeys: []string{"key"}, RedisURL: redisURL(t), Providers: map[string]ProviderConfig{
+				"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
+			}})
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/v1/payment-links", strings.NewReader(keyedCreate))
+			req.Header.Set("Authorization", "Bearer key")
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "order-42")
+			if res, err := http.DefaultClient.Do(req); err == nil {
+				res.Body.Close()
+				t.Fatalf("the caller got %d before giving up", res.StatusCode)
+			}
+			// The retry waits for the first request's answer if it is still running.
+			status, h, body := ts.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, map[string]string{"Idempotency-Key": "order-42"})
+			if status != 201 || !strings.Contains(body, `"providerLinkId":"plk_1"`) {
+				t.Fatalf("retry: %d %s, want 201 with the link made for the first request", status, body)
+			}
+			if h.Get("Idempotent-Replayed") != "true" {
+				t.Errorf("retry not marked as a replay: %v", h)
+			}
+			if n := up.creates.Load(); n != 1 {
+				t.Errorf("%d creates at the provider, want 1", n)
+			}
+		})
+	}
+}
+
+// TestRedisLostBetweenCallAndSave cuts the first instance off Redis while the provider makes the
+// link. One key must never make two creates: the other instance's retries get 409 with
+// Retry-After (in progress, then outcome unknown) within its write timeout instead of creating
+// again, and the link once the first instance has stored its answer.
+func TestRedisLostBetweenCallAndSave(t *testing.T) {
+	t.Parallel()
+	rd := redistest.Start(t)
+	proxy := rd.Proxy(t)
+	up := newMKPCreates(t, 0, func(n int64) {
+		if n == 1 {
+			proxy.Cut()
+		}
+	})
+	cfg := func(redisURL string) Config {
+		return Config{APIKeys: []string{"key"}, RedisURL: redisURL, Providers: map[string]ProviderConfig{
+			"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
+		}, idempotencyLockTTL: 3 * time.Second, idempotencyWait: 200 * time.Millisecond}
+	}
+	first, other := start(t, cfg(proxy.URL)), start(t, cfg(rd.URL))
+	key := map[string]string{"Idempotency-Key": "order-43"}
+
+	status, _, body := first.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, key)
+	if status != 201 || !strings.Contains(body, `"providerLinkId":"plk_1"`) {
+		t.Fatalf("first request: %d %s, want the link although Redis went away", status, body)
+	}
+	if !strings.Contains(first.logs.String(), "idempotency answer not stored yet") {
+		t.Error("the failed save was not logged")
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	retry := func(ts *testServer) (int, http.Header, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", ts.URL+"/v1/payment-links", strings.NewReader(keyedCreate))
+		req.Header.Set("Authorization", "Bearer key")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key["Idempotency-Key"])
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("retry got no answer: %v", err)
+		}
+		defer res.Body.Close()
+		raw := make([]byte, 64<<10)
+		n, _ := res.Body.Read(raw)
+		return res.StatusCode, res.Header, problemOf(t, res.Header, string(raw[:n]))
+	}
+	for _, want := range []string{"idempotency_in_progress", "idempotency_outcome_unknown"} {
+		if want == "idempotency_outcome_unknown" {
+			time.Sleep(3 * time.Second) // the claim's deadline passes
+		}
+		status, h, p := retry(other)
+		if status != 409 || p["code"] != want || h.Get("Retry-After") == "" {
+			t.Errorf("retry on the other instance: %d %v %v, want 409 %s with Retry-After", status, p["code"], h.Get("Retry-After"), want)
+		}
+	}
+	// The first instance still has the answer: it replays it although Redis is unreachable.
+	if s, h, b := first.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, key); s != 201 || !strings.Contains(b, "plk_1") || h.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry on the first instance while cut off: %d %s", s, b)
+	}
+	proxy.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for first.guard.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s, _, b := other.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, key); s != 201 || !strings.Contains(b, `"providerLinkId":"plk_1"`) {
+		t.Errorf("retry on the other instance once Redis is back: %d %s, want the first link", s, b)
+	}
+	if n := up.creates.Load(); n != 1 {
+		t.Errorf("%d creates at the provider for one key, want 1", n)
+	}
+}
+
+// TestRefusedRequestsAreNotKept sends keyed requests refused before any provider call: their
+// answers are not kept, so they cost the store nothing and a caller that fixes its request can
+// retry with the same key. A refusal by the provider itself is kept.
+func TestRefusedRequestsAreNotKept(t *testing.T) {
+	t.Parallel()
+	store := idempotency.NewMemory()
+	ts := start(t, Config{Idempotency: store})
+	for i := range 200 {
+		body := `{"provider":"mijnklantportaal","description":"x","amount":{"currency":"USD","value":"1.00"}}`
+		if i%2 == 1 {
+			body = `{"provider":"mijnklantportaal","colour":"red"}`
+		}
+		if s, _, b := ts.raw(t, "POST", "/v1/payment-links", DemoAPIKey, body, map[string]string{"Idempotency-Key": fmt.Sprint("fresh-", i)}); s != 422 {
+			t.Fatalf("invalid request %d: %d %s", i, s, b)
+		}
+	}
+	if records, _ := store.Size(); records != 0 {
+		t.Errorf("%d records kept for requests refused before any provider call", records)
+	}
+	key := map[string]string{"Idempotency-Key": "fix-and-retry"}
+	if s, _, b := ts.raw(t, "POST", "/v1/payment-links", DemoAPIKey, `{"provider":"mijnklantportaal","description":"x","amount":{"currency":"EUR","value":"1.001"}}`, key); s != 422 {
+		t.Fatalf("invalid request: %d %s", s, b)
+	}
+	if s, _, b := ts.raw(t, "POST", "/v1/payment-links", DemoAPIKey, `{"provider":"mijnklantportaal","description":"x","amount":{"currency":"EUR","value":"1.00"}}`, key); s != 201 {
+		t.Errorf("fixed request with the same key: %d %s, want 201", s, b)
+	}
+	// A refusal by the provider itself is an answer that reached a provider: kept.
+	up := newUpstream(t, answer(422, "application/json", `{"message":"The given data was invalid."}`))
+	live := start(t, Config{APIKeys: []string{"key"}, Providers: map[string]ProviderConfig{
+		"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
+	}})
+	key = map[string]string{"Idempotency-Key": "refused-by-provider"}
+	live.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, key)
+	if s, h, _ := live.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, key); s != 422 || h.Get("Idempotent-Replayed") != "true" || up.hits.Load() != 1 {
+		t.Errorf("provider's refusal: %d replayed %q after %d provider calls, want the stored 422", s, h.Get("Idempotent-Replayed"), up.hits.Load())
+	}
+}
