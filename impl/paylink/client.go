@@ -136,6 +136,10 @@ func (c *Client) route(id ID) (Provider, string, error) {
 	if !ok {
 		return nil, "", fmt.Errorf("%w: no provider %q is configured", ErrNotFound, name)
 	}
+	if err := CheckLinkID(linkID); err != nil {
+		// Refused before any provider call: the id was made up, not issued by this server.
+		return nil, "", Invalid("path.id", fmt.Sprintf("%s is not a link id of %s: %v", id, name, err))
+	}
 	return p, linkID, nil
 }
 

@@ -31,9 +31,16 @@ func problemFor(err error) api.Problem {
 		ue  *paylink.UnsupportedError
 		pe  *paylink.ProviderError
 		ce  *validation.ContractError
+		noe *validation.NoOperationError
 		he  *echo.HTTPError
 	)
 	switch {
+	case errors.As(err, &noe):
+		// A crafted id (or a bug) made a request of no documented operation: it was not sent.
+		p = problem(http.StatusBadRequest, api.ProblemCodeBadRequest, "Not sent to the provider", "The request would reach no documented operation of the provider's API; nothing was sent.")
+		if errors.As(err, &pe) {
+			p.Provider = &pe.Provider
+		}
 	case errors.As(err, &ve):
 		p = fromSpecViolation(ve)
 	case errors.As(err, &dve):

@@ -183,3 +183,32 @@ func TestReadyzDuringDrain(t *testing.T) {
 		t.Error("the listener is still open after the drain")
 	}
 }
+
+// TestCraftedIDsNeverReachAProvider gets and closes links by ids whose provider part is ".", "..",
+// or holds "/" and other characters that would change the URL: each is refused with a 4xx naming
+// the id, and no provider is called (the generated clients would resolve `..` into another route,
+// credentials included).
+func TestCraftedIDsNeverReachAProvider(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, answer(200, "application/json", mkpLink))
+	ts := start(t, Config{APIKeys: []string{"key"}, Providers: liveEverywhere(up.URL, map[string]string{
+		"mijnklantportaal": "mkp-token", "hub2": "hub2-key", "telness": "telness-key"})})
+	for _, provider := range []string{"mijnklantportaal", "hub2", "telness"} {
+		for _, linkID := range []string{".", "..", "../close", "a/b", "plk_1/../..", `..\..`, "%2e%2e", "a?b", "a#b", "a b", "\x00", "é"} {
+			id := unifiedID(provider, linkID)
+			for _, r := range []struct{ method, path string }{{"GET", "/v1/payment-links/" + id}, {"POST", "/v1/payment-links/" + id + "/close"}} {
+				status, h, body := ts.raw(t, r.method, r.path, "key", "", nil)
+				p := problemOf(t, h, body)
+				if status < 400 || status >= 500 || !strings.Contains(body, id) {
+					t.Errorf("%s %s (%q): %d %v, want a 4xx naming the id", r.method, r.path, linkID, status, p)
+				}
+			}
+		}
+	}
+	if n := up.hits.Load(); n != 0 {
+		for _, r := range up.requests() {
+			t.Logf("reached the provider: %s %s", r.Method, r.URL.Path)
+		}
+		t.Errorf("%d requests reached a provider", n)
+	}
+}

@@ -104,27 +104,43 @@ func containsFold(s, word string) bool {
 	return false
 }
 
-// RoundTrip does the request and validates the answer.
+// NoOperationError is a request the Transport refused to send: it matches no operation of the
+// spec (a crafted id that changed the URL, or a bug), so its answer could be held to nothing.
+type NoOperationError struct {
+	Method, Path string
+}
+
+func (e *NoOperationError) Error() string {
+	return fmt.Sprintf("%s %s matches no operation of the provider's spec; it was not sent", e.Method, e.Path)
+}
+
+// RoundTrip does the request and validates the answer. A request that matches no operation of the
+// spec is not sent: its answer could not be validated.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	res, err := base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
 	// Spec paths are matched without the scheme, host and base path of the provider's URL.
-	path := strings.TrimPrefix(req.URL.Path, strings.TrimSuffix(t.Prefix, "/"))
+	prefix := strings.TrimSuffix(t.Prefix, "/")
+	path, ok := strings.CutPrefix(req.URL.Path, prefix)
 	op, _ := req.Context().Value(operationKey{}).(*Operation)
-	if op == nil || op.spec != t.Spec || op.req.Method != req.Method || op.req.URL.Path != path {
+	if !ok || op == nil || op.spec != t.Spec || op.req.Method != req.Method || op.req.URL.Path != path {
 		m := *req
 		m.URL = &url.URL{Path: path, RawQuery: req.URL.RawQuery}
 		m.Host = ""
 		m.Body = http.NoBody
-		if op, err = t.Spec.Find(&m); err != nil {
-			return res, nil // not an operation of the spec: nothing to hold the answer to
+		var err error
+		if op, err = t.Spec.Find(&m); err != nil || !ok {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, &NoOperationError{Method: req.Method, Path: req.URL.Path}
 		}
+	}
+	res, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, err
 	}
 	limit := t.MaxBody
 	if limit <= 0 {

@@ -205,3 +205,37 @@ func TestAnswerBodyAfterCloseReadsNothing(t *testing.T) {
 		t.Errorf("second answer %q, want %q", b, link)
 	}
 }
+
+// TestTransportRefusesRequestsOfNoOperation sends what a crafted link id makes of a close
+// (`DELETE <base>/`, `PATCH <base>/close`) and other paths the spec does not have: none is sent, so
+// no credential reaches an endpoint whose answer nothing can validate or redact.
+func TestTransportRefusesRequestsOfNoOperation(t *testing.T) {
+	t.Parallel()
+	s := spec(t, mijnklantportaal.GetSwagger)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("%s %s reached the provider", r.Method, r.URL.Path)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"message":"token Bearer s3cret-token-123 is invalid"}`))
+	}))
+	defer up.Close()
+	c := &http.Client{Transport: &validation.Transport{Spec: s, Prefix: "/v1"}}
+	for _, tt := range []struct{ method, path string }{
+		{"DELETE", "/v1/"},
+		{"DELETE", "/v1/payment-links"},
+		{"PATCH", "/v1/close"},
+		{"POST", "/v1/cancel"},
+		{"GET", "/v1/admin"},
+		{"GET", "/elsewhere/payment-links"}, // outside the base path
+	} {
+		req, _ := http.NewRequest(tt.method, up.URL+tt.path, nil)
+		req.Header.Set("Authorization", "Bearer s3cret-token-123")
+		res, err := c.Do(req)
+		var noe *validation.NoOperationError
+		if !errors.As(err, &noe) {
+			if res != nil {
+				res.Body.Close()
+			}
+			t.Errorf("%s %s: %v, want a *NoOperationError", tt.method, tt.path, err)
+		}
+	}
+}
