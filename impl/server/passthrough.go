@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,31 +18,30 @@ import (
 	"github.com/paylinks/paylinks/impl/validation"
 )
 
-// hopHeaders are never forwarded in either direction (RFC 9110 §7.6.1), nor are the caller's
-// credentials and cookies: the proxy injects the provider's own credentials.
-var hopHeaders = []string{
-	"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
-	"Transfer-Encoding", "Upgrade", "Authorization", "Cookie", "Set-Cookie", "Host", "Content-Length",
-	"Accept-Encoding", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded",
-}
-
 // passthrough forwards /providers/<name>/<path> to the provider's own API, validating the request
 // against the provider's curated spec before it leaves and the answer as it arrives.
+//
+// What is forwarded is exactly what was validated: the path with each segment decoded once and
+// re-escaped, the query parameters the operation documents (each single-valued one once), a
+// single JSON body with documented properties only, and an allow-list of headers both ways.
 func (s *Server) passthrough(c echo.Context) error {
-	p, ok := s.providers[c.Param("provider")]
+	name := c.Param("provider")
+	p, ok := s.providers[name]
 	if !ok {
-		return echo.ErrNotFound
+		return s.unknownProvider(name)
 	}
 	r := c.Request()
-	// The wildcard is the path as sent (still escaped): unescape it once, keep the escaped form
-	// to forward, so an id with reserved characters reaches the provider as the caller wrote it.
-	rawRest := "/" + c.Param("*")
-	rest, err := url.PathUnescape(rawRest)
+	rest, escaped, err := forwardedPath("/" + c.Param("*"))
 	if err != nil {
-		return &validation.Error{Kind: validation.Malformed, Violations: []validation.Violation{{Field: "path", Reason: "invalid percent-encoding"}}}
+		return err
 	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return &validation.Error{Kind: validation.Malformed, Violations: []validation.Violation{{Field: "query", Reason: "not a valid query string (use & between parameters, and percent-encoding)"}}}
+	}
+	rawQuery := query.Encode()
 	m := *r // a shallow copy with the provider's own path is enough to match and validate
-	m.URL = &url.URL{Path: rest, RawPath: rawRest, RawQuery: r.URL.RawQuery}
+	m.URL = &url.URL{Path: rest, RawQuery: rawQuery}
 	op, err := p.spec.Find(&m)
 	if err != nil {
 		return err
@@ -51,6 +51,12 @@ func (s *Server) passthrough(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if vs := append(op.CheckQuery(query), op.CheckBody(r.Header.Get(echo.HeaderContentType), body)...); len(vs) > 0 {
+		// Refused in both modes: report mode passes on what breaks the spec, never what the spec
+		// cannot describe.
+		s.metrics.violations.WithLabelValues(p.kit.Name, op.ID(), "request").Inc()
+		return &validation.Error{Kind: validation.Malformed, Violations: vs}
+	}
 	if verr := p.spec.ValidateRequest(r.Context(), op, body); verr != nil {
 		s.metrics.violations.WithLabelValues(p.kit.Name, op.ID(), "request").Inc()
 		traceViolations(r.Context(), p.kit.Name, op.ID(), "request", len(validation.ViolationsOf(verr)))
@@ -59,92 +65,139 @@ func (s *Server) passthrough(c echo.Context) error {
 		}
 		c.Response().Header().Add(violationsHeader, summary(validation.ViolationsOf(verr)))
 	}
-
-	ctx, notes := withViolationNotes(validation.WithOperation(r.Context(), op))
 	target := *p.baseURL
 	target.Path = strings.TrimSuffix(p.baseURL.Path, "/") + rest
-	target.RawPath = strings.TrimSuffix(p.baseURL.EscapedPath(), "/") + rawRest
-	target.RawQuery = r.URL.RawQuery
-	// The transport is called directly, without http.Client: the client would only add a timer
-	// goroutine for its timeout and redirect bookkeeping, and redirects are passed on, never
-	// followed. The body is read to its end before this function returns, so the deadline covers it.
-	if p.http.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.http.Timeout)
-		defer cancel()
-	}
-	out, err := http.NewRequestWithContext(ctx, r.Method, target.String(), bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	copyHeaders(out.Header, r.Header)
-	// The retry layer takes an idempotency key as making a call safe to repeat: pass one on only to
-	// an operation that documents it, that is to a provider that honours it.
-	for _, h := range []string{"Idempotency-Key", "X-Idempotency-Key"} {
-		switch v := out.Header.Get(h); {
-		case !op.DeclaresHeader(h):
-			out.Header.Del(h)
-		case v != "":
-			// One credential serves every caller: scope the key by the caller, as the unified API does.
-			out.Header.Set(h, providerIdempotencyKey(ctx, v))
+	target.RawPath = strings.TrimSuffix(p.baseURL.EscapedPath(), "/") + escaped
+	target.RawQuery = rawQuery
+	fw := forward{p: p, op: op, target: target.String(), body: body}
+
+	// An idempotency key the operation does not take (the provider does not honour it) is honoured
+	// by paylinks, as on the unified API: never dropped silently.
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		var keys []string
+		for _, h := range []string{"Idempotency-Key", "X-Idempotency-Key"} {
+			if v := r.Header.Get(h); v != "" && !op.DeclaresHeader(h) {
+				keys = append(keys, v)
+			}
+		}
+		switch {
+		case len(keys) == 2 && keys[0] != keys[1]:
+			return &validation.Error{Kind: validation.Malformed, Violations: []validation.Violation{{Field: "header.Idempotency-Key", Reason: "Idempotency-Key and X-Idempotency-Key differ; send one key"}}}
+		case len(keys) > 0:
+			return s.guarded(c, keys[0], body, fw.serve(s))
 		}
 	}
-	out.Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
-	if err := p.adapter.Authorize(ctx, out); err != nil {
+	return fw.serve(s)(c)
+}
+
+// forward is one validated request on its way to the provider.
+type forward struct {
+	p      *provider
+	op     *validation.Operation
+	target string
+	body   []byte
+}
+
+// serve sends the request and passes the answer on. It reads the request's context when it runs,
+// so that under an Idempotency-Key it runs on the one the guard gives it.
+func (f forward) serve(s *Server) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		ctx, notes := withViolationNotes(validation.WithOperation(r.Context(), f.op))
+		// The transport is called directly, without http.Client: the client would only add a timer
+		// goroutine for its timeout and redirect bookkeeping, and redirects are passed on, never
+		// followed. The body is read to its end before this function returns, so the deadline covers it.
+		if f.p.http.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, f.p.http.Timeout)
+			defer cancel()
+		}
+		out, err := http.NewRequestWithContext(ctx, r.Method, f.target, bytes.NewReader(f.body))
+		if err != nil {
+			return err
+		}
+		if len(f.body) == 0 {
+			out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
+		}
+		for _, h := range append(validation.ForwardedRequestHeaders, f.op.HeaderParameters()...) {
+			if vs := r.Header.Values(h); len(vs) > 0 {
+				out.Header[http.CanonicalHeaderKey(h)] = append([]string(nil), vs...)
+			}
+		}
+		// The retry layer takes an idempotency key as making a call safe to repeat: only keys the
+		// operation documents are passed on, scoped by the caller since one credential serves all.
+		for _, h := range []string{"Idempotency-Key", "X-Idempotency-Key"} {
+			if v := out.Header.Get(h); v != "" {
+				out.Header.Set(h, providerIdempotencyKey(ctx, v))
+			}
+		}
+		out.Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
+		if err := f.p.adapter.Authorize(ctx, out); err != nil {
+			return err
+		}
+		res, err := f.p.http.Transport.RoundTrip(out)
+		if err != nil {
+			var ce *validation.ContractError
+			if errors.As(err, &ce) {
+				return &paylink.ProviderError{Provider: f.p.kit.Name, Kind: paylink.ErrContractViolation, Err: err}
+			}
+			return paylink.TransportError(f.p.kit.Name, err)
+		}
+		defer res.Body.Close()
+		if s.cfg.Mode == Enforce && !f.op.Documents(res.StatusCode) {
+			// Only an outage the spec does not describe gets here unvalidated (a 5xx, often an HTML
+			// page of a gateway): it is not the provider's documented answer, so the caller gets the
+			// problem.
+			return paylink.ResponseError(f.p.kit.Name, res.StatusCode, "", "", res.Header.Get("Retry-After"))
+		}
+		h := c.Response().Header()
+		for _, name := range append(validation.ForwardedResponseHeaders, f.op.ResponseHeaders(res.StatusCode)...) {
+			if vs := res.Header.Values(name); len(vs) > 0 {
+				h[http.CanonicalHeaderKey(name)] = append([]string(nil), vs...)
+			}
+		}
+		if res.ContentLength >= 0 {
+			// Known (the answer was read to validate it): say so, rather than sending it chunked.
+			h.Set(echo.HeaderContentLength, strconv.FormatInt(res.ContentLength, 10))
+		}
+		if len(notes.vs) > 0 {
+			h.Add(violationsHeader, summary(notes.vs))
+		}
+		c.Response().WriteHeader(res.StatusCode)
+		buf := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(buf)
+		_, err = io.CopyBuffer(c.Response(), res.Body, *buf)
 		return err
 	}
-	res, err := p.http.Transport.RoundTrip(out)
-	if err != nil {
-		var ce *validation.ContractError
-		if errors.As(err, &ce) {
-			return &paylink.ProviderError{Provider: p.kit.Name, Kind: paylink.ErrContractViolation, Err: err}
+}
+
+// forwardedPath decodes each segment of the escaped path once. It returns the decoded path, to
+// match and validate, and the same segments escaped again, to forward: the provider decodes them
+// into exactly what was validated. A segment that decodes to a dot segment, or holds "/" or other
+// characters that would change the URL, is refused.
+func forwardedPath(raw string) (decoded, escaped string, err error) {
+	segs := strings.Split(strings.TrimPrefix(raw, "/"), "/")
+	var dec, esc strings.Builder
+	for i, seg := range segs {
+		d, uerr := url.PathUnescape(seg)
+		if uerr != nil {
+			return "", "", &validation.Error{Kind: validation.Malformed, Violations: []validation.Violation{{Field: "path", Reason: "invalid percent-encoding"}}}
 		}
-		return paylink.TransportError(p.kit.Name, err)
+		if d == "" && i == len(segs)-1 && i > 0 {
+			dec.WriteString("/") // a trailing slash: the spec's paths have none, Find says so
+			esc.WriteString("/")
+			continue
+		}
+		if cerr := paylink.CheckLinkID(d); cerr != nil {
+			// No operation of any provider has such a path (404, like an unknown path).
+			return "", "", &validation.Error{Kind: validation.NoRoute, Violations: []validation.Violation{{Field: "path", Reason: fmt.Sprintf("segment %q cannot be forwarded: %v", seg, cerr)}}}
+		}
+		dec.WriteString("/" + d)
+		esc.WriteString("/" + url.PathEscape(d))
 	}
-	defer res.Body.Close()
-	if s.cfg.Mode == Enforce && !op.Documents(res.StatusCode) {
-		// Only an outage the spec does not describe gets here unvalidated (a 5xx, often an HTML page
-		// of a gateway): it is not the provider's documented answer, so the caller gets the problem.
-		return paylink.ResponseError(p.kit.Name, res.StatusCode, "", "", res.Header.Get("Retry-After"))
-	}
-	copyHeaders(c.Response().Header(), res.Header)
-	if res.ContentLength >= 0 {
-		// Known (the answer was read to validate it): say so, rather than sending it chunked.
-		c.Response().Header().Set(echo.HeaderContentLength, strconv.FormatInt(res.ContentLength, 10))
-	}
-	if len(notes.vs) > 0 {
-		c.Response().Header().Add(violationsHeader, summary(notes.vs))
-	}
-	c.Response().WriteHeader(res.StatusCode)
-	buf := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(buf)
-	_, err = io.CopyBuffer(c.Response(), res.Body, *buf)
-	return err
+	return dec.String(), esc.String(), nil
 }
 
 // copyBuffers saves io.Copy a 32 KiB allocation per answer (the client's body does not implement
 // io.WriterTo, so io.Copy would make one each time).
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// hopHeaderSet is hopHeaders by canonical name.
-var hopHeaderSet = func() map[string]bool {
-	m := make(map[string]bool, len(hopHeaders))
-	for _, h := range hopHeaders {
-		m[http.CanonicalHeaderKey(h)] = true
-	}
-	return m
-}()
-
-func copyHeaders(dst, src http.Header) {
-	for k, v := range src {
-		if !hopHeaderSet[k] {
-			dst[k] = append(dst[k][:0:0], v...)
-		}
-	}
-	// Headers the Connection header names are hop-by-hop too.
-	for _, f := range src.Values("Connection") {
-		for _, name := range strings.Split(f, ",") {
-			dst.Del(strings.TrimSpace(name))
-		}
-	}
-}

@@ -32,9 +32,12 @@ func problemFor(err error) api.Problem {
 		pe  *paylink.ProviderError
 		ce  *validation.ContractError
 		noe *validation.NoOperationError
+		np  *noProvider
 		he  *echo.HTTPError
 	)
 	switch {
+	case errors.As(err, &np):
+		p = problem(http.StatusNotFound, api.ProblemCodeNotFound, "No such provider", np.Error())
 	case errors.As(err, &noe):
 		// A crafted id (or a bug) made a request of no documented operation: it was not sent.
 		p = problem(http.StatusBadRequest, api.ProblemCodeBadRequest, "Not sent to the provider", "The request would reach no documented operation of the provider's API; nothing was sent.")

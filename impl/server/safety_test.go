@@ -212,3 +212,128 @@ func TestCraftedIDsNeverReachAProvider(t *testing.T) {
 		t.Errorf("%d requests reached a provider", n)
 	}
 }
+
+// TestPassthroughForwardsOnlyWhatWasValidated sends the passthrough what a validator lets through
+// but a provider may read otherwise. Each is refused with a 4xx naming it and never forwarded, or
+// forwarded exactly as validated.
+func TestPassthroughForwardsOnlyWhatWasValidated(t *testing.T) {
+	t.Parallel()
+	const credential = "mkp-secret-token-0042"
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Debug-Token", strings.ToUpper(credential)) // not the credential as sent: not redacted
+		w.Header().Set("Set-Cookie", "session=provider")
+		w.Header().Set("X-Powered-By", "PHP/8.3")
+		w.Header().Set("Retry-After", "7")
+		switch {
+		case r.Method == "POST":
+			answer(201, "application/json", mkpLink)(w, r)
+		case strings.HasSuffix(r.URL.Path, "/payment-links"):
+			answer(200, "application/json", `{"data":[],"links":{"first":null,"last":null,"prev":null,"next":null},"meta":{"current_page":1,"from":null,"last_page":1,"path":"x","per_page":15,"to":null,"total":0}}`)(w, r)
+		default:
+			answer(200, "application/json", mkpLink)(w, r)
+		}
+	})
+	ts := start(t, Config{APIKeys: []string{"key"}, Providers: map[string]ProviderConfig{
+		"mijnklantportaal": {BaseURL: up.URL + "/v1", Credentials: map[string]string{"token": credential}},
+		"telness":          {BaseURL: up.URL + "/telness", Credentials: map[string]string{"api_key": "telness-key-1234"}},
+	}})
+	const mkp = "/providers/mijnklantportaal/payment-links"
+	refused := []struct {
+		name, method, path, body string
+		status                   int
+		field                    string
+	}{
+		{"encoded dot segment", "GET", mkp + "/%2e%2e", "", 404, "path"},
+		{"encoded slash in an id", "GET", mkp + "/plk_1%2Fpayments", "", 404, "path"},
+		{"encoded dot segment before a route", "GET", mkp + "/%2E/payments", "", 404, "path"},
+		{"repeated single-valued parameter", "GET", mkp + "?page=1&page=abc", "", 400, "query.page"},
+		{"undocumented parameter", "GET", mkp + "?per_page=5000", "", 400, "query.per_page"},
+		{"semicolon in the query", "GET", mkp + "?page=1;page=2", "", 400, "query"},
+		{"data after the JSON body", "POST", mkp, `{"description":"d","amount":"1.00"} {"amount":"999.00"}`, 400, "body"},
+		{"undocumented property", "POST", mkp, `{"description":"d","amount":"1.00","merchant":"other"}`, 400, "/merchant"},
+		{"undocumented property where the schema allows any", "POST", "/providers/telness/payment-links", `{"orderId":"o","tenantId":"other"}`, 400, "/tenantId"},
+		{"undocumented property in a nested object", "POST", "/providers/telness/payment-links", `{"orderId":"o","metadata":{"free":"keys are data"},"nested":{"a":1}}`, 400, "/nested"},
+	}
+	for _, tt := range refused {
+		status, h, body := ts.raw(t, tt.method, tt.path, "key", tt.body, nil)
+		p := problemOf(t, h, body)
+		if status != tt.status || !strings.Contains(body, `"field":"`+tt.field+`"`) {
+			t.Errorf("%s: %d %v, want %d naming %s", tt.name, status, p, tt.status, tt.field)
+		}
+	}
+	if n := up.hits.Load(); n != 0 {
+		for _, r := range up.requests() {
+			t.Logf("forwarded: %s %s?%s", r.Method, r.URL.EscapedPath(), r.URL.RawQuery)
+		}
+		t.Fatalf("%d refused requests reached the provider", n)
+	}
+
+	// Headers: an allow-list both ways.
+	status, h, body := ts.raw(t, "GET", mkp+"/plk_1?", "key", "", map[string]string{
+		"X-HTTP-Method-Override": "DELETE", "X-Original-URL": "/admin", "X-Real-IP": "10.0.0.1",
+		"X-Forwarded-For": "10.0.0.2", "Cookie": "session=caller", "Accept": "application/json", "Accept-Language": "nl",
+	})
+	if status != 200 {
+		t.Fatalf("get: %d %s", status, body)
+	}
+	sent := up.requests()[0]
+	for _, name := range []string{"X-Http-Method-Override", "X-Original-Url", "X-Real-Ip", "X-Forwarded-For", "Cookie"} {
+		if v := sent.Header.Get(name); v != "" {
+			t.Errorf("the caller's %s reached the provider: %q", name, v)
+		}
+	}
+	if sent.Header.Get("Accept-Language") != "nl" || sent.Header.Get("Authorization") != "Bearer "+credential {
+		t.Errorf("provider got %v, want Accept-Language and its own credential", sent.Header)
+	}
+	for _, name := range []string{"X-Debug-Token", "Set-Cookie", "X-Powered-By"} {
+		if v := h.Get(name); v != "" {
+			t.Errorf("the provider's %s reached the caller: %q", name, v)
+		}
+	}
+	if h.Get("Retry-After") != "7" || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		t.Errorf("answer headers %v, want Content-Type and Retry-After passed on", h)
+	}
+	if strings.Contains(strings.ToLower(fmt.Sprint(h)), credential) {
+		t.Errorf("the credential reached the caller: %v", h)
+	}
+
+	// Path parameters are forwarded as validated: decoded once, escaped again.
+	before := len(up.requests())
+	if status, _, body := ts.raw(t, "GET", mkp+"/plk%5F1", "key", "", nil); status != 200 {
+		t.Fatalf("get by an escaped id: %d %s", status, body)
+	}
+	if got := up.requests()[before]; got.URL.Path != "/v1/payment-links/plk_1" {
+		t.Errorf("forwarded %q, want the id as validated", got.URL.Path)
+	}
+}
+
+// TestPassthroughKeyedPostIsGuarded sends an Idempotency-Key with a create through the passthrough
+// to MijnKlantportaal, which honours none: paylinks guards it as on the unified API, so a retry
+// gets the first answer and the provider one create, instead of the key being dropped.
+func TestPassthroughKeyedPostIsGuarded(t *testing.T) {
+	t.Parallel()
+	up := newMKPCreates(t, 0, nil)
+	ts := start(t, Config{APIKeys: []string{"key"}, Providers: map[string]ProviderConfig{
+		"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
+	}})
+	const body = `{"description":"d","amount":"1.00"}`
+	for _, header := range []string{"Idempotency-Key", "X-Idempotency-Key"} {
+		key := map[string]string{header: "passthrough-" + header}
+		s1, _, b1 := ts.raw(t, "POST", "/providers/mijnklantportaal/payment-links", "key", body, key)
+		s2, h2, b2 := ts.raw(t, "POST", "/providers/mijnklantportaal/payment-links", "key", body, key)
+		if s1 != 201 || s2 != 201 || b1 != b2 || h2.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s: first %d %s, retry %d %s %v, want the first answer replayed", header, s1, b1, s2, b2, h2)
+		}
+		if s, _, b := ts.raw(t, "POST", "/providers/mijnklantportaal/payment-links", "key", `{"description":"other","amount":"1.00"}`, key); s != 409 || !strings.Contains(b, "idempotency_conflict") {
+			t.Errorf("%s with another body: %d %s, want 409 idempotency_conflict", header, s, b)
+		}
+		for _, r := range up.requests() {
+			if r.Header.Get(header) != "" {
+				t.Errorf("the key reached a provider that does not document it")
+			}
+		}
+	}
+	if n := up.creates.Load(); n != 2 {
+		t.Errorf("%d creates at the provider for two keys, want 2", n)
+	}
+}

@@ -162,6 +162,8 @@ type Server struct {
 	echo      *echo.Echo
 	client    *paylink.Client
 	providers map[string]*provider
+	// disabled are the known providers left out of a live deployment (see Config.SandboxProviders).
+	disabled  map[string]bool
 	metrics   *metrics
 	keys      []apiKey
 	guard     *idempotency.Guard

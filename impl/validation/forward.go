@@ -1,0 +1,202 @@
+package validation
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// What a proxy forwards must be what was validated. These checks refuse what a validator lets
+// through but a provider might read otherwise: parameters given twice (the validator reads the
+// first, a provider maybe the last), parameters and body properties the spec does not document
+// (a validator ignores them, a provider may act on them), and data after a JSON body.
+
+// CheckQuery returns a violation for each query parameter the operation does not document, and for
+// each single-valued one given more than once.
+func (o *Operation) CheckQuery(q url.Values) []Violation {
+	documented := map[string]bool{} // name → may repeat
+	o.eachParameter(openapi3.ParameterInQuery, func(p *openapi3.Parameter) {
+		documented[p.Name] = p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeArray)
+	})
+	var out []Violation
+	for name, values := range q {
+		repeats, ok := documented[name]
+		switch {
+		case !ok:
+			out = append(out, Violation{Field: "query." + name, Reason: "not a parameter of this operation"})
+		case len(values) > 1 && !repeats:
+			out = append(out, Violation{Field: "query." + name, Reason: "given more than once; it takes one value"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
+
+// HeaderParameters returns the names of the header parameters the operation documents.
+func (o *Operation) HeaderParameters() []string {
+	var out []string
+	o.eachParameter(openapi3.ParameterInHeader, func(p *openapi3.Parameter) { out = append(out, p.Name) })
+	return out
+}
+
+// ResponseHeaders returns the names of the headers the operation documents for an answer of that
+// status (or of its default answer).
+func (o *Operation) ResponseHeaders(status int) []string {
+	r := o.route.Operation.Responses.Status(status)
+	if r == nil {
+		r = o.route.Operation.Responses.Default()
+	}
+	if r == nil || r.Value == nil {
+		return nil
+	}
+	out := make([]string, 0, len(r.Value.Headers))
+	for name := range r.Value.Headers {
+		out = append(out, name)
+	}
+	return out
+}
+
+func (o *Operation) eachParameter(in string, f func(*openapi3.Parameter)) {
+	for _, ps := range []openapi3.Parameters{o.route.PathItem.Parameters, o.route.Operation.Parameters} {
+		for _, p := range ps {
+			if p.Value != nil && p.Value.In == in {
+				f(p.Value)
+			}
+		}
+	}
+}
+
+// CheckBody returns the violations of a JSON request body that a schema check lets through: data
+// after the JSON value, and properties its schema does not list, wherever they are and whatever
+// the schema's additionalProperties says (a map, such as metadata, keeps its free keys). Bodies of
+// other media types, and empty ones, are left to ValidateRequest.
+func (o *Operation) CheckBody(contentType string, body []byte) []Violation {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	if !json.Valid(body) {
+		// Two values, or one followed by anything, are not one JSON body (nor are broken ones,
+		// which ValidateRequest words more precisely; this only names the first).
+		dec := json.NewDecoder(bytes.NewReader(body))
+		var v any
+		if dec.Decode(&v) == nil {
+			return []Violation{{Field: "body", Reason: "data after the JSON value: send exactly one JSON value"}}
+		}
+		return nil
+	}
+	rb := o.route.Operation.RequestBody
+	if rb == nil || rb.Value == nil {
+		return nil
+	}
+	media := rb.Value.Content.Get(mt)
+	if media == nil || media.Schema == nil || media.Schema.Value == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	var out []Violation
+	undocumented(media.Schema.Value, v, "", &out, 0)
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
+
+// undocumented appends a violation for each property of v that schema does not list.
+func undocumented(schema *openapi3.Schema, v any, pointer string, out *[]Violation, depth int) {
+	if schema == nil || depth > maxDepth {
+		return
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		props, mapOf := properties(schema)
+		for k, val := range v {
+			field := pointer + "/" + escapePointer(k)
+			switch ps, ok := props[k]; {
+			case ok:
+				undocumented(ps, val, field, out, depth+1)
+			case mapOf != nil:
+				undocumented(mapOf, val, field, out, depth+1)
+			default:
+				*out = append(*out, Violation{Field: field, Reason: "not a documented property; only documented properties are forwarded"})
+			}
+		}
+	case []any:
+		items := itemsOf(schema)
+		for i, val := range v {
+			undocumented(items, val, pointer+"/"+strconv.Itoa(i), out, depth+1)
+		}
+	}
+}
+
+// properties returns the properties a schema lists, with those of the schemas it combines
+// (allOf, oneOf, anyOf; not "not", which lists what must be absent), and the schema of a map's
+// values when the schema is a map (additionalProperties with a schema and no properties).
+func properties(s *openapi3.Schema) (props map[string]*openapi3.Schema, mapOf *openapi3.Schema) {
+	props = map[string]*openapi3.Schema{}
+	var walk func(s *openapi3.Schema, depth int)
+	walk = func(s *openapi3.Schema, depth int) {
+		if s == nil || depth > 32 {
+			return
+		}
+		for name, ref := range s.Properties {
+			if _, seen := props[name]; !seen && ref != nil {
+				props[name] = ref.Value
+			}
+		}
+		if ap := s.AdditionalProperties.Schema; ap != nil && ap.Value != nil && len(s.Properties) == 0 && mapOf == nil {
+			mapOf = ap.Value
+		}
+		for _, group := range []openapi3.SchemaRefs{s.AllOf, s.OneOf, s.AnyOf} {
+			for _, ref := range group {
+				if ref != nil {
+					walk(ref.Value, depth+1)
+				}
+			}
+		}
+	}
+	walk(s, 0)
+	return props, mapOf
+}
+
+func itemsOf(s *openapi3.Schema) *openapi3.Schema {
+	if s.Items != nil && s.Items.Value != nil {
+		return s.Items.Value
+	}
+	for _, group := range []openapi3.SchemaRefs{s.AllOf, s.OneOf, s.AnyOf} {
+		for _, ref := range group {
+			if ref != nil && ref.Value != nil {
+				if it := itemsOf(ref.Value); it != nil {
+					return it
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// escapePointer escapes a key for a JSON pointer (RFC 6901).
+func escapePointer(k string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+}
+
+// ForwardedRequestHeaders are the caller's headers a proxy passes on to a provider, besides the
+// header parameters of the operation: everything else (method overrides, client addresses,
+// cookies, the caller's own credentials) stays with the proxy.
+var ForwardedRequestHeaders = []string{"Content-Type", "Accept", "Accept-Language"}
+
+// ForwardedResponseHeaders are the provider's headers a proxy passes back, besides the headers the
+// operation documents for the answer.
+var ForwardedResponseHeaders = []string{"Content-Type", "Retry-After", "Cache-Control", "ETag", "Last-Modified", "Vary"}
