@@ -19,8 +19,8 @@ import (
 type Command struct {
 	flags struct {
 		addr, publicURL, mode, logLevel string
-		dataDir                         string
-		providerTimeout                 time.Duration
+		dataDir, metricsAddr            string
+		providerTimeout, drainGrace     time.Duration
 		retries, maxHeaderBytes         int
 		maxBodyBytes                    int64
 		failOpen                        bool
@@ -44,6 +44,8 @@ func (c *Command) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.maxBodyBytes, "max-body-bytes", d.MaxBodyBytes, "largest request body accepted (PAYLINKS_MAX_BODY_BYTES)")
 	fs.IntVar(&f.maxHeaderBytes, "max-header-bytes", d.MaxHeaderBytes, "largest request header block accepted (PAYLINKS_MAX_HEADER_BYTES)")
 	fs.BoolVar(&f.failOpen, "idempotency-fail-open", false, "when Redis is down, serve requests with an Idempotency-Key without the guarantee instead of refusing them with 503 (PAYLINKS_IDEMPOTENCY_FAIL_OPEN)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics on this address instead of on --addr (PAYLINKS_METRICS_ADDR)")
+	fs.DurationVar(&f.drainGrace, "drain-grace", d.DrainGrace, "on SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes (PAYLINKS_DRAIN_GRACE)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (PAYLINKS_LOG_LEVEL)")
 	fs.Uint64Var(&f.sandboxSeed, "sandbox-seed", 0, "seed of the sandboxes' ids (0: a random seed kept in the data directory)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory of the event database and the sandboxes' seed (PAYLINKS_DATA_DIR; default $XDG_DATA_HOME/paylinks or ~/.local/share/paylinks)")
@@ -76,6 +78,10 @@ func (c *Command) Configure(fs *pflag.FlagSet, getenv func(string) string, logs 
 			cfg.MaxHeaderBytes = f.maxHeaderBytes
 		case "idempotency-fail-open":
 			cfg.IdempotencyFailOpen = f.failOpen
+		case "metrics-addr":
+			cfg.MetricsAddr = f.metricsAddr
+		case "drain-grace":
+			cfg.DrainGrace = f.drainGrace
 		case "log-level":
 			level = f.logLevel
 		}

@@ -24,6 +24,9 @@ import (
 //	OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_*  where spans go (telemetry.SettingsFromEnv)
 //	PAYLINKS_PROVIDER_WEBHOOKS, PAYLINKS_<PROVIDER>_WEBHOOK_SECRETS, PAYLINKS_<PROVIDER>_WEBHOOK_EVENTS
 //	                                   provider webhooks in
+//	PAYLINKS_SANDBOX_PROVIDERS         in a live deployment, the unconfigured providers to run on their sandbox ("all" or a list)
+//	PAYLINKS_METRICS_KEY, PAYLINKS_METRICS_ADDR, PAYLINKS_DRAIN_GRACE, PAYLINKS_IDEMPOTENCY_MEMORY_BYTES,
+//	PAYLINKS_MAX_PROVIDER_ANSWER_BYTES (see the README)
 func FromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
 	var err error
@@ -36,6 +39,26 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	cfg.RedisURL = getenv("PAYLINKS_REDIS_URL")
+	cfg.MetricsKey = getenv("PAYLINKS_METRICS_KEY")
+	cfg.MetricsAddr = getenv("PAYLINKS_METRICS_ADDR")
+	for _, n := range strings.Split(getenv("PAYLINKS_SANDBOX_PROVIDERS"), ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			cfg.SandboxProviders = append(cfg.SandboxProviders, n)
+		}
+	}
+	// A load balancer needs a few health checks to see /readyz fail before the listener closes.
+	cfg.DrainGrace = 5 * time.Second
+	if v := getenv("PAYLINKS_DRAIN_GRACE"); v != "" {
+		if cfg.DrainGrace, err = time.ParseDuration(v); err != nil || cfg.DrainGrace < 0 {
+			return cfg, fmt.Errorf("PAYLINKS_DRAIN_GRACE=%q: give a duration such as 5s (0 to stop at once)", v)
+		}
+	}
+	if cfg.IdempotencyMemoryBytes, err = envBytes(getenv, "PAYLINKS_IDEMPOTENCY_MEMORY_BYTES"); err != nil {
+		return cfg, err
+	}
+	if cfg.MaxProviderAnswerBytes, err = envBytes(getenv, "PAYLINKS_MAX_PROVIDER_ANSWER_BYTES"); err != nil {
+		return cfg, err
+	}
 	if k := getenv("PAYLINKS_CURSOR_KEY"); k != "" {
 		cfg.CursorKey = []byte(k)
 	}
@@ -106,6 +129,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		cfg.Providers[kit.Name] = pc
 	}
 	return cfg, nil
+}
+
+func envBytes(getenv func(string) string, name string) (int64, error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: give a positive number of bytes", name, v)
+	}
+	return n, nil
 }
 
 func envDuration(getenv func(string) string, name string) (time.Duration, error) {

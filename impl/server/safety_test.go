@@ -337,3 +337,129 @@ func TestPassthroughKeyedPostIsGuarded(t *testing.T) {
 		t.Errorf("%d creates at the provider for two keys, want 2", n)
 	}
 }
+
+// TestPartialConfiguration runs a live deployment with one provider configured. The unconfigured
+// ones are disabled unless named in SandboxProviders: absent from /v1/providers and refused with a
+// 4xx naming them. A sandboxed one in a live deployment has no anonymous control API, no public
+// provider API, and its links are marked as sandbox links.
+func TestPartialConfiguration(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, answer(200, "application/json", mkpLink))
+	live := map[string]ProviderConfig{"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}}}
+
+	t.Run("unconfigured providers are disabled", func(t *testing.T) {
+		t.Parallel()
+		ts := start(t, Config{APIKeys: []string{"key"}, Providers: live})
+		_, _, body := ts.do(t, "GET", "/v1/providers", "key", "", nil)
+		if data, _ := body["data"].([]any); len(data) != 1 || data[0].(map[string]any)["name"] != "mijnklantportaal" {
+			t.Errorf("providers %v, want mijnklantportaal only", body)
+		}
+		for _, r := range []struct{ method, path, body string }{
+			{"POST", "/v1/payment-links", `{"provider":"hub2","amount":{"currency":"XOF","value":"1000"},"reference":"r","providerOptions":{"hub2":{"country":"CI"}}}`},
+			{"GET", "/v1/payment-links?provider=hub2", ""},
+			{"GET", "/v1/payment-links/" + unifiedID("hub2", "pl_1"), ""},
+			{"POST", "/v1/payment-links/" + unifiedID("telness", "tl_1") + "/close", ""},
+			{"GET", "/providers/hub2/payment-links", ""},
+			{"POST", "/providers/telness/payment-links", `{"orderId":"o"}`},
+		} {
+			status, h, raw := ts.raw(t, r.method, r.path, "key", r.body, nil)
+			problemOf(t, h, raw)
+			if status < 400 || status >= 500 || !(strings.Contains(raw, "hub2") || strings.Contains(raw, "telness")) {
+				t.Errorf("%s %s: %d %s, want a 4xx naming the provider", r.method, r.path, status, raw)
+			}
+		}
+		for _, path := range []string{"/sandbox/hub2/payment-links", "/sandbox/hub2/_control/clock", "/sandbox/telness/_control/clock/advance?by=87600h"} {
+			method := "GET"
+			if strings.Contains(path, "advance") {
+				method = "POST"
+			}
+			if status, _, raw := ts.raw(t, method, path, "", "", map[string]string{"ApiKey": "k", "MerchantId": "m", "Environment": "sandbox"}); status != 404 {
+				t.Errorf("%s %s: %d %s, want 404", method, path, status, raw)
+			}
+		}
+	})
+
+	t.Run("sandboxed on request", func(t *testing.T) {
+		t.Parallel()
+		ts := start(t, Config{APIKeys: []string{"key"}, Providers: live, SandboxProviders: []string{"hub2"}})
+		_, _, body := ts.do(t, "GET", "/v1/providers", "key", "", nil)
+		modes := map[string]string{}
+		for _, d := range body["data"].([]any) {
+			p := d.(map[string]any)
+			modes[p["name"].(string)] = p["mode"].(string)
+			if p["mode"] == "sandbox" && !strings.Contains(fmt.Sprint(p["capabilities"]), "sandbox") {
+				t.Errorf("%s runs on a sandbox without a note saying so: %v", p["name"], p)
+			}
+		}
+		if len(modes) != 2 || modes["mijnklantportaal"] != "live" || modes["hub2"] != "sandbox" {
+			t.Errorf("provider modes %v, want mijnklantportaal live and hub2 sandbox", modes)
+		}
+		status, _, link := ts.do(t, "POST", "/v1/payment-links", "key", `{"provider":"hub2","amount":{"currency":"XOF","value":"1000"},"reference":"r","providerOptions":{"hub2":{"country":"CI"}}}`, nil)
+		if status != 201 || link["sandbox"] != true {
+			t.Fatalf("create at the sandbox: %d %v, want a link marked sandbox", status, link)
+		}
+		pay := "/sandbox/hub2/_control/links/" + link["providerLinkId"].(string) + "/pay"
+		for _, r := range []struct{ method, path string }{{"POST", pay}, {"POST", "/sandbox/hub2/_control/clock/advance?by=87600h"}, {"GET", "/sandbox/hub2/_control/clock"}} {
+			if status, _, raw := ts.raw(t, r.method, r.path, "", "", nil); status != 401 {
+				t.Errorf("%s %s without an API key: %d %s, want 401", r.method, r.path, status, raw)
+			}
+		}
+		if status, _, raw := ts.raw(t, "POST", pay, "key", "", nil); status != 200 {
+			t.Errorf("pay with an API key: %d %s", status, raw)
+		}
+		if _, _, got := ts.do(t, "GET", "/v1/payment-links/"+link["id"].(string), "key", "", nil); got["status"] != "completed" || got["sandbox"] != true {
+			t.Errorf("paid sandbox link: %v", got)
+		}
+		if status, _, _ := ts.raw(t, "GET", "/sandbox/hub2/payment-links", "", "", map[string]string{"ApiKey": "k", "MerchantId": "m", "Environment": "sandbox"}); status != 404 {
+			t.Errorf("the sandbox's provider API on the public listener: %d, want 404", status)
+		}
+		if _, _, got := ts.do(t, "GET", "/v1/payment-links/"+unifiedID("mijnklantportaal", "plk_1"), "key", "", nil); got["sandbox"] != nil {
+			t.Errorf("a live link marked sandbox: %v", got)
+		}
+	})
+
+	t.Run("unknown name", func(t *testing.T) {
+		t.Parallel()
+		if _, err := New(Config{APIKeys: []string{"key"}, Providers: live, SandboxProviders: []string{"paypal"}, Logger: NewLogger(io.Discard, 0)}); err == nil || !strings.Contains(err.Error(), "paypal") {
+			t.Errorf("New with an unknown sandbox provider: %v", err)
+		}
+	})
+
+	t.Run("pure sandbox mode is unchanged", func(t *testing.T) {
+		t.Parallel()
+		ts := start(t, Config{APIKeys: []string{"key"}})
+		if status, _, raw := ts.raw(t, "GET", "/sandbox/hub2/_control/clock", "", "", nil); status != 200 {
+			t.Errorf("control API in sandbox mode: %d %s, want it open", status, raw)
+		}
+		_, _, body := ts.do(t, "GET", "/v1/providers", "key", "", nil)
+		if data, _ := body["data"].([]any); len(data) != 3 {
+			t.Errorf("providers %v, want all three", body)
+		}
+	})
+}
+
+// TestFromEnvSafetySettings reads the settings this file's features add, and refuses bad values
+// with the variable's name.
+func TestFromEnvSafetySettings(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	cfg, err := FromEnv(env(map[string]string{
+		"PAYLINKS_SANDBOX_PROVIDERS": "hub2, telness", "PAYLINKS_METRICS_KEY": "mk", "PAYLINKS_METRICS_ADDR": "127.0.0.1:9090",
+		"PAYLINKS_DRAIN_GRACE": "0s", "PAYLINKS_IDEMPOTENCY_MEMORY_BYTES": "1048576", "PAYLINKS_MAX_PROVIDER_ANSWER_BYTES": "33554432",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.SandboxProviders, ",") != "hub2,telness" || cfg.MetricsKey != "mk" || cfg.MetricsAddr != "127.0.0.1:9090" ||
+		cfg.DrainGrace != 0 || cfg.IdempotencyMemoryBytes != 1<<20 || cfg.MaxProviderAnswerBytes != 32<<20 {
+		t.Errorf("read %+v", cfg)
+	}
+	if cfg, _ := FromEnv(env(nil)); cfg.DrainGrace != 5*time.Second {
+		t.Errorf("default drain grace %s, want 5s", cfg.DrainGrace)
+	}
+	for name, v := range map[string]string{"PAYLINKS_DRAIN_GRACE": "-1s", "PAYLINKS_IDEMPOTENCY_MEMORY_BYTES": "64MB", "PAYLINKS_MAX_PROVIDER_ANSWER_BYTES": "0"} {
+		if _, err := FromEnv(env(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v, want an error naming it", name, v, err)
+		}
+	}
+}

@@ -72,6 +72,12 @@ type Config struct {
 	// APIKeys are the bearer keys callers authenticate with.
 	APIKeys   []string
 	Providers map[string]ProviderConfig
+	// SandboxProviders names the providers without a base URL that run on their embedded sandbox
+	// once some provider is live ("all" for every one); the others are then disabled. With no
+	// provider live, every provider runs on its sandbox whatever this says.
+	SandboxProviders []string
+	// MaxProviderAnswerBytes bounds one answer of a provider (default 8 MiB).
+	MaxProviderAnswerBytes int64
 	// Mode applies to both hops: callers' requests and our answers, and providers' answers.
 	Mode            Mode
 	ProviderTimeout time.Duration
@@ -163,13 +169,13 @@ type Server struct {
 	client    *paylink.Client
 	providers map[string]*provider
 	// disabled are the known providers left out of a live deployment (see Config.SandboxProviders).
-	disabled  map[string]bool
-	metrics   *metrics
-	keys      []apiKey
-	guard     *idempotency.Guard
-	ready     atomic.Bool
-	events    *events.Service
-	inbound   *inbound.Service
+	disabled map[string]bool
+	metrics  *metrics
+	keys     []apiKey
+	guard    *idempotency.Guard
+	ready    atomic.Bool
+	events   *events.Service
+	inbound  *inbound.Service
 	// inboundSides are the providers' inbound sides, whose resolvers the events engine runs.
 	inboundSides []inbound.Provider
 	tempDir      string // a data directory made for this server, removed by Close
@@ -188,6 +194,8 @@ type Server struct {
 	// SandboxMode is true when every provider runs on its sandbox and no API keys are configured:
 	// DemoAPIKey is then accepted.
 	SandboxMode bool
+	// live is true when some provider has a base URL: a live deployment.
+	live bool
 }
 
 // provider is one provider as wired into the server.
@@ -249,6 +257,16 @@ func New(cfg Config) (_ *Server, err error) {
 		}
 	}()
 
+	// Once a provider is live, the others run on their sandbox only when named: a live deployment
+	// must not quietly serve a simulator whose links anyone could mark paid.
+	for _, pc := range cfg.Providers {
+		s.live = s.live || pc.BaseURL != ""
+	}
+	sandboxed, err := sandboxedProviders(cfg.SandboxProviders, known)
+	if err != nil {
+		return nil, err
+	}
+	s.disabled = map[string]bool{}
 	clock := sandbox.WallClock()
 	seed, err := sandboxSeed(cfg)
 	if err != nil {
@@ -256,21 +274,23 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	var sims []sandbox.Simulator
 	var domain []paylink.Provider
-	live := false
 	for i, kit := range cfg.Kits {
 		pc := cfg.Providers[kit.Name]
+		if s.live && pc.BaseURL == "" && !sandboxed[kit.Name] {
+			s.disabled[kit.Name] = true
+			continue
+		}
 		p, err := s.wire(kit, pc, clock, seed+uint64(i))
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: %w", kit.Name, err)
 		}
 		if p.sim != nil {
 			sims = append(sims, p.sim)
-		} else {
-			live = true
 		}
 		s.providers[kit.Name] = p
 		domain = append(domain, p.adapter)
 	}
+	live := s.live
 	switch {
 	case live && len(s.keys) == 0:
 		return nil, errors.New("a real provider is configured but no API key: set PAYLINKS_API_KEYS so the proxy is not open to anyone")
@@ -304,6 +324,25 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// sandboxedProviders reads Config.SandboxProviders: provider names, or "all".
+func sandboxedProviders(names []string, known map[string]bool) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, n := range names {
+		switch n = strings.TrimSpace(n); {
+		case n == "":
+		case n == "all":
+			for k := range known {
+				out[k] = true
+			}
+		case !known[n]:
+			return nil, fmt.Errorf("PAYLINKS_SANDBOX_PROVIDERS: unknown provider %q", n)
+		default:
+			out[n] = true
+		}
+	}
+	return out, nil
 }
 
 // budget derives the time limits from the providers' timeouts (each one covers a call with its
@@ -433,7 +472,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	}
 	// Idempotency wraps validation, so what is stored is the answer that was validated and sent.
 	v1 := e.Group("/v1", limit, s.authenticate, s.bounded, s.idempotent, s.validateUnified(spec))
-	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes(), events: s.events, inbound: s.inbound, log: s.log}, nil))
+	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes(), events: s.events, inbound: s.inbound, log: s.log, noProvider: s.unknownProvider, live: s.live}, nil))
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	// The event stream replaces its generated route: it is validated by its handler and its answer
 	// never ends, so it cannot be buffered for answer validation.
@@ -446,9 +485,16 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	pass := e.Group("/providers", limit, s.authenticate, s.bounded)
 	pass.Any("/:provider/*", s.passthrough)
 
-	if len(sims) > 0 {
+	switch {
+	case len(sims) > 0 && !s.live:
+		e.Any("/sandbox/*", echo.WrapHandler(sandbox.Handler("/sandbox", sims...)))
+	case len(sims) > 0:
+		// A live deployment serves of its sandboxes only what people need: the checkout pages, and
+		// the control API to callers with an API key. The sandboxes' own provider APIs stay
+		// in-process, reached through paylinks only.
 		sb := echo.WrapHandler(sandbox.Handler("/sandbox", sims...))
-		e.Any("/sandbox/*", sb)
+		e.Any("/sandbox/checkout/*", sb)
+		e.Any("/sandbox/:provider/_control/*", sb, s.authenticate)
 	}
 	s.echo = e
 	return nil
@@ -620,13 +666,24 @@ func (s *Server) metricsHandler() http.Handler {
 func (s *Server) logStart(addr string) {
 	var live, sand []string
 	for _, k := range s.cfg.Kits {
-		if s.providers[k.Name].sim != nil {
+		switch p, ok := s.providers[k.Name]; {
+		case !ok:
+		case p.sim != nil:
 			sand = append(sand, k.Name)
-		} else {
+		default:
 			live = append(live, k.Name)
 		}
 	}
-	s.log.Info("paylinks serving", "addr", addr, "public_url", s.cfg.PublicURL, "mode", string(s.cfg.Mode), "live_providers", live, "sandbox_providers", sand)
+	var disabled []string
+	for _, k := range s.cfg.Kits {
+		if s.disabled[k.Name] {
+			disabled = append(disabled, k.Name)
+		}
+	}
+	s.log.Info("paylinks serving", "addr", addr, "public_url", s.cfg.PublicURL, "mode", string(s.cfg.Mode), "live_providers", live, "sandbox_providers", sand, "disabled_providers", disabled)
+	if s.live && len(sand) > 0 {
+		s.log.Warn("a live deployment with sandboxed providers: their links are sandbox links (no real money moves); their control API needs an API key", "sandbox_providers", sand)
+	}
 	if s.SandboxMode {
 		s.log.Warn("SANDBOX MODE: every provider is an embedded sandbox and no PAYLINKS_API_KEYS are set; the demo API key is accepted", "demo_key", DemoAPIKey)
 	}

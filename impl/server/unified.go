@@ -23,6 +23,10 @@ type unified struct {
 	events  *events.Service
 	inbound *inbound.Service
 	log     *slog.Logger
+	// noProvider explains a provider this server does not serve (unknown, or disabled).
+	noProvider func(name string) error
+	// live is true in a live deployment: its sandboxed providers get a note saying so.
+	live bool
 }
 
 var _ api.StrictServerInterface = (*unified)(nil)
@@ -38,7 +42,7 @@ func (u *unified) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 		return nil, err
 	}
 	u.record(ctx, l)
-	return api.CreatePaymentLink201JSONResponse{Body: toAPI(l, false)}, nil
+	return api.CreatePaymentLink201JSONResponse{Body: u.toAPI(l, false)}, nil
 }
 
 // createInput maps the request body to the domain, turning amounts into exact minor units and the
@@ -52,11 +56,7 @@ func (u *unified) createInput(b *api.CreatePaymentLinkRequest) (paylink.CreateIn
 	}
 	p, ok := u.client.Provider(b.Provider)
 	if !ok {
-		names := []string{}
-		for _, p := range u.client.Providers() {
-			names = append(names, p.Name())
-		}
-		return in, paylink.Invalid("/provider", fmt.Sprintf("unknown provider %q (configured: %v)", b.Provider, names))
+		return in, paylink.Invalid("/provider", u.noProvider(b.Provider).Error())
 	}
 	if b.Amount != nil {
 		a, err := paylink.ParseAmount(b.Amount.Currency, b.Amount.Value)
@@ -94,6 +94,11 @@ func (u *unified) createInput(b *api.CreatePaymentLinkRequest) (paylink.CreateIn
 }
 
 func (u *unified) ListPaymentLinks(ctx context.Context, req api.ListPaymentLinksRequestObject) (api.ListPaymentLinksResponseObject, error) {
+	if name := deref(req.Params.Provider); name != "" {
+		if _, ok := u.client.Provider(name); !ok {
+			return nil, paylink.Invalid("query.provider", u.noProvider(name).Error())
+		}
+	}
 	q := paylink.ListQuery{
 		Provider: deref(req.Params.Provider),
 		Limit:    deref(req.Params.Limit),
@@ -109,7 +114,7 @@ func (u *unified) ListPaymentLinks(ctx context.Context, req api.ListPaymentLinks
 	raw := expandRaw(req.Params.Expand)
 	out := api.ListPaymentLinks200JSONResponse{Data: make([]api.PaymentLink, len(page.Links))}
 	for i, l := range page.Links {
-		out.Data[i] = toAPI(l, raw)
+		out.Data[i] = u.toAPI(l, raw)
 	}
 	if page.NextCursor != "" {
 		out.NextCursor = &page.NextCursor
@@ -122,7 +127,7 @@ func (u *unified) GetPaymentLink(ctx context.Context, req api.GetPaymentLinkRequ
 	if err != nil {
 		return nil, err
 	}
-	return api.GetPaymentLink200JSONResponse(toAPI(l, expandRaw(req.Params.Expand))), nil
+	return api.GetPaymentLink200JSONResponse(u.toAPI(l, expandRaw(req.Params.Expand))), nil
 }
 
 func (u *unified) ClosePaymentLink(ctx context.Context, req api.ClosePaymentLinkRequestObject) (api.ClosePaymentLinkResponseObject, error) {
@@ -131,7 +136,7 @@ func (u *unified) ClosePaymentLink(ctx context.Context, req api.ClosePaymentLink
 		return nil, err
 	}
 	u.record(ctx, l)
-	return api.ClosePaymentLink200JSONResponse{Body: toAPI(l, false)}, nil
+	return api.ClosePaymentLink200JSONResponse{Body: u.toAPI(l, false)}, nil
 }
 
 func (u *unified) ListProviders(context.Context, api.ListProvidersRequestObject) (api.ListProvidersResponseObject, error) {
@@ -151,12 +156,27 @@ func (u *unified) ListProviders(context.Context, api.ListProvidersRequestObject)
 				Notes:             append([]string{}, c.Notes...),
 			},
 		}
+		if u.live && info.Mode == api.ProviderInfoModeSandbox {
+			info.Capabilities.Notes = append([]string{sandboxNote}, info.Capabilities.Notes...)
+		}
 		for _, op := range c.Operations {
 			info.Capabilities.Operations = append(info.Capabilities.Operations, api.CapabilitiesOperations(op))
 		}
 		out.Data = append(out.Data, info)
 	}
 	return out, nil
+}
+
+// sandboxNote is the first note of a provider that runs on its sandbox in a live deployment.
+const sandboxNote = "Runs on paylinks' embedded sandbox, not the real provider: no real money moves, and its links are marked sandbox: true."
+
+// toAPI maps a domain link to the unified API's shape, marking sandbox links.
+func (u *unified) toAPI(l paylink.Link, raw bool) api.PaymentLink {
+	out := toAPI(l, raw)
+	if u.modes[l.Provider] == api.ProviderInfoModeSandbox {
+		out.Sandbox = ptr(true)
+	}
+	return out
 }
 
 // toAPI maps a domain link to the unified API's shape; the provider's raw object only on request.
