@@ -215,6 +215,14 @@ func (c *cli) hintFor(g *globals, code api.ProblemCode, header http.Header) stri
 		return "Only active links can be closed; 'paylinks links get ID' shows its status."
 	case api.ProblemCodeIdempotencyConflict:
 		return "This --idempotency-key was used for a different request: use a new key, or leave it out."
+	case api.ProblemCodeIdempotencyInProgress, api.ProblemCodeIdempotencyOutcomeUnknown:
+		wait := "a few"
+		if ra := header.Get("Retry-After"); ra != "" {
+			wait = ra
+		}
+		return "Retry in " + wait + " seconds with the same --idempotency-key: it gets the first request's answer, and never makes a second link."
+	case api.ProblemCodeProviderAnswerTooLarge:
+		return "Narrow the request (--provider, --status), or raise PAYLINKS_MAX_PROVIDER_ANSWER_BYTES on the server."
 	case api.ProblemCodeValidationFailed, api.ProblemCodeBadRequest:
 		return fmt.Sprintf("Fix the fields above; '%s --help' lists the flags, 'paylinks providers' what each provider needs.", g.cmd)
 	case api.ProblemCodeUnsupportedByProvider:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -223,12 +224,20 @@ type ListPage struct {
 	NextCursor string
 }
 
-// maxProviderPages bounds how many provider pages one List call reads from each provider.
-const maxProviderPages = 100
+// maxProviderPages bounds how many provider pages one List call reads from each provider (twice
+// that when it also lists a tie, see cursor.Tie). A call that reaches it returns what it is sure
+// of, maybe fewer links than asked for, or none, with a cursor to go on from.
+const maxProviderPages = 25
 
 // List returns one page of links of all providers (or q.Provider), newest first. Providers that
 // cannot list are skipped unless named, when the error is ErrUnsupported. Links are read from the
 // providers concurrently, so a page costs about the slowest provider.
+//
+// A page holds at most q.Limit links, and fewer (even none) when a provider had more pages to read
+// than one call reads (a filter that few of its links match, or a burst of links made in the same
+// instant): NextCursor then says where to go on. Links made in the same instant come by id; a
+// group of them too large to read in one call comes provider by provider, each provider's in its
+// own order.
 func (c *Client) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	if q.Limit <= 0 {
 		q.Limit = 20
@@ -263,6 +272,12 @@ func (c *Client) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		if cur.Provider != q.Provider || cur.Status != q.Status {
 			return ListPage{}, Invalid("query.cursor", "was made for other provider or status filters; repeat the filters of the first page")
 		}
+		if cur.Tie != nil && !slices.Contains(names, cur.Tie.Provider) {
+			return ListPage{}, Invalid("query.cursor", "names a provider this server does not list; start again without a cursor")
+		}
+	}
+	if cur.Tie != nil {
+		return c.listTie(ctx, q, names, cur, nil)
 	}
 
 	results := make([]providerPages, len(names))
@@ -295,26 +310,240 @@ func (c *Client) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	}
 	slices.SortFunc(all, func(a, b candidate) int { return newerFirst(a.link, b.link) })
 
-	page := ListPage{}
-	more := len(all) > q.Limit
-	if more {
-		all = all[:q.Limit]
+	// A provider whose reading was cut short may still hold links as new as the oldest it read
+	// (its frontier), and older: only links newer than every such frontier are sure to be in order.
+	var frontier time.Time
+	cut := false
+	for _, r := range results {
+		if r.cut && (!cut || r.oldest.After(frontier)) {
+			frontier, cut = r.oldest, true
+		}
 	}
-	included := make(map[ID]bool, len(all))
-	for _, cand := range all {
+	sure := len(all)
+	if cut {
+		sure = 0
+		for sure < len(all) && all[sure].link.CreatedAt.After(frontier) {
+			sure++
+		}
+	}
+
+	page := ListPage{}
+	more := sure > q.Limit || cut || (len(all) > q.Limit)
+	emit := all[:min(sure, q.Limit)]
+	included := make(map[ID]bool, len(emit))
+	for _, cand := range emit {
 		page.Links = append(page.Links, cand.link)
 		included[cand.link.ID] = true
 	}
-	if more && len(all) > 0 {
-		next := cursor{Provider: q.Provider, Status: q.Status, Pages: map[string]string{}}
-		for i, n := range names {
-			next.Pages[n] = results[i].resume(included)
-		}
-		last := all[len(all)-1].link
-		next.CreatedAt, next.ID = last.CreatedAt.UnixNano(), string(last.ID)
-		page.NextCursor = c.cursors.encode(next)
+	if !more {
+		return page, nil
 	}
+	next := cursor{Provider: q.Provider, Status: q.Status, Pages: map[string]string{}}
+	for i, n := range names {
+		next.Pages[n] = results[i].resume(included)
+	}
+	switch {
+	case !cut || sure > q.Limit:
+		last := emit[len(emit)-1].link
+		next.CreatedAt, next.ID = last.CreatedAt.UnixNano(), string(last.ID)
+	case len(emit) > 0:
+		// Everything newer than the frontier is listed (the providers not cut short hold all of
+		// theirs: they would have filled the page otherwise): go on from the frontier's instant.
+		next.CreatedAt, next.ID = frontier.UnixNano(), firstOfInstant
+	default:
+		// Nothing newer than the frontier to list: its instant is next. List that instant's links
+		// provider by provider, which needs no more reading than one provider's of them.
+		if !cur.atOrBefore(frontier) {
+			next.CreatedAt, next.ID = frontier.UnixNano(), firstOfInstant
+		} else {
+			next.CreatedAt, next.ID = cur.CreatedAt, cur.ID
+		}
+		next.Tie = &tie{At: frontier.UnixNano(), Provider: names[0]}
+		return c.listTie(ctx, q, names, next, nil)
+	}
+	page.NextCursor = c.cursors.encode(next)
 	return page, nil
+}
+
+// listTie lists the links made in the instant cur.Tie.At, after those already listed (out),
+// provider by provider in registration order from cur.Tie.Provider. A provider whose links of the
+// instant can be read whole gives them by id, newest-first order's tie-break; one whose can not,
+// in its own order, remembered by the last one read. Once every provider's are listed, the list
+// goes on from just before the instant.
+func (c *Client) listTie(ctx context.Context, q ListQuery, names []string, cur cursor, out []Link) (ListPage, error) {
+	next := cur
+	next.Pages = maps.Clone(cur.Pages)
+	if next.Pages == nil {
+		next.Pages = map[string]string{}
+	}
+	at := time.Unix(0, cur.Tie.At)
+	start := slices.Index(names, cur.Tie.Provider)
+	for i := start; i < len(names); i++ {
+		t := tie{At: cur.Tie.At, Provider: names[i]}
+		if i == start {
+			t = *cur.Tie
+		}
+		if len(out) == q.Limit {
+			next.Tie = &t
+			return ListPage{Links: out, NextCursor: c.cursors.encode(next)}, nil
+		}
+		r := c.collectTie(ctx, c.providers[names[i]], cur, at, t, q.Limit-len(out))
+		if r.err != nil {
+			return ListPage{}, r.err
+		}
+		out = append(out, r.links...)
+		next.Pages[names[i]] = r.page
+		if !r.ended {
+			next.Tie = &r.tie
+			return ListPage{Links: out, NextCursor: c.cursors.encode(next)}, nil
+		}
+	}
+	next.Tie = nil
+	next.CreatedAt, next.ID = cur.Tie.At, lastOfInstant
+	return ListPage{Links: out, NextCursor: c.cursors.encode(next)}, nil
+}
+
+// tieRead is what collectTie read of one provider's links of the instant.
+type tieRead struct {
+	links []Link
+	// tie is where to go on at this provider when ended is false.
+	tie tie
+	// page is the page to read the provider from next: where its links of the instant go on, or,
+	// once ended, where its older links start.
+	page  string
+	ended bool
+	err   error
+}
+
+// collectTie reads up to want links of p made in the instant at, after the position t, that match
+// the status and were not listed before in newest-first order (cur.before).
+func (c *Client) collectTie(ctx context.Context, p Provider, cur cursor, at time.Time, t tie, want int) tieRead {
+	keep := func(l Link) bool {
+		return (cur.Status == "" || l.Status == cur.Status) && cur.before(l) && (t.Below == "" || string(l.ID) < t.Below)
+	}
+	if !t.Listed {
+		if r, whole := c.collectTieByID(ctx, p, cur.Status, cur.Pages[p.Name()], at, t, want, keep); whole || r.err != nil {
+			return r
+		}
+		t.Listed = true // too many to read whole: in the provider's own order from now on
+	}
+	return c.collectTieListed(ctx, p, cur.Status, cur.Pages[p.Name()], at, t, want, keep)
+}
+
+// collectTieByID reads all of p's links of the instant, if one call's reading holds them, and
+// returns the want first of them by id (the newest-first order's tie-break); whole is false when
+// they do not fit.
+func (c *Client) collectTieByID(ctx context.Context, p Provider, status Status, token string, at time.Time, t tie, want int, keep func(Link) bool) (r tieRead, whole bool) {
+	r = tieRead{tie: t}
+	start := "" // the page of the first link of the instant or older
+	seen := map[string]bool{token: true}
+	kept := map[ID]bool{} // pages that shift between two reads repeat a link
+	var group []Link
+	for range maxProviderPages {
+		res, err := p.List(ctx, PageQuery{Status: status, Page: token})
+		if err != nil {
+			r.err = classify(p, err)
+			return r, false
+		}
+		ended := res.Next == "" || seen[res.Next]
+		for _, l := range res.Links {
+			if l, err = qualify(p, "", l); err != nil {
+				r.err = err
+				return r, false
+			}
+			if l.CreatedAt.After(at) {
+				continue
+			}
+			if start == "" {
+				start = token
+			}
+			if l.CreatedAt.Before(at) {
+				ended = true
+				break
+			}
+			if keep(l) && !kept[l.ID] {
+				kept[l.ID] = true
+				group = append(group, l)
+			}
+		}
+		if !ended {
+			seen[res.Next] = true
+			token = res.Next
+			continue
+		}
+		slices.SortFunc(group, newerFirst)
+		if len(group) > want {
+			// The rest of the group next time, read again from its first page.
+			r.links, r.tie.Below, r.page = group[:want], string(group[want-1].ID), cmp.Or(start, token)
+			return r, true
+		}
+		r.links, r.page, r.ended = group, token, true
+		return r, true
+	}
+	return r, false
+}
+
+// collectTieListed reads p's links of the instant in p's own order, after the link t.After.
+func (c *Client) collectTieListed(ctx context.Context, p Provider, status Status, token string, at time.Time, t tie, want int, keep func(Link) bool) tieRead {
+	r := tieRead{tie: t, page: token}
+	passed := t.After == ""
+	consumed := false
+	seen := map[string]bool{token: true}
+	read := map[ID]bool{} // pages that shift between two reads repeat a link
+	for range maxProviderPages {
+		res, err := p.List(ctx, PageQuery{Status: status, Page: token})
+		if err != nil {
+			r.err = classify(p, err)
+			return r
+		}
+		for _, l := range res.Links {
+			if l, err = qualify(p, "", l); err != nil {
+				r.err = err
+				return r
+			}
+			switch {
+			case l.CreatedAt.After(at):
+				continue
+			case l.CreatedAt.Before(at):
+				r.page, r.ended = token, true
+				return r.mustHavePassed(p, passed)
+			case !passed:
+				if l.ProviderLinkID == t.After {
+					passed, r.page = true, token
+				}
+				continue
+			case read[l.ID]:
+				continue
+			}
+			read[l.ID] = true
+			r.tie.After, r.page, consumed = l.ProviderLinkID, token, true
+			if keep(l) {
+				r.links = append(r.links, l)
+				if len(r.links) == want {
+					return r
+				}
+			}
+		}
+		if res.Next == "" || seen[res.Next] {
+			r.page, r.ended = token, true
+			return r.mustHavePassed(p, passed)
+		}
+		seen[res.Next] = true
+		token = res.Next
+		if !consumed && !(passed && t.After != "") {
+			r.page = token // nothing of the instant read yet, nor passed: no need to read this page again
+		}
+	}
+	return r
+}
+
+// mustHavePassed fails a read that ended without meeting the link it was to go on after: the
+// provider no longer lists it, and what came after it cannot be told from what came before.
+func (r tieRead) mustHavePassed(p Provider, passed bool) tieRead {
+	if !passed {
+		r.err = &ProviderError{Provider: p.Name(), Kind: ErrProvider, Err: fmt.Errorf("the link %q the list was to go on after is no longer listed; start the list again", r.tie.After)}
+	}
+	return r
 }
 
 // All iterates over every link matching q (its Cursor and Limit are the starting point and the
@@ -348,7 +577,10 @@ type candidate struct {
 type providerPages struct {
 	links []candidate // in the order the provider gave them
 	last  string      // the token of the last page read
-	err   error
+	// cut is true when reading stopped at maxProviderPages; oldest is then the oldest link read.
+	cut    bool
+	oldest time.Time
+	err    error
 }
 
 // resume returns the page to read the provider from for the next page of the list: the page of its
@@ -407,8 +639,8 @@ func (c *Client) collect(ctx context.Context, p Provider, cur cursor, want int) 
 		seen[res.Next] = true
 		token = res.Next
 	}
-	// Stopping silently could end the list early or out of order: say so instead.
-	out.err = &ProviderError{Provider: p.Name(), Kind: ErrProvider, Err: fmt.Errorf("more than %d provider pages to read for one page of the list; narrow the filters (e.g. by provider or status)", maxProviderPages)}
+	// Cut short: List lists only what is sure to come before the links not read yet.
+	out.cut, out.oldest = true, oldest
 	return out
 }
 

@@ -1283,3 +1283,123 @@ func TestListCountsARepeatedLinkOnce(t *testing.T) {
 		t.Errorf("active links %s, want l1 l3 l6", ids)
 	}
 }
+
+// checkTimeOrder checks the links come newest first; links of the same instant may come in any
+// order that lists each once (checkSame).
+func checkTimeOrder(t *testing.T, links []paylink.Link) {
+	t.Helper()
+	for i := 1; i < len(links); i++ {
+		if links[i-1].CreatedAt.Before(links[i].CreatedAt) {
+			t.Errorf("links %d and %d out of order: %s, then %s", i-1, i, links[i-1].CreatedAt, links[i].CreatedAt)
+		}
+	}
+}
+
+// TestListBurstLargerThanOneCallReads makes more links in one second at MijnKlantportaal than one
+// List call reads (its pages hold 15), between other seconds' links of both providers: the merged
+// list must list each exactly once, newest first, instead of failing after so many pages.
+func TestListBurstLargerThanOneCallReads(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	var created []paylink.Link
+	created = append(created, w.createSpread(t, 6)...)
+	for i := range 1600 {
+		p := "mijnklantportaal"
+		if i%200 == 7 {
+			p = "hub2"
+		}
+		created = append(created, w.create(t, p))
+	}
+	w.tick(t)
+	created = append(created, w.createSpread(t, 6)...)
+	// Pay some of the burst, to list them by status too.
+	var completed []paylink.Link
+	for i, l := range created {
+		if i%97 == 3 {
+			w.pay(t, l)
+			completed = append(completed, l)
+		}
+	}
+	t.Run("listed", func(t *testing.T) { listBurst(t, w, created, completed) })
+	// Links made while the burst is listed push MijnKlantportaal's pages down: still each once.
+	q := paylink.ListQuery{Limit: 50}
+	var listed []paylink.Link
+	for {
+		p, err := w.client.List(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, p.Links...)
+		if p.NextCursor == "" {
+			break
+		}
+		q.Cursor = p.NextCursor
+		w.create(t, "mijnklantportaal")
+		w.create(t, "mijnklantportaal")
+	}
+	checkSame(t, listed, created)
+	checkTimeOrder(t, listed)
+}
+
+func listBurst(t *testing.T, w *world, created, completed []paylink.Link) {
+	for _, q := range []paylink.ListQuery{
+		{Limit: 100},
+		{Limit: 37},
+		{Limit: 100, Provider: "mijnklantportaal"},
+		{Limit: 10, Status: paylink.StatusCompleted},
+	} {
+		t.Run(fmt.Sprintf("%+v", q), func(t *testing.T) {
+			t.Parallel()
+			want := created
+			if q.Status != "" {
+				want = completed
+			}
+			if q.Provider != "" {
+				var at []paylink.Link
+				for _, l := range want {
+					if l.Provider == q.Provider {
+						at = append(at, l)
+					}
+				}
+				want = at
+			}
+			var listed []paylink.Link
+			for _, p := range pages(t, w.client, q) {
+				if len(p) > q.Limit {
+					t.Errorf("a page of %d links, limit %d", len(p), q.Limit)
+				}
+				listed = append(listed, p...)
+			}
+			checkSame(t, listed, want)
+			checkTimeOrder(t, listed)
+		})
+	}
+}
+
+// TestListSparseFilter asks for the completed links when only the oldest of many is: reading all of
+// MijnKlantportaal's pages takes several calls, each returning what it is sure of with a cursor,
+// instead of the list failing for everyone.
+func TestListSparseFilter(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var created []paylink.Link
+	for i := range 1600 {
+		created = append(created, w.create(t, "mijnklantportaal"))
+		if i%3 == 0 {
+			w.tick(t)
+		}
+	}
+	w.pay(t, created[0])
+	for _, q := range []paylink.ListQuery{{Status: paylink.StatusCompleted}, {Status: paylink.StatusCompleted, Provider: "mijnklantportaal"}} {
+		ps := pages(t, w.client, q)
+		var listed []paylink.Link
+		for _, p := range ps {
+			listed = append(listed, p...)
+		}
+		checkSame(t, listed, created[:1])
+		if len(ps) > 1600/15/20+2 {
+			t.Errorf("%d calls to list one link: each call should read many provider pages", len(ps))
+		}
+	}
+}

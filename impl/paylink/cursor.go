@@ -21,6 +21,36 @@ type cursor struct {
 	CreatedAt int64             `json:"t,omitempty"`
 	ID        string            `json:"i,omitempty"`
 	Pages     map[string]string `json:"g,omitempty"`
+	// Tie, when set, is the position inside a group of links made in one instant that one List
+	// call could not read whole: the group is listed provider by provider (see Client.listTie).
+	Tie *tie `json:"x,omitempty"`
+}
+
+// tie is the position inside the group of links made in the instant At: Provider's are being
+// listed. Those with a paylinks id of Below or more are listed (by id, the newest-first order's
+// tie-break, as long as the provider's links of the instant can be read whole); once Listed, the
+// rest come in the provider's own order, after its link After.
+type tie struct {
+	At       int64  `json:"t"`
+	Provider string `json:"p"`
+	Below    string `json:"b,omitempty"`
+	Listed   bool   `json:"l,omitempty"`
+	After    string `json:"a,omitempty"`
+}
+
+// Position ids around every paylinks id (their alphabet is URL-safe base64 and "_", after a
+// provider name): in the newest-first order, where the highest id comes first, the position
+// (instant, firstOfInstant) comes just before every link of the instant, (instant, lastOfInstant)
+// just after them.
+const (
+	firstOfInstant = "~"
+	lastOfInstant  = " "
+)
+
+// atOrBefore reports whether the cursor position is at the instant t or older, so that a position
+// just before t would not move the list on.
+func (c cursor) atOrBefore(t time.Time) bool {
+	return c.ID != "" && !time.Unix(0, c.CreatedAt).After(t)
 }
 
 // before reports whether l comes after the cursor position in the newest-first order.

@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// MaxAnswerBytes is the most an adapter reads of one provider answer, whatever a caller's own
+// limit (a validating transport's) allows: it keeps one answer from taking all memory.
+const MaxAnswerBytes = 64 << 20
+
 // Sentinel errors. Every error the Client and the adapters return matches one of them with errors.Is.
 var (
 	ErrNotFound            = errors.New("payment link not found")
@@ -26,7 +30,10 @@ var (
 	// ErrNotHonoured is a provider answering success to a request it did not carry out: a close
 	// answered with a link that is still open, a create whose link lacks what was asked for.
 	ErrNotHonoured = errors.New("provider did not do what was asked")
-	ErrProvider    = errors.New("provider failed")
+	// ErrAnswerTooLarge is an answer larger than the caller accepts: a limit of the deployment,
+	// not a contract violation of the provider.
+	ErrAnswerTooLarge = errors.New("provider answer larger than accepted")
+	ErrProvider       = errors.New("provider failed")
 )
 
 // Violation names one invalid field and why. Field is a JSON pointer into the unified create body
@@ -164,12 +171,14 @@ func retryAfterSeconds(v string) time.Duration {
 
 // TransportError wraps a failure to get an answer from the provider: a timeout, a refused or reset
 // connection, or an answer the validating transport rejected (which already matches
-// ErrContractViolation).
+// ErrContractViolation or ErrAnswerTooLarge).
 func TransportError(provider string, err error) error {
 	var ne net.Error
 	switch {
 	case isContractViolation(err):
 		return &ProviderError{Provider: provider, Kind: ErrContractViolation, Err: err}
+	case isAnswerTooLarge(err):
+		return &ProviderError{Provider: provider, Kind: ErrAnswerTooLarge, Err: err}
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
@@ -187,7 +196,7 @@ func DecodeError(provider string, status int, err error) error {
 // sentinels are the errors every error of the Client matches one of.
 var sentinels = []error{
 	ErrNotFound, ErrAlreadyClosed, ErrNotClosable, ErrInvalidInput, ErrUnsupported, ErrProviderAuth,
-	ErrProviderUnavailable, ErrProviderTimeout, ErrContractViolation, ErrNotHonoured, ErrProvider,
+	ErrProviderUnavailable, ErrProviderTimeout, ErrContractViolation, ErrNotHonoured, ErrAnswerTooLarge, ErrProvider,
 }
 
 // classify is the one place where an adapter's error becomes the Client's: an error that matches a
@@ -217,4 +226,13 @@ type contractViolation interface{ ContractViolation() bool }
 func isContractViolation(err error) bool {
 	var cv contractViolation
 	return errors.Is(err, ErrContractViolation) || (errors.As(err, &cv) && cv.ContractViolation())
+}
+
+// answerTooLarge is implemented by errors that say an answer is over the caller's size limit (the
+// validating transport's).
+type answerTooLarge interface{ AnswerTooLarge() bool }
+
+func isAnswerTooLarge(err error) bool {
+	var tl answerTooLarge
+	return errors.Is(err, ErrAnswerTooLarge) || (errors.As(err, &tl) && tl.AnswerTooLarge())
 }

@@ -18,7 +18,7 @@ import (
 var sentinels = []error{
 	paylink.ErrNotFound, paylink.ErrAlreadyClosed, paylink.ErrNotClosable, paylink.ErrInvalidInput,
 	paylink.ErrUnsupported, paylink.ErrProviderAuth, paylink.ErrProviderUnavailable,
-	paylink.ErrProviderTimeout, paylink.ErrContractViolation, paylink.ErrProvider,
+	paylink.ErrProviderTimeout, paylink.ErrContractViolation, paylink.ErrProvider, paylink.ErrAnswerTooLarge,
 }
 
 // matchesOnly checks that err matches want and none of the other sentinels.

@@ -116,6 +116,13 @@ func fromProvider(pe *paylink.ProviderError) api.Problem {
 		p = problem(http.StatusBadGateway, api.ProblemCodeProviderAuthFailed, "Provider refused our credentials", pe.Provider+" refused the configured credentials; check the deployment's provider configuration.")
 	case errors.Is(pe.Kind, paylink.ErrNotHonoured):
 		p = problem(http.StatusBadGateway, api.ProblemCodeProviderError, "Provider did not do what was asked", pe.Provider+" "+pe.Message+".")
+	case errors.Is(pe.Kind, paylink.ErrAnswerTooLarge):
+		detail := pe.Provider + "'s answer is larger than this deployment accepts (PAYLINKS_MAX_PROVIDER_ANSWER_BYTES"
+		var ate *validation.AnswerTooLargeError
+		if errors.As(pe, &ate) {
+			detail += fmt.Sprintf(", %d bytes", ate.Limit)
+		}
+		p = problem(http.StatusBadGateway, api.ProblemCodeProviderAnswerTooLarge, "Provider answer too large", detail+"); nothing of it was passed on.")
 	case errors.Is(pe.Kind, paylink.ErrContractViolation):
 		p = problem(http.StatusBadGateway, api.ProblemCodeProviderContractViolation, "Provider answer violates its specification", pe.Provider+" answered something its specification does not allow; nothing of it was passed on.")
 	case errors.Is(pe.Kind, paylink.ErrProviderUnavailable):

@@ -463,3 +463,30 @@ func TestFromEnvSafetySettings(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderAnswerSizeLimit lists at a Hub2 whose list answer is larger than the deployment
+// accepts: a 502 provider_answer_too_large naming the setting, not a contract violation; with the
+// limit raised, the list works.
+func TestProviderAnswerSizeLimit(t *testing.T) {
+	t.Parallel()
+	// A real Hub2 list answer, from the sandbox.
+	sb := start(t, Config{})
+	for i := range 40 {
+		sb.do(t, "POST", "/v1/payment-links", DemoAPIKey, fmt.Sprintf(`{"provider":"hub2","amount":{"currency":"XOF","value":"1000"},"reference":"ORDER-%d","providerOptions":{"hub2":{"country":"CI"}}}`, i), nil)
+	}
+	_, _, list := sb.raw(t, "GET", "/sandbox/hub2/payment-links", "", "", map[string]string{"ApiKey": "sandbox", "MerchantId": "sandbox", "Environment": "sandbox"})
+	up := newUpstream(t, answer(200, "application/json", list))
+	providers := map[string]ProviderConfig{"hub2": {BaseURL: up.URL, Credentials: map[string]string{"api_key": "k", "merchant_id": "m", "environment": "sandbox"}}}
+	small := start(t, Config{APIKeys: []string{"key"}, Providers: providers, MaxProviderAnswerBytes: int64(len(list) - 1)})
+	for _, path := range []string{"/v1/payment-links", "/providers/hub2/payment-links"} {
+		status, h, body := small.raw(t, "GET", path, "key", "", nil)
+		p := problemOf(t, h, body)
+		if status != 502 || p["code"] != "provider_answer_too_large" || !strings.Contains(body, "PAYLINKS_MAX_PROVIDER_ANSWER_BYTES") {
+			t.Errorf("%s over the limit: %d %v, want 502 provider_answer_too_large naming the setting", path, status, p)
+		}
+	}
+	large := start(t, Config{APIKeys: []string{"key"}, Providers: providers, MaxProviderAnswerBytes: int64(len(list))})
+	if status, _, body := large.do(t, "GET", "/v1/payment-links?limit=100", "key", "", nil); status != 200 || len(body["data"].([]any)) != 40 {
+		t.Errorf("within the limit: %d %v", status, body)
+	}
+}

@@ -418,10 +418,11 @@ func (s *Server) wire(kit kits.Kit, pc ProviderConfig, clock *sandbox.Clock, see
 	p.http = &http.Client{
 		Timeout: timeout,
 		Transport: &validation.Transport{
-			Spec:   spec,
-			Prefix: u.Path,
-			Report: s.cfg.Mode == Report,
-			Base:   s.retryTraced(p, s.metrics.instrument(kit.Name, base)),
+			Spec:    spec,
+			Prefix:  u.Path,
+			Report:  s.cfg.Mode == Report,
+			MaxBody: s.cfg.MaxProviderAnswerBytes,
+			Base:    s.retryTraced(p, s.metrics.instrument(kit.Name, base)),
 			OnViolation: func(ctx context.Context, op string, ce *validation.ContractError) {
 				s.metrics.violations.WithLabelValues(kit.Name, op, "response").Inc()
 				s.log.WarnContext(ctx, "provider answer violates its spec", "provider", kit.Name, "operation", op, "status", ce.Status, "violations", ce.Violations, "mode", string(s.cfg.Mode))

@@ -28,6 +28,22 @@ func (e *ContractError) Error() string {
 // ContractViolation reports that the error is a broken contract of the provider's answer.
 func (e *ContractError) ContractViolation() bool { return true }
 
+// AnswerTooLargeError is a provider answer larger than Transport.MaxBody: a limit of the caller,
+// not a contract violation. The domain reads it as paylink.ErrAnswerTooLarge by its
+// AnswerTooLarge method.
+type AnswerTooLargeError struct {
+	Operation string
+	Status    int
+	Limit     int64
+}
+
+func (e *AnswerTooLargeError) Error() string {
+	return fmt.Sprintf("%s answered %d with more than %d bytes, the most accepted", e.Operation, e.Status, e.Limit)
+}
+
+// AnswerTooLarge reports that the error is an answer over the size limit.
+func (e *AnswerTooLargeError) AnswerTooLarge() bool { return true }
+
 // Transport is an http.RoundTripper that validates every response of a provider against its spec
 // as it arrives, so drift is caught where it starts. In enforce mode (Report false) an invalid
 // answer becomes a *ContractError and never reaches the caller; in report mode it is passed on and
@@ -153,7 +169,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if int64(answer.Len()) > limit {
 		answer.Close()
-		return nil, &ContractError{Operation: op.ID(), Status: res.StatusCode, Violations: []Violation{{Field: "body", Reason: fmt.Sprintf("larger than %d bytes", limit)}}}
+		return nil, &AnswerTooLargeError{Operation: op.ID(), Status: res.StatusCode, Limit: limit}
 	}
 	if redacted, changed := redactCredentials(req.Header, res.Header, answer.bytes()); changed {
 		answer.Close()

@@ -24,8 +24,9 @@ import (
 const (
 	// Timeout bounds one request of an adapter whose config gives no HTTP client.
 	Timeout = 30 * time.Second
-	// MaxBody bounds how much of an answer is read; a page of links is tens of KiB.
-	MaxBody = 8 << 20
+	// MaxBody bounds how much of an answer is read: paylink.MaxAnswerBytes, a backstop above the
+	// deployment's own limit, which the validating transport applies (PAYLINKS_MAX_PROVIDER_ANSWER_BYTES).
+	MaxBody = paylink.MaxAnswerBytes
 )
 
 // Doer does HTTP requests: what every generated client calls its HttpRequestDoer.
@@ -77,7 +78,8 @@ func (a Answer) OK() bool { return a.Status >= 200 && a.Status < 300 }
 
 // Read reads the answer to a request the generated client sent; it takes the client method's two
 // results as they are (p.Read(client.GetPaymentLink(ctx, id))). No answer, or one cut short, is
-// the domain's TransportError; an answer larger than MaxBody a contract violation.
+// the domain's TransportError; an answer larger than MaxBody is ErrAnswerTooLarge (a limit of
+// paylinks, not a contract violation of the provider).
 func (p Provider) Read(rsp *http.Response, err error) (Answer, error) {
 	if err != nil {
 		return Answer{}, paylink.TransportError(p.Name, err)
@@ -88,7 +90,7 @@ func (p Provider) Read(rsp *http.Response, err error) (Answer, error) {
 		return Answer{}, paylink.TransportError(p.Name, err)
 	}
 	if len(body) > MaxBody {
-		return Answer{}, paylink.DecodeError(p.Name, rsp.StatusCode, fmt.Errorf("answer larger than %d bytes", MaxBody))
+		return Answer{}, &paylink.ProviderError{Provider: p.Name, Kind: paylink.ErrAnswerTooLarge, Status: rsp.StatusCode, Err: fmt.Errorf("answer larger than %d bytes", MaxBody)}
 	}
 	return Answer{Status: rsp.StatusCode, Header: rsp.Header, Body: body}, nil
 }

@@ -56,7 +56,7 @@ func TestExpect(t *testing.T) {
 		{"refined by the provider's code", must(answer(409, `{"code":"busy"}`)), nil, paylink.ErrProviderUnavailable, 409},
 		{"default kind of the status", must(answer(404, `not json`)), nil, paylink.ErrNotFound, 404},
 		{"rate limited", must(answer(429, `{}`, "Retry-After", "3")), nil, paylink.ErrProviderUnavailable, 429},
-		{"too large", must(answer(200, strings.Repeat("x", call.MaxBody+1))), nil, paylink.ErrContractViolation, 200},
+		{"too large", must(answer(200, strings.Repeat("x", call.MaxBody+1))), nil, paylink.ErrAnswerTooLarge, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
