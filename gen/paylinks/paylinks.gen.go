@@ -1322,6 +1322,12 @@ type ClientInterface interface {
 	// Providers without a list endpoint (see `GET /v1/providers`) are skipped when no provider is
 	// named, and answer 422 `unsupported_by_provider` when named.
 	//
+	// A page holds at most `limit` links, and may hold fewer, even none, while `nextCursor` is
+	// set: one request reads a bounded number of a provider's pages (a filter few links match, or
+	// a burst of links made in the same second, can need more), and returns what it is sure of.
+	// Follow `nextCursor` until it is absent. Links made in the same instant come by id, except a
+	// group too large to read at once, which comes provider by provider.
+	//
 	// Corresponds with GET /v1/payment-links (the `ListPaymentLinks` operationId).
 	ListPaymentLinks(ctx context.Context, params *ListPaymentLinksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1656,6 +1662,12 @@ func (c *Client) RedeliverEvent(ctx context.Context, id EventIDParam, body Redel
 // cursor is stable while new links arrive: a page never repeats a link from an earlier page.
 // Providers without a list endpoint (see `GET /v1/providers`) are skipped when no provider is
 // named, and answer 422 `unsupported_by_provider` when named.
+//
+// A page holds at most `limit` links, and may hold fewer, even none, while `nextCursor` is
+// set: one request reads a bounded number of a provider's pages (a filter few links match, or
+// a burst of links made in the same second, can need more), and returns what it is sure of.
+// Follow `nextCursor` until it is absent. Links made in the same instant come by id, except a
+// group too large to read at once, which comes provider by provider.
 //
 // Corresponds with GET /v1/payment-links (the `ListPaymentLinks` operationId).
 func (c *Client) ListPaymentLinks(ctx context.Context, params *ListPaymentLinksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3295,6 +3307,12 @@ type ClientWithResponsesInterface interface {
 	// cursor is stable while new links arrive: a page never repeats a link from an earlier page.
 	// Providers without a list endpoint (see `GET /v1/providers`) are skipped when no provider is
 	// named, and answer 422 `unsupported_by_provider` when named.
+	//
+	// A page holds at most `limit` links, and may hold fewer, even none, while `nextCursor` is
+	// set: one request reads a bounded number of a provider's pages (a filter few links match, or
+	// a burst of links made in the same second, can need more), and returns what it is sure of.
+	// Follow `nextCursor` until it is absent. Links made in the same instant come by id, except a
+	// group too large to read at once, which comes provider by provider.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5272,6 +5290,12 @@ func (c *ClientWithResponses) RedeliverEventWithResponse(ctx context.Context, id
 // cursor is stable while new links arrive: a page never repeats a link from an earlier page.
 // Providers without a list endpoint (see `GET /v1/providers`) are skipped when no provider is
 // named, and answer 422 `unsupported_by_provider` when named.
+//
+// A page holds at most `limit` links, and may hold fewer, even none, while `nextCursor` is
+// set: one request reads a bounded number of a provider's pages (a filter few links match, or
+// a burst of links made in the same second, can need more), and returns what it is sure of.
+// Follow `nextCursor` until it is absent. Links made in the same instant come by id, except a
+// group too large to read at once, which comes provider by provider.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10779,56 +10803,59 @@ var swaggerSpec = []string{
 	"FyZq1Pch8KpsVwTybikgOvFWyZcYGAVDE0IqYcA3Zsb5WsdPJsaB6r6S+eqTMUunHvOme3LsaDj6ZN+r",
 	"a+DWaI2A2oICtz94s8GblmU8MyLD3MKSjZjZWv1iWF4FaBVFI9clS1u73ox+LVh5AVDccy5yrALEUBfG",
 	"voCFJqIOhNmwKdaZCHZlv0fLkl9CyVAQ9irZklFjKGGMaFbKRXh+PWSOJ+KVH2PtfhXgbXuxoBiLgn1A",
-	"UFO944Amji6qDLMM1gfGVJcNux6MRmRtkZ19CVh0a0J0AfbBdt7dZ485rR0DF851pbpS60bgm3y3/H4X",
-	"x6Q7CExvfMZDwmO2V1pXQaQ14owtLW7UOTTPN7htyMgY68KZB8PHjzYW7G3WJHgi/i9qdbWBTjYYXhYC",
-	"8ncWAHw4HG01OnfQOjzyYKvReaAGeGYLFdQ6WfiTmHs1YgqI5KyUqhY4KtAvr8Ibe29vkjW2HR455QW4",
-	"7WjDuKIXZORrzopcNWo58HBZPBoQhHSjrYpOxO1SOMBOgOpMVy6Sl3hwhOIFE7pYxWR052C5O1tuQarv",
-	"O7b6ANvNVqE12rP9EZk1Gl990mbvby+/9idfjiHb3EXmRKB8gFEK4Y/G+Ino8Wnu4x7/tvfkxBYdeYiy",
-	"3svTp8enu/jeGwCFbHXRbxw9HunkRw/HJXWG/0QKXfJpBYHZTCqIjQYQf73R8MFwd/hwd//g9Wh/PByO",
-	"h8O/NyfaGdlNo5n9LoMcHUQH+RXPVlnBiDajan0cvxNd53oMDVTMOmfKpo3yRFle7Ok5NcyHBnvQWr/m",
-	"vNpXdIX1OQsp9LxYNXq1myN1L4sONfiSb4Mw/zrfHz2Awdxsq/jXnuB40yxrs+XsLdW1/0uornVeiS27",
-	"8uCFwanUkfT7ug/ap2r5oP0T8N3P5+I83vzQEwej9Ie27GrLJ7YCsqExb9GPMTfs9qjyqU0UscD1gRR5",
-	"jbh3Rfq2S9j4VRlCmyUu3efKJdScLtmAHAEGp55THdQgupOgoJzKNulLxTqd/HUrYeLqRQ6whRlQu6LR",
-	"j2+Y/hgdClB8T3u/Pet2nYhAAyeKOAqRb+im/S3HMf6L2RXC8R/Nq3t4dvLaQOYTczngWSXNvmdUBOiY",
-	"FsewWzlMnh4/O359jAXE5NXR6yffkv/869/4zWQiXEUxHL8AF6B7cmdAzGfx7DME/gdgFkUsZJ7DLnRl",
-	"XiRtYumlyURczakG87hBuxktCkO5NomO1cZwjqnFeoXP1e8NIfmiEgHW5/PIhKgF/uvJBrsH/y3Ww10D",
-	"pH+YGx9rbhj6ubsEczXZVwHeUdTY+NpwNWRDIgh3Y3K1FkgHSqU9NomAGGrJEjJH0JsAT6aBekP6gHoz",
-	"Jl3Um8MA5GZM1mDcJISqiahxbgJAm0MLyzJuHSdh4Wxsw2EMxyYh/hgKwG9tg84Q7KkwllgABx2ijXSn",
-	"w/IBeeEKleEta6PCbQSRX1JixQBQ1gTsGJxlszT6oEsaYGyGcCxYZDb4lQo/DNWZ/xCoayOEV8hBjk48",
-	"q6znoj23ubdYAjbsFZLgLoBMNOkFdDUtGVlwZXR4gq3SeNpkHPZrIv5E0hrQC9GL3DcQvch25iDIhZ4z",
-	"XnrYpD4TWbmCRt82tJiFOjr/7vhHOL6pVjPjDoIcIM9nssxVXXbQ6Jmqu28PsfzGBvSmDI5uNJYE5l5s",
-	"E5I9BxgSSBbN0C6JbeE19/reJyqIg5Gz4yAzWeIhspCZfXP6zB3aiRhzQYsbrMQhmFn3moB14EVZRx86",
-	"fOxhDRPhYUOWekBi6aYGDxy9OnFCBrrpsJHC7AJKmsQBRdnTCKA/gc00oYUUxlVzJ7H7k9kLKZdTmr1L",
-	"yLLkl9BvhE1Au4XMaOGObIeElQuU9g9Gox1SicJcqLfZIVsdPXv28ofzV6cn3x+9Pv4ztAsMyA8tGN0Z",
-	"5QUe1DTBrgHcCOwormWcl4Y2Q8YtZQcsaDsoDs2iQI/GBeUinjSPA+f0fqn89+04PdF0+OeXxMdt5dyX",
-	"JYbRd4I2Gaj0CUnxj5TKr2m1nTl7p7YLbP+dT6ncqxXOnZTR7TViYQsYb/TSKlbCaRaNknCbwS8g+18p",
-	"FpaHGZG5kDmbiH59coYsLSYy1mCH2MNje3Bb0APFNbFZGgTqBlMSlwOa0yYCw+0qARR/FLtyaSSR+z3o",
-	"vuNgdcKx4fZUDiE188bcgi6XXFxssrI+i3m1jpkbW/TbMqF80VfE2HMGPtVIH25TI5QbUGznlMjb62jd",
-	"XbEeK+z0DcyZeKViq3tffUCY4TfUUxNDe9jUXeNm/v9FS02nrDqgxx8619anqk9r3FUwvKCpA9xc31r9",
-	"ujZxjOTi1sIPDv13AAopUmhqxCZCOfznX/9Od8a2BBqAggGMxtq8NVqLsX8Tomw7CtfrM9RtlIoPTDJH",
-	"EBBAK8yqYsaLBVYuhmg7P93x3Na37QbQTUArd0wgroEb+8xJxPWwI+vK432Zdss3+W/n2lMPJd7h3Q2s",
-	"u06l+EwaupbREmOmW9x6iOk0JgA4t4WHZetEErjHFccX8gJdwA5D4vu7DHnHgl8Hbrq+Sv5g3dz+m5sp",
-	"cIZ3J5dks51hRDbTmosL141DNautjZApI/nNz7Dhv5ghsZ1Yai/Cf3fDzt0JbEl1FkE2eoIAPnW4WjcR",
-	"6ZKmF5jYPgv/CggfWXAwBSk3OENYYYjLH3ROjs3PRnxlBaOlImkTmS89DOUahGTwGCBAYsMKbDxcbSKU",
-	"LyO3Pa6bznkvEag6mumL4oB+Ivb49DGgW1FLtzIjfjUuJdSd+/tHk0QnaQbr8omtjA9r07O9qG1w8raT",
-	"+wFdefZNH9OY1+ayeANAMKFfpAvAde2FLQC/Jz/9j67DX6zrUEvI+HwK7rVKa33mzvWnKUKhOcn1zNpm",
-	"RORljwyE1XLunu7hA6htJ6KPkHWKsOs5rZS2J+K4anTUxA18XOhEtMp8x+ZXKP5s4YImYsr0FWOCpHDc",
-	"ggVchzMdUn/swdiMeyeeaIGl+L0o6da5GFup5T/aFn9bzO2bTTGKbG1RLgglmgN6isjl1ccxOOCR7tb4",
-	"rHE2f07feRa3yV2LLFmVkLLAYN9dz42YiL6+kiS93E9SuI3qqmRqB/rB0jVHWaQOhGbsUdXI1ChcWOmE",
-	"VEsjWL5w8JZdRoYpt/jYxp5+s9wcORfkF061fooAXU0uf/B2m7dhR0NFfa+NJ/xRjK3tERJxfj5eQKDO",
-	"V4Kdex/ZPJdadd2AY2lqaimK1YAc1Wj1NSyAIo2SirF1xgn3fYttjnzN1OeIDY0+D46LWUEH5uJ1G0L1",
-	"W8PnD2ZoZ/6ZyI1S8yt3Rxs2wNIGWglRtH96a0gBEvnRlnFfawC3JE6PuBqhBhzneG9vf/TFYDgYDvbH",
-	"Xw6/HAKZ2aF5LM9meanxt9wFn+6N90sj1DSDwLnt+Q3ArB1WMbGnpFv8XgvhBi37UNCFNLozIHjEmxpP",
-	"hD0zkTokcocbDJ4y0fNSVhd1nR8cnCiLIjhl8R4xP7CSKHoF5Ui6Wa4Kj7jz0q1MgQ92qwqT20/i6756",
-	"QKCuEqfOymBFQqhjBZNFyBHuIwRSAF6zO38dzQG7GxbzobsVP8qqhOPSzwLsKQRkbiU4AYwvryGvjURF",
-	"TFsP6deC2JsIOMvFFYDZGvUGNEoTyy+pIWmlsM4UoLqYJXdPGWtQabpYphPRrwS/9jh9tuveRkYsBqB7",
-	"zFtcKekbGwyLIy3k/rfPj57snn17NHr4iMjZREx67+tB3gzed759M3hv5nYz6dmySvKOrVheLwW+eDdn",
-	"mcwBl7bUdnwTEShBj//vSg+NiVgbhwlRS5oZk9VIf3AN0R+kFlw/d9YnhFx4UUwE4HXvDMiRWJHR9TUW",
-	"VwMM8qGhD+wJY4ViqL0QLr2PWOkPwJC0Rs3PxpUsdw5J6s5jSSfCB56b6bL01GzT7hFCPkpBDkaP9x4O",
-	"H5hvYKM2y62xSklGlwNyantZLV611BMxk/YYauIUHHlz+kzhmbdTRiBHbMHHV9B7ZuOc2pU+Jr4aslkE",
-	"ORFWwjFF+uwacJe5cDWXUMTksSm3KofcaXBXV07HZV5Q2iWvRHB6KtZFRc6iVfZAz76sNDgU6d7lfpoQ",
-	"o/aY0IAvn08EFMZOV43MgTWxgJBsLRbKInWLKAoK+6k/WdT2xy/QL3KwMraoSl6JQZAQWF8RndY1/io8",
-	"6qD5XSt8AEa8Wzq77lCFnUZx9EREq6PJ5uLoQ18M7QGtG0fGirxxmnNIA93CvJu3N/8vAAD//w==",
+	"UFO944Amji6qDLMM1gfGVJcNux6MRmRtkZ19CVh0EzERRziduSzyurYoxeomh4OHqZYV3ERmDNqrzLYS",
+	"AfUx9syA8Oh8MzDF9BiWu44VG9eSkqk9p6dOTdCwvQXCh6RPbaDSfNBuwYLqbG6E40RQMq1KpeuIF0Cw",
+	"2EACCD90nBMAZxCM5WBs7CQuQVeVQvkeMeh4KY3CHUzE17Io5FVzPtgigXfaCmWb0Oh8F1vPNTaATFfQ",
+	"G8quMco+ERelrJZES4lnMaNnTiHJKUXGbC6JYHa0buFdtSBZuuZPAFixnUv+2QOFa8fAhYs3UF2pdSPw",
+	"ndlbfr8LPtMdBG7hZzzZPWYwNwjNwwTZevBGcUrzUIrbhozSbF0M+mD4+NHGKsvN6h9Aon5ZU7mNTrPB",
+	"Wrby6ncWtX04HG01Onc6PjzyYKvReXQNeGYLu6F1HPQnsdFrmBvQo1kpVS1wVGAUvApv7L29SdYY5HhO",
+	"mNe6tg0Rg8FekJGvOQOd1jl3GM9zBM3a6IWjE3G76gwAL6Ck1tX45CWe9qF4wYQuVjEZ3TkN8M7mdpCf",
+	"/Y6tPsDgtqWDjZ56f65pDaFYH4/a+9vLr/1xpWMoEejCqeLpBoB9FWJWjfET0TPv3Mc9aHHvyYmtFPO4",
+	"cr2Xp0+PT3fxvTeA5NmCPtg4ejyHy48ezrjqDP+JFLrk0wqi6ZlUENAOcBl7o+GD4e7w4e7+wevR/ng4",
+	"HA+Hf29OtDOymwYCwV0GOTqIDvIrnq2yghFtRtX6OH4nus71GBpQpnWim00bNaWyvNjTc2qYD72sAA9h",
+	"zSHDr+gKi6oWUuh5sWo02DdH6l4WHWrwJd+7Yv51vj96AIO52Vbxrz1286ZZi2h7EFqqa/+XUF3rXElb",
+	"K+cRJ4OjxCM1E+s+aJ+q5YP2T8B3P59f+njzQ08c9tUf2rKrLZ/YstWGxrxFP8Z859tTAac2u8cCfxXq",
+	"GmqYxCvSt63dxtnJEI8ucS6Oq3FRc7pkA3IEwKl6TnVQOOqO74IaOIusIBXrwC/U/Z+JK/I5wL5zgFqL",
+	"hqy+YfpjdCjgJz7t/fas23UiAg2cKEwspCugBfq3HHz6L2ZXyKF8NK/u4YHXa6PPT8zlgGeVNPsOUQ0P",
+	"aWrBJ7vl3uTp8bPj18dY9U1eHb1+8i35z7/+jd9MJsKVgcOZGXABWl53BsR8Fg+sw9MaIFKiiMU5dICT",
+	"rjaPpE0AxDSZiKs51WAeN2g3o0VhKNdWPmCJOBw+awF64XP1e0McxahEgPX5PDIhaoH/erLB7sF/i/Vw",
+	"16j2H+bGx5obhn7uLsFcIf1VAFIVNTa+NlwNKawILOGYXK1FP4L6dg8oIyDwXbKEzBGpKAABakAVkT5A",
+	"FY1JF6roMEAmGpM1wEQJoWoianCiAIXo0GLpjFtngFgMItslGgMfSog/OwRAd9tIQTbUayyxAMM7hIjp",
+	"ToflA/LCVZfDW9ZGhduwL7+kxIqh1qwJ2DE4gGhp9EGXNMDYDDF0sDJw8CtV6xiqM/8hutpG3LWQgxyd",
+	"eFZZz0V7bnNvsQRs2CskwV1ABmnSC+hqWjKy4Mro8AT72/GI0DhW20T8iaQ1ChtCTrlvIOSUbadCZBI9",
+	"Z7z0WFd9JrJyBd3ZbTw4i091/t3xj3DmVq1mxh3YPzguIJNlrupakUajW90yfYg1UzagN2Vw3qaxJDBh",
+	"ZjvH7OHNkPWzEJR2SWzftbnXN6xRQRz2nx0HmckST/6FzM6b02fupFUEBgz6EmElDsHMutdEGQQvyjr6",
+	"0JZlT9iYCI/1stQDEssRNnjg6NWJEzLQAondL2YXUNIkDt3LHiEBTSVspgktpDCumjs+3x+nX0i5nNLs",
+	"XUKWJb+EJjHs3NotZEYLd84+JPNcoLR/MBrtkEoU5kK9zQ6O7OjZs5c/nL86Pfn+6PXxn6HHY0B+aGEf",
+	"zygv8HStCbZ64EZgG3gt47w0tGlNbik7TBVi28uhWRRorLmgXMQrHeJoR71fqmjhdnClaA3D55fEx23l",
+	"3JclhtF3gt4mKM8KSfGPlMqvabWdOXuntgts06RPqdyrFc6dlNHthX1h3x5vNEArVsIRJI06flt2UUDJ",
+	"RqVYWNNnROZC5mwi+vVxJ7K0QNZYOB8CRo9tWjxoXOOa2CwNoquDKYnLAR2FE4HhdpXA0QsoduXSSCL3",
+	"e9AyycHqhLPebb2DkJp5Y25Bl0suLjZZWZ/FvFrHzI0t+m2ZUL5SL2LsOQOfaqQPt6kRyg0otnO05+3F",
+	"z+6uWGMctmcH5ky8vLQFuaA+IMzwG2qEikF0bGqJcjP//6IPqlMLH9DjD51r61PVpzVYLhheUO8Dbq7v",
+	"h39dmzhGcnFr4bu336tRL1Kk0NSITcTf+M+//p3ujF0J01xeCUAQsjZvDbFj7N+EKNtDxPX6DHUbWuQD",
+	"k8wR2ArQCrOqmPFigeWmIUTST3c8bPdtu2t3EzrOHROIazDiPnMScT1WzLqeBl9b3/JN/tu59tTjv3d4",
+	"dwPrrlMpPpOGrmW0LpzpFrceYjqNCUA7boGY2TqRBO5xHQ2FvEAXsMOQ+P4uQ96xStsh0q5vbThYN7f/",
+	"5g4YnOHdySXZbGcYkc205uLCtVBRzWprI2TKSH7zM2z4L2ZIbCeW2ovw391ldXcCW1KdReConiDqUh2u",
+	"1k0YwaTpBSa2Oca/AsJHFtFNQcoNDn5WGOLyp9OTY/OzEV9ZwWipSNqEU0wPQ7kGIRk8uwng87AYHE/E",
+	"mwjla/9tY/Kmw/lLRBePZvqi4K2fiD0+fQzoVqjZrcyIX41LCXWHNf/R2dJJmsG6fGIr48N6K20DcRtR",
+	"vu3kfkArpX3Tx3RTtrks3gAQTOgX6QJwrZZhC8DvyU//o1X0F2sV1RIyPp+Ce63SWp+5c02FilDoKHON",
+	"zraDFHnZwzlhtZy7p3tiBGrbiegjzqAi7HpOK6XtMUauGh01cQPUGNpHrTLfsfkVij9bjKeJmDJ9xZgg",
+	"KZyRYVHyof8p9WdVjM24d+KJFliK34uSbh1mspVa/qPX9LfF3L5DGKPI1hblglCiOUDeiFxefRyDA4js",
+	"bg2qG2fz5/SdZ3Gb3A27DbnGYN9dD/uYiL6+kiS93E9SuI3qqmRqB/rB0jXnj6QOOWjsofDI1ChcWOmE",
+	"QBeiPT0kysgw5RYf29jTb5abI4e5/MKp1k8RoKvJ5Q/ebvM27GioqO+1QaA/irG1Pfcjzs/HCwjU+Uqw",
+	"c+8jm+dSq64bGDpNTS1FsRqQo/qIgRrLQZFGScXYOuOE+77FNke+ZupzxIZGnwd8x6ygQ+Dxug3PV7CG",
+	"zx/M0M78M5EbpeZX7o42bACADrQSQp//9NaQAiTyoy3jvtYAbkmcHnE1Qg0M1fHe3v7oi8FwMBzsj78c",
+	"fjkEMrND8wCszfJS42+5Cz7dG++XRnxwBoFz2/MbIJA7gGlij7a3oMsWdw9wFqCgC2l0Z0DwXD41ngh7",
+	"0CV18PEO7Bl7/PW8lNVFXecHp13KogiOxrxHzA+sJIpeQTmSbparwiPukHsrU+CD3arC5PbjE7uvHhCo",
+	"q8SpszJYkRCfWsFkESeG+wiBFACy7Q7NR3PA7oYF6uhuxY+yKuGM+7MAMAxRtFsJTkBQzGucciNREYjY",
+	"4zC2cBEnAg7gcQVgtka9gWfTBGBMavwFKawzBVA8ZsndU8YaVJoululE9CvBrz24ou26t5ERC9zoHvMW",
+	"V0r6xgbD4kh7TsK3z4+e7J59ezR6+IjI2URMeu/rQd4M3ne+fTN4b+Z2M+nZskryjq1YXi8Fvng3Z5nM",
+	"AUy41HZ8ExEoQX9ogys9NCZibRwmRC1pZkxWI/3BNUR/kNoTEXJnfULIhRfFRADI+s6AHIkVGV1fY3E1",
+	"YFcfGvrAnjBWKIbaCzHu+whw/wAMSWvU/GxcyXLnkKTuEJ10InzguZkuS0/NNu0eIU6nFORg9Hjv4fCB",
+	"+QY2arPcGquUZHQ5IKe2l9WCjEs9ETNpzw4nTsGRN6fPFB5UPGUEcsQexgSQtzHOqV3pY+KrIZtFkBNh",
+	"JRxTpG9hPLhwNZdQxOQBRbcqh9xpcFdXTsdlXlDaJa9EcOQt1kVFDhBW9hTWvqw0OBTp3uV+mhCj9pjQ",
+	"cChAPhFQGDtdNTIH1sQCQrK1WCiL1C2iKCjsp/44WNsfv0C/yGEB2aIqeSUGQUJgfUV0Wtf4q/B8iuZ3",
+	"rfAB7Pdu6ey6kzB2GsXRExGtjiabi6MPfTG0RyFvnPMr8sYR3CENdAvzbt7e/L8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
