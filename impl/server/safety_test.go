@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -146,20 +145,8 @@ func TestAbandonedRequestsAre499(t *testing.T) {
 // listener while requests are still served, then the listener closes.
 func TestReadyzDuringDrain(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{Addr: ln.Addr().String(), DrainGrace: 500 * time.Millisecond, Logger: NewLogger(io.Discard, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	url := "http://" + ln.Addr().String()
-	waitReady(t, url)
-	cancel()
+	url, stop, done := serveUntilStopped(t, Config{DrainGrace: 500 * time.Millisecond})
+	stop()
 	time.Sleep(50 * time.Millisecond)
 	res, err := http.Get(url + "/readyz")
 	if err != nil {

@@ -467,18 +467,8 @@ func TestGracefulShutdownDrainsRequests(t *testing.T) {
 		fmt.Fprint(w, `{"message":"No Payment Link can be found for the given ID"}`)
 	}))
 	defer up.Close()
-	logs := &syncBuffer{}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv, err := New(Config{Addr: ln.Addr().String(), APIKeys: []string{"k"}, Logger: NewLogger(logs, 0),
+	url, cancel, done := serveUntilStopped(t, Config{APIKeys: []string{"k"},
 		Providers: map[string]ProviderConfig{"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "t"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	url := "http://" + ln.Addr().String()
-	waitReady(t, url)
 	result := make(chan int, 1)
 	go func() {
 		req, _ := http.NewRequest("GET", url+"/providers/mijnklantportaal/payment-links/plk_1", nil)
@@ -501,6 +491,27 @@ func TestGracefulShutdownDrainsRequests(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// serveUntilStopped serves cfg on a loopback port until the test calls stop; done gives Serve's
+// error.
+func serveUntilStopped(t *testing.T, cfg Config) (url string, stop context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Addr, cfg.Logger = ln.Addr().String(), NewLogger(io.Discard, 0)
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ctx, ln) }()
+	url = "http://" + ln.Addr().String()
+	waitReady(t, url)
+	return url, cancel, errc
 }
 
 func waitReady(t *testing.T, url string) {

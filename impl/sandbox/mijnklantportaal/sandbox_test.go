@@ -46,8 +46,15 @@ type env struct {
 
 func newEnv(t *testing.T, seed uint64) *env {
 	t.Helper()
+	return newEnvWith(t, sandbox.Config{Seed: seed})
+}
+
+// newEnvWith is newEnv with more of the sandbox's configuration.
+func newEnvWith(t *testing.T, cfg sandbox.Config) *env {
+	t.Helper()
 	clock := sandbox.NewClock(t0)
-	sb := mkp.New(sandbox.Config{Clock: clock, Seed: seed, CheckoutBase: checkout, Credentials: []string{token}})
+	cfg.Clock, cfg.CheckoutBase, cfg.Credentials = clock, checkout, []string{token}
+	sb := mkp.New(cfg)
 	srv := httptest.NewServer(sandbox.Handler("/sandbox", sb))
 	t.Cleanup(srv.Close)
 	hc := &http.Client{Transport: &validation.Transport{Spec: spec(t), Prefix: mount}}
@@ -908,14 +915,7 @@ func ptr[T any](v T) *T { return &v }
 // 429 (a Retry-After long enough that nobody retries it blindly), and no link is forgotten.
 func TestLinkCap(t *testing.T) {
 	t.Parallel()
-	sb := mkp.New(sandbox.Config{Clock: sandbox.NewClock(t0), CheckoutBase: checkout, Credentials: []string{token}, MaxLinks: 2})
-	srv := httptest.NewServer(sandbox.Handler("/sandbox", sb))
-	t.Cleanup(srv.Close)
-	hc := &http.Client{Transport: &validation.Transport{Spec: spec(t), Prefix: mount}}
-	c, err := api.NewClientWithResponses(srv.URL+mount, api.WithHTTPClient(hc), api.WithRequestEditorFn(bearer(token)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newEnvWith(t, sandbox.Config{MaxLinks: 2}).client
 	var ids []string
 	for i := range 3 {
 		res, err := c.CreatePaymentLinkWithResponse(context.Background(), api.CreatePaymentLinkRequest{Description: "Capped", Amount: "1.00"})
