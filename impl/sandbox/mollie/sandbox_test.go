@@ -704,3 +704,24 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Errorf("list: %v %s, want the one link", err, list.Body)
 	}
 }
+
+// TestLinkCap fills a sandbox with a small cap: the next create is refused with Mollie's own 429
+// error body, and no link is forgotten.
+func TestLinkCap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Config{MaxLinks: 2})
+	a := e.create(t, api.CreatePaymentLinkRequest{Description: "One", Amount: eur("1.00")})
+	b := e.create(t, api.CreatePaymentLinkRequest{Description: "Two", Amount: eur("1.00")})
+	res, err := e.client.CreatePaymentLinkWithResponse(context.Background(), nil, api.CreatePaymentLinkRequest{Description: "Three", Amount: eur("1.00")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode() != 429 || !strings.Contains(string(res.Body), "maximum of 2 payment links") {
+		t.Errorf("create beyond the cap: %d %s, want 429 in Mollie's error shape", res.StatusCode(), res.Body)
+	}
+	for _, id := range []string{a.Id, b.Id} {
+		if got, err := e.client.GetPaymentLinkWithResponse(context.Background(), id, nil); err != nil || got.StatusCode() != 200 {
+			t.Errorf("link %s after the refused create: %v", id, err)
+		}
+	}
+}

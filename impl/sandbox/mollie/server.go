@@ -99,6 +99,9 @@ func (s *Sandbox) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.links) >= s.cfg.MaxLinks {
+		return problem(http.StatusTooManyRequests, s.cfg.Full(), ""), nil
+	}
 	s.nextSeq++
 	l.seq = s.nextSeq
 	l.id = s.ids.Next("pl_", 21, base62)
