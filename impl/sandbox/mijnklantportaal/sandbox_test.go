@@ -872,7 +872,8 @@ func TestRouting(t *testing.T) {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, e.srv.URL+mount+tt.path, nil)
 			req.Header.Set("Authorization", "Bearer "+token)
-			res, err := e.http.Do(req)
+			// Not e.http: its validating transport sends no request the spec has no operation for.
+			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -333,7 +333,8 @@ func TestNoListAndUnknownRoutes(t *testing.T) {
 			t.Parallel()
 			req, _ := http.NewRequest(tt.method, e.base+tt.path, nil)
 			req.Header.Set("X-API-Key", apiKey)
-			res, err := e.http.Do(req)
+			// Not e.http: its validating transport sends no request the spec has no operation for.
+			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
