@@ -68,7 +68,7 @@ func (s *Server) openEvents(live bool) error {
 		RetrySchedule: ec.RetrySchedule,
 		Logger:        s.log,
 		Getter:        s.client,
-		RenderLink:    renderLink,
+		RenderLink:    s.renderLink,
 		Resolvers:     inbound.Resolvers(s.inboundSides),
 	}
 	for _, p := range s.client.Providers() {
@@ -138,7 +138,9 @@ func (s *Server) removeTempDir() {
 }
 
 // renderLink renders a link exactly as GET /v1/payment-links/{id} answers it: data.link of events.
-func renderLink(l paylink.Link) (json.RawMessage, error) { return json.Marshal(toAPI(l, false)) }
+func (s *Server) renderLink(l paylink.Link) (json.RawMessage, error) {
+	return json.Marshal(markedLink(l, false, s.modes()))
+}
 
 // record tells the events engine what the unified API just saw of a link (source api). The
 // caller's answer does not wait on a failure: the link exists at the provider either way, so a

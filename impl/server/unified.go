@@ -171,9 +171,12 @@ func (u *unified) ListProviders(context.Context, api.ListProvidersRequestObject)
 const sandboxNote = "Runs on paylinks' embedded sandbox, not the real provider: no real money moves, and its links are marked sandbox: true."
 
 // toAPI maps a domain link to the unified API's shape, marking sandbox links.
-func (u *unified) toAPI(l paylink.Link, raw bool) api.PaymentLink {
+func (u *unified) toAPI(l paylink.Link, raw bool) api.PaymentLink { return markedLink(l, raw, u.modes) }
+
+// markedLink is toAPI with links of a provider in sandbox mode marked sandbox: true.
+func markedLink(l paylink.Link, raw bool, modes map[string]api.ProviderInfoMode) api.PaymentLink {
 	out := toAPI(l, raw)
-	if u.modes[l.Provider] == api.ProviderInfoModeSandbox {
+	if modes[l.Provider] == api.ProviderInfoModeSandbox {
 		out.Sandbox = ptr(true)
 	}
 	return out
