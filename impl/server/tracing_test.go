@@ -254,22 +254,35 @@ func TestTracesLiveProviderRetry(t *testing.T) {
 		}
 	}
 
-	// A passthrough read with a token in its query: the span shows the query without it.
+	// A passthrough read with a token in its query: the passthrough forwards documented parameters
+	// only, so it is refused before any provider call, and the span shows the query without it.
 	id, _ := created["providerLinkId"].(string)
-	if status, _, b := ts.do(t, "GET", "/providers/telness/payment-links/"+id+"?access_token="+queryToken, callerKey, "", map[string]string{"traceparent": traceparent}); status != 200 {
-		t.Fatalf("passthrough get: %d %v", status, b)
+	if status, _, b := ts.do(t, "GET", "/providers/telness/payment-links/"+id+"?access_token="+queryToken, callerKey, "", map[string]string{"traceparent": traceparent}); status != 400 {
+		t.Fatalf("passthrough get with an undocumented parameter: %d %v, want 400", status, b)
 	}
 	get := serverSpans(t, rec, "GET /providers/:provider/*", 1)[0]
-	wantAttrs(t, get, map[string]string{"paylinks.provider": "telness", "paylinks.operation": "GetPaymentLink", "url.query": "access_token=REDACTED"})
+	wantAttrs(t, get, map[string]string{"paylinks.provider": "telness", "url.query": "access_token=REDACTED"})
+	if calls := childSpans(rec, get); len(calls) != 0 {
+		t.Errorf("passthrough: %d spans below the server span of a refused request: %v", len(calls), spanNames(calls))
+	}
+	if n := len(up.requests()); n != 2 {
+		t.Errorf("provider got %d requests, want the 2 attempts of the create only", n)
+	}
+	// A passthrough read the provider gets: the client span's URL has no userinfo.
+	if status, _, b := ts.do(t, "GET", "/providers/telness/payment-links/"+id, callerKey, "", map[string]string{"traceparent": traceparent}); status != 200 {
+		t.Fatalf("passthrough get: %d %v", status, b)
+	}
+	get = serverSpans(t, rec, "GET /providers/:provider/*", 2)[1]
+	wantAttrs(t, get, map[string]string{"paylinks.provider": "telness", "paylinks.operation": "GetPaymentLink"})
 	calls := childSpans(rec, get)
 	if len(calls) != 1 {
 		t.Fatalf("passthrough: %d spans below the server span, want 1: %v", len(calls), spanNames(calls))
 	}
-	if u := attrs(calls[0])["url.full"]; !strings.HasSuffix(u, "/payment-links/"+id+"?access_token=REDACTED") || strings.Contains(u, "@") {
-		t.Errorf("passthrough client span url.full = %q, want the URL without userinfo and with the token redacted", u)
+	if u := attrs(calls[0])["url.full"]; !strings.HasSuffix(u, "/payment-links/"+id) || strings.Contains(u, "@") {
+		t.Errorf("passthrough client span url.full = %q, want the URL without userinfo", u)
 	}
-	if r := up.requests()[2]; r.URL.RawQuery != "access_token="+queryToken || !strings.Contains(r.Header.Get("traceparent"), calls[0].SpanContext().SpanID().String()) {
-		t.Errorf("provider got query %q and traceparent %q, want the caller's query and the client span", r.URL.RawQuery, r.Header.Get("traceparent"))
+	if r := up.requests()[2]; !strings.Contains(r.Header.Get("traceparent"), calls[0].SpanContext().SpanID().String()) {
+		t.Errorf("provider got traceparent %q, want the client span", r.Header.Get("traceparent"))
 	}
 
 	noSecrets(t, rec.Ended(), callerKey, providerKey, urlPassword, queryToken)
