@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestReplaysLookupDoesNotWalkEveryKey(t *testing.T) {
 	if a, err := m.Begin("k\x000", "other"); a != nil || err != nil {
 		t.Errorf("key 0 after 24 h: %v %v, want it forgotten", a, err)
 	}
-	if _, err := m.Begin("k\x004999", "other"); err != ErrKeyReused {
+	if _, err := m.Begin("k\x004999", "other"); !errors.Is(err, ErrKeyReused) {
 		t.Errorf("the last key just before its 24 h: %v, want it still kept", err)
 	}
 }

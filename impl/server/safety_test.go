@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paylinks/paylinks/impl/paylink"
 )
 
 // TestMediaTypesAreCaseInsensitive sends JSON bodies labelled with upper- and mixed-case media
@@ -471,6 +473,9 @@ func TestProviderAnswerSizeLimit(t *testing.T) {
 		if status != 502 || p["code"] != "provider_answer_too_large" || !strings.Contains(body, "PAYLINKS_MAX_PROVIDER_ANSWER_BYTES") {
 			t.Errorf("%s over the limit: %d %v, want 502 provider_answer_too_large naming the setting", path, status, p)
 		}
+	}
+	if _, err := New(Config{APIKeys: []string{"key"}, Providers: providers, MaxProviderAnswerBytes: paylink.MaxAnswerBytes + 1, Logger: NewLogger(io.Discard, 0)}); err == nil || !strings.Contains(err.Error(), "PAYLINKS_MAX_PROVIDER_ANSWER_BYTES") {
+		t.Errorf("a limit above the adapters' own: %v, want an error naming the setting", err)
 	}
 	large := start(t, Config{APIKeys: []string{"key"}, Providers: providers, MaxProviderAnswerBytes: int64(len(list))})
 	if status, _, body := large.do(t, "GET", "/v1/payment-links?limit=100", "key", "", nil); status != 200 || len(body["data"].([]any)) != 40 {

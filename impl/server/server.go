@@ -229,6 +229,9 @@ func New(cfg Config) (_ *Server, err error) {
 	if cfg.Idempotency == nil {
 		cfg.Idempotency = idempotency.NewMemorySized(cfg.IdempotencyMemoryBytes)
 	}
+	if cfg.MaxProviderAnswerBytes > paylink.MaxAnswerBytes {
+		return nil, fmt.Errorf("PAYLINKS_MAX_PROVIDER_ANSWER_BYTES=%d: at most %d (the adapters' own bound)", cfg.MaxProviderAnswerBytes, paylink.MaxAnswerBytes)
+	}
 	if cfg.MetricsAddr != "" && cfg.MetricsAddr == cfg.Addr {
 		return nil, errors.New("the metrics address must differ from the API address")
 	}

@@ -211,7 +211,7 @@ func TestAnswerBodyAfterCloseReadsNothing(t *testing.T) {
 // no credential reaches an endpoint whose answer nothing can validate or redact.
 func TestTransportRefusesRequestsOfNoOperation(t *testing.T) {
 	t.Parallel()
-	s := spec(t, mijnklantportaal.GetSwagger)
+	s := spec(t, mijnklantportaal.GetSpec)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("%s %s reached the provider", r.Method, r.URL.Path)
 		w.Header().Set("Content-Type", "application/json")
