@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/paylink"
 )
 
@@ -180,9 +181,9 @@ func TestReadyzDuringDrain(t *testing.T) {
 func TestCraftedIDsNeverReachAProvider(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t, answer(200, "application/json", mkpLink))
-	ts := start(t, Config{APIKeys: []string{"key"}, Providers: liveEverywhere(up.URL, map[string]string{
-		"mijnklantportaal": "mkp-token", "hub2": "hub2-key", "telness": "telness-key"})})
-	for _, provider := range []string{"mijnklantportaal", "hub2", "telness"} {
+	ts := start(t, Config{APIKeys: []string{"key"}, Providers: liveEverywhere(up.URL, nil)})
+	for _, kit := range kits.All {
+		provider := kit.Name
 		for _, linkID := range []string{".", "..", "../close", "a/b", "plk_1/../..", `..\..`, "%2e%2e", "a?b", "a#b", "a b", "\x00", "é"} {
 			id := unifiedID(provider, linkID)
 			for _, r := range []struct{ method, path string }{{"GET", "/v1/payment-links/" + id}, {"POST", "/v1/payment-links/" + id + "/close"}} {
@@ -421,8 +422,8 @@ func TestPartialConfiguration(t *testing.T) {
 			t.Errorf("control API in sandbox mode: %d %s, want it open", status, raw)
 		}
 		_, _, body := ts.do(t, "GET", "/v1/providers", "key", "", nil)
-		if data, _ := body["data"].([]any); len(data) != 3 {
-			t.Errorf("providers %v, want all three", body)
+		if data, _ := body["data"].([]any); len(data) != len(kits.All) {
+			t.Errorf("providers %v, want all %d", body, len(kits.All))
 		}
 	})
 }
