@@ -80,7 +80,9 @@ func (s *Server) openInbound(provs []inbound.Provider) error {
 	cfg := inbound.Config{Events: s.events, Providers: provs, Registrars: map[string]inbound.Registrar{}, EnvSecrets: s.cfg.Inbound.Secrets,
 		PublicURL: s.cfg.PublicURL, AllowPrivate: s.cfg.Events.AllowPrivate, Logger: s.log}
 	for _, kit := range s.cfg.Kits {
-		cfg.All = append(cfg.All, inbound.ProviderInfo{Name: kit.Name, Live: s.providers[kit.Name].sim == nil})
+		if p, ok := s.providers[kit.Name]; ok { // not a provider disabled in a live deployment
+			cfg.All = append(cfg.All, inbound.ProviderInfo{Name: kit.Name, Live: p.sim == nil})
+		}
 	}
 	for _, p := range provs {
 		if r, ok := p.(inbound.Registrar); ok {
