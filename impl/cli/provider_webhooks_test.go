@@ -25,7 +25,8 @@ func startLive(t *testing.T, allowPrivate bool) (string, *inboundtest.MKP, *inbo
 	m, h := httptest.NewServer(mkp), httptest.NewServer(hub2)
 	t.Cleanup(m.Close)
 	t.Cleanup(h.Close)
-	url := startServerWith(t, server.Config{APIKeys: []string{"k"}, Events: server.EventsConfig{AllowPrivate: allowPrivate},
+	// The other providers stay on their sandboxes, as a live deployment must ask for.
+	url := startServerWith(t, server.Config{APIKeys: []string{"k"}, Events: server.EventsConfig{AllowPrivate: allowPrivate}, SandboxProviders: []string{"all"},
 		Providers: map[string]server.ProviderConfig{
 			"mijnklantportaal": {BaseURL: m.URL, Credentials: map[string]string{"token": "t"}},
 			"hub2":             {BaseURL: h.URL, Credentials: map[string]string{"api_key": "a", "merchant_id": "m", "environment": "sandbox"}},
