@@ -15,11 +15,14 @@ import (
 	"time"
 )
 
-// Clock is a clock that tests and the control API can move forward.
+// Clock is a clock that tests and the control API can move forward. Simulators schedule what
+// happens at a given time on it (a link expiring, AfterFunc): moving the clock runs what became
+// due, so a provider's own reaction to time (an expiry webhook) follows the clock.
 type Clock struct {
 	mu     sync.Mutex
 	fixed  time.Time // zero: follow the wall clock
 	offset time.Duration
+	timers timers
 }
 
 // NewClock returns a clock frozen at start; only Advance moves it.
@@ -32,13 +35,11 @@ func WallClock() *Clock { return &Clock{} }
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.fixed.IsZero() {
-		return time.Now().UTC().Add(c.offset)
-	}
-	return c.fixed.Add(c.offset)
+	return c.nowLocked()
 }
 
-// Advance moves the clock forward by d (negative durations are refused).
+// Advance moves the clock forward by d (negative durations are refused), and runs what became due
+// (AfterFunc) before it returns.
 func (c *Clock) Advance(d time.Duration) error {
 	if d < 0 {
 		return errors.New("the clock only moves forward")
@@ -46,6 +47,7 @@ func (c *Clock) Advance(d time.Duration) error {
 	c.mu.Lock()
 	c.offset += d
 	c.mu.Unlock()
+	c.fire()
 	return nil
 }
 
@@ -65,6 +67,7 @@ const (
 	Alnum  = "0123456789abcdefghijklmnopqrstuvwxyz"
 	Nanoid = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"
 	Hex    = "0123456789abcdef"
+	Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 
 // Next returns prefix followed by n characters of the alphabet.
@@ -132,6 +135,13 @@ type Config struct {
 	// when empty any non-empty credential is accepted, and a missing one is refused as the
 	// provider refuses it.
 	Credentials []string
+	// WebhookClient makes the simulator's webhook calls (default: a client with
+	// DefaultWebhookTimeout that follows no redirect). paylinks serve routes the calls to its own
+	// inbound endpoints in process.
+	WebhookClient *http.Client
+	// WebhookRetries are the waits before each retry of a webhook call that failed; nil means
+	// DefaultWebhookRetries, an empty list no retries.
+	WebhookRetries []time.Duration
 }
 
 // Defaults fills in what is left empty.

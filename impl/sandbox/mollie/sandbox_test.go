@@ -38,13 +38,16 @@ type env struct {
 	client *api.ClientWithResponses
 }
 
-func newEnv(t *testing.T, cfg sandbox.Config, opts ...mollie.Option) *env {
+func newEnv(t *testing.T, cfg sandbox.Config) *env {
 	t.Helper()
 	if cfg.Clock == nil {
 		cfg.Clock = sandbox.NewClock(start)
 	}
+	if cfg.WebhookRetries == nil {
+		cfg.WebhookRetries = []time.Duration{10 * time.Millisecond} // a receiver that is gone costs the cleanup little
+	}
 	cfg.CheckoutBase = "https://sandbox.example/sandbox/checkout"
-	sb := mollie.New(cfg, opts...)
+	sb := mollie.New(cfg)
 	srv := httptest.NewServer(sandbox.Handler("/sandbox", sb))
 	t.Cleanup(srv.Close)
 	t.Cleanup(sb.Wait)
@@ -279,7 +282,7 @@ func TestWebhookIsAsynchronous(t *testing.T) {
 		defer used.Done()
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	e := newEnv(t, sandbox.Config{Seed: 13}, mollie.WithWebhookClient(client))
+	e := newEnv(t, sandbox.Config{Seed: 13, WebhookClient: client})
 	l := e.create(t, api.CreatePaymentLinkRequest{Description: "x", Amount: eur("1.00"), WebhookUrl: ptr(hook.URL)})
 	done := make(chan error, 1)
 	go func() { done <- e.sb.Pay(l.Id) }()
