@@ -73,7 +73,7 @@ func readSwitches(body io.Reader) (Switches, error) {
 	if err := dec.Decode(&in); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &typeErr):
+		case errors.As(err, &typeErr) && typeErr.Field != "":
 			return Switches{}, fmt.Errorf("%s: must be a JSON %s", typeErr.Field, map[string]string{"mode": "string", "delay": "string", "missign": "boolean"}[typeErr.Field])
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return Switches{}, fmt.Errorf("%s: unknown field (mode, delay and missign are known)", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
