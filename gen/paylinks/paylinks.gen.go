@@ -834,7 +834,7 @@ type ProviderWebhooks struct {
 	// Example: ["https://paylinks.example.com/webhooks/hub2"]
 	InboundUrls *[]string `json:"inboundUrls,omitempty"`
 
-	// Note Why a provider is not registered, or what to do.
+	// Note Why a provider is not registered, what to do, or how its sandbox is wired.
 	Note *string `json:"note,omitempty"`
 
 	// Provider A provider's id, as listed by `GET /v1/providers` (e.g. `mijnklantportaal`, `hub2`, `telness`, `mollie`).
@@ -845,9 +845,10 @@ type ProviderWebhooks struct {
 	// Receives Whether paylinks receives and verifies this provider's webhooks (at `inboundUrls`).
 	Receives bool `json:"receives"`
 
-	// Registration How the provider is subscribed: `api` (paylinks registers at the provider), `per_link`
-	// (each link names the URL: Mollie's `providerOptions.mollie.webhookUrl`), `none` (the
-	// provider sends no webhooks, or runs on its sandbox).
+	// Registration How the provider is subscribed: `api` (paylinks registers at the provider; on its
+	// embedded sandbox, by itself when it starts), `per_link` (each link names the URL:
+	// Mollie's `providerOptions.mollie.webhookUrl`, which paylinks fills in itself on the
+	// sandbox), `none` (the provider sends no webhooks).
 	Registration ProviderWebhooksRegistration `json:"registration"`
 
 	// SecretSource Where the verification secrets come from: `stored` (kept by paylinks at registration),
@@ -858,9 +859,10 @@ type ProviderWebhooks struct {
 	Subscriptions []ProviderWebhookSubscription `json:"subscriptions"`
 }
 
-// ProviderWebhooksRegistration How the provider is subscribed: `api` (paylinks registers at the provider), `per_link`
-// (each link names the URL: Mollie's `providerOptions.mollie.webhookUrl`), `none` (the
-// provider sends no webhooks, or runs on its sandbox).
+// ProviderWebhooksRegistration How the provider is subscribed: `api` (paylinks registers at the provider; on its
+// embedded sandbox, by itself when it starts), `per_link` (each link names the URL:
+// Mollie's `providerOptions.mollie.webhookUrl`, which paylinks fills in itself on the
+// sandbox), `none` (the provider sends no webhooks).
 type ProviderWebhooksRegistration string
 
 // ProviderWebhooksSecretSource Where the verification secrets come from: `stored` (kept by paylinks at registration),
@@ -1351,9 +1353,10 @@ type ClientInterface interface {
 	// ListProviderWebhooks Show how each provider's webhooks reach paylinks
 	//
 	// For every configured provider: whether paylinks receives its webhooks and where, how the
-	// provider is subscribed (`api`: paylinks registers; `per_link`: each link names the URL, as
-	// Mollie's `webhookUrl`; `none`: the provider sends none, or runs on its sandbox), where the
-	// verification secret comes from, and the subscriptions paylinks registered. Never a secret.
+	// provider is subscribed (`api`: paylinks registers, on an embedded sandbox by itself at start;
+	// `per_link`: each link names the URL, as Mollie's `webhookUrl`; `none`: the provider sends
+	// none), where the verification secret comes from, and the subscriptions paylinks registered.
+	// Never a secret.
 	//
 	// Corresponds with GET /v1/provider-webhooks (the `ListProviderWebhooks` operationId).
 	ListProviderWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1736,9 +1739,10 @@ func (c *Client) ClosePaymentLink(ctx context.Context, id LinkID, params *CloseP
 // ListProviderWebhooks Show how each provider's webhooks reach paylinks
 //
 // For every configured provider: whether paylinks receives its webhooks and where, how the
-// provider is subscribed (`api`: paylinks registers; `per_link`: each link names the URL, as
-// Mollie's `webhookUrl`; `none`: the provider sends none, or runs on its sandbox), where the
-// verification secret comes from, and the subscriptions paylinks registered. Never a secret.
+// provider is subscribed (`api`: paylinks registers, on an embedded sandbox by itself at start;
+// `per_link`: each link names the URL, as Mollie's `webhookUrl`; `none`: the provider sends
+// none), where the verification secret comes from, and the subscriptions paylinks registered.
+// Never a secret.
 //
 // Corresponds with GET /v1/provider-webhooks (the `ListProviderWebhooks` operationId).
 func (c *Client) ListProviderWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3331,9 +3335,10 @@ type ClientWithResponsesInterface interface {
 	// ListProviderWebhooksWithResponse Show how each provider's webhooks reach paylinks
 	//
 	// For every configured provider: whether paylinks receives its webhooks and where, how the
-	// provider is subscribed (`api`: paylinks registers; `per_link`: each link names the URL, as
-	// Mollie's `webhookUrl`; `none`: the provider sends none, or runs on its sandbox), where the
-	// verification secret comes from, and the subscriptions paylinks registered. Never a secret.
+	// provider is subscribed (`api`: paylinks registers, on an embedded sandbox by itself at start;
+	// `per_link`: each link names the URL, as Mollie's `webhookUrl`; `none`: the provider sends
+	// none), where the verification secret comes from, and the subscriptions paylinks registered.
+	// Never a secret.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5324,9 +5329,10 @@ func (c *ClientWithResponses) ClosePaymentLinkWithResponse(ctx context.Context, 
 // ListProviderWebhooksWithResponse Show how each provider's webhooks reach paylinks
 //
 // For every configured provider: whether paylinks receives its webhooks and where, how the
-// provider is subscribed (`api`: paylinks registers; `per_link`: each link names the URL, as
-// Mollie's `webhookUrl`; `none`: the provider sends none, or runs on its sandbox), where the
-// verification secret comes from, and the subscriptions paylinks registered. Never a secret.
+// provider is subscribed (`api`: paylinks registers, on an embedded sandbox by itself at start;
+// `per_link`: each link names the URL, as Mollie's `webhookUrl`; `none`: the provider sends
+// none), where the verification secret comes from, and the subscriptions paylinks registered.
+// Never a secret.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10578,192 +10584,192 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, id EndpointIDPara
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37chu32fetYPi9M6bcFUXRshNT03lHsZVEjU+V7KRp6E8L7oIi4iXALrCSWI9mejW9sF7JN3geAIvd",
-	"BUXKdpykX/7IxOKecHjOhx/e9zK5WErBhFa98fvenNGclfDPk5wtllIzoU/ZsqArlptfc6ayki81l6I3",
-	"7qW6rFhKruZMED3nilChrlhJzL9ICY8ROSNUEEbLgrOSlOwfFVOaXHE9J3rOiKILRvy3stXud2w16CU9",
-	"lc3ZgppP6tWS9ca9qZQFo6J3c3OT9Ja0pAum7VCfVKWSZXd4r+eMpIJda7whNWMx31yW7JLLSpElvWCH",
-	"hE4VE5rMZAlXZ7xUGi6ZcXDzon9UrFz1kp6gCzOUDL8XDnJBr58xcaHnvfHB8PGjpLfgwv2wn7g5KF1y",
-	"cdEzMzgW+VJyoU+evjJziQ+e2ZsIz0k/vWLn//nXv9MdP6wl1fN6VDzvJT2zvrw0e2W2Zs0IHx20x7ek",
-	"WrPSvPP//nS0+3e6+8/h7uPz3bd/+p9edPCXbNPIzR04bHapP2bc/1OyWW/c+z97NaXu4VW1Z8eBY7pe",
-	"UhGj0ZJepYTmubJ7Ly95zsp7isgrQeT0Z5bphFBFuCZAB1wnhAsCz5khs+tlIXPmRhYjCIbfDofNNVsA",
-	"cTJRLXrjn3olveq97Sym/4GWJV2Zv5VeFeaHmSwX5u+AN75jq+78ntN3DNlNlyui6IyNa8Z6x1YtVnMM",
-	"iNypAopH3j1sPDwR8DQlOZ/NWGmWx72AK1KyWaVYjl84GD4mKa8He55JMSt4ptMB+Y6tFCn4JSOjAzKX",
-	"VakGE+GoAWVOvZgtYbCOzUYPH27msmd8wXV3zU7M5pAlK29l8wIeDj+fsxmtCt0bj4aJGQtfmL3dHw5h",
-	"JPYvPw4uNLtgpR2IeHfyNM4rS7oquHinDLtYCWX+Jn1qllhXpWA5UCTP052ECKljlMzzj5YLD/dHHyUY",
-	"bsx31FIKxYD0v6L5N1SzKwpkm0lhtIn5J10uC55RswZ7y1JOC7b408/KLMj7LTn/FT6FH40sqV0bMqO8",
-	"YPmYpO6Xc1aWskyT4Bda6fk53piSvllaQ7r8oipZTrKS5UxoTgtFrljJJsJS/U74CjO3kmb6/JLLAuaV",
-	"kj7XXiFOS/mOEfODWrLs0OzhnIsLs90cWGlJleEkKXYMZ9wkZu1OkdM+99oFDL6ghRFDLCd9tRKaXiek",
-	"1rwJsdbCziFJ/bxVSgzdKcJoNiczzop8YObzxEqDzz0bw0n3FFGaakashm9JGKP5pxz0Awg1mP6YpLQo",
-	"Gc1X51khFcsNyQip4S86LViaTMQaeYc7eGwI7XNO90isiNRzVhKgcVh2y3+v+YLJSv9qbJjzHOSWsw8F",
-	"0XzBSL/mII0jNFbCTdJ7IfXXskJ1/rkG/EISVWVzK3stqfDc8IEZuhShpFaqYjmO9Y0wAkSW/J/sc4/3",
-	"khY8J0evToyudoO5pLwwBPqrbXZGhVmwqRElNJsbsQYuQWlYEJSqEX3B3lf1oI2CkyWYM4GjQMVEtJm2",
-	"/spFRcuc5WTKMlopZvfN302UliUzA8iNnuw3mLbx6UMj3I0VVVDNSjRRAo/o1FzbPZppFvE1zlgmhZEh",
-	"klxRY0JapyhYF0VRR3dcm9pQuIEtXJYyY0r9GpsYCP8rVhS7VvxPK024QHLrp/B/GIRTmztm08x2LKVS",
-	"fFowQjWKUz/7floJVS2XstQsP5+uzt0VYPkbtyyw0kcLWYmI3XYkCLummSYUbjDqcyEFOozLUi5ZqTma",
-	"HllVlmaDNy3HE3ffDVg+67xIsIftR7kgcCephFHo/XR/9PhhCu7j8ZtTsj8aPH6YkHR/OBzir397+TUx",
-	"f+2gN0EXS7Ov5qkErHyqkQYeHfS6tmPSu6RFxWJ2/89+DMAksDLFCmjOTf+eIidnL8nBaP8LkrOML4wZ",
-	"008nPRjlpGeU2qRnBjfppc3x4S29hgm4+78/DXcfv/1TfzIZ4L92/jfuIdb25k/1Xri5uKWu3SF0w8xs",
-	"cetPxLKK77/dBC1JNqclGu8fv/V+jW974Cku4Pdw78ZJxib3hC7plBfcDbU5cJya6k77GeicjJblilC/",
-	"BP0ZLRQDCnvNCsGUAqFTogCUpWE6I3jFpeQZI7lkCna4HU9J3NjtMFqukiOfTObGz8wyttRgqRrTmGp2",
-	"SNhiqVco74pgpELakYJf4tzhbXek7RYLqvklC5TAGl/KiRuuFStmZC6FcTcb+uCd8Ub7Xpe7W/ScLWA1",
-	"aVGsWSghdWyNfphTTSjJaFEYMT+XVZGTd0JeETqVVUsQ3jNm9XLJxUVjXTbGBeSSiXVy0XqRrCQLuiLZ",
-	"XEqrBusN6E7GkB6a7LEZ8WxuhMuMm732d7ZkupXnqjETF/BA8uglvQtmvOiCK/M/MKa3CoSUrAIVCNQf",
-	"DQQ2OTCYT+J5qf2axjo2KD9GYm7Ho7wM03tFVwsmtHl54K7RPOdmJLR4FXA48GsSZfpNnBFKxbbevmNU",
-	"BAJavGTqSMf23RotYAQrLZeO5Y3JtsTJqgF5zn8W3xVUaLP9lBZE2yhUDm6WKFZj/5qJsB9EmwCimhjn",
-	"oJrkdEX6np6ME7CTECXhPnAR5AzuMeajcQhYTqolWmZedZpv7pqbe5HJLpimOdUb7aLn7r4b2CEYzxa2",
-	"FNz3gi5Y+NzLpWerbR53twM9Q5Qti+j7H2VVEn+d9NngYmC0AQp6US2mrNw5JI4jyHRFvq2mI8Oad6QP",
-	"xzGNiJcl3g086FduPcf8wKZzKd+5+PeHcc16Bng4HMZI/pIJ/Xq1jEnvOlxtHgMLPmcFv2SlTw3I0iq5",
-	"BaNCGQWxtU47dl8GYqTXJ/jQw5a8S3qV4P+omL2sy4oFBBUZ9UtRrHDYyvAIqjKMHqpaDapPMYU2mdez",
-	"2H+01TSqsojacnOtl4q8OX1mrAlKltW04BmheV4ypdqEOzz4cnO8N6RF89UoGQb24RpbhxbLOZ0yzTMw",
-	"e5p28fGb014nMPr2/YOb/4nJn4bR2F2E2qUIzHkKkhQfJPgq6wdrspBKt018ZH4QldbG32jJg/X+fj/Z",
-	"f3jjjfn3+8nBTdSgN9MAjlhjdVl+gWSfFJ6dJP5hOT2xbgrcaEayWGqyoHnEhLdXI2R/HD6dEFnkxluF",
-	"BMbW9OzmcoRvidkeaLvkqCK3UzRumid51JyDJcFrW2W0kh6Pv0iwa21HfqsGN/f5ZeaK5BUz/gEvGEmX",
-	"TORcXEB6a7vZKU11tfXKnuHdbY6ETIRbiMaK+Q8k9d6HuxDj4/Y2dv2p+kJzjfZbuV5PTtosXmZY0rBc",
-	"yXTJGQqiW7I7fsh3o5e8Qmv1uWo84+IA/ovD2BeZiy23Nx/df7ftGJ0hfRtcTUgmhWCZudsl7xJCiZBi",
-	"d3R9TXAPyH/+9e/Q/6mHbOT1mSeE9enqe4p8+/r1K/s+r4LAQ+S6FQweRIMestKZXEQkZqqqLGMsh1zN",
-	"6Pp6JyGpDUIlJC2oZjbzUjJVFZpkELmZaVYSKjA6zoXS1NhQc5qD4SomQjek2CUrzXvplIpcCviUeaV/",
-	"0BjGS4g4zmTJSMkyWRqGgril+ewOmqjOFfJjNvwGgzUOEXpH/iNRp8jl0+ILjuT7Hf/K5Q2DHXCZJ5mv",
-	"BhtDNI5VmrTcINJ6T25jxmdcRTjRGeB3Es/RKIAv5uguyCuqQHWmma32cEwOkrBR6iGNwVwUxuwAL4UG",
-	"BR/mAlq/mCm9feFgZrctyDp+8TJ4DPFiQzxmvIbMGpK7L0syZUBbbmd2BiS1tMrydNzY+InAfWc5GV1f",
-	"DzxvjJ00I+x6TiulDefb9fFVJv7Rg/0h+cbo7r4h7UsIp9hSgPTVy7PXZO9yf+8KDfld97jae8/zmz37",
-	"RGpGmRluKTqDJFdUGW5jmuVNRrGLYijPTTBkGfe+KKuA6owZyozokgoFvoWzUIy9DFUfBce1ULpkdMFy",
-	"QkVO/McxHWx4COqYiJ3zRDhZsTMgL8EBs1mii4qWVGjG8jExtE1LRlJDJANlHB2RsRTqDsC/Np5GKZdG",
-	"ThbWaLKFEXH22Wg4PLUOLL+LnWGUg9J0sVxjTPhAmaJX6JfXq9k//foJefDgwWPy5vWTne3NCfxha88p",
-	"ZkfAK8LRJ+uZsV6czhS/liVJbWDj3MxzcD+1WzEmqfkBawWwYgy5OSV9J0gESa2VkhqNoWRVmi2mIp+I",
-	"1G/5gMBnLPWcOz4YaKZ0OiZpbQmlsf1vmpa3lInRdd+wFrnhO4WmeVTBm+lu9AbriBfGPMKViY8vyMFX",
-	"yilNiCTWpFTLZtHaD7e+g0BO0EzzS7P9ZoAgR3ourpW7IGMO3ug7Ia9EVF643emO+QnEDnGEduz1QBXp",
-	"o/1Yb/whoWTOL+Y+DgPSgFnjZr1pFzUmkYTWBJkjLOh9H782S24oSBZFr44gnFu6iKzEzTqGidUrHQlf",
-	"2ndIeK6IkqUm01UdsNM+nGKojS24NlK+4Y+yS30+3P/L078efPfw71/+7fHz0YsHrw7++vD00dkXr79s",
-	"OqrmXuOdYvGR8VEfHcQ9bRjzJ7A/UI/8ro2PWnRG7I4YbyVtnnNslZL+kpq9FsZvJ75QlqIGu5pLxRxj",
-	"czURqeU4kIaNV1ru7H7KVdcYxbtOfPXhw9PVRGy0P+CBlv0dmzOQWWzK7Qu1WImMu5f0okOOSpxvq+ko",
-	"iA3fId4JPmm5JmT1YP/Ro919DFrtjoi91xc7Q14Iw8VPThJy9gL0dCd+NYpzVVYpLResfDWXgr0A6dYd",
-	"xSkzD2Ra1bkDLVF+Pj87OXv6ohPMa4TyDiLfNTZfVbI3GDr0MrQqeTTKj7WYVjepuJp3cW0MlibInj50",
-	"5pIb1lm8ggyYn46jji2iAZiHkrGg7XM55QXbhZoF4u8jEmprc9I3BFJXFapWRv6nniypuID8uQadtn32",
-	"0M7uOdNzmaNRUb92AcM6h2Hd7bXg2Cq11S7F9MzzIDsTZ4ctgvvNNX6zNLQ3GrrA6Tu22oWMPFlSXiry",
-	"ji2D9gMs9qrT5nVqU8uSYVJ4x1JvOKzRMDYbWRScfRiH06KQVywPNiia4jWbSBZ4U003PGe0SKBWleuM",
-	"lnkCQZxDQouCMGGIPjduj8IYDCqiFm3BOzDoZl9yN1JwgiJmpP4AnqMzuIxiStFuSWwoGx8l/UxBr8AO",
-	"/LygAtKJXBmVEzVYLScefUgS1cyzZJl+E8tO/OApwg/uQjInHJZ0ZfP3mwRTOOeIMoZFSAktlCSKaUWq",
-	"JaF+4jMQWllVlo3sa6DYpGByNjPjMC+KKh2rnm6ZJZItMYpVuaJH8HY9vdHcrEUpq4uAa2w4z9v12dwI",
-	"J7V5VWKCIPQq1hTGbLe9QIpOld8lHvsBIf9WFvIuifbQb97ebeYR3lrTPXBImMCSnYZYM0aW2bO6Y6A2",
-	"yxf8Z/EuSOqfZ99cl38bfc1//Ofx6vk//7r/92++X7z4OTv4reTZoakiv70QyHdHhIvTnPeyeHdOp9n+",
-	"6MHBw5zNHn3xZWyC7oW3ObqWE1wlHm0tfsmw+pHwpvCFmpTYN0t6tV6NoIewceauw0mKwvYCpdiu9GfX",
-	"4NRhxluqEMwHFqw0vK7vqbAewdoulbmm2Km7kMZTCc0ag1jAwCzmShkZBDabDeF7mdSvhOYFQSs8IdZI",
-	"JzaEClXGa4q4tktlBQLJZbOSXrXM7yojqlu0i5H5Iq+t9EPnGGYtY0RIUkhxYRYAinFUba1K0aEmSKuP",
-	"9/ZytpCDNlMPRLFnH941y7wXpf6WAL+bWwrhOc/bHXbFNQkyfi3OCohjUwow2KRP4Pi3Ilu/X/e/S7td",
-	"ywMjaOmYZFSQKRjH+YCkteM/hp9If9bxnMaOYoERgdUg1mOr/Y3vnTpv37xFaeBJ+GlFKuE+hY7/2PKw",
-	"CyI56TIgPpYwJtSJVuNTTsQlK5UN5nv1lxvzTEgNhZcuXkGJ9VCa8YBPET50hfRR1f744OEXxBbok5xp",
-	"yrEmo+3V5xEBeKbNUidkQbM5F2y3ZDQ3vxwSdcV1NkfK4Q07cErzc1u6D8MOOlKghvF8Bt00oKbnMj83",
-	"P1mPo5f0mo1O9gnX59QzZke3y6n1c9BHgRXQzQYBGFS0+h/DKoWk+bmW8rygJTi4zXa98IegWy/8uduB",
-	"F15tDq/ddAR9k5qVghbRrcYNjJp4LiUcvfix9s1tpkag5YNcu207oaHBhzm9eJrd0syampVaU3rlcjAa",
-	"xd6juUZdXmuh7z0NEL9ba/NArSAzeXN6EtgWgi6MA2RVIvCUeTCu9ZxAGOTs0vXIqL0YRXZGUzcxbq0z",
-	"vvfU1tEYLWnt81UaaNBrPxACUSlut/BEzGRXs2WtVoJb6+rDe42tHpU7qaIin8prl6xdTFmes5wovqgK",
-	"qmV5SNICdQYNO2Q9qU2pYuTN6bNQMNl3Qv33ZbzuG9uU78IhrZWFF9hZJc2FuW1dP4XFEG7RJgJYr67D",
-	"yUWYIWB1ngdJa6Mx02+OMRpeBw1trDdtW35pQtJ5NR2Z/2tsGDH/XID3327+aT/cjN8+GDUDyHT3n29/",
-	"wt7wt/ejYeRX3dLoW4NjrRw+PoU+DDRiOpqrhJmzpiJXh3jZ0O475sPf2VwqJoK+EKh9NYqvq4/N6mza",
-	"8jCGD6xkVm+j09sIDBpCwfXf9Jzt6/EP3txCPbau+qyaNoISbWJSwXVXkO8WJ2KhfEAd5KWLwAfBxdDj",
-	"2DX2391ii3yzk187+I0Z9tOr6RzgR8xk220Lcd90be3ZiYACrwvDfU6zGo1LtStrs3FlrhqjCAVinX1i",
-	"11xpLHahuVzqNWUt1Zax9Xbps9+Jt5uJJmJjfCuvGpx2T7niF2voe8t7QM5YVjKtCC2ZyxPO5ZXokhMX",
-	"U2OHvikLdVvI1TProlIa2qoSZHSSvjr68dnJi+/Ozl+9+erZyZPzN6fP0lYgu2MI2GuDTC5c0lDtAa+H",
-	"RLgpkttxB6Vm8QpM2pA2xiVxNGOLroBitCR5vArjQ83GkmWMX8Yb1BhUPnpnyd0K8cBLVvIZZ6rTp+Y3",
-	"vE81SYPNS9eEVnCeWDIYJ6nG9tZsMgWMDrrkadCY51ZNteUU5JZZCXnYdCL6QI4QM0LoCXPvm9NnYxvZ",
-	"vqfqnJoVpQOU24M6OA4JayEFQwiQiagzQUzkZhv9csAelpWwwRdFrJHTSjrbOgw7TvCqBFtTiWL452xt",
-	"4YfjC9wobP8myjKdEVVkVsrFmKSQtMpT0ock13RVbzh1RIibs5MYH11cpqRfs9SkGg4fZK9OX35/8vT4",
-	"FP5i5z8cf/Xty5ffnZ8dPzk9fn2GVU7wmXMq8nPzjnrhPMHQACjFwQPtEwzZaZgPN6vHdiyohnAVvc0c",
-	"HL8QymGljM1ST0T4CTLnAlZAzDi2qa+MbMqds2Cm3q7EhaHDD5dghYczcXuEDjCOKb5hgXBXd7YWY5p6",
-	"k/EYuMuezVv81qKj9ii3UQOf0CT2muWDzeJTLCT9sAYxxa1TvmWU1lBml/WeYvcbEfJq2yRNa3Y4jvj0",
-	"bA3ph03wtppA6A1zBRi+OLBve/lsB47/vVmwVZe+arnTKtvo4sZtkdk7tVK8TRgfNu1NHXHd9reiCJ3V",
-	"WBL8I5vgHowiFN5dBqmpZmgpfejUbaUlvOMYc4snotGl+eWjg+EwWQdNEkIfoqwg7xhbKhC0RmhOmeI5",
-	"s4FrtP/6rufsC5LTlXIkgfUvj4YHXzbAz4ZR8LPOYpxlc5ZXBeLltBg3vNS1HxZUrByNGpPlyugS/0ws",
-	"yNVmSP/+GFO2HK67eanHNu1nlk3OSAqduSd5ipVtFofhBAtZ28EckbEimqI/tUr0FvgUsusAIEguswrz",
-	"QsKiGQECV43WsE3Ngh8pVN/c3its57jFndYFfFXKGS/YuogjvXQt9fbGWON/u+7oV16xGIW/gUzhB/Y6",
-	"L7gIf93/2O7nnEMkP4+vZbM3+jM3NX/WBuQ7txN3trUO93YEF5DNGut9TCj5y9nLFwTIAFrQNGIcQGtJ",
-	"P93DEpc9KFSzGFgpwFEOIL8GsTtAohq0cLCwnlbPBzxvOsK9xjvjOXhqoaMazc0YH1O+2Xjku4o3Wju4",
-	"Bv7NMQnbYolIYPvT1+GE9N/BUAuUiXEpfJeV7ZV1z8YdXnf11C9lNxxQZyjtzc1eqL5rtoJNn1FeuF4w",
-	"0LdJ2DY56H0ktkFt3RmyPPw0qAbxaF1NU1fs9mr/SAAkYunEqqjegEPpkdasTeMbTGx2vTSmF7jMmheF",
-	"9Srrbd++/OpTwDF8KhCG9qJ/eGlKN4Wm5nLZiJphyMwR8jYKsVMPEoQkkVbD5QxYNCz5CGe1hSz5BN5r",
-	"Wzr9rstAWpP5ges5cpStN345641/uut6dOx1/8ZIOZx1K/CehKRXc8WyczSIp1SxRweGRx6MSElFLhdk",
-	"urIV9kFyCZ+pwYf/tPfndbDkDTsfx9Vdl7dJpKXJN6ZyPceQXmPopA+pJY57hYF/YG+kVZgPSBnmsAxZ",
-	"VpVcr4yjs8CFmjJasvKoMsZGpKvKgniizABAYKc12LKQtuatjtUdvTo5/+74R4jHuVKXGoDTYxZ7uEnQ",
-	"WzCCeuUMuyMOJLcp5m7nbJi4gTFKbAO6ZCUtarlG+u3USgLoQ4m3s1+zbE6eIPzAzmAiJqKOTRZKEs2K",
-	"QpGVrFwFA7ZdYE3x2MYsws5TKyYS35pRVwEmE4GlLDtkyjK5YBBrJPfvg/i5fz/BJoC8Kum0WCUunUp1",
-	"nU5FUZ6GfcF6IlqX9/Ci7V0KIydmIiW5f99GKz2Bqfv3gbRsVHQifjrTVOS0zImLi7ztOzF8dXU1UPay",
-	"C3uCON4hl/tIc9DTnWNHloWaKxkDy2EwEa5Z756yPcgQMCe8rlCFTESdQw42G7upUgtArgbENbRDmxfV",
-	"uwWjSu9CrWI/Z3mFwKQM+jddaxbP0ySIL/F8B4YtXcf0/ftC6vv3G13TlWIT0W6Z7of9l9DgxHLfR70T",
-	"b6Qmx6iOzRf9+pMpK6S4mDj7u+auMaFi1UTUJYrZFMmCCnrBQGNbrb4AGr5PEJAGiHUOuD2OJ3b/UdEC",
-	"8PMSIpf0HxUDAHeEPQMss11d8qWCCjk4fWBKM+ibumCgHoCEJ4L4UHaCTUnA7UEORVVYUWxGgzXwaMmm",
-	"7x1EUELAB0gQt/QmHZMUHQ08qKOFNNQCIwqxRd1oYvCiXRCiBtAoOX5zGoKNkr+9/HonISkMKfWHDpgv",
-	"WHxLs5qC2DgOQL3WqKuDxkxRAM4KSc2VZ872qqUTrLlDpQw+IQOwu76VVOMAOBHOLFDutjak5g6Z00tG",
-	"hCQp3p7CHmDVlnUnEACpWqDcNOQT2IK+wNHsA6wr1dl819yFPZbYtxRWc+W5MuNHgGJyorHTuFHqOCZG",
-	"KkFKmioy6QEsL+X5pAekXBh5ZLi+WWWGYwfMchy5L2NM14EOpxaUyrDdtGAkzWTO8D3QpZmGwJFYuGx2",
-	"NG17sHc9r8IsACZuHMhJH+va6yNrdt2ZNWYxjEd9GPmGw4MJMI8pORg+Nu+/9SQLszygQcwuNU+0KHjG",
-	"LFyLPX7haEmzOdsdDYbWCq7tbCPgKVweyPJizz6r9p6dPDl+cXYMz9TFdXWnh8PlbMhrI7R6Sc+WxvbG",
-	"vf3BEJ+XSybokvfGvQeD4eABmldzMEpqXWb+uogZcijgUID7Edi27gS63B0AlwX4kksMbJEZLzQr1YC8",
-	"RpGhEAbcCkOASEDKGTvPyb7WFvs3D+PxlQV8ppH+4We77p7STnIAzFUapX+veVbQTxv8NgQlsLWFsTNB",
-	"bBXfHY6ncQgW23wZBRHXKjwTZGf9+SS2nv4XOcwj2d7FDaoG1o01yF9ujVPeqPiL313v7R4e9bLFjdZ5",
-	"M45A47SS0XB4C9r63VDWayyCCM462tUXkCTA9WzyEQD5H+BoYh/xo94LDgmBR/Y3P9I4rcA8NBpt81AI",
-	"SQ8TsgmnTU/iIRjgElWLBS1XljujEzdUSC8Mm/Ys9741T3YM7rWy6oikml1rvHvXWuf1MjsHDhW5nhtF",
-	"APkjUCbG1qclIDHV8gcenAhBbXlB+sxYvTC63ZOnqT8nIoVH0vp4FIzhel0GAQCbZTX+jWDc6J6J4Ipc",
-	"8EsmBuSYZnOyMIt8wcCWTHk+tiUR3n5OSAr/HltIMsO1aFSDyTx21SspDDE1FsBfzl6+AIiSTC5sx4aA",
-	"+guIQ6Bjtf/QeLruAIN3jC2JPQfHwcUZJTKYiFNmf7OtZK3l0BIA0BYMLhuHhJILuhwA5gNKDHC2RAqF",
-	"GrbkCDcqJsjP4MoHinKmGIY9tzzFqyPbP2UupHuyV6Tvo9Se9IyT5s9QM8TQWulcMoVGDeYFyBUXaq2q",
-	"gLf2PuBYtVhYJ+ilpI6TXUVZbg0t2DdLC65rGvvUomd+NSb3AePcLMs7cqEpzCNHWcXaO4FOP6d4/ihB",
-	"i9zjeAK7UVdkTpdLJkj/jJWXrNw9M7uHHLazWQC/5/nNWvFbZxuCDlg836oRHOlERUCAuUjLoCMFvmFo",
-	"zXUlwAZV3zin8JdX+OvoBtYkuWVRPq/GHx5sfsgfwPSxNPgNA6eP2f3bgrz26tTMrZQWJO6cFYrE14e6",
-	"ZVYGyMMLWdYtxCXz6H0JHlN2CzDxGsfiaT3G3y5RNkA5NxiiYT7st0yMv5a9qjsUd0eq9lQHKSqpdKzc",
-	"EG5QQciUXlAuEiLkVeKiLbOSqbk77tNWM43bYNukD1F18xNAd1IXJmrU9yEEqGxXBPJuKSA68VbJlxgY",
-	"BUMTQiphwDdmxvlax08mxoHqvpL56pMxS6ce86Z7oOVoOPpk36tr4NZojYDaggK3P3izwZuWZTwzIsPc",
-	"wpKNmNla/WJYXtUhjkbcFnw+rF1vRr8WrLwAUOg5FzlWAWKoC2NfwEITUQfCbNgU60wEu7Lfo2XJL6Fk",
-	"KAh7lWzJqDGUMEY0K+UiPFYbMscT8cqPsXa/CvC2vVhQjMWaBncgqKneccC1RhdVhlkG6wNjqsuGXQ9G",
-	"I7K2yM6+BCy6NSG6AKdgO+/us8ec1o6BC+e6Ul2pdSPwTb5bfr+LOdIdBKY3PuPZxb+jU9U3axI8qPsX",
-	"tbraoCQbDC8LRvg7CwA+HI62Gp07/xkeebDV6DxQAzyzhQpqnXH7Scy9Gt0ERHJWSlULHBXol1fhjb23",
-	"N8ka2w4PP/IC3Ha0YVzRCzLyNWdFrhq1HHjMKR5SB0K60VZFJ+J2KRxgJ0B1pisXyUs8wkDxggldrGIy",
-	"unPE2Z0tt9bh9Xe33WwVWqM92x/WWOPC1Wc+9v728mt/BuMYss1djEiEbAfIoxCqaIyfiB7k5T7ukVh7",
-	"T05s0ZEHy+q9PH16fLqL770BeMJWF/3G0ePhQn70cHBPZ/hPpNAln1YQmM2kgthoADbXGw0fDHeHD3f3",
-	"D16P9sfD4Xg4/Htzop2R3TSa2e8yyNFBdJBf8WyVFYxoM6rWx/E70XWux9DAZ6xzpmzaKE+U5cWenlPD",
-	"fGiwB631a05OfUVXWJ+zkELPi1WjV7s5Uvey6FCDL/k2CPOv8/3RAxjMzbaKf+1ZgjfNsjZbzt5SXfu/",
-	"hOpa55XYsisPoxecjxxJv6/7oH2qlg/aPwHf/XwuzuPND/mj6//Qll1t+cRWQDY05i36MeaG3R5VPrWJ",
-	"Iha4PpAir9HxrkjfdgkbvypDGLLEpftcuYSa0yUbkCNAg9RzqoMaRHcmEZRT2SZ9qVink79uJUxcvcgB",
-	"tjADwlY0+vEN0x+jQwE272nvt2fdrhMRaOBEsS8h8g3dtL/lOMZ/MbtCOP6jeXUPT/FdG8h8Yi4HPKuk",
-	"2feMigDJ0mIOdiuHydPjZ8evj7GAmLw6ev3kW/Kff/0bv5lMhKsohoMA4AJ0T+4MiPksnsKFEPQAzKKI",
-	"hbdzOIOuzIukTdy7NJmIqznVYB43aDejRWEo1ybRsdoYTtS0qKPwufq9IXxeVCLA+nwemRC1wH892WD3",
-	"4L/FerhrgPQPc+NjzQ1DP3eXYK4m+yrAO4oaG18broZsSAThbkyu1gLpQKm0xyYROR7Fn5A5gt4EeDIN",
-	"1BvSB9SbMemi3hwGIDdjsgbjJiFUTUSNcxMA2hxaWJZx62ADC2djGw5jODYJ8QciANZqG3SGYE+FscQw",
-	"HtyG3VLd6bB8QF64QmV4y9qocBtB5JeUWDEAlDUBOwanqiyNPuiSBhibIRwLFpkNfqXCD0N15j8E6toI",
-	"4RVykKMTzyrruWjPbe4tloANe4UkuAsgE016AV1NS0YWXBkdnmCrNJ57GIf9mog/kbQG9EL0IvcNRC+y",
-	"nTkIcqHnjJceNqnPRFauoNG3DS1moY7Ovzv+EQ4SqtXMuIMgBxjomSxzVZcdNHqm6u7bQyy/sQG9KYND",
-	"BI0lgbkX24RkT6SFBJJFM7RLYlt4zb2+94kK4mDk7DjITJZ4nClkZt+cPnPHRyLGXNDiBitxCGbWvSZg",
-	"HXhR1tGHDh97bMBEeNiQpR6QWLqpwQNHr06ckIFuOmykMLuAkiZxQFEWFx/6E9hME1pIYVw1dya4PyO8",
-	"kHI5pdm7hCxLfgn9RtgEtFvIjBbu8HBIWLlAaf9gNNohlSjMhXqbHbLV0bNnL384f3V68v3R6+M/Q7vA",
-	"gPzQgtGdUV7gkUET7BrAjcCO4lrGeWloM2TcUnbAgraD4tAsCvRoXFAu4knzOHBO75fKf9+O0xNNh39+",
-	"SXzcVs59WWIYfSdok4FKn5AU/0ip/JpW25mzd2q7wPbf+ZTKvVrh3EkZ3V4jFraA8UYvrWLlJVNJsyTc",
-	"ZvALyP5XioXlYUZkLmTOJqLvkZIBpgMwkbEGO8QeHtsjxIIeKK6JzdIgUDeYkrgc0Jw2ERhuVwkg7qPY",
-	"lUsjidzvQfcdB6sTDrBWqOeE1Mwbcwu6XHJxscnK+izm1TpmbmzRb8uE8kVfEWPPGfhUI324TY1QbkCx",
-	"nfMKb6+jdXfFeqyw0zcwZ+KViq3uffUBYYbfUE9NDO1hU3eNm/n/Fy01nbLqgB5/6Fxbn6o+rXFXwfCC",
-	"pg5wc31r9evaxDGSi1sLPzh+3gEopEihqRGbCOXwn3/9O90Z2xJoAAoGMBpr89ZoLcb+TYiy7Shcr89Q",
-	"t1EqPjDJHEFAAK0wq4oZLxZYuRii7fx0xxNE37YbQDcBrdwxgbgGbuwzJxHXw46sK4/3Zdot3+S/nWtP",
-	"PZR4h3c3sO46leIzaehaRkuMmW5x6yGm0/Do/TYelq0TSeAeVxxfyAt0ATsMie/vMuQdC34duOn6KvmD",
-	"dXP7b26mwBnenVySzXaGEdlMay4uXDcO1ay2NkKmjOQ3P8OG/2KGxHZiqb0I/90NO3cnsCXVWQTZ6AkC",
-	"+NThat1EpEuaXmBi+yz8KyB8ZMHBFKTc4DRbhSEuf+Q2OTY/G/GVFYyWiqRNZL70MJRrEJLBY4AAiQ0r",
-	"sPEgtIlQvozc9rhuOnG8RKDqaKYvigP6idjj08eAbkUt3cqM+NW4lFB3Au0fTRKdpBmsyye2Mj6sTc/2",
-	"orbBydtO7gd05dk3fUxjXpvL4g0AwYR+kS4A17UXtgD8nvz0P7oOf7GuQy0h4/MpuNcqrfWZO9efpgiF",
-	"5iTXM2ubEZGXPTIQVsu5e7qHD6C2nYg+QtYpwq7ntFLanojjqtFREzfwcaET0SrzHZtfofizhQuaiCnT",
-	"V4wJksJxCxZwHc50SP2xB2Mz7p14ogWW4veipFvnYmyllv9oW/xtMbdvNsUosrVFuSCUaA7oKSKXVx/H",
-	"4IBHulvjs8bZ/Dl951ncJnctsmRVQsoCg313PTdiIvr6SpL0cj9J4Taqq5KpHegHS9ccZZE6EJqxR1Uj",
-	"U6NwYaUTUi2NYPnCwVt2GRmm3OJjG3v6zXJz5FyQXzjV+ikCdDW5/MHbbd6GHQ0V9b02nvBHMba2R0jE",
-	"+fl4AYE6Xwl27n1k81xq1XUDjqWpqaUoVgNyVKPV17AAijRKKsbWGSfc9y22OfI1U58jNjT6PDguZgUd",
-	"mIvXbQjVbw2fP5ihnflnIjdKza/cHW3YAEsbaCVE0f7prSEFSORHW8Z9rQHckjg94mqEGnCc4729/dEX",
-	"g+FgONgffzn8cghkZofmsTyb5aXG33IXfLo33i+NUNMMAue25zcAs3ZYxcSehG7xey2EG7TsQ0EX0ujO",
-	"gOARb2o8EfbMROqQyB1uMHjKRM9LWV3UdX5wcKIsiuCUxXvE/MBKougVlCPpZrkqPOLOS7cyBT7YrSpM",
-	"bj+Jr/vqAYG6Spw6K4MVCaGOFUwWIUe4jxBIAXjN7vx1NAfsbljMh+5W/CirEo5LPwuwpxCQuZXgBDC+",
-	"vIa8NhIVMW09pF8LYm8i4CwXVwBma9Qb0ChNLL+khqSVwjpTgOpiltw9ZaxBpelimU5EvxL82uP02a57",
-	"GxmxGIDuMW9xpaRvbDAsjrSQ+98+P3qye/bt0ejhIyJnEzHpva8HeTN43/n2zeC9mdvNpGfLKsk7tmJ5",
-	"vRT44t2cZTIHXNpS2/FNRKAEPf6/Kz00JmJtHCZELWlmTFYj/cE1RH+QWnD93FmfEHLhRTERgNe9MyBH",
-	"YkVG19dYXA0wyIeGPrAnjBWKofZCuPQ+YqU/AEPSGjU/G1ey3DkkqTuPJZ0IH3hupsvSU7NNu0cI+SgF",
-	"ORg93ns4fGC+gY3aLLfGKiUZXQ7Iqe1ltXjVUk/ETNpjqIlTcOTN6TOFZ95OGYEcsQUfX0HvmY1zalf6",
-	"mPhqyGYR5ERYCccU6bNrwF3mwtVcQhGTx6bcqhxyp8FdXTkdl3lBaZe8EsHpqVgXFTmLVtkDPfuy0uBQ",
-	"pHuX+2lCjNpjQgO+fD4RUBg7XTUyB9bEAkKytVgoi9Qtoigo7Kf+ZFHbH79Av8jBytiiKnklBkFCYH1F",
-	"dFrX+KvwqIPmd63wARjxbunsukMVdhrF0RMRrY4mm4ujD30xtAe0bhwZK/LGac4hDXQL827e3vy/AAAA",
-	"//8=",
+	"7H37chu32fetYPi9M6bcFSXRshNT03lHsZVEjU+V7KRp6E8L7oIi4iXALrCiWI9mejW9sF7JN3geAIvd",
+	"BUXKdpykX/7IxOKecHjOhx/e9zI5X0jBhFa90fvejNGclfDP05zNF1Izoc/YoqArlptfc6ayki80l6I3",
+	"6qW6rFhKljMmiJ5xRahQS1YS8y9SwmNETgkVhNGy4KwkJftHxZQmS65nRM8YUXTOiP9Wttr9jq0GvaSn",
+	"shmbU/NJvVqw3qg3kbJgVPRubm6S3oKWdM60HeqTqlSy7A7v9YyRVLBrjTekZizmm4uSXXFZKbKgl+yI",
+	"0IliQpOpLOHqlJdKwyUzDm5e9I+Klate0hN0boaS4ffCQc7p9TMmLvWsNzrcf/wo6c25cD8cJG4OSpdc",
+	"XPbMDE5EvpBc6NOnr8xc4oNn9ibCc9JPl+ziP//6d7rjh7WgelaPiue9pGfWl5dmr8zWrBnho8P2+BZU",
+	"a1aad/7fn453/053/7m/+/hi9+2f/qcXHfwV2zRycwcOm13pjxn3/5Rs2hv1/s9eTal7eFXt2XHgmK4X",
+	"VMRotKTLlNA8V3bv5RXPWXlPEbkURE5+ZplOCFWEawJ0wHVCuCDwnBkyu14UMmduZDGCYPjtcNhcszkQ",
+	"JxPVvDf6qVfSZe9tZzH9D7Qs6cr8rfSqMD9MZTk3fwe88R1bdef3nL5jyG66XBFFp2xUM9Y7tmqxmmNA",
+	"5E4VUDzy7lHj4bGApynJ+XTKSrM87gVckZJNK8Vy/MLh/mOS8nqwF5kU04JnOh2Q79hKkYJfMTI8JDNZ",
+	"lWowFo4aUObUi9kSBuvYbPjw4WYue8bnXHfX7NRsDlmw8lY2L+Dh8PM5m9Kq0L3RcD8xY+Fzs7cH+/sw",
+	"EvuXHwcXml2y0g5EvDt9GueVBV0VXLxThl2shDJ/kz41S6yrUrAcKJLn6U5ChNQxSub5R8uFhwfDjxIM",
+	"N+Y7aiGFYkD6X9H8G6rZkgLZZlIYbWL+SReLgmfUrMHeopSTgs3/9LMyC/J+S85/hU/hRyNLateGTCkv",
+	"WD4iqfvlgpWlLNMk+IVWenaBN6akb5bWkC6/rEqWk6xkOROa00KRJSvZWFiq3wlfYeZW0kxfXHFZwLxS",
+	"0ufaK8RJKd8xYn5QC5YdmT2ccXFptpsDKy2oMpwkxY7hjJvErN0ZctrnXruAwee0MGKI5aSvVkLT64TU",
+	"mjch1lrYOSKpn7dKiaE7RRjNZmTKWZEPzHyeWGnwuWdjOOmeIkpTzYjV8C0JYzT/hIN+AKEG0x+RlBYl",
+	"o/nqIiukYrkhGSE1/EUnBUuTsVgj73AHTwyhfc7pHosVkXrGSgI0Dstu+e81nzNZ6V+NDXOeg9xy9qEg",
+	"ms8Z6dccpHGExkq4SXovpP5aVqjOP9eAX0iiqmxmZa8lFZ4bPjBDlyKU1EpVLMexvhFGgMiS/5N97vFe",
+	"0YLn5PjVqdHVbjBXlBeGQH+1zc6oMAs2MaKEZjMj1sAlKA0LglI1oi/Y+6oetFFwsgRzJnAUqBiLNtPW",
+	"X7msaJmznExYRivF7L75u4nSsmRmALnRk/0G0zY+fWSEu7GiCqpZiSZK4BGdmWu7x1PNIr7GOcukMDJE",
+	"kiU1JqR1ioJ1URR1dMe1qQ2FG9jCRSkzptSvsYmB8F+yoti14n9SacIFkls/hf/DIJza3DGbZrZjIZXi",
+	"k4IRqlGc+tn300qoarGQpWb5xWR14a4Ay9+4ZYGVPp7LSkTstmNB2DXNNKFwg1GfcynQYVyUcsFKzdH0",
+	"yKqyNBu8aTmeuPtuwPJZ50WCPWw/ygWBO0kljELvpwfDxw9TcB9P3pyRg+Hg8cOEpAf7+/v4699efk3M",
+	"XzvoTdD5wuyreSoBK59qpIFHh72u7Zj0rmhRsZjd/7MfAzAJrEyxAppz07+nyOn5S3I4PPiC5Czjc2PG",
+	"9NNxD0Y57hmlNu6ZwY17aXN8eEuvYQLu/u9P+7uP3/6pPx4P8F87/xv3EGt786d6L9xc3FLX7hC6YWa2",
+	"uPWnYlHF999ugpYkm9ESjfeP33q/xrc98BQX8Hu4d+MkY5N7Qhd0wgvuhtocOE5Ndaf9DHRORstyRahf",
+	"gv6UFooBhb1mhWBKgdApUQDK0jCdEbziSvKMkVwyBTvcjqckbux2GC1XyZFPJnPjZ2YZW2iwVI1pTDU7",
+	"Imy+0CuUd0UwUiHtSMEvce7wtjvSdosF1fyKBUpgjS/lxA3XihVTMpPCuJsNffDOeKN9r8vdLXrG5rCa",
+	"tCjWLJSQOrZGP8yoJpRktCiMmJ/JqsjJOyGXhE5k1RKE94xZvVhwcdlYl41xAblgYp1ctF4kK8mcrkg2",
+	"k9KqwXoDupMxpIcme2xGPJsZ4TLlZq/9nS2ZbuW5aszEBTyQPHpJ75IZL7rgyvwPjOmtAiElq0AFAvVH",
+	"A4FNDgzmk3hear+msY4Nyo+RmNvxKC/D9F7R1ZwJbV4euGs0z7kZCS1eBRwO/JpEmX4TZ4RSsa237xgV",
+	"gYAWL5k61rF9t0YLGMFKy4VjeWOyLXCyakCe85/FdwUV2mw/pQXRNgqVg5slitXIv2Ys7AfRJoCoJsY5",
+	"qCY5XZG+pyfjBOwkREm4D1wEOYV7jPloHAKWk2qBlplXneabu+bmXmSyc6ZpTvVGu+i5u+8GdgjGs4Ut",
+	"Bfe9oHMWPvdy4dlqm8fd7UDPEGXLIvr+R1mVxF8nfTa4HBhtgIJeVPMJK3eOiOMIMlmRb6vJ0LDmHenD",
+	"cUwj4mWJdwMP+pVbzzE/sMlMyncu/v1hXLOeAR7u78dI/ooJ/Xq1iEnvOlxtHgMLPmcFv2KlTw3I0iq5",
+	"OaNCGQWxtU47cV8GYqTXp/jQw5a8S3qV4P+omL2sy4oFBBUZ9UtRrHDYyvAIqjKMHqpaDapPMYU2mdez",
+	"OHi01TSqsojacjOtF4q8OXtmrAlKFtWk4BmheV4ypdqEu3/45eZ4b0iL5qtRMgzswzW2Di0WMzphmmdg",
+	"9jTt4pM3Z71OYPTt+wc3/xOTPw2jsbsItUsRmPMUJCk+SPBV1g/WZC6Vbpv4yPwgKq2Nv9GSB+v9/UFy",
+	"8PDGG/PvD5LDm6hBb6YBHLHG6rL8Ask+KTw7SfzDcnpi3RS40YxkvtBkTvOICW+vRsj+JHw6IbLIjbcK",
+	"CYyt6dnN5RjfErM90HbJUUVup2jcNE/zqDkHS4LXtspoJT0ef5Fg19qO/FYNbu7zy8wVyStm/ANeMJIu",
+	"mMi5uIT01nazU5rqauuVPce72xwJmQi3EI0V8x9I6r0PdyHGx+1t7PpT9YXmGh20cr2enLRZvMywpGG5",
+	"kumSMxREt2R3/JDvRi95hdbqc9V4xsUB/Bf3Y19kLrbc3nx0/922Y3SG9G1wNSGZFIJl5m6XvEsIJUKK",
+	"3eH1NcE9IP/5179D/6cespHX554Q1qer7yny7evXr+z7vAoCD5HrVjB4EA16yEpnch6RmKmqsoyxHHI1",
+	"w+vrnYSkNgiVkLSgmtnMS8lUVWiSQeRmqllJqMDoOBdKU2NDzWgOhqsYC92QYlesNO+lEypyKeBT5pX+",
+	"QWMYLyDiOJUlIyXLZGkYCuKW5rM7aKI6V8iP2fAbDNY4ROgd+Y9EnSKXT4svOJLvd/wrlzcMdsBlnmS+",
+	"GmwM0ThWadJyg0jrPbmNGZ9xFeFEZ4DfSTxHowC+mKO7IK+oAtWZZrbawzE5SMJGqYc0BnNRGLMDvBQa",
+	"FHyYC2j9Yqb09oWDmd22IOv4xcvgEcSLDfGY8Roya0juvizJhAFtuZ3ZGZDU0irL01Fj48cC953lZHh9",
+	"PfC8MXLSjLDrGa2UNpxv18dXmfhHDw/2yTdGd/cNaV9BOMWWAqSvXp6/JntXB3tLNOR33eNq7z3Pb/bs",
+	"E6kZZWa4pegMkiypMtzGNMubjGIXxVCem2DIMu59UVYB1RkzlBnRJRUKfAtnoRh7Gao+Co5roXTJ6Jzl",
+	"hIqc+I9jOtjwENQxETvnsXCyYmdAXoIDZrNElxUtqdCM5SNiaJuWjKSGSAbKODoiYynUHYB/bTyNUi6M",
+	"nCys0WQLI+Lss9FweGodWH4XO8MoB6XpfLHGmPCBMkWX6JfXq9k/+/oJefDgwWPy5vWTne3NCfxha88p",
+	"ZkfAK8LRJ+uZsV6czhS/liVJbWDjwsxzcD+1WzEiqfkBawWwYgy5OSV9J0gESa2VkhqNoWRVmi2mIh+L",
+	"1G/5gMBnLPVcOD4YaKZ0OiJpbQmlsf1vmpa3lInRdd+wFrnhO4WmeVTBm+lu9AbriBfGPMKViY8vyMFX",
+	"yilNiCTWpFTLZtHaD7e+g0BO0EzzK7P9ZoAgR3ourpW7IGMO3ug7IZciKi/c7nTH/ARihzhCO/Z6oIr0",
+	"0X6sN/6IUDLjlzMfhwFpwKxxs960ixqTSEJrgswRFvS+j1+bBTcUJIuiV0cQLixdRFbiZh3DxOqVjoUv",
+	"7TsiPFdEyVKTyaoO2GkfTjHUxuZcGynf8EfZlb7YP/jL078efvfw71/+7fHz4YsHrw7/+vDs0fkXr79s",
+	"OqrmXuOdYvGR8VEfHcY9bRjzJ7A/UI/8ro2PWnRG7I4YbyVtnnNslZL+gpq9FsZvJ75QlqIGW86kYo6x",
+	"uRqL1HIcSMPGKy13dj/lqmuM4l0nvvrw4clqLDbaH/BAy/6OzRnILDbl9oVarETG3Ut60SFHJc631WQY",
+	"xIbvEO8En7RcE7J6cPDo0e4BBq12h8Te64udIS+E4eInpwk5fwF6uhO/Gsa5KquUlnNWvppJwV6AdOuO",
+	"4oyZBzKt6tyBlig/n5+fnj990QnmNUJ5h5HvGpuvKtkbDB16GVqVPBrlx1pMq5tUXM27uDYGSxNkTx86",
+	"c8kN6ywuIQPmp+OoY4toAOahZCxo+1xOeMF2oWaB+PuIhNranPQNgdRVhaqVkf+pJ0sqLiF/rkGnbZ89",
+	"tLN7zvRM5mhU1K+dw7AuYFh3ey04tkpttUsxPfM8yM7E2WGL4H5zjd8sDO0N913g9B1b7UJGniwoLxV5",
+	"xxZB+wEWe9Vp8zq1qWXJMCm8Y6k3HNZwPzYbWRScfRiH06KQS5YHGxRN8ZpNJHO8qaYbnjNaJFCrynVG",
+	"yzyBIM4RoUVBmDBEnxu3R2EMBhVRi7bgHRh0sy+5Gyk4QREzUn8Az9EZXEYxpWi3JDaUjY+SfqagV2AH",
+	"fp5TAelErozKiRqslhOPPySJauZZsky/iWUnfvAU4Qd3KZkTDgu6svn7TYIpnHNEGcMipIQWShLFtCLV",
+	"glA/8SkIrawqy0b2NVBsUjA5nZpxmBdFlY5VT7fMEsmWGMWqXNEjeLue3mhu1qKU1WXANTac5+36bGaE",
+	"k9q8KjFBEHoVawpjttteIEWnyu8Sj/2AkH8rC3mXRHvoN2/vNvMIb63pHjgiTGDJTkOsGSPL7FndMVCb",
+	"5XP+s3gXJPUvsm+uy78Nv+Y//vNk9fyffz34+zffz1/8nB3+VvLs0FSR314I5LsjwsVpzntRvLugk+xg",
+	"+ODwYc6mj774MjZB98LbHF3LCa4Sj7YWv2RY/Uh4U/hCTUrsmyVdrlcj6CFsnLnrcJKisL1AKbYr/dk1",
+	"OHWY8ZYqBPOBOSsNr+t7KqxHsLZLZa4pduYupPFUQrPGIBYwMIu5UkYGgc1mQ/heJvUroXlB0ApPiDXS",
+	"iQ2hQpXxmiKu7VJZgUBy2aykVy3yu8qI6hbtYmS+yGsr/cg5hlnLGBGSFFJcmgWAYhxVW6tSdKgJ0uqj",
+	"vb2czeWgzdQDUezZh3fNMu9Fqb8lwO/mlkJ4zvN2h11xTYKMX4uzAuLYlAIMNukTOP6tyNbv1/3v0m7X",
+	"8sAIWjoiGRVkAsZxPiBp7fiP4CfSn3Y8p5GjWGBEYDWI9dhqf+N7p87bN29RGngSflqRSrhPoeM/sjzs",
+	"gkhOugyIjyWMCHWi1fiUY3HFSmWD+V795cY8E1JD4aWLV1BiPZRmPOBThA9dIX1UtT8+fPgFsQX6JGea",
+	"cqzJaHv1eUQAnmuz1AmZ02zGBdstGc3NL0dELbnOZkg5vGEHTmh+YUv3YdhBRwrUMF5MoZsG1PRM5hfm",
+	"J+tx9JJes9HJPuH6nHrG7Oh2ObV+DvoosAK62SAAg4pW/2NYpZA0v9BSXhS0BAe32a4X/hB064U/dzvw",
+	"wqvN4bWbjqBvUrNS0CK61biBURPPpYSjFz/WvrnN1Ai0fJBrt20nNDT4MKcXT7NbmllTs1JrSq9cDofD",
+	"2Hs016jLay30vacB4ndrbR6oFWQmb85OA9tC0LlxgKxKBJ4yD8a1nhMIg5xduR4ZtRejyM5o6ibGrXXG",
+	"957aOhqjJa19vkoDDXrtB0IgKsXtFp6KqexqtqzVSnBrXX14r7HVo3InVVTkE3ntkrXzCctzlhPF51VB",
+	"tSyPSFqgzqBhh6wntQlVjLw5exYKJvtOqP++itd9Y5vyXTiktbLwAjurpLkwt63rp7AYwi3aRADr1XU4",
+	"uQgzBKzO8yBpbTRm+s0JRsProKGN9aZtyy9NSDqrJkPzf40NI+afc/D+280/7Yeb8dsHw2YAme7+8+1P",
+	"2Bv+9n40jPyqWxp9a3CslcPHp9CHgUZMR3OVMHPWVOTqCC8b2n3HfPg7m0nFRNAXArWvRvF19bFZnU1b",
+	"HsbwgZXM6m10ehuBQUMouP6bnrN9Pf7Bm1uox9ZVn1eTRlCiTUwquO4K8t3iRCyUD6iDvHIR+CC4GHoc",
+	"u8b+u1tskW928msHvzHDfrqczAB+xEy23bYQ903X1p6dCijwujTc5zSr0bhUu7I2G1fmqjGKUCDW2Sd2",
+	"zZXGYheay4VeU9ZSbRlbb5c++514u5loIjbGt3LZ4LR7yhW/WEPfW94Dcs6ykmlFaMlcnnAml6JLTlxM",
+	"jB36pizUbSFXz6zzSmloq0qQ0Un66vjHZ6cvvju/ePXmq2enTy7enD1LW4HsjiFgrw0yOXdJQ7UHvB4S",
+	"4aZIbscdlJrFKzBpQ9oYl8TRDMstuWhJcgkFWDO5xCAqKkpovOVNe+3jDcqSZYxfxVvXGNREejfK3QqR",
+	"witW8ilnqtPB5kmhTzVJg21N1wRdcAWwmDBObI2NrxloAugddMHToGXPradqS7AjjIeosajNF1zYxGhL",
+	"2xToClGVpqVWkKlmJWR1jfKkDgMAcSzM69+cPRuNBUrxe6rO0FnBPEAtMKhD7WliE4h+yFNeFIpw4caA",
+	"7v9Y2OHtALqEYBaApE5DMZEbGvIr3sps22IPO3xw3QRbU+5imPR8bXWJYz7cc+wxJ8pytpGHZFrK+Yik",
+	"kBnLU9KHTNpkVc+ROkrHfd5JxiJl4iol/Zpvx9X+/oPs1dnL70+fnpzBX+zih5Ovvn358ruL85MnZyev",
+	"z7GUCj5zQUV+Yd5Rr4+nPRqgsTgMogOCcUEN8+HGZGA7FrlDuLLh5grzS6EcIMsIiSf8BJlxASsgphx7",
+	"4VdGAObOIzFTb5f7wtDhhysw9cOZuD1CLxvHFN+wQIOoO5ukMXNgk4Ua+OReYrRYt0VH7VFuo2s+od3t",
+	"1dcH295nWK36YV1oilvPf8tQsKHMLus9xRY7IuRy20xQa3Y4jvj0bKHqh03wtsJDaEBzVR6+ArFvGwZt",
+	"m4//vVkVVtfXarnTqg3pgtNtkT48swqhTRgfNu1NbXfdHruiCD3iWKb9IzvtHgwjFN5dBqmpZmiOfejU",
+	"bTknvOMEE5inotEK+uWjw/39ZB3+SYiviLKCvGNsoUDQGqE5YYrnzEbH0cjsu8a2L0hOV8qRBBbZPNo/",
+	"/LKBsLYfRVjrLMZ5NmN5VSAoT4txw0tdU2ROxcrRqLF+lkaX+GdikbQ2Q/r3x5iy5dXdzRU+sblFs2xy",
+	"SlJo/z3NUyyfs2APp1gt244YiYwV0TqAM6tEb8FoIbsOZYLkMqsw+SQsZBLAfNWQENsURviRQonP7Q3J",
+	"do5b3Gn9zFelnPKCrQtr0ivXt29vjKELtIubfuUVi1H4G0hHfmBD9ZyL8NeDj22xzjmkC/L4WjYbsD9z",
+	"5/Rn7XK+c89yZ1vrmHJHcAHZrLHeR4SSv5y/fEGADKDPTSOQAvSv9NM9rKPZg2o4C7SVAublAJJ4ECAE",
+	"uKtBC2wLi3b1bMDzprfda7wznuinFp+q0UGNQTjlO5qHvnV5o7WDa+DfHJOwLZaIRM8/fbFPSP8doLZA",
+	"mRiXwrdy2YZc92zcd3ZXz/xSdmMOdRrU3txsuOq7ji7Y9CnlhWs4A32bhL2Zg95HAijU1p0hy6NPA50Q",
+	"DwnWNLVkt7cURGIpEUsnVqr1BhxKD+dmbRrfxWJT+KUxvcBl1rworFdZb/v2NV6fAvPhUyE9tBf9w+tf",
+	"unk6NZOLRmgO43KOkLdRiJ2ikyDuibQaLmfAomFdSTirLWTJJ/Be29Lpd11r0prMD1zPkKNsUfPLaW/0",
+	"013Xo2Ov+zdGau6sW4H3JCRdzhTLLtAgnlDFHh0aHnkwJCUVuZyTycqW8QcZLHymRjj+096f12GfN+x8",
+	"HFd3Xd4mkb4p3/3K9Qxjvo2hkz7krzjuFWYXgL2RVmE+IGWYA0xkWVVyvTKOzhwXasJoycrjyhgbkdYt",
+	"ixSKMgNQh53WYItC2sK6OlZ3/Or04ruTHyEe5+ppapRPD4zsMS1Bb8EI6pUz7I5gk9zmsbvtuWF2CMYo",
+	"sdfoipW0qOUa6bfzNwlAHCXezn7Nshl5ghgHO4OxGIs6NlkoSTQrCkVWsnJlEtjbgYXLIxuzCNtbrZhI",
+	"fP9HXWqYjAXWy+yQCcvknEGskdy/D+Ln/v0EOw3yqqSTYpW4nC3Vdc4WRXkaNh/rsWhd3sOLtkEqjJyY",
+	"iZTk/n0brfQEpu7fB9KyUdGx+OlcU5HTMicuLvK278TwcrkcKHvZhT1BHO+QqwOkOWgcz7Hty+LZlYyB",
+	"5TAYC9cReE/ZRmeMo/O6DBYyHnWiOthsbNlKLcq5GhDXNQ+9ZFTvFowqvQsFkf2c5RWinzJoEnX9XzxP",
+	"kyC+xPMdGLZ0bdn37wup799vtGZXio1Fuy+7HzZ5QhcVy32z9k68W5ucoDo2X/TrTyaskOJy7OzvmrtG",
+	"hIpVE7aXKGazLXMq6CUDjW21+hxo+D5B1Bsg1hmAAzme2P1HRQsA6UuIXNB/VAxQ4hFbDQDTdnXJFwrK",
+	"8OCIgwnNoDnrkoF6ABIeC+JD2TZxAdwepGNUhWXLZjRYaI+WbPre4RAlBHyABMFRb9IRSdHRwNNAWnBG",
+	"LcSjEMDUjSaGYdpFOmqgmZKTN2choin528uvdxKSwpBSf7KB+YIF0TSrKYiN4wCebA3tOmjMFAXgtJDU",
+	"XHnmbK9aOsGaO+jL4BMyQNTrW0k1CtAZ4WAE5W5r43bukBm9YkRIkuLtKewBloZZdwJRlqo5yk1DPoEt",
+	"6KsozT7AulKdzXbNXdjIic1RYclYniszfkRBJqca25kb9ZQjYqQS5L2pIuMeYP9Sno97QMqFkUeG65ul",
+	"bDh2AEbHkftayXQdsnFqka8M200KRtJM5gzfA62gaYhOidXRZkfTtgd710MxzAJg4sYhqfSxeL4+F2fX",
+	"HYxjFsN41EeRbzjQmQBYmZLD/cfm/bcel2GWBzSI2aXmsRkFz5jFhLFnPBwvaDZju8PBvrWCazvbCHgK",
+	"lweyvNyzz6q9Z6dPTl6cn8AzdQVf3U7iwD8b8toIrV7Ss/W3vVHvYLCPz8sFE3TBe6Peg8H+4AGaVzMw",
+	"SmpdZv66jBlyKOBQgPsR2N7xBFrpHcqXRRGTCwxskSkvNCvVgLxGkaEQa9wKQ8BhQMoZOc/JvtZ2FDRP",
+	"/PHlC3yqkf7hZ7vuntJOc0DlVRqlf695INFPG/w2RD6wBYyxg0dsqeAdzsBxMBnbfBkFEdcqPHhkZ/0h",
+	"KLZo/xc5MSTZ3sUNChDWjTXIX24Nht4oK4zfXe/tHp4ns8WN1nkzjkDjSJTh/v4tkO53g3KvAQ8iYO5o",
+	"V19CkgDXs8lHcFrAIY4m9hE/6r3gJBJ45GDzI40jEcxDw+E2D4W49zAhm3Da9CSetAEuUTWf03JluTM6",
+	"cUOF9NKwac9y71vzZMfgXiurjkmq2bXGu3etdV4vs3PgUJHrmVEEkD8CZZJg0QngOXn5Aw+OhaC2vCB9",
+	"ZqxeGN3u6dPUH0aRwiNpfQYLxnC9LoMAgM2yGv9GMG50z1hwRS75FRMDckKzGZmbRb5kYEumPB/Zkghv",
+	"PyckhX+PLO6Z4Vo0qsFktvePRQpDTI0F8Jfzly8AByWTc9sWIqD+AuIQ6FgdPDSerjsl4R1jC2IP23GY",
+	"dEaJDMbijNnfbL9aazm0BJS1OYPLxiGh5JIuBgAsgRIDnC2RQqGGrV7CjYoJ8nO48oGinCmGYc8tjwrr",
+	"yPZPmQvpHh8WaS4ptSc946T5g9oMMbRWOpdMoVGDeQGy5EKtVRXw1t4HnN0WC+sEDZvUcbIrTsutoQX7",
+	"ZmnBtWZjM1z0YLHG5D5gnJtleUcuNIV55LysWA8p0OnnFM8fJWiRexxPYMvriszoYsEE6Z+z8oqVu+dm",
+	"95DDdjYL4Pc8v1krfutsQ9Bmi4doNYIjnagICDAXaRl0pMA3DK25rgTYoOobhyH+8gp/Hd3AmiS3LMrn",
+	"1fj7h5sf8qc8fSwNfsPA6WN2/7Ygr706NXMrpQWJO2eFIvH1oTialQG88VyWdZ9yyTxEYIJnod2CfrzG",
+	"sXhaj/G3S5QN5M8NhmiYD/stE+OvZa/qDsXdkao91UGKSiodKzeEG1QQMqWXlIuECLlMXLRlWjI1c2eK",
+	"2mqmURvRm/Qhqm5+AnxQ6sJEjfo+xBmV7YpA3i0FRCfeKvkSA6O2SHrOGgHfmBnnax0/mRgHqvtK5qtP",
+	"xiydesyb7qmZw/3hJ/teXQO3RmsE1BYUuP3Bmw3etCzjmREZ5haWbMTM1uoXw/KqDnE04rbg82HtejP6",
+	"NWflJSBPz7jIsQoQQ10Y+wIWGos6EGbDplhnItjSfo+WJb+CkqEg7FWyBaPGUMIY0bSU8/Dsbsgcj8Ur",
+	"P8ba/SrA2/ZiQTEW60zcgaCmescBPBtdVBlmGawPjKkuG3Y9HA7J2iI7+xKw6NaE6AIwhO28u88ec1o7",
+	"Bi6c60p1pdaNwHcSb/n9LrBJdxCY3viMByT/jo5u36xJ8DTwX9TqaiOfbDC8LOLh7ywA+HB/uNXo3CHT",
+	"8MiDrUbn0SDgmS1UUOsg3U9i7tUQKiCSs1KqWuCoQL+8Cm/svb1J1th2eMKSF+C2OQ7jil6Qka85K3LV",
+	"qOXAs1TxJDwQ0o22KjoWt0vhAKABqjNduUhe4jkJihdM6GIVk9Gdc9TubLm1Tsi/u+1mq9AaPeD+RMga",
+	"fK4+WLL3t5df+4MeR5Bt7gJRIi484CqFeEgj/ET0tDD3cQ/32ntyaouOPCJX7+XZ05OzXXzvDWAgtlr1",
+	"N44eTzDyo4fTgTrDfyKFLvmkgsBsJhXERgNEu95w/8H+7v7D3YPD18OD0f7+aH//782JdkZ20+iYv8sg",
+	"h4fRQX7Fs1VWMKLNqFofx+9E17keQwMEss6ZskmjPFGWl3t6Rg3zocEe9O+vOZ71FV1hfc5cCj0rVo2G",
+	"8OZI3cuiQw2+5NsgzL8uDoYPYDA32yr+tQcW3jTL2mw5e0t1HfwSqmudV2LLrjxWX3AIcyT9vu6D9qla",
+	"Pmj/BHz387k4jzc/5M/H/0NbdrXlE1sB2dCYt+jHmBt2e1T5zCaKWOD6QIq8huBbkr7tEjZ+VYZYZ4lL",
+	"97lyCTWjCzYgxwA5qWdUBzWI7uAjKKfC1B3gp7fhAupWwsTVixxiCzPAeEWjH98w/TE6FLD5nvZ+e9bt",
+	"OhGBBk4UYBMi39BN+1uOY/wXsyuE4z+aV/fwqOC1gcwn5nLAs0qafc+oCOAyLbBht3KYPD15dvL6BAuI",
+	"yavj10++Jf/517/xm8lYuIpiOG0ALkD35M6AmM/iUV+Icw/oL4pYDD0HZujKvEjaBNdLk7FYzqgG87hB",
+	"uxkFgAhtk+hYbQzHdlpoU/hc/d4Qoy8qEWB9Po9MiFrgv55ssHvw32I93DVA+oe58bHmhqGfu0swV5O9",
+	"DECVosbG14arIRsSgdEbkeVaTB4olfbYJCLH8/4TABGCREkcQIf0AUBnRLoAOgkcvStIGy4nQMuhFijn",
+	"aCxqnJwRWYOTA/h0NVJOAIlzZBFcRqSLcDMWAoPdy9twaAi2WRjjDEPEbbgv1Z0hBIZfuOJleM3aSHEb",
+	"VeSXlGIxUJQ1QTwGx7ksjI7okgsYoCFECxaeDX6lYhBDieY/RAjbiB0WcpUjCM8+6zlrz+3uLdaBDYWF",
+	"tLYLwBNNggH9TUtG5lwZvZ5g+zQeuBjHGxuLP5G0RhJDRCP3DUQ0st06CHyhZ4yXHkqpz0RWrqD5t41p",
+	"ZuGPLr47+RFOMKpVz6gDXQfg65ksc1WXIjT6qOqO3CMsybFBvgmD0wuNdYH5GNuYZI/ChaSShVG0S2Lb",
+	"es29vh/KiAyLX2fHQaayxHNUIVv75uyZO7cSwe2CtjdYiSMwve41kfLAs7LOP3T92PMKxsJDiSz0gMRS",
+	"UA0eOH51Cv5VWQnosMPmCrMLDg3MgkdZQH7oWWBTTWghhXHf3GHk/nDyQsrFhGbvErIo+RX0IGFj0G4h",
+	"M1q4U8shieWCp/3D4XCHVKIwF+ptdmhXx8+evfzh4tXZ6ffHr0/+DC0EA/JDC793SnmBZxWNsZMANwK7",
+	"jGsh58WhzZpxS9kBC9quiiOzKNC3cUm5iCfS42A6vV8qJ347dk80Rf75JfFJW2H3ZYmh9Z2gdQaqf0JS",
+	"/CPN8mtacufOBqoNA9uT59Ms92qFcydldHvdWNgWxhv9tYqVV0wlzTJxm9UvoCKgUiwsGTMicy5zNhZ9",
+	"D9EM0B0Axox12SHo8chCDwZ9UVwTm7lBhHAwL3E5oGFtLDAErxKA+kexKxdGErnfg448DpYonJytUM8J",
+	"qZk9ikKROV0suLjcZGV9FvNqHTM3tui3ZUL5QrCIseeMfqqRPtymRig3oNjOQYm319a6u2J9V9j9G5gz",
+	"8erFVke/+oDQw2+ozyaGALGp48bN/P+LNptOqXVAjz90rq1PX5/VsK5geEGjB7i+vt36dW3iGMnFrYUf",
+	"nHvvQBVSpNDUiE2Ed/jPv/6d7oxsWTQgFANAjbV5awQXY/8mRNkWFa7XZ63byBUfmHiOoCKAVphWxZQX",
+	"c6xmDBF4frrj0aVv202hm8BX7phUXANB9pkTi+uhSNaVzPvS7ZZv8t/OtWcew7zDuxtYd51K8dk1dC2j",
+	"ZcdMt7j1CFNseOZ/GyPL1o4kcI8rmC/kJbqAHYbE93cZ8o5FwA7wdH3l/OG6uf03N1jgDO9OLslmO8OI",
+	"bKY1F5euQ4dqVlsbIVNGcp6fYcN/MUNiO7HUXoT/7iaeuxPYguosgnb0BEF96rC0bqLUJU0vMLG9F/4V",
+	"ED6ygGEK0nBwjK7CEJc/65ucmJ+N+MoKRktF0iZaX3oUyjUIyeD5Q4DOhlXZeALbWChfWm77XjcddV4i",
+	"eHU0+xfFBv1E7PHpY0C3IpluZUb8alxKqDv69o/GiU4iDdblE1sZH9a6Z/tT24DlbSf3Azr17Js+plmv",
+	"zWXxpoBgQr9IZ4Dr5AvbAn5PfvofnYi/WCeilpDx+RTca5XW+syd61lThELDkuujtQ2KyMseLQgr6Nw9",
+	"3QMJUNuORR9h7BRh1zNaKUhiybpCHTVxAzMXuhOtMt+x+RWKP1sIobGYML1kTJAUjmCwIOxwzkPqj0IY",
+	"mXHvxBMtsBS/FyXdOitjK7X8Ryvjb4u5fQMqRpGtLcoFoURzQFQRuVx+HIMDRulujdkaZ/Pn9J1ncZvc",
+	"tWiTVQkpCwz23fUsibHo66Uk6dVBksJtVFclUzvQI5auOd4idcA0I4+0RiZG4cJKJ6RaGMHyhYO87DIy",
+	"TLnFxzb29Jvl5shZIb9wqvVTBOhqcvmDt9u8DTsaKup7bYzhj2JsbY+ViPPzyRwCdb7k68L7yOa51Krr",
+	"BkRLU1NLUawG5LhGsK+hAhRplFSMrDNOuO9lbHPka6Y+R2xo+HmwXcwKOoAXr9sQvt8aPn8wQzvzz0Ru",
+	"lJpfuTvasAG+NtBKiKz901tDCpDIj7aR+1oDuCVxesTVCDUgOkd7ewfDLwb7g/3BwejL/S/3gczs0Dy+",
+	"Z7Pk1Phb7oJP98Z7qBF+mkHg3PYBBwDXDr+Y2CPYLaavhXWDNn4o6EIa3RkQPPZNjcbCHslIHTq5wxIG",
+	"T5noWSmry7rOD85YlEURHOJ4j5gfWEkUXUI5km6WsMIj7qB2K1Pgg92qwuT20/m6rx4QqKvEqbMyWJEQ",
+	"/ljBZBGGhPsIAdTLrog7+B3NAbsbFgeiuxU/yqqEc9rPAzwqBGluJTgBoC+vYbCNREWcWw/z14LdGws4",
+	"38UVgNm69QZcShPfL6lhaqWwzhQgvZgld08Za1BpOl+kY9GvBL/22H22E99GRiwuoHvMW1wp6RsbDIsj",
+	"LQz/t8+Pn+yef3s8fPiIyOlYjHvv60HeDN53vn0zeG/mdjPu2bJK8o6tWF4vBb54N2eZzAGrttR2fGMR",
+	"KEF/JoArPTQmYm0cJkQtaGZMViP9NZ7SavxBagH3c2d9QsiFF8VYAIb3zoAcixUZXl9jwTVAIx8Z+sA+",
+	"MVYohtoLIdT7iJ/+AAxJa9T8bFzJcueIpO6MlnQsfOC5mS5Lz8w27R4jDKQU5HD4eO/h/gPzDWzeZrk1",
+	"VinJ6GJAzmx/q8WwlnosptKef02cgiNvzp4pPGx3wgjkiC0g+Qr60WycU7vSx8RXQzaLIMfCSjimSJ9d",
+	"AxYzF76kfC5z5vEqtyqH3GlwV1dOx2VeUNoll8KXcHWOZK2PulX2kM++rDQ4FOne1UGaEKP2mNCAOZ+P",
+	"BRTGTlaNzIE1sYCQbC0WyiJ1iygKiv2pP23U9szP0S9yUDO2qEouxSBICKyviE7run8VHn/Q/K4VPgAt",
+	"3i2dXXfQwk6jOHosotXRZHNx9JEvhvYg141jZEXeOEY6pIFuYd7N25v/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
