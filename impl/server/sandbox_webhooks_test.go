@@ -293,3 +293,24 @@ func TestSandboxWebhookExpiryByTheClock(t *testing.T) {
 		return a.Event == "payment-link-expired" && a.Status == http.StatusOK
 	})
 }
+
+// A burst of payments on Mollie's sandbox (whose calls name only a payment, so each costs a
+// re-check of the open links) all reach the merchant by webhook: the sandboxes have no rate limit
+// for the re-checks to respect.
+func TestSandboxWebhookBurstIsNotLeftToThePoller(t *testing.T) {
+	t.Parallel()
+	ts, c, rcv := sandboxServer(t, "1h")
+	var links []api.PaymentLink
+	for range 40 {
+		links = append(links, createLink(t, c, "mollie", ""))
+	}
+	for _, l := range links {
+		payOnCheckout(t, l)
+	}
+	for _, l := range links {
+		if ev := waitFor(t, rcv, l.Id, "payment_link.completed"); ev.Data.Source != "provider_webhook" {
+			t.Errorf("%s: source %s", l.Id, ev.Data.Source)
+		}
+	}
+	_ = ts
+}
