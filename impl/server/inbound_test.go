@@ -30,7 +30,8 @@ import (
 )
 
 // liveProviders stand in for the real Hub2 and MijnKlantportaal: their sandboxes served on their
-// own, behind fakes of the webhook-registration APIs the sandboxes do not simulate yet.
+// own, behind fakes of the webhook-registration APIs (inboundtest: their secrets and failures are
+// the test's to set; the sandboxes' own registration is tested in sandbox_webhooks_test.go).
 type liveProviders struct {
 	hub2    *hub2sandbox.Sandbox
 	mkp     *mkpsandbox.Sandbox
