@@ -280,6 +280,10 @@ func TestSandboxWebhookExpiryByTheClock(t *testing.T) {
 		t.Fatalf("create: %v %s", err, res.Body)
 	}
 	link := res.JSON201
+	// Its created call resolved first, nothing reads the link any more (the poller is hourly): only
+	// the clock can make it expire.
+	waitLog(t, ts.webhooksOf(t, "mijnklantportaal"), 1, func(a sandbox.WebhookAttempt) bool { return a.Event == "payment-link-created" })
+	settle(t, ts)
 	adv, err := http.Post(ts.URL+"/sandbox/mijnklantportaal/_control/clock/advance?by=72h", "", nil)
 	if err != nil {
 		t.Fatal(err)
