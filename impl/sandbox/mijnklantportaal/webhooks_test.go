@@ -11,8 +11,8 @@ import (
 
 	api "github.com/paylinks/paylinks/gen/mijnklantportaal"
 	"github.com/paylinks/paylinks/impl/inbound"
-	"github.com/paylinks/paylinks/impl/paylink"
 	mkpin "github.com/paylinks/paylinks/impl/inbound/mijnklantportaal"
+	"github.com/paylinks/paylinks/impl/paylink"
 	mkp "github.com/paylinks/paylinks/impl/sandbox/mijnklantportaal"
 	"github.com/paylinks/paylinks/impl/sandbox/sandboxtest"
 )

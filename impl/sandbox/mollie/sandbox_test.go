@@ -262,7 +262,6 @@ func TestWebhook(t *testing.T) {
 	}
 }
 
-
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, sandbox.Config{Seed: 3, Credentials: []string{testKey, liveKey}})
