@@ -383,3 +383,23 @@ func TestListenResumesAfterADrop(t *testing.T) {
 		seen[r.ID] = true
 	}
 }
+
+// The events quick start as the README tells it, with the poller slowed to hourly: a link created
+// with `links create`, paid on the sandbox's checkout page, shows in `listen` as
+// payment_link.completed from the sandbox's own webhook, with nothing configured.
+func TestListenShowsACheckoutPaymentFromTheSandboxWebhook(t *testing.T) {
+	t.Parallel()
+	env := sandboxEnv(startServerWith(t, server.Config{Events: server.EventsConfig{PollSchedule: "1h"}}))
+	l := startListen(t, env, "--output", "json", "--events", "payment_link.completed")
+	l.waitFor(t, &l.stderr, `Ready! \(\^C to quit\)`)
+	link := create(t, env, "--provider", "hub2", "--amount", "1000", "--currency", "XOF", "--reference", "ORDER-1", "--option", "country=CI")
+	pay(t, link)
+	m := l.waitFor(t, &l.stdout, `\{[^\n]*"payment_link\.completed"[^\n]*\}`)
+	var e api.Event
+	if err := json.Unmarshal([]byte(m[0]), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Data.Link == nil || e.Data.Link.Id != link.Id || e.Data.Source == nil || *e.Data.Source != "provider_webhook" {
+		t.Errorf("event %s", m[0])
+	}
+}

@@ -28,7 +28,8 @@ const RotationWindow = 24 * time.Hour
 // ProviderInfo is a configured provider as the Service lists it.
 type ProviderInfo struct {
 	Name string
-	// Live is false for a provider running on its embedded sandbox (nothing to register).
+	// Live is false for a provider running on its embedded sandbox, which calls paylinks in
+	// process: it is registered at start (RegisterSandboxes), whatever the public URL.
 	Live bool
 }
 
@@ -297,10 +298,14 @@ func (s *Service) status(info ProviderInfo, subs []SubscriptionInfo) Status {
 	st.Receives, st.InboundURLs = true, s.inboundURLs(p)
 	_, canRegister := s.cfg.Registrars[info.Name]
 	switch {
-	case !info.Live:
-		st.Note = info.Name + " runs on its embedded sandbox: nothing to register"
 	case canRegister:
 		st.Registration = "api"
+		if !info.Live {
+			st.Note = info.Name + " runs on its embedded sandbox: paylinks subscribes there when it starts, and the sandbox calls it in process"
+		}
+	case !info.Live:
+		st.Registration = "per_link"
+		st.Note = info.Name + " runs on its embedded sandbox: links created through paylinks name its inbound URL as their webhook URL unless the caller gives one"
 	default:
 		st.Registration = "per_link"
 		st.Note = "each link names the URL the provider calls: create links with it as their webhook URL"
@@ -322,10 +327,10 @@ func (s *Service) status(info ProviderInfo, subs []SubscriptionInfo) Status {
 // ErrPublicURL wraps a public URL providers cannot be pointed at.
 var ErrPublicURL = errors.New("public URL")
 
-// Register subscribes paylinks at the named live providers that have a registration API (every
-// configured one when names is empty) and stores the secrets. Providers without one, or on their
-// sandbox, are reported as they are. A provider that fails does not stop the others; the first
-// failure is returned with the statuses.
+// Register subscribes paylinks at the named providers that have a registration API (every
+// configured one when names is empty), live or on their embedded sandbox, and stores the secrets.
+// Providers without one are reported as they are. A provider that fails does not stop the others;
+// the first failure is returned with the statuses.
 func (s *Service) Register(ctx context.Context, names []string) ([]Status, error) {
 	s.regLock.Lock()
 	defer s.regLock.Unlock()
@@ -352,10 +357,31 @@ func (s *Service) Register(ctx context.Context, names []string) ([]Status, error
 			return nil, fmt.Errorf("%w %q cannot be given to providers (set PAYLINKS_PUBLIC_URL to the https URL they reach paylinks at): %w", ErrPublicURL, s.cfg.PublicURL, err)
 		}
 	}
+	return s.registerAll(ctx, infos, false)
+}
+
+// RegisterSandboxes subscribes paylinks at every provider that runs on its embedded sandbox and
+// has a registration API, afresh: a sandbox starts empty, so the subscriptions stored by an earlier
+// run name nothing it knows. The sandbox calls paylinks in process, so the public URL need not be
+// reachable from anywhere. Errors are Register's.
+func (s *Service) RegisterSandboxes(ctx context.Context) ([]Status, error) {
+	s.regLock.Lock()
+	defer s.regLock.Unlock()
+	var infos []ProviderInfo
+	for _, info := range s.cfg.All {
+		if _, ok := s.cfg.Registrars[info.Name]; ok && !info.Live {
+			infos = append(infos, info)
+		}
+	}
+	return s.registerAll(ctx, infos, true)
+}
+
+// registerAll registers each provider; afresh ignores what is stored. The caller holds regLock.
+func (s *Service) registerAll(ctx context.Context, infos []ProviderInfo, afresh bool) ([]Status, error) {
 	var out []Status
 	var firstErr error
 	for _, info := range infos {
-		st, err := s.register(ctx, info)
+		st, err := s.register(ctx, info, afresh)
 		if err != nil {
 			s.log.ErrorContext(ctx, "provider webhook registration failed", "provider", info.Name, "error", err.Error())
 			if firstErr == nil {
@@ -370,10 +396,10 @@ func (s *Service) Register(ctx context.Context, names []string) ([]Status, error
 // ErrUnknownProvider matches Register's error for a name that is not configured.
 var ErrUnknownProvider = errors.New("unknown provider")
 
-func (s *Service) register(ctx context.Context, info ProviderInfo) (Status, error) {
+func (s *Service) register(ctx context.Context, info ProviderInfo, afresh bool) (Status, error) {
 	reg, ok := s.cfg.Registrars[info.Name]
 	p, receives := s.providers[info.Name]
-	if !ok || !receives || !info.Live {
+	if !ok || !receives {
 		st, err := s.List(ctx)
 		for _, x := range st {
 			if x.Provider == info.Name {
@@ -382,9 +408,12 @@ func (s *Service) register(ctx context.Context, info ProviderInfo) (Status, erro
 		}
 		return Status{Provider: info.Name}, err
 	}
-	known, err := s.cfg.Events.ProviderWebhooks(ctx, info.Name)
-	if err != nil {
-		return Status{Provider: info.Name}, err
+	var known []events.ProviderWebhook
+	if !afresh {
+		var err error
+		if known, err = s.cfg.Events.ProviderWebhooks(ctx, info.Name); err != nil {
+			return Status{Provider: info.Name}, err
+		}
 	}
 	subs, err := reg.Register(ctx, s.cfg.PublicURL+"/webhooks/"+p.Name(), known)
 	var infos []SubscriptionInfo

@@ -332,10 +332,23 @@ func TestRegisterRefusals(t *testing.T) {
 	if len(st) != 4 || len(e.hub2API.Webhooks()) != 1 {
 		t.Fatalf("hub2 not registered after the mkp failure: %+v", st)
 	}
-	// A sandboxed provider is left alone.
-	e = newEnv(t, inbound.Config{All: []inbound.ProviderInfo{{Name: "hub2", Live: false}}})
-	st, err = e.in.Register(context.Background(), nil)
-	if err != nil || len(e.hub2API.Webhooks()) != 0 || st[0].Registration != "none" {
-		t.Fatalf("sandbox: %+v %v", st, err)
+	// A provider on its sandbox is registered at start, afresh (the sandbox forgot what is
+	// stored), whatever the public URL: it calls paylinks in process. Register then keeps it.
+	e = newEnv(t, inbound.Config{All: []inbound.ProviderInfo{{Name: "hub2", Live: false}, {Name: "mijnklantportaal", Live: true}}, PublicURL: "http://127.0.0.1:9"})
+	if _, err := e.in.Register(context.Background(), []string{"mijnklantportaal"}); !errors.Is(err, inbound.ErrPublicURL) {
+		t.Errorf("a live provider with a loopback public URL: %v", err)
+	}
+	if e.mkpAPI.Creates() != 0 {
+		t.Fatal("a live provider registered with a loopback public URL")
+	}
+	for i := range 2 {
+		st, err = e.in.RegisterSandboxes(context.Background())
+		if err != nil || len(st) != 1 || st[0].Registration != "api" || !strings.Contains(st[0].Note, "sandbox") || len(e.hub2API.Webhooks()) != i+1 {
+			t.Fatalf("sandbox, start %d: %+v %v", i+1, st, err)
+		}
+	}
+	st, err = e.in.Register(context.Background(), []string{"hub2"})
+	if err != nil || len(e.hub2API.Webhooks()) != 2 || st[0].Subs[0].Outcome != inbound.Existing {
+		t.Fatalf("sandbox, registered again: %+v %v", st, err)
 	}
 }

@@ -65,6 +65,11 @@ type Kit struct {
 	// Inbound makes the provider's inbound side (impl/inbound): how its webhooks are verified,
 	// read and resolved, and registered. nil: the provider sends no webhooks paylinks receives.
 	Inbound func(inbound.Deps) (inbound.Provider, error)
+	// LinkWebhook, for a provider whose links name the URL it calls (Mollie's webhookUrl), returns
+	// the create options (the adapter's Options, or nil) with url as that URL, unless they name one
+	// already: paylinks serve points the links it creates on the provider's sandbox at itself.
+	// nil: the provider is subscribed otherwise, or sends nothing.
+	LinkWebhook func(options any, url string) any
 }
 
 // Env is the environment variable of one of the provider's settings: Env("BASE_URL") is

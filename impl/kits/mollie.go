@@ -23,6 +23,24 @@ var Mollie = Kit{
 		return mollie.New(mollie.Config{BaseURL: baseURL, APIKey: c["api_key"], HTTPClient: doer})
 	},
 	Inbound: molliein.New,
+	LinkWebhook: func(options any, url string) any {
+		var o mollie.Options
+		switch v := options.(type) {
+		case nil:
+		case mollie.Options:
+			o = v
+		case *mollie.Options:
+			if v != nil {
+				o = *v
+			}
+		default:
+			return options // not Mollie's: the adapter refuses it
+		}
+		if o.WebhookURL == "" {
+			o.WebhookURL = url
+		}
+		return o
+	},
 	Sample: func() paylink.CreateInput {
 		return paylink.CreateInput{Provider: mollie.Name, Amount: &paylink.Amount{Currency: "EUR", Minor: 2495}, Description: "Order 12345",
 			Options: mollie.Options{RedirectURL: "https://webshop.example.org/thanks"}}

@@ -20,7 +20,10 @@ import (
 //	{prefix}/{provider}/_control/links/{id}/pay    POST     simulate a successful payment
 //	{prefix}/{provider}/_control/links/{id}/fail   POST     simulate a failed attempt
 //	{prefix}/{provider}/_control/clock             GET      the simulator's time
-//	{prefix}/{provider}/_control/clock/advance     POST     ?by=90m moves it forward
+//	{prefix}/{provider}/_control/clock/advance     POST     ?by=90m moves it forward (what became due, such as expiries, happens)
+//	{prefix}/{provider}/_control/webhooks          GET/POST the switches of its webhook deliveries (providers that send them)
+//	{prefix}/{provider}/_control/webhooks/log      GET      what it sent
+//	{prefix}/{provider}/_control/webhooks/rotate   POST     new webhook secrets (providers that rotate them: Hub2)
 //	{prefix}/checkout/{provider}/{id}              GET      the checkout page (pay / cancel buttons)
 //
 // The control API needs no credentials: it exists only in sandboxes. Unsafe requests a browser
@@ -59,6 +62,7 @@ func Handler(prefix string, sims ...Simulator) http.Handler {
 			}
 			writeJSON(w, http.StatusOK, map[string]string{"now": s.Clock().Now().Format(time.RFC3339)})
 		})
+		controlWebhooks(mux, base, s)
 	}
 	mux.HandleFunc("GET "+prefix+"/checkout/{provider}/{id}", func(w http.ResponseWriter, r *http.Request) {
 		s, ok := byName[r.PathValue("provider")]

@@ -17,11 +17,14 @@ import (
 	"time"
 )
 
-// Clock is a clock that tests and the control API can move forward.
+// Clock is a clock that tests and the control API can move forward. Simulators schedule what
+// happens at a given time on it (a link expiring, AfterFunc): moving the clock runs what became
+// due, so a provider's own reaction to time (an expiry webhook) follows the clock.
 type Clock struct {
 	mu     sync.Mutex
 	fixed  time.Time // zero: follow the wall clock
 	offset time.Duration
+	timers timers
 }
 
 // NewClock returns a clock frozen at start; only Advance moves it.
@@ -34,28 +37,28 @@ func WallClock() *Clock { return &Clock{} }
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.fixed.IsZero() {
-		return time.Now().UTC().Add(c.offset)
-	}
-	return c.fixed.Add(c.offset)
+	return c.nowLocked()
 }
 
 // ErrClockRange is an advance beyond what the clock can hold: its offset is a time.Duration, about
 // 292 years in all.
 var ErrClockRange = errors.New("the clock cannot be moved that far (about 292 years in all)")
 
-// Advance moves the clock forward by d. Negative durations are refused, and so is an advance
-// that would overflow the clock's offset, which would move it backwards instead.
+// Advance moves the clock forward by d and runs what became due (AfterFunc) before it returns.
+// Negative durations are refused, and so is an advance that would overflow the clock's offset,
+// which would move it backwards instead.
 func (c *Clock) Advance(d time.Duration) error {
 	if d < 0 {
 		return errors.New("the clock only moves forward")
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if d > math.MaxInt64-c.offset {
+		c.mu.Unlock()
 		return ErrClockRange
 	}
 	c.offset += d
+	c.mu.Unlock()
+	c.fire()
 	return nil
 }
 
@@ -75,6 +78,7 @@ const (
 	Alnum  = "0123456789abcdefghijklmnopqrstuvwxyz"
 	Nanoid = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"
 	Hex    = "0123456789abcdef"
+	Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 
 // Next returns prefix followed by n characters of the alphabet.
@@ -145,6 +149,13 @@ type Config struct {
 	// MaxLinks is how many links the sandbox keeps (default DefaultMaxLinks). Creates beyond it
 	// are refused with the provider's own 429, never by forgetting older links.
 	MaxLinks int
+	// WebhookClient makes the simulator's webhook calls (default: a client with
+	// DefaultWebhookTimeout that follows no redirect). paylinks serve routes the calls to its own
+	// inbound endpoints in process.
+	WebhookClient *http.Client
+	// WebhookRetries are the waits before each retry of a webhook call that failed; nil means
+	// DefaultWebhookRetries, an empty list no retries.
+	WebhookRetries []time.Duration
 }
 
 // DefaultMaxLinks bounds the memory a sandbox holds: a link is about a kilobyte.

@@ -48,6 +48,10 @@ type EventsConfig struct {
 // SandboxPollSchedule is the default poll schedule when every provider is a sandbox.
 const SandboxPollSchedule = "1s:10m,30s:1h,10m:24h,1h"
 
+// sandboxRecheckBudget is the re-check budget when every provider is a sandbox: so large that it
+// never binds.
+var sandboxRecheckBudget = store.Rate{Per: 1 << 20, Every: time.Second, Burst: 1 << 20}
+
 // openEvents opens the event store and engine the server feeds and serves.
 func (s *Server) openEvents(live bool) error {
 	ec := s.cfg.Events
@@ -82,6 +86,10 @@ func (s *Server) openEvents(live bool) error {
 		// schedule says, and by default every second at first, so a payment made on a checkout
 		// page shows at once.
 		cfg.PollBudgets = map[string]store.Rate{}
+		// Nor to the re-checks a webhook naming no link costs (Mollie's, some of Hub2's): a burst
+		// of payments on checkout pages must not leave them to the poller.
+		cfg.Inbox.RecheckBudgets = map[string]store.Rate{}
+		cfg.Inbox.RecheckBudget = sandboxRecheckBudget
 		if cfg.PollSchedule == "" {
 			cfg.PollSchedule = SandboxPollSchedule
 		}

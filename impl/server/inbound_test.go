@@ -30,7 +30,8 @@ import (
 )
 
 // liveProviders stand in for the real Hub2 and MijnKlantportaal: their sandboxes served on their
-// own, behind fakes of the webhook-registration APIs the sandboxes do not simulate yet.
+// own, behind fakes of the webhook-registration APIs (inboundtest: their secrets and failures are
+// the test's to set; the sandboxes' own registration is tested in sandbox_webhooks_test.go).
 type liveProviders struct {
 	hub2    *hub2sandbox.Sandbox
 	mkp     *mkpsandbox.Sandbox
@@ -462,7 +463,7 @@ func TestInboundEnv(t *testing.T) {
 	}
 }
 
-// The routes in sandbox mode: nothing to register, the Mollie-less deployment answers 404 for
+// The routes in sandbox mode: the sandboxes subscribed at start, the Mollie-less deployment answers 404 for
 // unknown providers, and the public URL is checked against the SSRF policy in live mode.
 func TestProviderWebhooksAPI(t *testing.T) {
 	t.Parallel()
@@ -472,9 +473,12 @@ func TestProviderWebhooksAPI(t *testing.T) {
 	if err != nil || list.JSON200 == nil || len(list.JSON200.Data) != len(kits.All) {
 		t.Fatalf("list: %v %s", err, list.Body)
 	}
+	// The sandboxes with a registration API were subscribed at start; Mollie's links name the URL.
+	want := map[string]string{"mijnklantportaal": "api", "hub2": "api", "mollie": "per_link", "telness": "none"}
+	subs := map[string]int{"mijnklantportaal": 3, "hub2": 1}
 	for _, p := range list.JSON200.Data {
-		if p.Registration != "none" {
-			t.Errorf("%s in sandbox mode: registration %s", p.Provider, p.Registration)
+		if string(p.Registration) != want[p.Provider] || len(p.Subscriptions) != subs[p.Provider] || (p.Provider != "telness" && !strings.Contains(deref(p.Note), "sandbox")) {
+			t.Errorf("%s in sandbox mode: registration %s, %d subscriptions, note %q", p.Provider, p.Registration, len(p.Subscriptions), deref(p.Note))
 		}
 	}
 	if status, b := ts.post(t, "/webhooks/stripe", nil, "{}"); status != 404 || !strings.Contains(b, "not_found") {

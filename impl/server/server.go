@@ -326,6 +326,7 @@ func New(cfg Config) (_ *Server, err error) {
 		s.Close()
 		return nil, err
 	}
+	s.registerSandboxes()
 	return s, nil
 }
 
@@ -393,7 +394,8 @@ func (s *Server) wire(kit kits.Kit, pc ProviderConfig, clock *sandbox.Clock, see
 	}
 	if pc.BaseURL == "" {
 		p.mode = api.ProviderInfoModeSandbox
-		p.sim = kit.NewSandbox(sandbox.Config{Clock: clock, Seed: seed, CheckoutBase: s.cfg.PublicURL + "/sandbox/checkout"})
+		p.sim = kit.NewSandbox(sandbox.Config{Clock: clock, Seed: seed, CheckoutBase: s.cfg.PublicURL + "/sandbox/checkout",
+			WebhookClient: s.sandboxWebhookClient()})
 		// The sandbox answers in process, but at the URL callers can reach it on, so the URLs it
 		// hands out (page links) work from outside.
 		pc.BaseURL = s.cfg.PublicURL + "/sandbox/" + kit.Name
@@ -476,7 +478,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	}
 	// Idempotency wraps validation, so what is stored is the answer that was validated and sent.
 	v1 := e.Group("/v1", limit, s.authenticate, s.bounded, s.idempotent, s.validateUnified(spec))
-	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes(), events: s.events, inbound: s.inbound, log: s.log, noProvider: s.unknownProvider, live: s.live}, nil))
+	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes(), events: s.events, inbound: s.inbound, log: s.log, noProvider: s.unknownProvider, live: s.live, linkWebhooks: s.linkWebhooks()}, nil))
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	// The event stream replaces its generated route: it is validated by its handler and its answer
 	// never ends, so it cannot be buffered for answer validation.

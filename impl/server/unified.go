@@ -27,6 +27,9 @@ type unified struct {
 	noProvider func(name string) error
 	// live is true in a live deployment: its sandboxed providers get a note saying so.
 	live bool
+	// linkWebhooks set the webhook URL of links created on a sandbox whose links name the URL it
+	// calls (Mollie), by provider: paylinks' own inbound URL, unless the caller gave one.
+	linkWebhooks map[string]func(options any) any
 }
 
 var _ api.StrictServerInterface = (*unified)(nil)
@@ -37,6 +40,9 @@ func (u *unified) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 		return nil, err
 	}
 	in.IdempotencyKey = providerIdempotencyKey(ctx, deref(req.Params.IdempotencyKey))
+	if set := u.linkWebhooks[in.Provider]; set != nil {
+		in.Options = set(in.Options)
+	}
 	l, err := u.client.Create(ctx, in)
 	if err != nil {
 		return nil, err

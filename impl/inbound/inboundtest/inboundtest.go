@@ -1,6 +1,7 @@
-// Package inboundtest plays the providers' webhook-registration APIs, which the sandboxes do not
-// simulate yet, in front of a sandbox handler: tests register paylinks at them and read what was
-// registered, with the secrets the providers would have handed out.
+// Package inboundtest plays the providers' webhook-registration APIs in front of a sandbox handler,
+// with what the sandboxes' own registration does not offer: failures on demand (Fail), records
+// added as if by hand (MKP.Add), predictable secrets, and a record of the calls. Tests register
+// paylinks at them and read what was registered.
 package inboundtest
 
 import (

@@ -48,15 +48,22 @@ type Sandbox struct {
 	linkIDs *sandbox.IDs
 	attIDs  *sandbox.IDs
 	reqIDs  *sandbox.IDs
-	spec    *validation.Spec
-	handler http.Handler
-	mu      sync.Mutex
-	links   map[string]*link
-	nextSeq int
+	// hookIDs and eventIDs make the subscriptions' and the calls' ids, apart from the links'.
+	hookIDs  *sandbox.IDs
+	eventIDs *sandbox.IDs
+	webhooks *sandbox.Webhooks
+	spec     *validation.Spec
+	handler  http.Handler
+	mu       sync.Mutex
+	links    map[string]*link
+	hooks    []*webhook // oldest first
+	nextSeq  int
 }
 
 var (
 	_ sandbox.Simulator         = (*Sandbox)(nil)
+	_ sandbox.Notifier          = (*Sandbox)(nil)
+	_ sandbox.Rotator           = (*Sandbox)(nil)
 	_ api.StrictServerInterface = (*Sandbox)(nil)
 )
 
@@ -65,12 +72,15 @@ var (
 func New(cfg sandbox.Config) *Sandbox {
 	cfg = cfg.Defaults()
 	s := &Sandbox{
-		cfg:     cfg,
-		linkIDs: sandbox.NewIDs(cfg.Seed),
-		attIDs:  sandbox.NewIDs(cfg.Seed + 1),
-		reqIDs:  sandbox.NewIDs(cfg.Seed + 2),
-		spec:    sandbox.LoadSpec(Name, api.GetSpec),
-		links:   map[string]*link{},
+		cfg:      cfg,
+		linkIDs:  sandbox.NewIDs(cfg.Seed),
+		attIDs:   sandbox.NewIDs(cfg.Seed + 1),
+		reqIDs:   sandbox.NewIDs(cfg.Seed + 2),
+		hookIDs:  sandbox.NewIDs(cfg.Seed + 3),
+		eventIDs: sandbox.NewIDs(cfg.Seed + 4),
+		webhooks: sandbox.NewWebhooks(cfg),
+		spec:     sandbox.LoadSpec(Name, api.GetSpec),
+		links:    map[string]*link{},
 	}
 	s.handler = s.newHandler()
 	return s
@@ -179,6 +189,7 @@ func (s *Sandbox) attempt(linkID string, success bool) error {
 	}
 	l.attempts = append(l.attempts, a)
 	l.updatedAt = now
+	s.notifyAttempt(l, a)
 	return nil
 }
 

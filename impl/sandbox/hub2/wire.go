@@ -47,6 +47,13 @@ type createdBody struct {
 	ExpirationDate msTime `json:"expirationDate"`
 }
 
+// webhookBody is a Webhook as create writes it.
+type webhookBody struct {
+	api.Webhook
+	CreatedAt msTime `json:"createdAt"`
+	UpdatedAt msTime `json:"updatedAt"`
+}
+
 // reply is a successful answer with a body the generated response types cannot write (they would
 // lose Hub2's time layout). It implements the response interface of every operation.
 type reply struct{ sandbox.Reply }
@@ -66,3 +73,6 @@ func (r reply) VisitGetPaymentLinkResponse(w http.ResponseWriter) error { return
 
 // VisitClosePaymentLinkResponse writes the reply.
 func (r reply) VisitClosePaymentLinkResponse(w http.ResponseWriter) error { return r.Write(w) }
+
+// VisitCreateWebhookResponse writes the reply.
+func (r reply) VisitCreateWebhookResponse(w http.ResponseWriter) error { return r.Write(w) }

@@ -71,7 +71,7 @@ func (s *Sandbox) validate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return routeNotFound(c)
 		}
-		if id := op.ID(); id == "ListPaymentLinks" || id == "ListPaymentLinkPayments" {
+		if id := op.ID(); id == "ListPaymentLinks" || id == "ListPaymentLinkPayments" || id == "ListWebhookRecords" {
 			normalisePage(r.URL)
 		}
 		body, err := sandbox.ReadBody(r, maxBody)

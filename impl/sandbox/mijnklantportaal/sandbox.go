@@ -31,6 +31,7 @@ const PerPage = 15
 // Compile-time checks: the sandbox is both a simulator and the provider's server.
 var (
 	_ sandbox.Simulator         = (*Sandbox)(nil)
+	_ sandbox.Notifier          = (*Sandbox)(nil)
 	_ api.StrictServerInterface = (*Sandbox)(nil)
 )
 
@@ -46,10 +47,15 @@ type Sandbox struct {
 	// host); the handler then answers 500, since New has no error to return.
 	initErr error
 	handler http.Handler
+	// recordIDs makes the webhook records' ids, apart from the links' so that link ids depend only
+	// on the order of creates.
+	recordIDs *sandbox.IDs
+	webhooks  *sandbox.Webhooks
 
-	mu    sync.Mutex
-	links map[string]*link
-	order []*link // creation order, oldest first
+	mu      sync.Mutex
+	links   map[string]*link
+	order   []*link   // creation order, oldest first
+	records []*record // webhook records, oldest first
 }
 
 // link is the sandbox's record of a payment link.
@@ -69,7 +75,8 @@ type link struct {
 // New returns a sandbox with no links.
 func New(cfg sandbox.Config) *Sandbox {
 	cfg = cfg.Defaults()
-	s := &Sandbox{cfg: cfg, ids: sandbox.NewIDs(cfg.Seed), spec: sandbox.LoadSpec(Name, api.GetSpec), links: map[string]*link{}}
+	s := &Sandbox{cfg: cfg, ids: sandbox.NewIDs(cfg.Seed), recordIDs: sandbox.NewIDs(cfg.Seed + 1), webhooks: sandbox.NewWebhooks(cfg),
+		spec: sandbox.LoadSpec(Name, api.GetSpec), links: map[string]*link{}}
 	s.zone, s.initErr = time.LoadLocation("Europe/Amsterdam")
 	s.handler = s.newHandler()
 	return s
@@ -108,6 +115,7 @@ func (s *Sandbox) Pay(linkID string) error {
 	if !l.reusable {
 		l.status = api.PaymentLinkStatusPaid
 	}
+	s.notify(api.WebhookEventTypePaymentLinkPaid, l)
 	return nil
 }
 
@@ -154,7 +162,7 @@ func (s *Sandbox) Checkout(linkID string) (sandbox.Checkout, error) {
 func (s *Sandbox) get(linkID string) (*link, bool) {
 	l, ok := s.links[linkID]
 	if ok {
-		l.refresh(s.now())
+		s.refresh(l, s.now())
 	}
 	return l, ok
 }
@@ -163,10 +171,12 @@ func (s *Sandbox) get(linkID string) (*link, bool) {
 // the API shows.
 func (s *Sandbox) now() time.Time { return s.cfg.Clock.Now().Truncate(time.Second) }
 
-// refresh expires an open link whose expiry has passed. Paid and closed links keep their status.
-func (l *link) refresh(now time.Time) {
+// refresh expires an open link whose expiry has passed, and calls the payment-link-expired records
+// the one time it does. Paid and closed links keep their status. The caller holds s.mu.
+func (s *Sandbox) refresh(l *link, now time.Time) {
 	if l.status == api.PaymentLinkStatusOpen && !l.expiresAt.IsZero() && !now.Before(l.expiresAt) {
 		l.status = api.PaymentLinkStatusExpired
+		s.notify(api.WebhookEventTypePaymentLinkExpired, l)
 	}
 }
 

@@ -79,6 +79,8 @@ func (s *Sandbox) CreatePaymentLink(ctx context.Context, req api.CreatePaymentLi
 	}
 	s.links[l.id] = l
 	s.order = append(s.order, l)
+	s.expireLater(l)
+	s.notify(api.WebhookEventTypePaymentLinkCreated, l)
 	return api.CreatePaymentLink201JSONResponse(s.toAPI(l)), nil
 }
 
@@ -132,7 +134,7 @@ func (s *Sandbox) ListPaymentLinks(ctx context.Context, req api.ListPaymentLinks
 	now := s.now()
 	all := make([]api.PaymentLink, 0, len(s.order))
 	for _, l := range slices.Backward(s.order) {
-		l.refresh(now)
+		s.refresh(l, now)
 		all = append(all, s.toAPI(l))
 	}
 	p := paginate(all, pageOf(req.Params.Page), endpointFrom(ctx))

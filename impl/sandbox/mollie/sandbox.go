@@ -11,11 +11,8 @@
 package mollie
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -30,37 +27,26 @@ const Name = "mollie"
 // base62 is the alphabet of Mollie's ids (pl_4Y0eZitmBnQ6IDoMqZQKh, tr_5B8cwPMGnU).
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// WebhookTimeout bounds one webhook call; Mollie documents no figure, a slow receiver must not hold
-// the sandbox's goroutines for long.
-const WebhookTimeout = 10 * time.Second
-
 // Sandbox simulates Mollie payment links for one website profile. It is safe for concurrent use.
 type Sandbox struct {
-	cfg     sandbox.Config
-	ids     *sandbox.IDs
-	profile string
-	spec    *validation.Spec
-	handler http.Handler
-	webhook *http.Client
-	idem    *sandbox.Replays
+	cfg      sandbox.Config
+	ids      *sandbox.IDs
+	profile  string
+	spec     *validation.Spec
+	handler  http.Handler
+	webhooks *sandbox.Webhooks
+	idem     *sandbox.Replays
 
 	mu      sync.Mutex
 	links   map[string]*link
 	nextSeq int
-
-	deliveries sync.WaitGroup
 }
 
 var (
 	_ sandbox.Simulator         = (*Sandbox)(nil)
+	_ sandbox.Notifier          = (*Sandbox)(nil)
 	_ api.StrictServerInterface = (*Sandbox)(nil)
 )
-
-// Option configures a Sandbox beyond the shared sandbox.Config.
-type Option func(*Sandbox)
-
-// WithWebhookClient sets the client that calls webhook URLs (default: a client with WebhookTimeout).
-func WithWebhookClient(c *http.Client) Option { return func(s *Sandbox) { s.webhook = c } }
 
 // link is the sandbox's record of one payment link.
 type link struct {
@@ -97,20 +83,17 @@ type payment struct {
 
 // New returns an empty Mollie sandbox. The embedded spec is parsed and compiled here, once; it is
 // part of the binary, so a failure is a build defect and panics.
-func New(cfg sandbox.Config, opts ...Option) *Sandbox {
+func New(cfg sandbox.Config) *Sandbox {
 	cfg = cfg.Defaults()
 	ids := sandbox.NewIDs(cfg.Seed)
 	s := &Sandbox{
-		cfg:     cfg,
-		ids:     ids,
-		profile: ids.Next("pfl_", 10, base62),
-		spec:    sandbox.LoadSpec(Name, api.GetSpec),
-		webhook: &http.Client{Timeout: WebhookTimeout},
-		idem:    sandbox.NewReplays(cfg.Clock, keyRetention),
-		links:   map[string]*link{},
-	}
-	for _, o := range opts {
-		o(s)
+		cfg:      cfg,
+		ids:      ids,
+		profile:  ids.Next("pfl_", 10, base62),
+		spec:     sandbox.LoadSpec(Name, api.GetSpec),
+		webhooks: sandbox.NewWebhooks(cfg),
+		idem:     sandbox.NewReplays(cfg.Clock, keyRetention),
+		links:    map[string]*link{},
 	}
 	s.handler = s.newHandler()
 	return s
@@ -125,8 +108,8 @@ func (s *Sandbox) Clock() *sandbox.Clock { return s.cfg.Clock }
 // Handler serves Mollie's API with paths as in the spec (/v2/payment-links…).
 func (s *Sandbox) Handler() http.Handler { return s.handler }
 
-// Wait blocks until every webhook call started so far has ended.
-func (s *Sandbox) Wait() { s.deliveries.Wait() }
+// Wait blocks until every webhook call started so far has ended (retries included).
+func (s *Sandbox) Wait() { s.webhooks.Wait() }
 
 // now is the sandbox time at Mollie's precision (whole seconds).
 func (s *Sandbox) now() time.Time { return s.cfg.Clock.Now().UTC().Truncate(time.Second) }
@@ -190,14 +173,8 @@ func (s *Sandbox) attempt(linkID string, status api.PaymentStatus) error {
 		p.failedAt = &now
 	}
 	l.payments = append(l.payments, p)
-	var hook string
-	if l.webhookURL != nil {
-		hook = *l.webhookURL
-	}
+	s.notify(l, p)
 	s.mu.Unlock()
-	if hook != "" {
-		s.notify(hook, p.id)
-	}
 	return nil
 }
 
@@ -211,27 +188,6 @@ func paymentAmount(l *link) api.Amount {
 	default:
 		return api.Amount{Currency: "EUR", Value: "10.00"}
 	}
-}
-
-// notify POSTs id=<payment id> to the webhook URL, as Mollie does: form-encoded, asynchronous and
-// best effort (one attempt, the answer ignored). The call carries no status: the receiver reads it.
-func (s *Sandbox) notify(hook, paymentID string) {
-	s.deliveries.Add(1)
-	go func() {
-		defer s.deliveries.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), WebhookTimeout)
-		defer cancel()
-		body := url.Values{"id": {paymentID}}.Encode()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewBufferString(body))
-		if err != nil {
-			return
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("User-Agent", "Mollie HTTP client/1.0")
-		if rsp, err := s.webhook.Do(req); err == nil {
-			rsp.Body.Close()
-		}
-	}()
 }
 
 // Checkout describes the link for the checkout page.
