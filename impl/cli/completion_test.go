@@ -64,10 +64,10 @@ func TestComplete(t *testing.T) {
 		{[]string{"spec", ""}, []string{"validate"}},
 		{[]string{"completion", ""}, []string{"bash", "fish", "powershell", "zsh"}},
 		{[]string{"help", "links", ""}, []string{"close", "create", "get", "list"}},
-		{[]string{"events", ""}, []string{"deliveries", "get", "list"}},
+		{[]string{"events", ""}, []string{"deliveries", "get", "list", "redeliver"}},
 		{[]string{"events", "list", "--type", ""}, []string{"payment_link.created", "payment_link.completed", "payment_link.expired", "payment_link.closed", "webhook_endpoint.test"}},
 		{[]string{"webhooks", ""}, []string{"endpoints", "register"}},
-		{[]string{"webhooks", "endpoints", ""}, []string{"create", "delete", "deliveries", "get", "list", "rotate", "test"}},
+		{[]string{"webhooks", "endpoints", ""}, []string{"create", "delete", "deliveries", "get", "list", "recover", "rotate", "test", "update"}},
 		{[]string{"webhooks", "endpoints", "deliveries", "we_1", "--status", ""}, []string{"pending", "delivered", "failed", "canceled"}},
 		{[]string{"listen", "--events", ""}, []string{"payment_link.created", "payment_link.completed", "payment_link.expired", "payment_link.closed", "webhook_endpoint.test"}},
 	}

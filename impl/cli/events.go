@@ -57,10 +57,11 @@ To watch them as they happen, use 'paylinks listen'.`,
 		Example: `  paylinks events list --type payment_link.completed
   paylinks events list --link mijnklantportaal_cGxrX2FiYzEyMzQ1ZGVmNjc4
   paylinks events get evt_01JDQ4K5Z8X9M2N3P4Q5R6S7T8
-  paylinks events deliveries evt_01JDQ4K5Z8X9M2N3P4Q5R6S7T8`,
+  paylinks events deliveries evt_01JDQ4K5Z8X9M2N3P4Q5R6S7T8
+  paylinks events redeliver evt_01JDQ4K5Z8X9M2N3P4Q5R6S7T8`,
 	})
 	c.clientFlags(events)
-	events.AddCommand(c.eventsListCmd(), c.eventsGetCmd(), c.eventsDeliveriesCmd())
+	events.AddCommand(c.eventsListCmd(), c.eventsGetCmd(), c.eventsDeliveriesCmd(), c.eventsRedeliverCmd())
 	return events
 }
 

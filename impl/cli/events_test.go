@@ -271,6 +271,65 @@ func TestWebhookEndpoints(t *testing.T) {
 		}
 	})
 
+	t.Run("update", func(t *testing.T) {
+		r := run(env, "webhooks", "endpoints", "update", id, "--events", "all", "--providers", "hub2,mollie", "--description", "")
+		r.check(t, 0, []string{"ID ", id, "Events ", "all", "Providers ", "hub2,mollie", "State ", "enabled"}, nil)
+		if strings.Contains(r.stdout, "Description") {
+			t.Errorf("--description \"\" kept a description:\n%s", r.stdout)
+		}
+		e := decode[api.WebhookEndpoint](t, run(env, "webhooks", "endpoints", "update", id, "--disable", "--output", "json"))
+		if !e.Disabled || len(e.EventTypes) != 0 || len(e.Providers) != 2 {
+			t.Errorf("after --disable: %+v", e)
+		}
+		run(env, "webhooks", "endpoints", "update", id, "--enable", "--providers", "all").check(t, 0, []string{"State ", "enabled", "Providers ", "all"}, nil)
+		run(env, "webhooks", "endpoints", "update", id).check(t, 2, nil, []string{"nothing to change", "--url"})
+		run(env, "webhooks", "endpoints", "update", id, "--enable", "--disable").check(t, 2, nil, []string{"--disable and --enable"})
+		run(env, "webhooks", "endpoints", "update", id, "--url", "ftp://example.com/hooks").check(t, 1, nil, []string{"code validation_failed", "/url"})
+		run(env, "webhooks", "endpoints", "update", "we_01JDQ4K5Z8X9M2N3P4Q5R6S7T8", "--enable").check(t, 1, nil, []string{"code not_found"})
+	})
+
+	t.Run("redeliver and recover", func(t *testing.T) {
+		// A test event the receiver refuses on every attempt: its delivery fails for good.
+		rcv.Script(eventstest.Status(500), eventstest.Status(500), eventstest.Status(500), eventstest.Status(500), eventstest.Status(500))
+		ev := decode[api.Event](t, run(env, "webhooks", "endpoints", "test", id, "--wait", "0", "--output", "json"))
+		failed := func() bool {
+			ds := decode[api.DeliveryList](t, run(env, "events", "deliveries", ev.Id, "--output", "json"))
+			return len(ds.Data) == 1 && ds.Data[0].Status == api.DeliveryStatusFailed
+		}
+		for deadline := time.Now().Add(10 * time.Second); !failed(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the refused test event's delivery never failed")
+			}
+		}
+		rcv.Script()
+		answered := func() int {
+			n := 0
+			for _, r := range rcv.Requests() {
+				if r.ID == ev.Id && r.Answered == 200 {
+					n++
+				}
+			}
+			return n
+		}
+		run(env, "webhooks", "endpoints", "recover", id, "--since", "1h").check(t, 0, []string{"Scheduled 1 delivery to " + id}, nil)
+		for deadline := time.Now().Add(5 * time.Second); answered() < 1; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("recover did not deliver the failed event")
+			}
+		}
+		// Nothing failed is left in the window.
+		run(env, "webhooks", "endpoints", "recover", id, "--since", "1h", "--output", "json").check(t, 0, []string{`"scheduled": 0`}, nil)
+
+		run(env, "events", "redeliver", ev.Id).check(t, 0, []string{"Scheduled 1 delivery of " + ev.Id}, nil)
+		for deadline := time.Now().Add(5 * time.Second); answered() < 2; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("redeliver did not deliver the event again")
+			}
+		}
+		run(env, "events", "redeliver", "evt_01JDQ4K5Z8X9M2N3P4Q5R6S7T8").check(t, 1, nil, []string{"code not_found", "paylinks events list"})
+		run(env, "webhooks", "endpoints", "recover", id, "--since", "1h", "--until", "2h").check(t, 2, nil, []string{"is not after --since"})
+	})
+
 	t.Run("delete", func(t *testing.T) {
 		run(env, "webhooks", "endpoints", "delete", id).check(t, 0, []string{"Deleted webhook endpoint " + id}, nil)
 		run(env, "webhooks", "endpoints", "delete", id).check(t, 1, nil, []string{"code not_found"})

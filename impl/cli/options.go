@@ -48,13 +48,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
 	}
-	d, err := time.ParseDuration(s)
-	if days, ok := strings.CutSuffix(s, "d"); ok && err != nil {
-		n, nerr := strconv.Atoi(days)
-		if nerr == nil {
-			d, err = time.Duration(n)*24*time.Hour, nil
-		}
-	}
+	d, err := parseDays(s)
 	if err != nil {
 		return time.Time{}, errors.New("give an RFC 3339 time (2030-05-14T21:00:00Z) or a duration from now (90m, 24h, 7d)")
 	}
@@ -62,6 +56,25 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, errors.New("give a duration in the future, such as 24h")
 	}
 	return now.Add(d).UTC().Truncate(time.Second), nil
+}
+
+// parseDays reads a Go duration, or a whole number of days ("7d").
+func parseDays(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok && err != nil {
+		if n, nerr := strconv.Atoi(days); nerr == nil {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	return d, err
+}
+
+// plural writes "1 delivery", "3 deliveries".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // providerOptions builds providerOptions.<provider> from key=value flags. The unified spec says

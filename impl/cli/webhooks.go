@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
@@ -46,7 +45,7 @@ at the providers that have a registration API.`,
 	endpoints := c.group(&cobra.Command{
 		Use:     "endpoints",
 		Aliases: []string{"endpoint"},
-		Short:   "Create, list, show, delete, rotate and test webhook endpoints",
+		Short:   "Create, list, show, update, delete, rotate, test and recover webhook endpoints",
 		Long: `Your HTTPS endpoints that receive link events. Each has a signing secret (whsec_…), shown only
 when the endpoint is created and when the secret is rotated. A live server accepts only https
 URLs on public addresses; a sandbox one also plain http and loopback.`,
@@ -54,8 +53,8 @@ URLs on public addresses; a sandbox one also plain http and loopback.`,
   paylinks webhooks endpoints rotate we_01JDQ4K5Z8X9M2N3P4Q5R6S7T8 --keep 48h
   paylinks webhooks endpoints delete we_01JDQ4K5Z8X9M2N3P4Q5R6S7T8`,
 	})
-	endpoints.AddCommand(c.endpointsCreateCmd(), c.endpointsListCmd(), c.endpointsGetCmd(), c.endpointsDeleteCmd(),
-		c.endpointsRotateCmd(), c.endpointsTestCmd(), c.endpointsDeliveriesCmd())
+	endpoints.AddCommand(c.endpointsCreateCmd(), c.endpointsListCmd(), c.endpointsGetCmd(), c.endpointsUpdateCmd(), c.endpointsDeleteCmd(),
+		c.endpointsRotateCmd(), c.endpointsTestCmd(), c.endpointsDeliveriesCmd(), c.endpointsRecoverCmd())
 	webhooks.AddCommand(endpoints, c.webhooksRegisterCmd())
 	return webhooks
 }
@@ -100,8 +99,8 @@ func (c *cli) endpointsCreate(ctx context.Context, o *endpointCreateOptions) err
 		return &usageError{msg: "--url is required",
 			hint: "Give the URL to deliver events to, e.g. --url https://shop.example.com/hooks/paylinks."}
 	}
-	if u, err := url.Parse(o.url); err != nil || u.Scheme == "" || u.Host == "" {
-		return usagef("--url %q is not an absolute URL such as https://shop.example.com/hooks", o.url)
+	if err := absoluteURL("url", o.url); err != nil {
+		return err
 	}
 	types, err := eventTypeList("events", o.events)
 	if err != nil {
@@ -111,13 +110,7 @@ func (c *cli) endpointsCreate(ctx context.Context, o *endpointCreateOptions) err
 	if len(types) > 0 {
 		body.EventTypes = &types
 	}
-	var providers []api.ProviderName
-	for _, p := range o.providers {
-		if p = strings.TrimSpace(p); p != "" {
-			providers = append(providers, p)
-		}
-	}
-	if len(providers) > 0 {
+	if providers := trimmed(o.providers); len(providers) > 0 {
 		body.Providers = &providers
 	}
 	if o.description != "" {
