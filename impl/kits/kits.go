@@ -70,6 +70,25 @@ type Kit struct {
 	// already: paylinks serve points the links it creates on the provider's sandbox at itself.
 	// nil: the provider is subscribed otherwise, or sends nothing.
 	LinkWebhook func(options any, url string) any
+	// LinkIDProperty is the property of the answer to the spec's CreatePaymentLink operation that
+	// holds the provider's id of the link ("id" when empty): the passthrough reads it to watch a
+	// link created through it.
+	LinkIDProperty string
+}
+
+// CreatedLinkID reads the provider's id of a link from the answer to its CreatePaymentLink
+// operation ("" when it holds none).
+func (k Kit) CreatedLinkID(answer []byte) string {
+	prop := k.LinkIDProperty
+	if prop == "" {
+		prop = "id"
+	}
+	var fields map[string]json.RawMessage
+	var id string
+	if json.Unmarshal(answer, &fields) != nil || json.Unmarshal(fields[prop], &id) != nil {
+		return ""
+	}
+	return id
 }
 
 // Env is the environment variable of one of the provider's settings: Env("BASE_URL") is

@@ -23,4 +23,5 @@ var Telness = Kit{
 	Sample: func() paylink.CreateInput {
 		return paylink.CreateInput{Provider: telness.Name, Description: "Subscription", Options: telness.Options{OrderID: "ord_1"}}
 	},
+	LinkIDProperty: "paymentLinkId",
 }

@@ -2,10 +2,13 @@ package server
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	api "github.com/paylinks/paylinks/gen/paylinks"
 	"github.com/paylinks/paylinks/impl/events/eventstest"
 	"github.com/paylinks/paylinks/impl/kits"
+	"github.com/paylinks/paylinks/impl/paylink"
 	"github.com/paylinks/paylinks/impl/sandbox"
 )
 
@@ -426,5 +430,126 @@ func TestTestEventIgnoresTheTypeFilter(t *testing.T) {
 	}
 	if got := rcv.Wait(1, 5*time.Second); got[0].ID != tev.JSON202.Id || !got[0].VerifyOK {
 		t.Errorf("test delivery %s verified=%v", got[0].ID, got[0].VerifyOK)
+	}
+}
+
+// createExample finds the create operation of the provider's curated spec, and the first example
+// of its request body.
+func createExample(t *testing.T, kit kits.Kit) (path string, body []byte) {
+	t.Helper()
+	doc, err := kit.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, item := range doc.Paths.Map() {
+		op := item.Post
+		if op == nil || op.OperationID != createOperation {
+			continue
+		}
+		prop := cmp.Or(kit.LinkIDProperty, "id")
+		for _, code := range []int{http.StatusCreated, http.StatusOK} {
+			if res := op.Responses.Status(code); res != nil {
+				if len(res.Value.Content) != 1 {
+					t.Fatalf("the %s answer of %s %s has %d media types, want one", http.StatusText(code), kit.Name, createOperation, len(res.Value.Content))
+				}
+				if m := slices.Collect(maps.Values(res.Value.Content))[0]; m.Schema.Value.Properties[prop] == nil {
+					t.Errorf("the %s answer of %s %s has no property %q (Kit.LinkIDProperty)", http.StatusText(code), kit.Name, createOperation, prop)
+				}
+			}
+		}
+		media := op.RequestBody.Value.Content.Get("application/json")
+		if media == nil {
+			t.Fatalf("%s %s takes no JSON body", kit.Name, createOperation)
+		}
+		// Take an example of a link a payment completes (not a reusable one), without its expiry
+		// (the examples' dates are in the past by now) and without a webhook URL (off loopback);
+		// both are optional everywhere.
+		candidates := []any{media.Example}
+		for _, name := range slices.Sorted(maps.Keys(media.Examples)) {
+			candidates = append(candidates, media.Examples[name].Value.Value)
+		}
+		for _, example := range candidates {
+			ex, ok := example.(map[string]any)
+			if !ok || ex["reusable"] == true || ex["type"] == "multi_use" {
+				continue
+			}
+			ex = maps.Clone(ex)
+			for k := range ex {
+				if name := strings.ToLower(k); strings.Contains(name, "expir") || strings.Contains(name, "webhook") {
+					delete(ex, k)
+				}
+			}
+			body, err := json.Marshal(ex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p, body
+		}
+		t.Fatalf("%s %s has no request example of a single-use link", kit.Name, createOperation)
+	}
+	t.Fatalf("the %s spec has no POST operation %s", kit.Name, createOperation)
+	return "", nil
+}
+
+// TestEveryProviderNamesItsCreateOperation holds the curated specs to the operationId the
+// passthrough recognises a create by (and to an id in its answer), so links created through it
+// are watched whichever provider made them.
+func TestEveryProviderNamesItsCreateOperation(t *testing.T) {
+	for _, kit := range kits.All {
+		t.Run(kit.Name, func(t *testing.T) {
+			createExample(t, kit)
+		})
+	}
+}
+
+// TestPassthroughCreatedLinksAreWatched: a link created through a provider's own API at paylinks
+// (the passthrough) is watched like one created through the unified API: the merchant is told it
+// was created and that it was paid.
+func TestPassthroughCreatedLinksAreWatched(t *testing.T) {
+	t.Parallel()
+	ts, c, rcv := eventsServer(t)
+	ctx := context.Background()
+	for _, kit := range kits.All {
+		// The poller must find them: the sandboxes' webhooks are dropped.
+		if sim, ok := ts.Simulator(kit.Name); ok {
+			if n, ok := sim.(sandbox.Notifier); ok {
+				if err := n.Webhooks().Set(sandbox.Switches{Mode: sandbox.Drop}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	for _, kit := range kits.All {
+		t.Run(kit.Name, func(t *testing.T) {
+			path, body := createExample(t, kit)
+			status, _, answer := ts.raw(t, http.MethodPost, "/providers/"+kit.Name+path, DemoAPIKey, string(body), map[string]string{"Content-Type": "application/json"})
+			if status/100 != 2 {
+				t.Fatalf("passthrough create: %d %s", status, answer)
+			}
+			linkID := kit.CreatedLinkID([]byte(answer))
+			if linkID == "" {
+				t.Fatalf("the provider's answer has no id in %q: %s", kit.LinkIDProperty, answer)
+			}
+			id := string(paylink.NewID(kit.Name, linkID))
+			ev := waitFor(t, rcv, id, "payment_link.created")
+			if !ev.verified || ev.Data.Link.Status != api.PaymentLinkStatusActive {
+				t.Errorf("created event: %+v", ev)
+			}
+			got, err := c.GetPaymentLinkWithResponse(ctx, id, nil)
+			if err != nil || got.JSON200 == nil || got.JSON200.Url == nil {
+				t.Fatalf("get %s: %v", id, err)
+			}
+			res, err := http.PostForm(*got.JSON200.Url+"/pay", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode >= 400 {
+				t.Fatalf("pay %s: %s", *got.JSON200.Url, res.Status)
+			}
+			if ev := waitFor(t, rcv, id, "payment_link.completed"); ev.Data.Source != "poll" || ev.Data.Sequence != 2 {
+				t.Errorf("completed event: source %s, sequence %d", ev.Data.Source, ev.Data.Sequence)
+			}
+		})
 	}
 }
