@@ -127,7 +127,7 @@ func attempts(t *testing.T, inst *instance, key, eventID string) []string {
 func TestKilledMidDeliveryRestartsOnTheSameFile(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
-	env := []string{"PAYLINKS_DATA_DIR=" + t.TempDir(), "PAYLINKS_WEBHOOK_TIMEOUT=1s", "PAYLINKS_WEBHOOK_RETRY_SCHEDULE=0s,100ms"}
+	env := []string{"PAYLINKS_DATA_DIR=" + t.TempDir(), "PAYLINKS_WEBHOOK_TIMEOUT=3s", "PAYLINKS_WEBHOOK_RETRY_SCHEDULE=0s,100ms"}
 	rcv := eventstest.NewReceiver(t)
 	rcv.Script(eventstest.Action{Sleep: time.Minute}) // the first attempt hangs until its sender dies
 
@@ -139,7 +139,7 @@ func TestKilledMidDeliveryRestartsOnTheSameFile(t *testing.T) {
 	first.kill()
 
 	second := serveProcess(t, bin, env...)
-	got := rcv.Wait(2, 30*time.Second) // after the dead process's lease (4 s) runs out
+	got := rcv.Wait(2, 60*time.Second) // after the dead process's lease (12 s) runs out
 	if got[0].ID != got[1].ID || !got[1].VerifyOK {
 		t.Errorf("redelivered %s (verified %v), first delivery %s", got[1].ID, got[1].VerifyOK, got[0].ID)
 	}
@@ -169,7 +169,7 @@ func TestKilledInstanceLeasesAreTakenOver(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
 	dsn := pgtest.NewDB(t)
-	env := []string{"PAYLINKS_DATABASE_URL=" + dsn, "PAYLINKS_WEBHOOK_TIMEOUT=1s", "PAYLINKS_WEBHOOK_RETRY_SCHEDULE=0s,100ms"}
+	env := []string{"PAYLINKS_DATABASE_URL=" + dsn, "PAYLINKS_WEBHOOK_TIMEOUT=3s", "PAYLINKS_WEBHOOK_RETRY_SCHEDULE=0s,100ms"}
 	rcv := eventstest.NewReceiver(t)
 	rcv.Script(eventstest.Action{Sleep: time.Minute})
 
@@ -178,10 +178,11 @@ func TestKilledInstanceLeasesAreTakenOver(t *testing.T) {
 	rcv.SetSecrets(ep["secret"].(string))
 	first.call("POST", "/v1/payment-links", "sk_sandbox_demo", hub2Link)
 	rcv.Wait(1, 10*time.Second) // the first instance is delivering
-	second := serveProcess(t, bin, append(env, "PAYLINKS_DATA_DIR="+t.TempDir())...)
+	// Killed before its attempt times out (3 s), so that the attempt is cut off, not failed.
 	first.kill()
+	second := serveProcess(t, bin, append(env, "PAYLINKS_DATA_DIR="+t.TempDir())...)
 
-	got := rcv.Wait(2, 30*time.Second)
+	got := rcv.Wait(2, 60*time.Second) // after the dead instance's lease (12 s) runs out
 	if got[0].ID != got[1].ID || !got[1].VerifyOK {
 		t.Errorf("taken over: %s (verified %v), first %s", got[1].ID, got[1].VerifyOK, got[0].ID)
 	}

@@ -89,7 +89,8 @@ func eventsServer(t *testing.T) (*testServer, *api.ClientWithResponses, *eventst
 // waitFor waits until the receiver got an event of that type for the link.
 func waitFor(t *testing.T, rcv *eventstest.Receiver, linkID, typ string) webhookEvent {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous: the race detector and every other test of the package share two cores.
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, e := range decodeDeliveries(t, rcv.Requests()) {
 			if e.Type == typ && e.Data.Link.Id == linkID {
