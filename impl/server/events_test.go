@@ -86,6 +86,21 @@ func eventsServer(t *testing.T) (*testServer, *api.ClientWithResponses, *eventst
 	return ts, c, rcv
 }
 
+// dropSandboxWebhooks has every sandbox that sends webhooks drop them, leaving the poller as the
+// only source of events.
+func dropSandboxWebhooks(t *testing.T, ts *testServer) {
+	t.Helper()
+	for _, kit := range kits.All {
+		if sim, ok := ts.Simulator(kit.Name); ok {
+			if n, ok := sim.(sandbox.Notifier); ok {
+				if err := n.Webhooks().Set(sandbox.Switches{Mode: sandbox.Drop}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
 // waitFor waits until the receiver got an event of that type for the link.
 func waitFor(t *testing.T, rcv *eventstest.Receiver, linkID, typ string) webhookEvent {
 	t.Helper()
@@ -107,16 +122,8 @@ func TestPaidLinkReachesTheMerchantForEveryProvider(t *testing.T) {
 	t.Parallel()
 	ts, c, rcv := eventsServer(t)
 	ctx := context.Background()
-	for _, kit := range kits.All {
-		// The poller's path: the sandboxes' webhooks are dropped (sandbox_webhooks_test.go has theirs).
-		if sim, ok := ts.Simulator(kit.Name); ok {
-			if n, ok := sim.(sandbox.Notifier); ok {
-				if err := n.Webhooks().Set(sandbox.Switches{Mode: sandbox.Drop}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
+	// The poller's path: the sandboxes' webhooks are dropped (sandbox_webhooks_test.go has theirs).
+	dropSandboxWebhooks(t, ts)
 	for _, kit := range kits.All {
 		t.Run(kit.Name, func(t *testing.T) {
 			created, err := c.CreatePaymentLinkWithResponse(ctx, nil, sampleCreate(kit.Name))
@@ -510,16 +517,7 @@ func TestPassthroughCreatedLinksAreWatched(t *testing.T) {
 	t.Parallel()
 	ts, c, rcv := eventsServer(t)
 	ctx := context.Background()
-	for _, kit := range kits.All {
-		// The poller must find them: the sandboxes' webhooks are dropped.
-		if sim, ok := ts.Simulator(kit.Name); ok {
-			if n, ok := sim.(sandbox.Notifier); ok {
-				if err := n.Webhooks().Set(sandbox.Switches{Mode: sandbox.Drop}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
+	dropSandboxWebhooks(t, ts) // the poller must find them
 	for _, kit := range kits.All {
 		t.Run(kit.Name, func(t *testing.T) {
 			path, body := createExample(t, kit)
