@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/paylinks/paylinks/impl/events"
 	"github.com/paylinks/paylinks/impl/events/eventstest"
 	"github.com/paylinks/paylinks/impl/events/stdwebhook"
+	"github.com/paylinks/paylinks/impl/internal/cutproxy"
 	"github.com/paylinks/paylinks/impl/server"
 )
 
@@ -265,78 +265,6 @@ func TestListenRefused(t *testing.T) {
 	}
 }
 
-// cutProxy relays TCP connections to a server; it can drop them all and refuse new ones for a
-// while, as a network or a load balancer does.
-type cutProxy struct {
-	ln      net.Listener
-	target  string
-	mu      sync.Mutex
-	paused  bool
-	conns   []net.Conn
-	stopped chan struct{}
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target, stopped: make(chan struct{})}
-	go p.serve()
-	t.Cleanup(func() {
-		ln.Close()
-		<-p.stopped
-		p.cut(false)
-	})
-	return p
-}
-
-func (p *cutProxy) URL() string { return "http://" + p.ln.Addr().String() }
-
-func (p *cutProxy) serve() {
-	defer close(p.stopped)
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.paused {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close() }()
-		go func() { _, _ = io.Copy(c, up); c.Close() }()
-	}
-}
-
-// cut drops every connection; paused, new ones are closed at once until resume.
-func (p *cutProxy) cut(paused bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.paused = paused
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *cutProxy) resume() {
-	p.mu.Lock()
-	p.paused = false
-	p.mu.Unlock()
-}
-
 func TestListenResumesAfterADrop(t *testing.T) {
 	t.Parallel()
 	// A stream opened without Last-Event-ID starts only 1ms back: only a resumed one gets the
@@ -344,22 +272,22 @@ func TestListenResumesAfterADrop(t *testing.T) {
 	url := startServerWith(t, server.Config{Events: server.EventsConfig{PollSchedule: "20ms",
 		Tune: func(c *events.Config) { c.StreamLookback = time.Millisecond }}})
 	env := sandboxEnv(url)
-	proxy := newCutProxy(t, strings.TrimPrefix(url, "http://"))
+	proxy := cutproxy.New(t, strings.TrimPrefix(url, "http://"))
 	rcv := eventstest.NewReceiver(t)
-	l := startListen(t, sandboxEnv(proxy.URL()), "--forward-to", rcv.URL(), "--events", "payment_link.created")
+	l := startListen(t, sandboxEnv("http://"+proxy.Addr()), "--forward-to", rcv.URL(), "--events", "payment_link.created")
 	rcv.SetSecrets(l.waitFor(t, &l.stderr, readyRe)[1])
 
 	before := create(t, env, mkpArgs...)
 	last := l.waitFor(t, &l.stdout, regexp.QuoteMeta(before.Id)+`  \[(evt_\w+)\]\n  --> 200 OK`)[1]
 
-	proxy.cut(true)
+	proxy.Cut()
 	l.waitFor(t, &l.stderr, `Lost the event stream \(.+\); reconnecting in`)
 	var during []api.PaymentLink
 	for range 3 {
 		during = append(during, create(t, env, mkpArgs...))
 	}
 	time.Sleep(50 * time.Millisecond) // past the lookback
-	proxy.resume()
+	proxy.Restore()
 
 	l.waitFor(t, &l.stderr, `Reconnected; resuming after `+last+`\.`)
 	for _, link := range during {

@@ -85,9 +85,9 @@ func TestRedisStore(t *testing.T) {
 func TestRedisLostBetweenRunAndSave(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	proxy := srv.Proxy(t)
+	proxy, proxyURL := srv.Proxy(t)
 	ctx := context.Background()
-	viaProxy, err := idempotency.NewRedis(proxy.URL)
+	viaProxy, err := idempotency.NewRedis(proxyURL)
 	if err != nil {
 		t.Fatal(err)
 	}

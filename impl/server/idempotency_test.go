@@ -90,7 +90,7 @@ func TestCallerTimeoutDoesNotPoisonItsKey(t *testing.T) {
 func TestRedisLostBetweenCallAndSave(t *testing.T) {
 	t.Parallel()
 	rd := redistest.Start(t)
-	proxy := rd.Proxy(t)
+	proxy, proxyURL := rd.Proxy(t)
 	up := newMKPCreates(t, 0, func(n int64) {
 		if n == 1 {
 			proxy.Cut()
@@ -101,7 +101,7 @@ func TestRedisLostBetweenCallAndSave(t *testing.T) {
 			"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
 		}, idempotencyLockTTL: 3 * time.Second, idempotencyWait: 200 * time.Millisecond}
 	}
-	first, other := start(t, cfg(proxy.URL)), start(t, cfg(rd.URL))
+	first, other := start(t, cfg(proxyURL)), start(t, cfg(rd.URL))
 	key := map[string]string{"Idempotency-Key": "order-43"}
 
 	status, _, body := first.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, key)

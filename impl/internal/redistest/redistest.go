@@ -6,14 +6,14 @@ package redistest
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/paylinks/paylinks/impl/internal/cutproxy"
 )
 
 // Server is a running redis-server.
@@ -74,79 +74,10 @@ func (s *Server) Stop() {
 	}
 }
 
-// Proxy is a TCP proxy in front of the server, standing for the network between an instance and
-// Redis: Cut drops every connection and refuses new ones (a partition, or Redis gone with its
-// data kept) until Restore.
-type Proxy struct {
-	URL    string
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	cut    bool
-	conns  map[net.Conn]bool
-}
-
-// Proxy starts a proxy to the server on a free 127.0.0.1 port until the test ends.
-func (s *Server) Proxy(t testing.TB) *Proxy {
+// Proxy starts a proxy to the server on a free 127.0.0.1 port until the test ends, standing for
+// the network between an instance and Redis; its URL is the Redis URL through it.
+func (s *Server) Proxy(t testing.TB) (*cutproxy.Proxy, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Proxy{URL: "redis://" + ln.Addr().String() + "/0", ln: ln, target: s.Addr, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); p.Cut() })
-	go p.serve()
-	return p
-}
-
-func (p *Proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c], p.conns[up] = true, true
-		p.mu.Unlock()
-		go p.pipe(c, up)
-		go p.pipe(up, c)
-	}
-}
-
-func (p *Proxy) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-	p.mu.Lock()
-	delete(p.conns, dst)
-	delete(p.conns, src)
-	p.mu.Unlock()
-}
-
-// Cut drops the connections through the proxy and refuses new ones.
-func (p *Proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-// Restore lets connections through again.
-func (p *Proxy) Restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = false
+	p := cutproxy.New(t, s.Addr)
+	return p, "redis://" + p.Addr() + "/0"
 }
