@@ -74,6 +74,10 @@ type Config struct {
 	Resolvers map[string]Resolver
 	// Inbox tunes the resolution of provider webhooks.
 	Inbox InboxConfig
+	// Retention (PAYLINKS_EVENTS_RETENTION) is how long events, their deliveries and attempts are
+	// kept: 0 = DefaultRetention, negative = forever. An event with a delivery still pending is
+	// kept whatever its age.
+	Retention time.Duration
 }
 
 // DeliveryConfig tunes the dispatcher.
@@ -127,6 +131,7 @@ type Service struct {
 	poller     *Poller
 	dispatcher *Dispatcher
 	inbox      *Inbox
+	janitor    *janitor
 }
 
 // Open makes a Service: it parses the schedules, opens the store (running its migrations) and
@@ -174,6 +179,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.cfg.Polling = s.cfg.Polling.withDefaults()
 	s.cfg.Inbox = s.cfg.Inbox.withDefaults()
+	if s.cfg.Retention == 0 {
+		s.cfg.Retention = DefaultRetention
+	}
 	s.guard = netguard.Policy{AllowPrivate: cfg.AllowPrivate, Resolver: cfg.Resolver}
 	s.owner = cfg.Instance
 	if s.owner == "" {
@@ -204,6 +212,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	s.poller = newPoller(s)
 	s.dispatcher = newDispatcher(s)
 	s.inbox = newInbox(s, inboxSchedule)
+	s.janitor = &janitor{s: s, lifecycle: newLifecycle()}
 	return s, nil
 }
 
@@ -279,12 +288,14 @@ func (s *Service) Start() {
 	if len(s.cfg.Resolvers) > 0 {
 		s.inbox.start()
 	}
+	s.janitor.start()
 }
 
 // Stop stops claiming work, lets the polls, attempts and resolutions in flight finish until ctx
 // ends, then abandons the rest, giving their leases back so another instance takes them at once.
 func (s *Service) Stop(ctx context.Context) error {
 	s.inbox.lifecycle.stop(ctx)
+	s.janitor.lifecycle.stop(ctx)
 	return errors.Join(s.poller.stop(ctx), s.dispatcher.stop(ctx))
 }
 

@@ -19,7 +19,8 @@ import (
 //	PAYLINKS_<PROVIDER>_<CREDENTIAL>   e.g. PAYLINKS_HUB2_API_KEY
 //	PAYLINKS_<PROVIDER>_TIMEOUT        per-provider timeout (Go duration)
 //	PAYLINKS_DATA_DIR, PAYLINKS_DATABASE_URL, PAYLINKS_SECRETS_KEY, PAYLINKS_POLL_SCHEDULE,
-//	PAYLINKS_WEBHOOK_RETRY_SCHEDULE, PAYLINKS_WEBHOOK_TIMEOUT, PAYLINKS_WEBHOOK_ALLOW_PRIVATE
+//	PAYLINKS_WEBHOOK_RETRY_SCHEDULE, PAYLINKS_WEBHOOK_TIMEOUT, PAYLINKS_WEBHOOK_ALLOW_PRIVATE,
+//	PAYLINKS_EVENTS_RETENTION
 //	                                   link events
 //	OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_*  where spans go (telemetry.SettingsFromEnv)
 //	PAYLINKS_PROVIDER_WEBHOOKS, PAYLINKS_<PROVIDER>_WEBHOOK_SECRETS, PAYLINKS_<PROVIDER>_WEBHOOK_EVENTS
@@ -100,6 +101,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if cfg.Events.DeliveryTimeout, err = envDuration(getenv, "PAYLINKS_WEBHOOK_TIMEOUT"); err != nil {
 		return cfg, err
 	}
+	if cfg.Events.Retention, err = envRetention(getenv("PAYLINKS_EVENTS_RETENTION")); err != nil {
+		return cfg, err
+	}
 	if v := getenv("PAYLINKS_WEBHOOK_ALLOW_PRIVATE"); v != "" {
 		if cfg.Events.AllowPrivate, err = strconv.ParseBool(v); err != nil {
 			return cfg, fmt.Errorf("PAYLINKS_WEBHOOK_ALLOW_PRIVATE=%q: give true or false", v)
@@ -151,6 +155,27 @@ func envDuration(getenv func(string) string, name string) (time.Duration, error)
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%s=%q: give a positive duration such as 10s", name, v)
+	}
+	return d, nil
+}
+
+// envRetention reads PAYLINKS_EVENTS_RETENTION: a duration (720h) or days (30d); "forever" keeps
+// everything (-1); "" is the default (0).
+func envRetention(v string) (time.Duration, error) {
+	switch v {
+	case "":
+		return 0, nil
+	case "forever":
+		return -1, nil
+	}
+	d, err := time.ParseDuration(v)
+	if days, ok := strings.CutSuffix(v, "d"); ok && err != nil {
+		if n, nerr := strconv.Atoi(days); nerr == nil && n <= 100*365 {
+			d, err = time.Duration(n)*24*time.Hour, nil
+		}
+	}
+	if err != nil || d < time.Hour {
+		return 0, fmt.Errorf("PAYLINKS_EVENTS_RETENTION=%q: give a duration of at least an hour (720h, 30d), or forever", v)
 	}
 	return d, nil
 }

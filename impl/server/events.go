@@ -41,6 +41,9 @@ type EventsConfig struct {
 	// DeliveryTimeout bounds one delivery attempt (default 15 s); a delivery's lease, after which
 	// another instance takes over the delivery of a stopped one, is four times as long.
 	DeliveryTimeout time.Duration
+	// Retention is how long events, their deliveries and attempts are kept (default 30 days;
+	// negative: forever). An event with a delivery still pending is kept whatever its age.
+	Retention time.Duration
 	// Tune, when set, adjusts the engine's configuration before it is opened (tests).
 	Tune func(*events.Config)
 }
@@ -74,6 +77,7 @@ func (s *Server) openEvents(live bool) error {
 		Getter:        s.client,
 		RenderLink:    s.renderLink,
 		Resolvers:     inbound.Resolvers(s.inboundSides),
+		Retention:     ec.Retention,
 	}
 	for _, p := range s.client.Providers() {
 		cfg.Providers = append(cfg.Providers, p.Name())

@@ -552,3 +552,29 @@ func TestPassthroughCreatedLinksAreWatched(t *testing.T) {
 		})
 	}
 }
+
+// PAYLINKS_EVENTS_RETENTION reads durations and days, "forever", and refuses the rest naming it.
+func TestFromEnvEventsRetention(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": 0, "720h": 720 * time.Hour, "7d": 7 * 24 * time.Hour, "forever": -1} {
+		cfg, err := FromEnv(func(k string) string {
+			if k == "PAYLINKS_EVENTS_RETENTION" {
+				return v
+			}
+			return ""
+		})
+		if err != nil || cfg.Events.Retention != want {
+			t.Errorf("%q: %s, %v; want %s", v, cfg.Events.Retention, err, want)
+		}
+	}
+	for _, v := range []string{"30", "10m", "-1h", "0", "month", "99999999d"} {
+		_, err := FromEnv(func(k string) string {
+			if k == "PAYLINKS_EVENTS_RETENTION" {
+				return v
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), "PAYLINKS_EVENTS_RETENTION") {
+			t.Errorf("%q: %v, want an error naming the variable", v, err)
+		}
+	}
+}

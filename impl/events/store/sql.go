@@ -797,6 +797,53 @@ func (s *SQL) Recover(ctx context.Context, endpointID string, since, until, now 
 	return int(n), err
 }
 
+// PurgeEvents implements Store.
+func (s *SQL) PurgeEvents(ctx context.Context, before time.Time, terminal []string, limit int) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM events WHERE id < $1
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'pending')
+			ORDER BY id LIMIT $2`, FloorID("evt", before), limit)
+		if err != nil {
+			return err
+		}
+		var ids []any
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n = len(ids)
+		if n > 0 {
+			in := placeholders(1, n)
+			// A delivery made pending meanwhile (a redelivery) keeps its event.
+			for _, q := range []string{
+				`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE status <> 'pending' AND event_id IN (` + in + `))`,
+				`DELETE FROM deliveries WHERE status <> 'pending' AND event_id IN (` + in + `)`,
+				`DELETE FROM events WHERE id IN (` + in + `) AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`,
+			} {
+				if _, err := tx.ExecContext(ctx, q, ids...); err != nil {
+					return err
+				}
+			}
+		}
+		args := []any{ms(before)}
+		for _, t := range terminal {
+			args = append(args, t)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM link_refs WHERE seen_at < $1
+			AND link_id IN (SELECT link_id FROM link_state WHERE status IN (`+placeholders(2, len(terminal))+`))`, args...)
+		return err
+	})
+	return n, err
+}
+
 // Backlog implements Store.
 func (s *SQL) Backlog(ctx context.Context) (int, time.Time, error) {
 	var n int

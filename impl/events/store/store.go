@@ -275,6 +275,11 @@ type Store interface {
 	Redeliver(ctx context.Context, eventID, endpointID string, now time.Time) (int, error)
 	// Recover makes the endpoint's failed deliveries created in [since, until) pending again.
 	Recover(ctx context.Context, endpointID string, since, until, now time.Time) (int, error)
+	// PurgeEvents deletes up to limit events made before the time (by their ids' time) that have
+	// no pending delivery, with their deliveries and attempts, oldest first, and the refs last
+	// seen before the time of links in a terminal status. Link states are kept: a link seen again
+	// later is not new. It returns how many events it deleted.
+	PurgeEvents(ctx context.Context, before time.Time, terminal []string, limit int) (int, error)
 	// Backlog counts pending deliveries of enabled endpoints and the creation time of the oldest.
 	Backlog(ctx context.Context) (pending int, oldest time.Time, err error)
 

@@ -35,6 +35,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"EndpointsCRUDAndPaging", testEndpoints},
 		{"EventPagingAndFilters", testEventPaging},
 		{"RedeliverRecoverRelease", testRedeliver},
+		{"PurgePastRetention", testPurge},
 		{"PollLeases", testPolls},
 		{"TokenBucketShared", testTokens},
 		{"InboxDedupAndRearm", testInbox},
@@ -688,5 +689,85 @@ func testTokens(t *testing.T, open Opener) {
 	}
 	if got, _, _ = a.TakeTokens(ctx, "other", store.Rate{}, 7, t0); got != 7 {
 		t.Fatalf("no rate = unlimited, got %d", got)
+	}
+}
+
+// testPurge: events past the retention go with their deliveries and attempts, unless a delivery
+// is still pending; link states stay (a link seen again is not new), refs of finished links go.
+func testPurge(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := opened(t, open)
+	terminal := []string{"completed", "expired", "closed"}
+	must(t, s.CreateEndpoint(ctx, endpoint("we_1")))
+	withRefs := func(linkID, status string, at time.Time, refs ...string) func(store.LinkState) (store.Change, error) {
+		return func(cur store.LinkState) (store.Change, error) {
+			ch, err := emit(linkID, status, at)(cur)
+			ch.Refs = refs
+			return ch, err
+		}
+	}
+	// "done" and "done2" finished long ago and were delivered; "waiting" still has its delivery
+	// pending; "open" is active and recent.
+	for _, l := range []struct {
+		id, status string
+		at         time.Time
+		refs       []string
+	}{
+		{"done", "completed", t0, []string{"pi_done"}},
+		{"done2", "closed", t0.Add(time.Second), nil},
+		{"waiting", "completed", t0, nil},
+		{"open", "active", t0.Add(40 * 24 * time.Hour), []string{"pi_open"}},
+	} {
+		_, err := s.Transition(ctx, l.id, "hub2", l.at, withRefs(l.id, l.status, l.at, l.refs...))
+		must(t, err)
+	}
+	cs, err := s.ClaimDeliveries(ctx, store.ClaimQuery{Owner: "A", Now: t0.Add(41 * 24 * time.Hour), LeaseFor: time.Minute, Limit: 10})
+	must(t, err)
+	var rs []store.Result
+	for _, c := range cs {
+		if c.Event.LinkID != "waiting" {
+			rs = append(rs, result(c, store.DeliveryDelivered, t0))
+		}
+	}
+	if len(rs) != 3 {
+		t.Fatalf("claimed %d deliveries, want 4 (3 to complete)", len(cs))
+	}
+	_, err = s.CompleteDeliveries(ctx, rs, t0)
+	must(t, err)
+
+	before := t0.Add(30 * 24 * time.Hour)
+	if n, err := s.PurgeEvents(ctx, before, terminal, 1); err != nil || n != 1 {
+		t.Fatalf("purge with limit 1 = %d, %v", n, err)
+	}
+	if n, err := s.PurgeEvents(ctx, before, terminal, 10); err != nil || n != 1 {
+		t.Fatalf("purge = %d, %v; want the other delivered old event", n, err)
+	}
+	if n, err := s.PurgeEvents(ctx, before, terminal, 10); err != nil || n != 0 {
+		t.Fatalf("purge again = %d, %v", n, err)
+	}
+	evs, err := s.ListEvents(ctx, store.EventQuery{Limit: 10})
+	must(t, err)
+	var left []string
+	for _, e := range evs {
+		left = append(left, e.LinkID)
+	}
+	sort.Strings(left)
+	if fmt.Sprint(left) != "[open waiting]" {
+		t.Fatalf("events left of links %v, want open and waiting", left)
+	}
+	if ds, err := s.ListDeliveries(ctx, store.DeliveryQuery{EndpointID: "we_1"}); err != nil || len(ds) != 2 {
+		t.Fatalf("deliveries left %d, %v, want those of open and waiting", len(ds), err)
+	}
+	for _, id := range []string{"done", "done2"} {
+		st, err := s.LinkState(ctx, id)
+		if err != nil || st.Status == "" {
+			t.Fatalf("state of %s after purge: %+v %v (kept, so that it is not new if seen again)", id, st, err)
+		}
+	}
+	if got, _ := s.LinksByRef(ctx, "hub2", []string{"pi_done"}, 10); len(got) != 0 {
+		t.Errorf("refs of a finished link past the retention kept: %v", got)
+	}
+	if got, _ := s.LinksByRef(ctx, "hub2", []string{"pi_open"}, 10); len(got) != 1 {
+		t.Errorf("refs of an open link purged: %v", got)
 	}
 }
