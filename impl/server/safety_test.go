@@ -483,3 +483,28 @@ func TestProviderAnswerSizeLimit(t *testing.T) {
 		t.Errorf("within the limit: %d %v", status, body)
 	}
 }
+
+// TestPassthroughRefusesDuplicateKeysInReportMode sends the passthrough JSON bodies that name a
+// property twice, exactly or in another case, in report mode. The validator reads one of the
+// values, a provider may read the other (or bind keys ignoring case): what the spec cannot
+// describe is refused in both modes, never forwarded.
+func TestPassthroughRefusesDuplicateKeysInReportMode(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, answer(201, "application/json", mkpLink))
+	ts := start(t, Config{APIKeys: []string{"key"}, Mode: Report, Providers: map[string]ProviderConfig{
+		"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
+	}})
+	for _, body := range []string{
+		`{"description":"d","amount":"1.00","amount":"-3"}`,
+		`{"description":"d","amount":"1.00","Amount":"-3"}`,
+	} {
+		status, h, raw := ts.raw(t, "POST", "/providers/mijnklantportaal/payment-links", "key", body, nil)
+		p := problemOf(t, h, raw)
+		if status != 400 || !strings.Contains(strings.ToLower(raw), `"field":"/amount"`) {
+			t.Errorf("%s: %d %v, want 400 naming /amount", body, status, p)
+		}
+	}
+	if n := up.hits.Load(); n != 0 {
+		t.Errorf("%d bodies with a property given twice reached the provider", n)
+	}
+}

@@ -73,9 +73,9 @@ func (o *Operation) eachParameter(in string, f func(*openapi3.Parameter)) {
 }
 
 // CheckBody returns the violations of a JSON request body that a schema check lets through: data
-// after the JSON value, and properties its schema does not list, wherever they are and whatever
-// the schema's additionalProperties says (a map, such as metadata, keeps its free keys). Bodies of
-// other media types, and empty ones, are left to ValidateRequest.
+// after the JSON value, keys given twice in one object, and properties its schema does not list,
+// wherever they are and whatever the schema's additionalProperties says (a map, such as metadata,
+// keeps its free keys). Bodies of other media types, and empty ones, are left to ValidateRequest.
 func (o *Operation) CheckBody(contentType string, body []byte) []Violation {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -93,6 +93,11 @@ func (o *Operation) CheckBody(contentType string, body []byte) []Violation {
 			return []Violation{{Field: "body", Reason: "data after the JSON value: send exactly one JSON value"}}
 		}
 		return nil
+	}
+	// A key given twice is read as one value by the validator and maybe as the other by the
+	// provider: refused here, in both modes, as ValidateRequest refuses it in enforce mode only.
+	if v := duplicateKeys(body); len(v) > 0 {
+		return v
 	}
 	rb := o.route.Operation.RequestBody
 	if rb == nil || rb.Value == nil {
