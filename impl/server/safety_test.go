@@ -508,3 +508,40 @@ func TestPassthroughRefusesDuplicateKeysInReportMode(t *testing.T) {
 		t.Errorf("%d bodies with a property given twice reached the provider", n)
 	}
 }
+
+// TestPassthroughForwardsOnlyDocumentedBodies sends bodies the curated spec does not describe: one
+// to an operation that takes none (a get, a close), and one in a media type the operation does not
+// take (a form, which a provider may read as readily as JSON). In either mode each is refused with
+// a 4xx naming the body or its Content-Type, and never forwarded.
+func TestPassthroughForwardsOnlyDocumentedBodies(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []Mode{Enforce, Report} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			up := newUpstream(t, answer(200, "application/json", mkpLink))
+			ts := start(t, Config{APIKeys: []string{"key"}, Mode: mode, Providers: map[string]ProviderConfig{
+				"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
+			}})
+			const mkp = "/providers/mijnklantportaal/payment-links"
+			for _, tt := range []struct{ method, path, contentType, body, field string }{
+				{"GET", mkp + "/plk_1", "application/json", `{"merchant":"other"}`, "body"},
+				{"DELETE", mkp + "/plk_1", "application/json", `{"status":"paid"}`, "body"},
+				{"POST", mkp, "application/x-www-form-urlencoded", "description=d&amount=1.00&merchant=other", "header.Content-Type"},
+				{"POST", mkp, "text/plain", `{"description":"d","amount":"1.00","merchant":"other"}`, "header.Content-Type"},
+				{"POST", mkp, "", `{"description":"d","amount":"1.00","merchant":"other"}`, "header.Content-Type"},
+			} {
+				status, h, raw := ts.raw(t, tt.method, tt.path, "key", tt.body, map[string]string{"Content-Type": tt.contentType})
+				p := problemOf(t, h, raw)
+				if status < 400 || status >= 500 || !strings.Contains(raw, `"field":"`+tt.field+`"`) {
+					t.Errorf("%s %s as %q: %d %v, want a 4xx naming %s", tt.method, tt.path, tt.contentType, status, p, tt.field)
+				}
+			}
+			if n := up.hits.Load(); n != 0 {
+				for _, r := range up.requests() {
+					t.Logf("forwarded: %s %s (%d bytes of %q)", r.Method, r.URL.Path, r.ContentLength, r.Header.Get("Content-Type"))
+				}
+				t.Errorf("%d undocumented bodies reached the provider", n)
+			}
+		})
+	}
+}

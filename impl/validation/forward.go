@@ -3,6 +3,7 @@ package validation
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/url"
 	"sort"
@@ -75,14 +76,35 @@ func (o *Operation) eachParameter(in string, f func(*openapi3.Parameter)) {
 // CheckBody returns the violations of a JSON request body that a schema check lets through: data
 // after the JSON value, keys given twice in one object, and properties its schema does not list,
 // wherever they are and whatever the schema's additionalProperties says (a map, such as metadata,
-// keeps its free keys). Bodies of other media types, and empty ones, are left to ValidateRequest.
+// keeps its free keys); and any body the operation does not document, by its absence or its media
+// type. Empty bodies, and bodies of documented media types other than JSON, are left to
+// ValidateRequest.
 func (o *Operation) CheckBody(contentType string, body []byte) []Violation {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
+	// A body the operation does not document (none at all, or in another media type, such as a
+	// form a provider may read as readily as JSON) would reach the provider unchecked: a schema
+	// check skips it, or in report mode lets it pass.
+	rb := o.route.Operation.RequestBody
+	if rb == nil || rb.Value == nil || len(rb.Value.Content) == 0 {
+		return []Violation{{Field: "body", Reason: "this operation takes no body; send none"}}
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
-		return nil
+	var media *openapi3.MediaType
+	if err == nil {
+		media = rb.Value.Content.Get(mt)
+	}
+	if media == nil {
+		types := make([]string, 0, len(rb.Value.Content))
+		for t := range rb.Value.Content {
+			types = append(types, t)
+		}
+		sort.Strings(types)
+		return []Violation{{Field: "header.Content-Type", Reason: fmt.Sprintf("%q is not a media type this operation takes (%s)", contentType, strings.Join(types, ", "))}}
+	}
+	if !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil // a documented media type of another kind is ValidateRequest's
 	}
 	if !json.Valid(body) {
 		// Two values, or one followed by anything, are not one JSON body (nor are broken ones,
@@ -99,12 +121,7 @@ func (o *Operation) CheckBody(contentType string, body []byte) []Violation {
 	if v := duplicateKeys(body); len(v) > 0 {
 		return v
 	}
-	rb := o.route.Operation.RequestBody
-	if rb == nil || rb.Value == nil {
-		return nil
-	}
-	media := rb.Value.Content.Get(mt)
-	if media == nil || media.Schema == nil || media.Schema.Value == nil {
+	if media.Schema == nil || media.Schema.Value == nil {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
