@@ -120,9 +120,16 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 		if len(f.body) == 0 {
 			out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 		}
-		for _, h := range append(validation.ForwardedRequestHeaders, f.op.HeaderParameters()...) {
+		for _, h := range validation.ForwardedRequestHeaders {
 			if vs := r.Header.Values(h); len(vs) > 0 {
 				out.Header[http.CanonicalHeaderKey(h)] = append([]string(nil), vs...)
+			}
+		}
+		// Single-valued headers go once, with the value validated (the first): a second
+		// Content-Type could have the provider read the body as something else.
+		for _, h := range append([]string{echo.HeaderContentType}, f.op.HeaderParameters()...) {
+			if v := r.Header.Get(h); v != "" {
+				out.Header.Set(h, v)
 			}
 		}
 		// The retry layer takes an idempotency key as making a call safe to repeat: only keys the

@@ -545,3 +545,30 @@ func TestPassthroughForwardsOnlyDocumentedBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestPassthroughForwardsOneContentType sends a JSON body labelled twice, as JSON and as a form:
+// the body was validated as the first label says, so the provider gets that label only, never the
+// second to read the body by.
+func TestPassthroughForwardsOneContentType(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, answer(201, "application/json", mkpLink))
+	ts := start(t, Config{APIKeys: []string{"key"}, Providers: map[string]ProviderConfig{
+		"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
+	}})
+	req, _ := http.NewRequest("POST", ts.URL+"/providers/mijnklantportaal/payment-links", strings.NewReader(`{"description":"d","amount":"1.00"}`))
+	req.Header.Set("Authorization", "Bearer key")
+	req.Header["Content-Type"] = []string{"application/json", "application/x-www-form-urlencoded"}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode >= 500 {
+		t.Fatalf("%d, want the create forwarded or refused", res.StatusCode)
+	}
+	for _, r := range up.requests() {
+		if got := r.Header.Values("Content-Type"); len(got) != 1 || got[0] != "application/json" {
+			t.Errorf("the provider got Content-Type %q, want the one validated only", got)
+		}
+	}
+}

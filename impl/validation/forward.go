@@ -214,10 +214,11 @@ func escapePointer(k string) string {
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
 }
 
-// ForwardedRequestHeaders are the caller's headers a proxy passes on to a provider, besides the
-// header parameters of the operation: everything else (method overrides, client addresses,
-// cookies, the caller's own credentials) stays with the proxy.
-var ForwardedRequestHeaders = []string{"Content-Type", "Accept", "Accept-Language"}
+// ForwardedRequestHeaders are the caller's headers a proxy passes on to a provider, besides
+// Content-Type and the header parameters of the operation (single-valued: passed on once, as
+// validated): everything else (method overrides, client addresses, cookies, the caller's own
+// credentials) stays with the proxy.
+var ForwardedRequestHeaders = []string{"Accept", "Accept-Language"}
 
 // ForwardedResponseHeaders are the provider's headers a proxy passes back, besides the headers the
 // operation documents for the answer.
