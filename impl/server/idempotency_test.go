@@ -190,3 +190,45 @@ func TestRefusedRequestsAreNotKept(t *testing.T) {
 		t.Errorf("provider's refusal: %d replayed %q after %d provider calls, want the stored 422", s, h.Get("Idempotent-Replayed"), up.hits.Load())
 	}
 }
+
+// TestKeyedCreateTheProviderMadeIsNeverMadeAgain has a MijnKlantportaal (no idempotency of its
+// own) make each link, then answer in a way paylinks refuses (against its spec; larger than the
+// deployment accepts): paylinks answers 502, but the link exists. A retry with the key must get
+// that answer again, not make a second link: the answer of a request a provider carried out is
+// kept whatever its status. On the unified API and through the passthrough.
+func TestKeyedCreateTheProviderMadeIsNeverMadeAgain(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, answer string
+		maxBytes     int64
+	}{
+		{"answer against the spec", `{"id":"plk_1","status":"open"}`, 0},
+		{"answer too large", mkpLink, int64(len(mkpLink) - 1)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := newUpstream(t, answer(201, "application/json", tt.answer))
+			ts := start(t, Config{APIKeys: []string{"key"}, MaxProviderAnswerBytes: tt.maxBytes, Providers: map[string]ProviderConfig{
+				"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
+			}})
+			for _, r := range []struct{ path, body, key string }{
+				{"/v1/payment-links", keyedCreate, "unified-1"},
+				{"/providers/mijnklantportaal/payment-links", `{"description":"d","amount":"1.00"}`, "passthrough-1"},
+			} {
+				before := up.hits.Load()
+				key := map[string]string{"Idempotency-Key": r.key}
+				s1, _, b1 := ts.raw(t, "POST", r.path, "key", r.body, key)
+				if s1 != 502 {
+					t.Fatalf("%s: %d %s, want the 502 of a refused answer", r.path, s1, b1)
+				}
+				s2, h2, _ := ts.raw(t, "POST", r.path, "key", r.body, key)
+				if n := up.hits.Load() - before; n != 1 {
+					t.Errorf("%s: %d creates at the provider for one key (retry: %d), want 1", r.path, n, s2)
+				}
+				if s2 != 502 || h2.Get("Idempotent-Replayed") != "true" {
+					t.Errorf("%s retry: %d replayed %q, want the first answer replayed", r.path, s2, h2.Get("Idempotent-Replayed"))
+				}
+			}
+		})
+	}
+}

@@ -62,6 +62,7 @@ func (m *metrics) instrument(provider string, next http.RoundTripper) http.Round
 		status := "error"
 		if err == nil {
 			status = statusLabel(res.StatusCode)
+			markProviderAnswer(r.Context(), r.Method, res.StatusCode)
 		}
 		m.providerCalls.WithLabelValues(provider, methodLabel(r.Method), status).Inc()
 		return res, err

@@ -162,9 +162,10 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 // guarded runs next once per Idempotency-Key and answers with its stored answer.
 //
 // What is stored is what a retry must see again: the answer of a request that reached a provider,
-// whatever its status below 500 (as Stripe does). Not stored, so that a retry with the same key
-// runs again: 4xx answers given before any provider call (a caller that fixes its body and retries
-// must not get idempotency_conflict), 5xx answers (the provider was down), and no answer at all.
+// whatever its status below 500 (as Stripe does), and whatever its status when a provider carried
+// out the change (answered 2xx). Not stored, so that a retry with the same key runs again: 4xx
+// answers given before any provider call (a caller that fixes its body and retries must not get
+// idempotency_conflict), other 5xx answers (the provider was down), and no answer at all.
 // The request runs on the context bounded gave it, which the caller cannot cancel: a provider call
 // that started finishes and its answer is stored even if the caller has gone.
 func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.HandlerFunc) error {
@@ -187,7 +188,10 @@ func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.Hand
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
-		keep := rec.status >= 100 && rec.status < 500 && (rec.status < 400 || calls.made.Load())
+		// A provider that carried out a change (a create answered 2xx) makes the answer final,
+		// whatever paylinks then made of it (a 502 for an answer against the spec or too large):
+		// running the key again would make a second link.
+		keep := rec.status >= 100 && (rec.status < 500 || calls.acted.Load()) && (rec.status < 400 || calls.made.Load())
 		return idempotency.Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, keep
 	})
 	switch {
@@ -222,14 +226,26 @@ func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.Hand
 	return err
 }
 
-// providerCalls records whether a request called a provider (the provider transports mark it).
-type providerCalls struct{ made atomic.Bool }
+// providerCalls records whether a request called a provider, and whether a provider carried out
+// a change for it (the provider transports mark them).
+type providerCalls struct{ made, acted atomic.Bool }
 
 type providerCallsKey struct{}
 
 func markProviderCall(ctx context.Context) {
 	if p, ok := ctx.Value(providerCallsKey{}).(*providerCalls); ok {
 		p.made.Store(true)
+	}
+}
+
+// markProviderAnswer records a provider's answer: a 2xx to any method but GET and HEAD means the
+// provider made the change asked for.
+func markProviderAnswer(ctx context.Context, method string, status int) {
+	if status/100 != 2 || method == http.MethodGet || method == http.MethodHead {
+		return
+	}
+	if p, ok := ctx.Value(providerCallsKey{}).(*providerCalls); ok {
+		p.acted.Store(true)
 	}
 }
 
