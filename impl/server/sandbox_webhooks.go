@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/paylinks/paylinks/impl/events/netguard"
 	"github.com/paylinks/paylinks/impl/sandbox"
 )
 
@@ -20,12 +21,15 @@ const sandboxRegistrationTimeout = 30 * time.Second
 // sandboxWebhookClient is the client the sandboxes make their webhook calls with: calls to this
 // server's public URL are served in process (the URL need not be reachable from the server
 // itself, behind a proxy say); calls elsewhere (a URL subscribed through the passthrough) go out
-// over the network, without following redirects.
+// over the network, without following redirects, under the policy of paylinks' own deliveries:
+// in a live deployment, public addresses only unless PAYLINKS_WEBHOOK_ALLOW_PRIVATE, so that an
+// API key cannot have a sandbox call into paylinks' own network.
 func (s *Server) sandboxWebhookClient() *http.Client {
 	public, _ := url.Parse(s.cfg.PublicURL)
+	guard := netguard.Policy{AllowPrivate: s.cfg.Events.AllowPrivate || !s.live}
 	return &http.Client{
 		Timeout:       sandbox.DefaultWebhookTimeout,
-		Transport:     selfOrNetwork{s: s, self: public, network: newTransport()},
+		Transport:     selfOrNetwork{s: s, self: public, network: guard.Transport()},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -317,4 +320,44 @@ func TestSandboxWebhookBurstIsNotLeftToThePoller(t *testing.T) {
 		}
 	}
 	_ = ts
+}
+
+// TestSandboxWebhooksKeepToThePublicInternet subscribes, through the passthrough, a URL on
+// loopback at a sandboxed MijnKlantportaal of a live deployment, then makes a link there. The
+// sandbox's deliveries follow the policy of paylinks' own deliveries: in a live deployment no
+// private, loopback or link-local target (an API key must not make paylinks call into its own
+// network and read the status from the sandbox's log), unless PAYLINKS_WEBHOOK_ALLOW_PRIVATE.
+func TestSandboxWebhooksKeepToThePublicInternet(t *testing.T) {
+	t.Parallel()
+	for _, allowPrivate := range []bool{false, true} {
+		t.Run(fmt.Sprint("allow private ", allowPrivate), func(t *testing.T) {
+			t.Parallel()
+			var hits atomic.Int64
+			internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+			t.Cleanup(internal.Close)
+			up := newUpstream(t, answer(404, "application/json", `{}`))
+			ts := start(t, Config{APIKeys: []string{"key"}, SandboxProviders: []string{"mijnklantportaal"},
+				Providers: map[string]ProviderConfig{"telness": {BaseURL: up.URL, Credentials: map[string]string{"api_key": "telness-key-1234"}}},
+				Events:    EventsConfig{AllowPrivate: allowPrivate}})
+			if status, _, raw := ts.raw(t, "POST", "/providers/mijnklantportaal/webhooks", "key", `{"url":"`+internal.URL+`/admin","type":"payment-link-created"}`, nil); status != 201 && status != 200 {
+				t.Fatalf("subscribe: %d %s", status, raw)
+			}
+			if status, _, raw := ts.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, nil); status != 201 {
+				t.Fatalf("create: %d %s", status, raw)
+			}
+			var log string
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				_, _, log = ts.raw(t, "GET", "/sandbox/mijnklantportaal/_control/webhooks/log", "key", "", nil)
+				if strings.Contains(log, internal.URL) {
+					break
+				}
+			}
+			if !strings.Contains(log, internal.URL) {
+				t.Fatalf("no delivery to the subscribed URL was attempted:\n%s", log)
+			}
+			if got := hits.Load(); allowPrivate != (got > 0) {
+				t.Errorf("the loopback receiver got %d calls, allowed %v:\n%s", got, allowPrivate, log)
+			}
+		})
+	}
 }
