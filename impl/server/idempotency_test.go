@@ -232,3 +232,59 @@ func TestKeyedCreateTheProviderMadeIsNeverMadeAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyedCreateWithAnUnknownOutcomeIsNotMadeAgain has a MijnKlantportaal (no idempotency of its
+// own) take each create and then time out or drop the connection: the link may exist. A retry
+// with the key gets the first answer again instead of a second create; a provider that refused
+// the connection had nothing made, and a retry runs again.
+func TestKeyedCreateWithAnUnknownOutcomeIsNotMadeAgain(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		upstream http.HandlerFunc
+		timeout  time.Duration
+	}{
+		{"timeout", sleepy(10 * time.Second), 300 * time.Millisecond},
+		{"connection reset", reset, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := newUpstream(t, tt.upstream)
+			ts := start(t, Config{APIKeys: []string{"key"}, Providers: map[string]ProviderConfig{
+				"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}, Timeout: tt.timeout},
+			}})
+			for _, r := range []struct{ path, body, key string }{
+				{"/v1/payment-links", keyedCreate, "unified-2"},
+				{"/providers/mijnklantportaal/payment-links", `{"description":"d","amount":"1.00"}`, "passthrough-2"},
+			} {
+				before := up.hits.Load()
+				key := map[string]string{"Idempotency-Key": r.key}
+				s1, _, b1 := ts.raw(t, "POST", r.path, "key", r.body, key)
+				if s1 < 500 {
+					t.Fatalf("%s: %d %s, want a 5xx", r.path, s1, b1)
+				}
+				s2, h2, _ := ts.raw(t, "POST", r.path, "key", r.body, key)
+				if n := up.hits.Load() - before; n != 1 {
+					t.Errorf("%s: %d creates at the provider for one key, want 1", r.path, n)
+				}
+				if s2 != s1 || h2.Get("Idempotent-Replayed") != "true" {
+					t.Errorf("%s retry: %d replayed %q, want the first answer (%d) replayed", r.path, s2, h2.Get("Idempotent-Replayed"), s1)
+				}
+			}
+		})
+	}
+	t.Run("connection refused", func(t *testing.T) {
+		t.Parallel()
+		up := newUpstream(t, answer(201, "application/json", mkpLink))
+		url := up.URL
+		up.Close() // nothing listens there any more
+		ts := start(t, Config{APIKeys: []string{"key"}, Providers: map[string]ProviderConfig{
+			"mijnklantportaal": {BaseURL: url, Credentials: map[string]string{"token": "tok"}},
+		}})
+		key := map[string]string{"Idempotency-Key": "refused-1"}
+		ts.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, key)
+		if _, h, _ := ts.raw(t, "POST", "/v1/payment-links", "key", keyedCreate, key); h.Get("Idempotent-Replayed") != "" {
+			t.Errorf("a create no provider received was kept: a retry must run again")
+		}
+	})
+}

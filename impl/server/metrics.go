@@ -63,6 +63,8 @@ func (m *metrics) instrument(provider string, next http.RoundTripper) http.Round
 		if err == nil {
 			status = statusLabel(res.StatusCode)
 			markProviderAnswer(r.Context(), r.Method, res.StatusCode)
+		} else {
+			markProviderFailure(r, err)
 		}
 		m.providerCalls.WithLabelValues(provider, methodLabel(r.Method), status).Inc()
 		return res, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -188,9 +189,10 @@ func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.Hand
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
-		// A provider that carried out a change (a create answered 2xx) makes the answer final,
-		// whatever paylinks then made of it (a 502 for an answer against the spec or too large):
-		// running the key again would make a second link.
+		// A provider that carried out a change (a create answered 2xx), or may have (it timed out
+		// after taking it), makes the answer final whatever paylinks made of it (a 502 for an
+		// answer against the spec or too large, a 504): running the key again could make a second
+		// link.
 		keep := rec.status >= 100 && (rec.status < 500 || calls.acted.Load()) && (rec.status < 400 || calls.made.Load())
 		return idempotency.Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, keep
 	})
@@ -245,6 +247,23 @@ func markProviderAnswer(ctx context.Context, method string, status int) {
 		return
 	}
 	if p, ok := ctx.Value(providerCallsKey{}).(*providerCalls); ok {
+		p.acted.Store(true)
+	}
+}
+
+// markProviderFailure records a call that got no answer. A change sent to a provider that took it
+// may have been made (the provider timed out or dropped the connection after reading it): unless
+// the call never left (the connection was refused) or carries an idempotency key the provider
+// honours (its retry is safe), it counts as carried out, so that its key never runs again.
+func markProviderFailure(r *http.Request, err error) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || safeToRetry(r) {
+		return
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return
+	}
+	if p, ok := r.Context().Value(providerCallsKey{}).(*providerCalls); ok {
 		p.acted.Store(true)
 	}
 }
