@@ -251,12 +251,13 @@ func markProviderAnswer(ctx context.Context, method string, status int) {
 	}
 }
 
-// markProviderFailure records a call that got no answer. A change sent to a provider that took it
-// may have been made (the provider timed out or dropped the connection after reading it): unless
-// the call never left (the connection was refused) or carries an idempotency key the provider
-// honours (its retry is safe), it counts as carried out, so that its key never runs again.
+// markProviderFailure records a call that got no answer. A POST (a create) sent to a provider that
+// took it may have been carried out (the provider timed out or dropped the connection after
+// reading it): unless the call never left (the connection was refused) or carries an idempotency
+// key the provider honours (its retry is safe), it counts as carried out, so that its key never
+// runs again. Other methods (a close by DELETE or PATCH) are safe to send again.
 func markProviderFailure(r *http.Request, err error) {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead || safeToRetry(r) {
+	if r.Method != http.MethodPost || safeToRetry(r) {
 		return
 	}
 	var oe *net.OpError
