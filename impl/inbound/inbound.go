@@ -49,6 +49,10 @@ type Accepted struct {
 	// Ignore marks a verified call about nothing paylinks follows (a Hub2 transfer event): it is
 	// acknowledged and not kept.
 	Ignore bool
+	// Body, when set, is what the inbox keeps instead of the raw body: for a call no signature
+	// authenticates (Mollie's), only what paylinks reads of it, so that anyone sending padded
+	// calls cannot fill the event store.
+	Body []byte
 }
 
 // Provider is one provider's inbound side: how its calls are verified and read, and (as an

@@ -178,7 +178,11 @@ func (s *Service) Receive(ctx context.Context, provider, kind string, header htt
 		s.count(provider, "ignored", acc.Signature)
 		return Receipt{Outcome: "ignored"}, nil
 	}
-	outcome, err := s.cfg.Events.Receive(ctx, events.Inbound{Provider: provider, Kind: acc.Kind, DedupKey: acc.DedupKey, Repeatable: acc.Repeatable, Body: raw})
+	kept := raw
+	if acc.Body != nil {
+		kept = acc.Body
+	}
+	outcome, err := s.cfg.Events.Receive(ctx, events.Inbound{Provider: provider, Kind: acc.Kind, DedupKey: acc.DedupKey, Repeatable: acc.Repeatable, Body: kept})
 	if err != nil {
 		s.count(provider, "error", acc.Signature)
 		return Receipt{}, fmt.Errorf("inbox: %w", err)

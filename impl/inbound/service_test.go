@@ -352,3 +352,21 @@ func TestRegisterRefusals(t *testing.T) {
 		t.Fatalf("sandbox, registered again: %+v %v", st, err)
 	}
 }
+
+// TestUnsignedCallsKeepOnlyWhatIsRead sends Mollie's unsigned webhook padded with a large field of
+// junk, as anyone may: the inbox keeps only the payment id paylinks reads, so strangers cannot
+// fill the event store with kilobytes per call.
+func TestUnsignedCallsKeepOnlyWhatIsRead(t *testing.T) {
+	e := newEnv(t, inbound.Config{})
+	body := "id=tr_WDqYK6vllg&junk=" + strings.Repeat("x", 200<<10)
+	if r, err := e.receive("mollie", "", http.Header{}, body); err != nil || r.Outcome != store.Received {
+		t.Fatalf("mollie: %+v, %v", r, err)
+	}
+	ms, err := e.events.Store().ListInbox(context.Background(), store.InboxQuery{})
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("inbox: %d messages, %v", len(ms), err)
+	}
+	if got := string(ms[0].Body); got != "id=tr_WDqYK6vllg" {
+		t.Errorf("kept %d bytes (%.40q…), want only the payment id", len(got), got)
+	}
+}

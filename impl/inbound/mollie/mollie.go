@@ -72,7 +72,8 @@ func (p *Provider) Verify(c inbound.Call, _ inbound.Keyring) (inbound.Accepted, 
 	if err != nil {
 		return inbound.Accepted{}, err
 	}
-	return inbound.Accepted{Kind: "payment", DedupKey: "payment:" + id, Repeatable: true, Signature: "none"}, nil
+	// Unsigned: only the id is kept, whatever else a caller padded the form with.
+	return inbound.Accepted{Kind: "payment", DedupKey: "payment:" + id, Repeatable: true, Signature: "none", Body: []byte("id=" + id)}, nil
 }
 
 // Drift checks the form against WebhookRequest.
