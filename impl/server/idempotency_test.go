@@ -211,24 +211,7 @@ func TestKeyedCreateTheProviderMadeIsNeverMadeAgain(t *testing.T) {
 			ts := start(t, Config{APIKeys: []string{"key"}, MaxProviderAnswerBytes: tt.maxBytes, Providers: map[string]ProviderConfig{
 				"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}},
 			}})
-			for _, r := range []struct{ path, body, key string }{
-				{"/v1/payment-links", keyedCreate, "unified-1"},
-				{"/providers/mijnklantportaal/payment-links", `{"description":"d","amount":"1.00"}`, "passthrough-1"},
-			} {
-				before := up.hits.Load()
-				key := map[string]string{"Idempotency-Key": r.key}
-				s1, _, b1 := ts.raw(t, "POST", r.path, "key", r.body, key)
-				if s1 != 502 {
-					t.Fatalf("%s: %d %s, want the 502 of a refused answer", r.path, s1, b1)
-				}
-				s2, h2, _ := ts.raw(t, "POST", r.path, "key", r.body, key)
-				if n := up.hits.Load() - before; n != 1 {
-					t.Errorf("%s: %d creates at the provider for one key (retry: %d), want 1", r.path, n, s2)
-				}
-				if s2 != 502 || h2.Get("Idempotent-Replayed") != "true" {
-					t.Errorf("%s retry: %d replayed %q, want the first answer replayed", r.path, s2, h2.Get("Idempotent-Replayed"))
-				}
-			}
+			createTwiceWithAKey(t, ts, up, "1")
 		})
 	}
 }
@@ -253,24 +236,7 @@ func TestKeyedCreateWithAnUnknownOutcomeIsNotMadeAgain(t *testing.T) {
 			ts := start(t, Config{APIKeys: []string{"key"}, Providers: map[string]ProviderConfig{
 				"mijnklantportaal": {BaseURL: up.URL, Credentials: map[string]string{"token": "tok"}, Timeout: tt.timeout},
 			}})
-			for _, r := range []struct{ path, body, key string }{
-				{"/v1/payment-links", keyedCreate, "unified-2"},
-				{"/providers/mijnklantportaal/payment-links", `{"description":"d","amount":"1.00"}`, "passthrough-2"},
-			} {
-				before := up.hits.Load()
-				key := map[string]string{"Idempotency-Key": r.key}
-				s1, _, b1 := ts.raw(t, "POST", r.path, "key", r.body, key)
-				if s1 < 500 {
-					t.Fatalf("%s: %d %s, want a 5xx", r.path, s1, b1)
-				}
-				s2, h2, _ := ts.raw(t, "POST", r.path, "key", r.body, key)
-				if n := up.hits.Load() - before; n != 1 {
-					t.Errorf("%s: %d creates at the provider for one key, want 1", r.path, n)
-				}
-				if s2 != s1 || h2.Get("Idempotent-Replayed") != "true" {
-					t.Errorf("%s retry: %d replayed %q, want the first answer (%d) replayed", r.path, s2, h2.Get("Idempotent-Replayed"), s1)
-				}
-			}
+			createTwiceWithAKey(t, ts, up, "2")
 		})
 	}
 	t.Run("connection refused", func(t *testing.T) {
@@ -287,4 +253,29 @@ func TestKeyedCreateWithAnUnknownOutcomeIsNotMadeAgain(t *testing.T) {
 			t.Errorf("a create no provider received was kept: a retry must run again")
 		}
 	})
+}
+
+// createTwiceWithAKey sends a keyed create twice, on the unified API and through the passthrough,
+// to a MijnKlantportaal whose first answer paylinks turns into a 5xx: the retry must get that
+// answer replayed, and the provider one create per key.
+func createTwiceWithAKey(t *testing.T, ts *testServer, up *upstream, tag string) {
+	t.Helper()
+	for _, r := range []struct{ path, body string }{
+		{"/v1/payment-links", keyedCreate},
+		{"/providers/mijnklantportaal/payment-links", `{"description":"d","amount":"1.00"}`},
+	} {
+		before := up.hits.Load()
+		key := map[string]string{"Idempotency-Key": r.path + "-" + tag}
+		s1, _, b1 := ts.raw(t, "POST", r.path, "key", r.body, key)
+		if s1 < 500 {
+			t.Fatalf("%s: %d %s, want a 5xx", r.path, s1, b1)
+		}
+		s2, h2, _ := ts.raw(t, "POST", r.path, "key", r.body, key)
+		if n := up.hits.Load() - before; n != 1 {
+			t.Errorf("%s: %d creates at the provider for one key, want 1", r.path, n)
+		}
+		if s2 != s1 || h2.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s retry: %d replayed %q, want the first answer (%d) replayed", r.path, s2, h2.Get("Idempotent-Replayed"), s1)
+		}
+	}
 }
