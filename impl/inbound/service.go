@@ -139,6 +139,7 @@ func (s *Service) Receive(ctx context.Context, provider, kind string, header htt
 	}
 	raw, err := io.ReadAll(io.LimitReader(body, s.cfg.MaxBody+1))
 	if err != nil {
+		s.count(provider, "malformed", "")
 		return Receipt{}, Malformed("the body could not be read")
 	}
 	if int64(len(raw)) > s.cfg.MaxBody {

@@ -370,3 +370,20 @@ func TestUnsignedCallsKeepOnlyWhatIsRead(t *testing.T) {
 		t.Errorf("kept %d bytes (%.40q…), want only the payment id", len(got), got)
 	}
 }
+
+// failingReader is a body that breaks off: a sender that went away, or a read that timed out.
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// TestUnreadableBodiesAreCounted sends a body that breaks off: it is refused with a 400 and counted
+// as malformed, like every other refusal.
+func TestUnreadableBodiesAreCounted(t *testing.T) {
+	e := newEnv(t, inbound.Config{})
+	if _, err := e.in.Receive(context.Background(), "hub2", "", http.Header{}, failingReader{}); statusOf(err) != 400 {
+		t.Errorf("a body that breaks off: %v, want 400", err)
+	}
+	if e.counted(t, "hub2", "malformed", "") != 1 {
+		t.Error("a body that breaks off is not counted as malformed")
+	}
+}
