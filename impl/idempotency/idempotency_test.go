@@ -243,6 +243,9 @@ func TestMemoryBound(t *testing.T) {
 		}
 	}
 	records, bytes := m.Size()
+	if m.Evicted() != int64(1000-(records-1)) {
+		t.Errorf("%d evictions counted, want %d (1000 answers, %d kept)", m.Evicted(), 1000-(records-1), records-1)
+	}
 	if bytes > limit || records < 30 {
 		t.Errorf("%d records of %d bytes, want at most %d bytes and many records", records, bytes, limit)
 	}

@@ -109,6 +109,14 @@ func (m *Memory) Size() (records int, bytes int64) {
 	return len(m.entries), m.size
 }
 
+// Evicted counts the answers forgotten before their time to stay within the size bound: a retry
+// of one of those keys is carried out again (paylinks_idempotency_evicted_total).
+func (m *Memory) Evicted() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.evicted
+}
+
 // put adds e in expiry order: nearly always at the back, since records of one store share a TTL.
 func (m *Memory) put(e *memoryEntry) {
 	e.size = int64(len(e.key)+len(e.fingerprint)) + recordOverhead

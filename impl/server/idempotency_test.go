@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -277,5 +278,27 @@ func createTwiceWithAKey(t *testing.T, ts *testServer, up *upstream, tag string)
 		if s2 != s1 || h2.Get("Idempotent-Replayed") != "true" {
 			t.Errorf("%s retry: %d replayed %q, want the first answer (%d) replayed", r.path, s2, h2.Get("Idempotent-Replayed"), s1)
 		}
+	}
+}
+
+// The in-memory store's size and the answers it forgot early are in /metrics, so an operator sees
+// when PAYLINKS_IDEMPOTENCY_MEMORY_BYTES is too small for a day of keys.
+func TestIdempotencyMemoryMetrics(t *testing.T) {
+	t.Parallel()
+	ts := start(t, Config{IdempotencyMemoryBytes: 4 << 10})
+	for i := range 20 {
+		status, _, _ := ts.do(t, "POST", "/v1/payment-links", DemoAPIKey,
+			`{"provider":"mijnklantportaal","amount":{"currency":"EUR","value":"1.00"},"description":"d"}`, map[string]string{"Idempotency-Key": fmt.Sprint("key-", i)})
+		if status != 201 {
+			t.Fatalf("create %d: %d", i, status)
+		}
+	}
+	m := ts.get(t, "/metrics")
+	evicted := regexp.MustCompile(`(?m)^paylinks_idempotency_evicted_total (\d+)$`).FindStringSubmatch(m)
+	if evicted == nil || evicted[1] == "0" {
+		t.Errorf("paylinks_idempotency_evicted_total %v, want some after 20 answers in 4 KiB", evicted)
+	}
+	if !regexp.MustCompile(`(?m)^paylinks_idempotency_memory_bytes [1-9]`).MatchString(m) {
+		t.Error("no paylinks_idempotency_memory_bytes")
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 
@@ -236,6 +237,15 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, errors.New("the metrics address must differ from the API address")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, providers: map[string]*provider{}, metrics: newMetrics()}
+	if mem, ok := cfg.Idempotency.(*idempotency.Memory); ok {
+		s.metrics.registry.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "paylinks_idempotency_evicted_total",
+				Help: "Idempotency answers the in-memory store forgot before their 24 h to stay within PAYLINKS_IDEMPOTENCY_MEMORY_BYTES."},
+				func() float64 { return float64(mem.Evicted()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "paylinks_idempotency_memory_bytes",
+				Help: "Bytes the in-memory idempotency store holds (bounded by PAYLINKS_IDEMPOTENCY_MEMORY_BYTES)."},
+				func() float64 { _, b := mem.Size(); return float64(b) }))
+	}
 	for _, k := range cfg.APIKeys {
 		if k = strings.TrimSpace(k); k != "" {
 			s.keys = append(s.keys, apiKey{key: []byte(k), caller: callerID(k)})
