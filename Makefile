@@ -3,7 +3,7 @@
 GO ?= go
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: help run test generate check-generated lint bench fuzz
+.PHONY: help run test generate check-generated lint bench bench-wrk bench-load fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,6 +30,12 @@ lint: ## gofmt, go vet, staticcheck and errorlint (versions pinned in go.mod via
 bench: ## Go benchmarks (validation, mapping, routing) and the load comparison in bench/ (DURATION=10s)
 	$(GO) test -run '^$$' -bench . -benchmem ./impl/...
 	$(GO) run ./bench/load -duration $(or $(DURATION),10s) -conns 16
+
+bench-wrk: ## The load comparison in bench/ driven by wrk (-t2 -c16; apt-get install wrk), RUNS=3 DURATION=10s
+	$(GO) run ./bench/load -driver wrk -duration $(or $(DURATION),10s) -conns 16 -runs $(or $(RUNS),3)
+
+bench-load: ## The load comparison with both drivers (Go, then wrk) in each run, RUNS=3 DURATION=10s
+	$(GO) run ./bench/load -driver both -duration $(or $(DURATION),10s) -conns 16 -runs $(or $(RUNS),3)
 
 FUZZTIME ?= 10s
 fuzz: ## Run every fuzzer for FUZZTIME each (default 10s); the seed corpus runs in make test anyway

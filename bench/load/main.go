@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -41,15 +40,43 @@ func main() {
 			return
 		}
 	}
-	duration := flag.Duration("duration", 10*time.Second, "load per scenario and proxy")
-	conns := flag.Int("conns", 16, "concurrent connections")
-	rounds := flag.Int("rounds", 10, "the duration is split into rounds that alternate the proxies, so drift of the machine hits both alike")
-	bin := flag.String("paylinks", "", "paylinks binary (default: go build ./cmd/paylinks)")
+	var o options
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "load per scenario, proxy and driver")
+	flag.IntVar(&o.conns, "conns", 16, "concurrent connections")
+	flag.IntVar(&o.rounds, "rounds", 10, "the duration is split into rounds that alternate the proxies, so drift of the machine hits both alike (wrk: whole seconds per round)")
+	flag.IntVar(&o.runs, "runs", 1, "repeat the whole comparison; with more than one, the medians are printed at the end")
+	flag.StringVar(&o.drivers, "driver", "go", "load generator(s): go, wrk, or both (go,wrk)")
+	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
+	flag.IntVar(&o.wrkThreads, "wrk-threads", 2, "wrk threads (-t)")
+	flag.StringVar(&o.bin, "paylinks", "", "paylinks binary (default: go build ./cmd/paylinks)")
+	flag.StringVar(&o.logLevel, "log-level", "info", "paylinks' log level (info logs every request, to /dev/null here)")
+	flag.Var(&o.env, "env", "KEY=VALUE added to the environment of paylinks serve (repeatable): e.g. GOGC=100")
+	flag.StringVar(&o.scenarios, "scenarios", "list,close", "scenarios to run, in order: list, list-page (?page=2), close")
 	flag.Parse()
-	if err := run(*duration, *conns, *rounds, *bin); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
+}
+
+type options struct {
+	duration            time.Duration
+	conns, rounds, runs int
+	drivers, wrk, bin   string
+	wrkThreads          int
+	logLevel, scenarios string
+	env                 envFlag
+}
+
+type envFlag []string
+
+func (e *envFlag) String() string { return strings.Join(*e, " ") }
+func (e *envFlag) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("%q: give KEY=VALUE", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 // upstream answers are built once: the point is to measure the proxies, not the upstream.
@@ -122,12 +149,52 @@ func waitUp(url string) error {
 	return fmt.Errorf("%s did not come up", url)
 }
 
-func run(duration time.Duration, conns, rounds int, bin string) error {
+// driver is a load generator: it sends requests on conns keep-alive connections for d.
+type driver interface {
+	load(base, method, path, key string, conns int, d time.Duration) result
+}
+
+type scenario struct{ name, method, path string }
+
+var scenarios = map[string]scenario{
+	"list":      {"list (15 links)", http.MethodGet, "/providers/mijnklantportaal/payment-links"},
+	"list-page": {"list ?page=2", http.MethodGet, "/providers/mijnklantportaal/payment-links?page=2"},
+	"close":     {"close", http.MethodDelete, "/providers/mijnklantportaal/payment-links/plk_00000000000001"},
+}
+
+func run(o options) error {
 	tmp, err := os.MkdirTemp("", "paylinks-load")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	drivers := map[string]driver{}
+	var driverNames []string
+	for _, d := range strings.Split(strings.ReplaceAll(o.drivers, "both", "go,wrk"), ",") {
+		switch d = strings.TrimSpace(d); d {
+		case "go":
+			drivers[d] = goDriver{}
+		case "wrk":
+			bin, err := exec.LookPath(o.wrk)
+			if err != nil {
+				return fmt.Errorf("-driver wrk: %w (Debian: apt-get install wrk)", err)
+			}
+			drivers[d] = wrkDriver{bin: bin, threads: o.wrkThreads, dir: tmp}
+		default:
+			return fmt.Errorf("-driver %q: use go, wrk or both", d)
+		}
+		driverNames = append(driverNames, d)
+	}
+	var scs []scenario
+	for _, n := range strings.Split(o.scenarios, ",") {
+		sc, ok := scenarios[strings.TrimSpace(n)]
+		if !ok {
+			return fmt.Errorf("-scenarios: unknown %q (list, list-page, close)", n)
+		}
+		scs = append(scs, sc)
+	}
+	rounds := max(o.rounds, 1)
+	bin := o.bin
 	if bin == "" {
 		bin = filepath.Join(tmp, "paylinks")
 		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/paylinks").CombinedOutput(); err != nil {
@@ -148,7 +215,7 @@ func run(duration time.Duration, conns, rounds int, bin string) error {
 		}
 	}()
 	start := func(cmd *exec.Cmd) error {
-		cmd.Stderr = io.Discard
+		// No Stderr: the null device, so that no pipe of this process copies the logs.
 		procs = append(procs, cmd)
 		return cmd.Start()
 	}
@@ -159,12 +226,13 @@ func run(duration time.Duration, conns, rounds int, bin string) error {
 	if err := start(plainCmd); err != nil {
 		return err
 	}
-	pl := exec.Command(bin, "serve", "--addr", plAddr, "--log-level", "error")
+	pl := exec.Command(bin, "serve", "--addr", plAddr, "--log-level", o.logLevel, "--data-dir", filepath.Join(tmp, "data"))
 	pl.Env = append(os.Environ(),
 		"PAYLINKS_API_KEYS=bench-key",
 		"PAYLINKS_MIJNKLANTPORTAAL_BASE_URL="+upstream+"/v1",
 		"PAYLINKS_MIJNKLANTPORTAAL_TOKEN=bench-token",
 	)
+	pl.Env = append(pl.Env, o.env...)
 	if err := start(pl); err != nil {
 		return err
 	}
@@ -174,34 +242,121 @@ func run(duration time.Duration, conns, rounds int, bin string) error {
 		}
 	}
 
-	scenarios := []struct{ name, method, path string }{
-		{"list (15 links)", http.MethodGet, "/providers/mijnklantportaal/payment-links"},
-		{"close", http.MethodDelete, "/providers/mijnklantportaal/payment-links/plk_00000000000001"},
+	var all []row
+	for runNo := 1; runNo <= max(o.runs, 1); runNo++ {
+		var rows []row
+		for _, dn := range driverNames {
+			d := drivers[dn]
+			for _, sc := range scs {
+				var plain, pay result
+				for range rounds {
+					plain = plain.add(measure(plainCmd.Process.Pid, func() result {
+						return d.load("http://"+plainAddr, sc.method, sc.path, "", o.conns, o.duration/time.Duration(rounds))
+					}))
+					pay = pay.add(measure(pl.Process.Pid, func() result {
+						return d.load("http://"+plAddr, sc.method, sc.path, "bench-key", o.conns, o.duration/time.Duration(rounds))
+					}))
+				}
+				if plain.errors > 0 || pay.errors > 0 {
+					return fmt.Errorf("%s, %s: errors: plain %d (%s), paylinks %d (%s)", dn, sc.name, plain.errors, plain.firstError, pay.errors, pay.firstError)
+				}
+				rows = append(rows, row{run: runNo, driver: dn, scenario: sc.name, plain: plain, pay: pay})
+			}
+		}
+		rss, err := peakRSS(pl.Process.Pid)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			rows[i].rssKB = rss
+		}
+		printRun(os.Stdout, rows)
+		fmt.Printf("paylinks peak RSS so far: %.1f MB\n", float64(rss)/1024)
+		all = append(all, rows...)
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tplain proxy req/s\tpaylinks req/s\tratio\tpaylinks p99\tCPU/request plain\tCPU/request paylinks\t\n")
-	for _, sc := range scenarios {
-		var plain, pay result
-		for range max(rounds, 1) {
-			plain = plain.add(measure(plainCmd.Process.Pid, func() result {
-				return load("http://"+plainAddr, sc.method, sc.path, "", conns, duration/time.Duration(max(rounds, 1)))
-			}))
-			pay = pay.add(measure(pl.Process.Pid, func() result {
-				return load("http://"+plAddr, sc.method, sc.path, "bench-key", conns, duration/time.Duration(max(rounds, 1)))
-			}))
-		}
-		if plain.errors > 0 || pay.errors > 0 {
-			return fmt.Errorf("%s: errors: plain %d, paylinks %d (%s)", sc.name, plain.errors, pay.errors, pay.firstError)
-		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f×\t%s\t%s\t%s\t\n", sc.name, plain.rps(), pay.rps(), pay.rps()/plain.rps(),
-			percentile(pay.latencies, 0.99).Round(10*time.Microsecond), plain.cpuPerRequest(), pay.cpuPerRequest())
+	if o.runs > 1 {
+		printMedians(os.Stdout, all)
+	}
+	fmt.Printf("(%d connections, %s per proxy, scenario and driver in %d alternating rounds; paylinks log level %s; %s)\n",
+		o.conns, o.duration, rounds, o.logLevel, time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	return nil
+}
+
+// row is one scenario of one run with one driver.
+type row struct {
+	run              int
+	driver, scenario string
+	plain, pay       result
+	rssKB            int64 // paylinks' peak RSS at the end of the run
+}
+
+func (r row) ratio() float64 { return r.pay.rps() / r.plain.rps() }
+func (r row) cpuRatio() float64 {
+	return float64(r.pay.cpuPerRequest()) / float64(r.plain.cpuPerRequest())
+}
+
+func printRun(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "run\tdriver\tscenario\tplain req/s\tpaylinks req/s\tratio\tplain p99\tpaylinks p99\tCPU/req plain\tCPU/req paylinks\tCPU ratio\t\n")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%.0f\t%.0f\t%.2f×\t%s\t%s\t%s\t%s\t%.2f×\t\n", r.run, r.driver, r.scenario, r.plain.rps(), r.pay.rps(), r.ratio(),
+			r.plain.p99(), r.pay.p99(), r.plain.cpuPerRequest(), r.pay.cpuPerRequest(), r.cpuRatio())
 	}
 	tw.Flush()
-	if rss, err := peakRSS(pl.Process.Pid); err == nil {
-		fmt.Printf("paylinks peak RSS: %.1f MB\n", float64(rss)/1024)
+}
+
+// printMedians prints, per driver and scenario, the figures of every run and their medians.
+func printMedians(w io.Writer, rows []row) {
+	type key struct{ driver, scenario string }
+	var keys []key
+	by := map[key][]row{}
+	for _, r := range rows {
+		k := key{r.driver, r.scenario}
+		if by[k] == nil {
+			keys = append(keys, k)
+		}
+		by[k] = append(by[k], r)
 	}
-	fmt.Printf("(%d connections, %s per proxy and scenario in %d alternating rounds, %s)\n", conns, duration, rounds, time.Now().UTC().Format("2006-01-02"))
-	return nil
+	fmt.Fprintln(w, "\nmedians over the runs")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "driver\tscenario\tratios\tmedian ratio\tCPU ratios\tmedian CPU ratio\tpaylinks CPU/req\t\n")
+	for _, k := range keys {
+		var ratios, cpus, cpuPay []float64
+		for _, r := range by[k] {
+			ratios = append(ratios, r.ratio())
+			cpus = append(cpus, r.cpuRatio())
+			cpuPay = append(cpuPay, float64(r.pay.cpuPerRequest()))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f×\t%s\t%.2f×\t%s\t\n", k.driver, k.scenario, joinF(ratios), median(ratios), joinF(cpus), median(cpus),
+			time.Duration(median(cpuPay)).Round(100*time.Nanosecond))
+	}
+	tw.Flush()
+	var rss []float64
+	for _, r := range rows {
+		rss = append(rss, float64(r.rssKB)/1024)
+	}
+	fmt.Fprintf(w, "paylinks peak RSS: %.1f MB (the process's VmHWM after the last run)\n", slices.Max(rss))
+}
+
+func joinF(fs []float64) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = fmt.Sprintf("%.2f", f)
+	}
+	return strings.Join(parts, " ")
+}
+
+// median of the values (the mean of the middle two for an even count); 0 for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 type result struct {
@@ -210,7 +365,8 @@ type result struct {
 	cpu        time.Duration // used by the proxy process meanwhile
 	errors     int64
 	firstError string
-	latencies  []time.Duration
+	latencies  []time.Duration // every request's (the Go driver)
+	roundP99   []time.Duration // each round's 99th percentile (wrk reports no samples)
 }
 
 func (r result) rps() float64 { return float64(r.done) / r.elapsed.Seconds() }
@@ -222,29 +378,24 @@ func (r result) cpuPerRequest() time.Duration {
 	return (r.cpu / time.Duration(r.done)).Round(100 * time.Nanosecond)
 }
 
+// p99 is the 99th percentile of the latencies, or with wrk the median of the rounds' own.
+func (r result) p99() time.Duration {
+	if len(r.latencies) > 0 {
+		return percentile(r.latencies, 0.99).Round(10 * time.Microsecond)
+	}
+	fs := make([]float64, len(r.roundP99))
+	for i, d := range r.roundP99 {
+		fs[i] = float64(d)
+	}
+	return time.Duration(median(fs)).Round(10 * time.Microsecond)
+}
+
 // measure runs f and adds the CPU time the process pid used meanwhile.
 func measure(pid int, f func() result) result {
 	before := cpuTime(pid)
 	r := f()
 	r.cpu = cpuTime(pid) - before
 	return r
-}
-
-// cpuTime is the user + system time of a process so far (Linux; 0 elsewhere).
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	var utime, stime int64
-	fmt.Sscan(f[11], &utime)
-	fmt.Sscan(f[12], &stime)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
 func (r result) add(o result) result {
@@ -256,11 +407,15 @@ func (r result) add(o result) result {
 		r.firstError = o.firstError
 	}
 	r.latencies = append(r.latencies, o.latencies...)
+	r.roundP99 = append(r.roundP99, o.roundP99...)
 	return r
 }
 
+// goDriver is the load generator in Go: one goroutine per connection, in this process.
+type goDriver struct{}
+
 // load sends requests from conns workers for d and counts answered requests per second.
-func load(base, method, path, key string, conns int, d time.Duration) result {
+func (goDriver) load(base, method, path, key string, conns int, d time.Duration) result {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}, Timeout: 10 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -317,19 +472,4 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	}
 	slices.Sort(d)
 	return d[int(float64(len(d)-1)*p)]
-}
-
-func peakRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if f := strings.Fields(string(l)); len(f) >= 2 && f[0] == "VmHWM:" {
-			var kb int64
-			fmt.Sscan(f[1], &kb)
-			return kb, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM")
 }
