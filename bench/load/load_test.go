@@ -80,14 +80,15 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
-func TestParseVmHWM(t *testing.T) {
-	status := "Name:\tpaylinks\nVmPeak:\t 1300000 kB\nVmHWM:\t   29876 kB\nVmRSS:\t   25000 kB\n"
-	got, err := parseVmHWM([]byte(status))
-	if err != nil || got != 29876 {
-		t.Errorf("VmHWM %d, %v; want 29876", got, err)
+func TestParseStatusKB(t *testing.T) {
+	status := []byte("Name:\tpaylinks\nVmPeak:\t 1300000 kB\nVmHWM:\t   29876 kB\nVmRSS:\t   25000 kB\nRssAnon:\t   9000 kB\n")
+	for field, want := range map[string]int64{"VmHWM": 29876, "RssAnon": 9000, "VmRSS": 25000} {
+		if got, err := parseStatusKB(status, field); err != nil || got != want {
+			t.Errorf("%s %d, %v; want %d", field, got, err, want)
+		}
 	}
-	for _, bad := range []string{"Name:\tpaylinks\nVmRSS:\t 25000 kB\n", "VmHWM:\t 29876 MB\n", "VmHWM:\t lots kB\n"} {
-		if _, err := parseVmHWM([]byte(bad)); err == nil {
+	for _, bad := range []string{"Name:\tpaylinks\nVmRSS:\t 25000 kB\n", "VmHWM:\t 29876 MB\n", "VmHWM:\t lots kB\n", "VmHWMx:\t 1 kB\n"} {
+		if _, err := parseStatusKB([]byte(bad), "VmHWM"); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
 	}

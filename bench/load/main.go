@@ -242,6 +242,12 @@ func run(o options) error {
 		}
 	}
 
+	idleRSS, err := memory(pl.Process.Pid, "VmHWM")
+	if err != nil {
+		return err
+	}
+	sampler := samplePeak(pl.Process.Pid, 20*time.Millisecond)
+	defer sampler.close()
 	var all []row
 	for runNo := 1; runNo <= max(o.runs, 1); runNo++ {
 		var rows []row
@@ -263,15 +269,17 @@ func run(o options) error {
 				rows = append(rows, row{run: runNo, driver: dn, scenario: sc.name, plain: plain, pay: pay})
 			}
 		}
-		rss, err := peakRSS(pl.Process.Pid)
+		rss, err := memory(pl.Process.Pid, "VmHWM")
 		if err != nil {
 			return err
 		}
 		for i := range rows {
-			rows[i].rssKB = rss
+			rows[i].rssKB, rows[i].anonKB = rss, sampler.anonPeak()
 		}
+		plainRSS, _ := memory(plainCmd.Process.Pid, "VmHWM")
 		printRun(os.Stdout, rows)
-		fmt.Printf("paylinks peak RSS so far: %.1f MB\n", float64(rss)/1024)
+		fmt.Printf("paylinks peak RSS so far: %.1f MB (%.1f MB when it was up, before any load); anonymous memory (heap, stacks, SQLite) peaked at %.1f MB; plain proxy's peak RSS %.1f MB\n",
+			mb(rss), mb(idleRSS), mb(sampler.anonPeak()), mb(plainRSS))
 		all = append(all, rows...)
 	}
 	if o.runs > 1 {
@@ -288,6 +296,7 @@ type row struct {
 	driver, scenario string
 	plain, pay       result
 	rssKB            int64 // paylinks' peak RSS at the end of the run
+	anonKB           int64 // the peak of its anonymous resident memory, sampled
 }
 
 func (r row) ratio() float64 { return r.pay.rps() / r.plain.rps() }
@@ -331,12 +340,11 @@ func printMedians(w io.Writer, rows []row) {
 			time.Duration(median(cpuPay)).Round(100*time.Nanosecond))
 	}
 	tw.Flush()
-	var rss []float64
-	for _, r := range rows {
-		rss = append(rss, float64(r.rssKB)/1024)
-	}
-	fmt.Fprintf(w, "paylinks peak RSS: %.1f MB (the process's VmHWM after the last run)\n", slices.Max(rss))
+	last := rows[len(rows)-1]
+	fmt.Fprintf(w, "paylinks peak RSS: %.1f MB (the process's VmHWM after the last run); anonymous: %.1f MB\n", mb(last.rssKB), mb(last.anonKB))
 }
+
+func mb(kb int64) float64 { return float64(kb) / 1024 }
 
 func joinF(fs []float64) string {
 	parts := make([]string, len(fs))

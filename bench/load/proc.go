@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -48,27 +49,71 @@ func parseStatCPU(stat []byte) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / userHZ, nil
 }
 
-// peakRSS is the peak resident set size of a process, in KiB (VmHWM).
-func peakRSS(pid int) (int64, error) {
+// memory reads a field of /proc/<pid>/status in KiB: VmHWM (the peak resident set size),
+// RssAnon (what is resident of the heap, stacks and other anonymous memory), RssFile (of mapped
+// files: the executable's own code and data).
+func memory(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
-	return parseVmHWM(b)
+	return parseStatusKB(b, field)
 }
 
-// parseVmHWM reads VmHWM from the contents of /proc/<pid>/status.
-func parseVmHWM(status []byte) (int64, error) {
+// parseStatusKB reads a field given in kB from the contents of /proc/<pid>/status.
+func parseStatusKB(status []byte, field string) (int64, error) {
 	for _, l := range bytes.Split(status, []byte("\n")) {
-		rest, ok := bytes.CutPrefix(l, []byte("VmHWM:"))
+		rest, ok := bytes.CutPrefix(l, []byte(field+":"))
 		if !ok {
 			continue
 		}
 		f := bytes.Fields(rest)
 		if len(f) != 2 || string(f[1]) != "kB" {
-			return 0, fmt.Errorf("status: VmHWM %q: want <number> kB", bytes.TrimSpace(rest))
+			return 0, fmt.Errorf("status: %s %q: want <number> kB", field, bytes.TrimSpace(rest))
 		}
 		return strconv.ParseInt(string(f[0]), 10, 64)
 	}
-	return 0, errors.New("status: no VmHWM")
+	return 0, fmt.Errorf("status: no %s", field)
+}
+
+// peakSampler follows the anonymous resident memory of a process, which /proc keeps no peak of.
+type peakSampler struct {
+	mu      sync.Mutex
+	anonMax int64
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func samplePeak(pid int, every time.Duration) *peakSampler {
+	s := &peakSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if kb, err := memory(pid, "RssAnon"); err == nil {
+				s.mu.Lock()
+				s.anonMax = max(s.anonMax, kb)
+				s.mu.Unlock()
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// anonPeak is the largest RssAnon seen so far, in KiB.
+func (s *peakSampler) anonPeak() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.anonMax
+}
+
+func (s *peakSampler) close() {
+	close(s.stop)
+	<-s.done
 }
