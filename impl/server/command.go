@@ -28,6 +28,8 @@ type Command struct {
 	}
 	cfg    Config
 	tuneGC bool
+	// pprofAddr, when set (PAYLINKS_PPROF_ADDR, loopback only), serves Go's profiles there.
+	pprofAddr string
 }
 
 // AddFlags registers the flags of serve on fs, with the server's defaults. Secrets have no flag:
@@ -101,6 +103,11 @@ func (c *Command) Configure(fs *pflag.FlagSet, getenv func(string) string, logs 
 	if cfg.Events.DataDir, err = events.DataDir(f.dataDir, getenv); err != nil {
 		return err
 	}
+	if c.pprofAddr = getenv("PAYLINKS_PPROF_ADDR"); c.pprofAddr != "" {
+		if err := checkPprofAddr(c.pprofAddr); err != nil {
+			return err
+		}
+	}
 	c.cfg = cfg
 	// Collecting half as often costs a few MB of peak RSS and saves GC work on every answer
 	// (bench/README.md). GOGC and GOMEMLIMIT override.
@@ -117,6 +124,15 @@ func (c *Command) Run(ctx context.Context) error {
 	srv, err := New(c.cfg)
 	if err != nil {
 		return err
+	}
+	if c.pprofAddr != "" {
+		ps, addr, err := servePprof(c.pprofAddr)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer ps.Close()
+		c.cfg.Logger.Info("serving Go profiles (PAYLINKS_PPROF_ADDR)", "addr", "http://"+addr+"/debug/pprof/")
 	}
 	ln, err := net.Listen("tcp", c.cfg.Addr)
 	if err != nil {

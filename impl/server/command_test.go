@@ -106,6 +106,10 @@ func TestCommandConfigureRefuses(t *testing.T) {
 		{"bad mode variable", map[string]string{"PAYLINKS_VALIDATION_MODE": "strict"}, nil, `validation mode "strict"`},
 		{"bad log level flag", nil, []string{"--log-level", "loud"}, `log level "loud"`},
 		{"bad log level variable", map[string]string{"PAYLINKS_LOG_LEVEL": "loud"}, nil, `log level "loud"`},
+		{"profiles on every interface", map[string]string{"PAYLINKS_PPROF_ADDR": "0.0.0.0:6060"}, nil, "loopback address only"},
+		{"profiles on an empty host", map[string]string{"PAYLINKS_PPROF_ADDR": ":6060"}, nil, "loopback address only"},
+		{"profiles on a public name", map[string]string{"PAYLINKS_PPROF_ADDR": "example.com:6060"}, nil, "loopback address only"},
+		{"profiles without a port", map[string]string{"PAYLINKS_PPROF_ADDR": "127.0.0.1"}, nil, "give host:port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,5 +171,28 @@ func TestCommandRunCannotListen(t *testing.T) {
 	}
 	if err := c.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "99999") {
 		t.Errorf("Run on a bad address: %v", err)
+	}
+}
+
+func TestPprofServedOnLoopback(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"127.0.0.1:0", "localhost:0", "[::1]:0"} {
+		if err := checkPprofAddr(addr); err != nil {
+			t.Errorf("%s: %v", addr, err)
+		}
+	}
+	srv, addr, err := servePprof("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	res, err := http.Get("http://" + addr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "heap profile") {
+		t.Errorf("heap profile: %d %.200s", res.StatusCode, body)
 	}
 }
