@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -143,11 +144,19 @@ func BenchmarkProxyCPU(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// As `paylinks serve` runs by default: a JSON line per request (written nowhere here).
+	logged, err := New(Config{APIKeys: []string{"k"}, Logger: NewLogger(io.Discard, slog.LevelInfo), transport: up, MaxRetries: 2,
+		Providers: map[string]ProviderConfig{"mijnklantportaal": {BaseURL: "http://upstream.test/v1", Credentials: map[string]string{"token": "t"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	target, _ := url.Parse("http://upstream.test/v1")
 	plain := httputil.NewSingleHostReverseProxy(target)
 	plain.Transport = up
 	benchProxies(b, []proxyCase{
 		{"list15", "GET", "/providers/mijnklantportaal/payment-links", srv.Handler()},
+		{"list15-logged", "GET", "/providers/mijnklantportaal/payment-links", logged.Handler()},
+		{"list15-page", "GET", "/providers/mijnklantportaal/payment-links?page=2", srv.Handler()},
 		{"list15-no-retries", "GET", "/providers/mijnklantportaal/payment-links", noRetries.Handler()},
 		{"list15-plain-proxy", "GET", "/providers/mijnklantportaal/payment-links", http.StripPrefix("/providers/mijnklantportaal", plain)},
 		{"close", "DELETE", "/providers/mijnklantportaal/payment-links/plk_00000000000001", srv.Handler()},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -414,7 +415,12 @@ func (k *check) validString(s []byte) bool {
 
 func (k *check) validNumber(v *fastjson.Value) bool {
 	f, err := number(v)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	return err == nil && k.validFloat(f)
+}
+
+// validFloat checks a number against a number or integer schema.
+func (k *check) validFloat(f float64) bool {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return false
 	}
 	if k.types&tNumber == 0 {
@@ -521,12 +527,13 @@ func (k *check) validObject(v *fastjson.Value) bool {
 	return true
 }
 
-// requestCheck is the fast path for requests without a query string or a body (most GETs and
-// closes): their parameters are checked with compiled checks, kin-openapi deciding otherwise.
-// Only string parameters in the path and in headers are modelled; an operation with any other
-// kind of parameter, or a required body or query parameter, always goes to kin-openapi.
+// requestCheck is the fast path for requests without a body (most GETs and closes): their
+// parameters are checked with compiled checks, kin-openapi deciding otherwise. String parameters
+// in the path and in headers are modelled, and string, integer and boolean parameters in the query
+// (form style, one plain value each); an operation with any other kind of parameter, or a required
+// body, always goes to kin-openapi.
 type requestCheck struct {
-	path, header []paramCheck
+	path, header, query []paramCheck
 }
 
 type paramCheck struct {
@@ -550,21 +557,30 @@ func compileRequest(item *openapi3.PathItem, op *openapi3.Operation) *requestChe
 			}
 			seen[p.In+"\x00"+p.Name] = true
 			k := compileSchema(p.Schema.Value)
-			if k == nil || k.anything || k.types != tString || len(k.anyOf) > 0 || len(k.allOf) > 0 {
-				return nil
-			}
-			if p.Style != "" && p.Style != openapi3.SerializationSimple {
+			if k == nil || k.anything || len(k.anyOf) > 0 || len(k.allOf) > 0 {
 				return nil
 			}
 			switch p.In {
-			case openapi3.ParameterInPath:
-				rc.path = append(rc.path, paramCheck{p.Name, true, k})
-			case openapi3.ParameterInHeader:
-				rc.header = append(rc.header, paramCheck{p.Name, p.Required, k})
-			case openapi3.ParameterInQuery:
-				if p.Required {
+			case openapi3.ParameterInPath, openapi3.ParameterInHeader:
+				if k.types != tString || p.Style != "" && p.Style != openapi3.SerializationSimple {
 					return nil
 				}
+				if p.In == openapi3.ParameterInPath {
+					rc.path = append(rc.path, paramCheck{p.Name, true, k})
+				} else {
+					rc.header = append(rc.header, paramCheck{p.Name, p.Required, k})
+				}
+			case openapi3.ParameterInQuery:
+				// kin-openapi reads one value of a form-style primitive (explode or not) and parses
+				// it by the schema's type. An empty value allowed is not modelled.
+				if p.Style != "" && p.Style != openapi3.SerializationForm || p.AllowEmptyValue {
+					return nil
+				}
+				// (An enum of integers or booleans is not compiled at all.)
+				if k.types != tString && k.types != tInteger && k.types != tBoolean {
+					return nil
+				}
+				rc.query = append(rc.query, paramCheck{p.Name, p.Required, k})
 			default:
 				return nil
 			}
@@ -578,7 +594,7 @@ func compileRequest(item *openapi3.PathItem, op *openapi3.Operation) *requestChe
 
 // accepts reports whether kin-openapi would accept the request; false means "ask it".
 func (rc *requestCheck) accepts(r *http.Request, pathParams map[string]string, body []byte) bool {
-	if r.URL.RawQuery != "" || len(body) > 0 {
+	if len(body) > 0 {
 		return false
 	}
 	for _, p := range rc.path {
@@ -597,6 +613,62 @@ func (rc *requestCheck) accepts(r *http.Request, pathParams map[string]string, b
 		}
 		// One plain value only: lists, escapes and empty values are kin-openapi's to decode.
 		if v := vs[0]; len(vs) > 1 || v == "" || strings.ContainsAny(v, ",%") || !p.check.validParam(v) {
+			return false
+		}
+	}
+	return rc.acceptsQuery(r.URL.RawQuery)
+}
+
+// acceptsQuery checks the query string: each parameter documented, given once, with a plain
+// value of its type (integers in decimal digits, booleans as true or false); the required ones
+// present.
+func (rc *requestCheck) acceptsQuery(raw string) bool {
+	if raw == "" {
+		for _, p := range rc.query {
+			if p.required {
+				return false
+			}
+		}
+		return true
+	}
+	q, err := url.ParseQuery(raw) // as kin-openapi reads it, but refusing what it would drop
+	if err != nil {
+		return false
+	}
+	for _, p := range rc.query {
+		if _, ok := q[p.name]; !ok && p.required {
+			return false
+		}
+	}
+	for name, vs := range q {
+		i := slices.IndexFunc(rc.query, func(p paramCheck) bool { return p.name == name })
+		if i < 0 || len(vs) != 1 || vs[0] == "" {
+			return false
+		}
+		k, v := rc.query[i].check, vs[0]
+		switch k.types {
+		case tString:
+			if strings.ContainsAny(v, ",%") || !k.validParam(v) {
+				return false
+			}
+		case tInteger:
+			// Digits only, few enough to be exact in a float64 (and within int32 for its format).
+			digits := 15
+			if k.intMax == math.MaxInt32 {
+				digits = 9
+			}
+			if len(v) > digits || strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+				return false
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || !k.validFloat(float64(n)) {
+				return false
+			}
+		case tBoolean:
+			if v != "true" && v != "false" {
+				return false
+			}
+		default:
 			return false
 		}
 	}

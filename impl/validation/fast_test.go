@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -301,13 +302,23 @@ func FuzzFastPath(f *testing.F) {
 func TestRequestFastPathNeverAcceptsWhatKinRefuses(t *testing.T) {
 	t.Parallel()
 	values := []string{"plk_00000000000001", "x", "a b", "a,b", "é", "%41", strings.Repeat("k", 300), "-", "pl_1"}
+	// The curated specs' query parameters (page, limit, testmode, from, cursor, status, dates…) with
+	// good values and values at and past their bounds, in the forms kin-openapi parses and those it
+	// refuses or reads otherwise.
+	queries := []string{"", "?limit=1", "?page=x", "?page=1", "?page=2", "?page=0", "?page=007", "?page=-1", "?page=+1", "?page=1.0",
+		"?page=1e2", "?page=", "?page=1&page=2", "?page=%31", "?page=99999999999999999999", "?page=2147483648", "?page=1&unknown=1",
+		"?limit=250", "?limit=251", "?limit=100", "?limit=101", "?limit=0", "?testmode=true", "?testmode=false", "?testmode=1",
+		"?testmode=yes", "?from=pl_1", "?from=tr_1", "?from=x", "?from=pl_", "?from=pl_%00", "?cursor=abc", "?cursor=" + strings.Repeat("c", 5000),
+		"?status=open", "?status=nonsense", "?provider=hub2", "?provider=x", "?fromCreatedAt=2024-01-01T00:00:00Z",
+		"?fromCreatedAt=2024-01-01", "?fromCreatedAt=2024-02-30T00:00:00Z", "?sort=asc", "?sort=sideways", "?page=2;x=1", "?page=%zz",
+		"?limit=5&page=2&testmode=true&from=pl_1"}
 	for name, s := range specs(t) {
 		accepted := 0
 		for path, item := range s.doc.Paths.Map() {
 			for method, op := range item.Operations() {
 				for _, v := range values {
 					for _, header := range []string{"", v} {
-						for _, query := range []string{"", "?limit=1", "?page=x"} {
+						for _, query := range queries {
 							for _, body := range []string{"", `{}`} {
 								target := strings.NewReplacer("{linkId}", url.PathEscape(v), "{id}", url.PathEscape(v), "{paymentLinkId}", url.PathEscape(v)).Replace(path) + query
 								r := httptest.NewRequest(method, target, strings.NewReader(body))
@@ -419,6 +430,87 @@ paths:
 	for _, rc := range s31.requests {
 		if rc != nil {
 			t.Errorf("a 3.1 document has request fast paths: its parameters follow JSON Schema 2020-12")
+		}
+	}
+}
+
+// TestRequestFastPathQuery holds the query fast path to kin-openapi on parameters of each modelled
+// kind, at and past their bounds: what the fast path accepts, kin-openapi accepts, and plain
+// values of every kind do take the fast path.
+func TestRequestFastPathQuery(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(`openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /q:
+    get:
+      parameters:
+        - {name: n, in: query, schema: {type: integer, format: int32, minimum: 1, maximum: 10}}
+        - {name: big, in: query, schema: {type: integer}}
+        - {name: b, in: query, schema: {type: boolean}}
+        - {name: s, in: query, schema: {type: string, maxLength: 3, pattern: '^a'}}
+        - {name: e, in: query, schema: {type: string, enum: [x, y]}}
+        - {name: d, in: query, schema: {type: string, format: date-time}}
+      responses:
+        "200": {description: ok}
+  /r:
+    get:
+      parameters:
+        - {name: must, in: query, required: true, schema: {type: integer, maximum: 5, exclusiveMaximum: true}}
+      responses:
+        "200": {description: ok}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fastOnes := []string{"/q", "/q?n=1", "/q?n=10", "/q?n=05", "/q?big=123456789012345", "/q?b=true", "/q?b=false", "/q?s=ab", "/q?s=a%2Bb",
+		"/q?e=x", "/q?d=2024-01-01T00:00:00Z", "/q?n=3&b=true&s=a&e=y", "/r?must=4"}
+	others := []string{"/q?n=0", "/q?n=11", "/q?n=-1", "/q?n=+1", "/q?n=1.0", "/q?n=1e1", "/q?n=", "/q?n=x", "/q?n=2147483648",
+		"/q?n=1&n=2", "/q?n=&n=2", "/q?big=1234567890123456", "/q?big=99999999999999999999", "/q?b=1", "/q?b=TRUE", "/q?b=", "/q?b=yes",
+		"/q?s=abcd", "/q?s=b", "/q?s=", "/q?s=a,b", "/q?s=a%25", "/q?e=z", "/q?d=2024-02-30T00:00:00Z", "/q?d=2024-01-01",
+		"/q?unknown=1", "/q?n=1;b=true", "/q?n=%zz", "/r", "/r?must=5", "/r?must=", "/r?must=4&must=9", "/r?other=4"}
+	for _, target := range append(append([]string(nil), fastOnes...), others...) {
+		op, err := s.Find(httptest.NewRequest("GET", target, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := s.requests[op.route.Operation]
+		if rc == nil {
+			t.Fatalf("%s: no request fast path", target)
+		}
+		fast := rc.accepts(op.req, op.params, nil)
+		kinErr := s.validateRequestKin(context.Background(), op, nil)
+		if fast && kinErr != nil {
+			t.Errorf("%s: fast path accepts, kin-openapi says %v", target, kinErr)
+		}
+		if slices.Contains(fastOnes, target) && !fast {
+			t.Errorf("%s: not accepted by the fast path (kin-openapi: %v)", target, kinErr)
+		}
+	}
+	for _, unmodelled := range []string{
+		`{name: l, in: query, schema: {type: array, items: {type: string}}}`,
+		`{name: f, in: query, schema: {type: number}}`,
+		`{name: o, in: query, schema: {type: integer, enum: [1, 2]}}`,
+		`{name: p, in: query, style: pipeDelimited, schema: {type: string}}`,
+		`{name: a, in: query, allowEmptyValue: true, schema: {type: string}}`,
+	} {
+		d, err := openapi3.NewLoader().LoadFromData([]byte("openapi: 3.0.3\ninfo: {title: t, version: \"1\"}\npaths:\n  /q:\n    get:\n      parameters:\n        - " +
+			unmodelled + "\n      responses:\n        \"200\": {description: ok}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rc := range s.requests {
+			if rc != nil {
+				t.Errorf("%s: compiled, but the fast path does not model it", unmodelled)
+			}
 		}
 	}
 }

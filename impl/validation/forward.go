@@ -21,6 +21,9 @@ import (
 // CheckQuery returns a violation for each query parameter the operation does not document, and for
 // each single-valued one given more than once.
 func (o *Operation) CheckQuery(q url.Values) []Violation {
+	if len(q) == 0 {
+		return nil
+	}
 	documented := map[string]bool{} // name → may repeat
 	o.eachParameter(openapi3.ParameterInQuery, func(p *openapi3.Parameter) {
 		documented[p.Name] = p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeArray)
