@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	_ "net/http/pprof" // the plain proxy's profiles, with PLAIN_PPROF_ADDR
 	"net/url"
 	"os"
 	"os/exec"
@@ -126,6 +127,10 @@ func servePlain(addr, upstream string) {
 	u, _ := url.Parse(upstream)
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	if addr := os.Getenv("PLAIN_PPROF_ADDR"); addr != "" {
+		// Profiles of the plain proxy, to compare with paylinks' (PAYLINKS_PPROF_ADDR).
+		go func() { _ = http.ListenAndServe(addr, http.DefaultServeMux) }()
+	}
 	_ = http.ListenAndServe(addr, http.StripPrefix("/providers/mijnklantportaal", rp))
 }
 

@@ -36,11 +36,14 @@ func (s *Server) passthrough(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	query, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return &validation.Error{Kind: validation.Malformed, Violations: []validation.Violation{{Field: "query", Reason: "not a valid query string (use & between parameters, and percent-encoding)"}}}
+	var query url.Values
+	var rawQuery string
+	if r.URL.RawQuery != "" {
+		if query, err = url.ParseQuery(r.URL.RawQuery); err != nil {
+			return &validation.Error{Kind: validation.Malformed, Violations: []validation.Violation{{Field: "query", Reason: "not a valid query string (use & between parameters, and percent-encoding)"}}}
+		}
+		rawQuery = query.Encode()
 	}
-	rawQuery := query.Encode()
 	m := *r // a shallow copy with the provider's own path is enough to match and validate
 	m.URL = &url.URL{Path: rest, RawQuery: rawQuery}
 	op, err := p.spec.Find(&m)
@@ -127,9 +130,12 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 		}
 		// Single-valued headers go once, with the value validated (the first): a second
 		// Content-Type could have the provider read the body as something else.
-		for _, h := range append([]string{echo.HeaderContentType}, f.op.HeaderParameters()...) {
-			if v := r.Header.Get(h); v != "" {
-				out.Header.Set(h, v)
+		if v := r.Header.Get(echo.HeaderContentType); v != "" {
+			out.Header.Set(echo.HeaderContentType, v)
+		}
+		for _, h := range f.op.HeaderParameters() { // canonical names
+			if vs := r.Header[h]; len(vs) > 0 && vs[0] != "" {
+				out.Header[h] = []string{vs[0]}
 			}
 		}
 		// The retry layer takes an idempotency key as making a call safe to repeat: only keys the
@@ -159,9 +165,9 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 			return paylink.ResponseError(f.p.kit.Name, res.StatusCode, "", "", res.Header.Get("Retry-After"))
 		}
 		h := c.Response().Header()
-		for _, name := range append(validation.ForwardedResponseHeaders, f.op.ResponseHeaders(res.StatusCode)...) {
-			if vs := res.Header.Values(name); len(vs) > 0 {
-				h[http.CanonicalHeaderKey(name)] = append([]string(nil), vs...)
+		for _, name := range f.op.ResponseHeaders(res.StatusCode) { // canonical names
+			if vs := res.Header[name]; len(vs) > 0 {
+				h[name] = append([]string(nil), vs...)
 			}
 		}
 		if res.ContentLength >= 0 {

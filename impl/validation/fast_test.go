@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -511,6 +512,38 @@ paths:
 			if rc != nil {
 				t.Errorf("%s: compiled, but the fast path does not model it", unmodelled)
 			}
+		}
+	}
+}
+
+// Answers that document headers still have them checked (by kin-openapi); those that document
+// none skip that step and are judged by their body alone.
+func TestResponseHeadersChecked(t *testing.T) {
+	t.Parallel()
+	s := specs(t)["mijnklantportaal"]
+	op, err := s.Find(httptest.NewRequest("GET", "/payment-links", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json := http.Header{"Content-Type": {"application/json"}}
+	for _, tt := range []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		ok     bool
+	}{
+		{"429 with a number of seconds", 429, http.Header{"Content-Type": {"application/json"}, "Retry-After": {"42"}}, `{"message":"slow down"}`, true},
+		{"429 with words in Retry-After", 429, http.Header{"Content-Type": {"application/json"}, "Retry-After": {"soon"}}, `{"message":"slow down"}`, false},
+		{"429 with words in a rate-limit header", 429, http.Header{"Content-Type": {"application/json"}, "X-Ratelimit-Remaining": {"many"}}, `{"message":"slow down"}`, false},
+		{"200 page", 200, json, `{"current_page":1,"data":[],"first_page_url":"u","from":null,"next_page_url":null,"path":"p","per_page":15,"prev_page_url":null,"to":null}`, true},
+		{"200 page with a bad body", 200, json, `{"current_page":"one"}`, false},
+		{"200 of another type", 200, http.Header{"Content-Type": {"text/html"}}, `<p>`, false},
+		{"undocumented status", 418, json, `{}`, false},
+	} {
+		err := s.ValidateResponse(context.Background(), op, tt.status, tt.header, []byte(tt.body))
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want ok=%v", tt.name, err, tt.ok)
 		}
 	}
 }

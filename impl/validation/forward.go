@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
 )
 
 // What a proxy forwards must be what was validated. These checks refuse what a validator lets
@@ -42,28 +44,79 @@ func (o *Operation) CheckQuery(q url.Values) []Violation {
 	return out
 }
 
-// HeaderParameters returns the names of the header parameters the operation documents.
+// HeaderParameters returns the canonical names of the header parameters the operation documents.
+// The slice is shared: do not modify it.
 func (o *Operation) HeaderParameters() []string {
+	if hs, ok := o.spec.headerParameters[o.route.Operation]; ok {
+		return hs
+	}
+	return o.headerParameters() // an operation New did not see (the document changed since)
+}
+
+func (o *Operation) headerParameters() []string {
 	var out []string
-	o.eachParameter(openapi3.ParameterInHeader, func(p *openapi3.Parameter) { out = append(out, p.Name) })
+	o.eachParameter(openapi3.ParameterInHeader, func(p *openapi3.Parameter) {
+		out = append(out, http.CanonicalHeaderKey(p.Name))
+	})
 	return out
 }
 
-// ResponseHeaders returns the names of the headers the operation documents for an answer of that
-// status (or of its default answer).
+// ResponseHeaders returns the canonical names of the provider's headers a proxy passes back in
+// an answer of that status: ForwardedResponseHeaders and the headers the operation documents for
+// it (or for its default answer). The slice is shared: do not modify it.
 func (o *Operation) ResponseHeaders(status int) []string {
 	r := o.route.Operation.Responses.Status(status)
 	if r == nil {
 		r = o.route.Operation.Responses.Default()
 	}
 	if r == nil || r.Value == nil {
-		return nil
+		return o.spec.forwardedResponse[nil]
 	}
-	out := make([]string, 0, len(r.Value.Headers))
-	for name := range r.Value.Headers {
-		out = append(out, name)
+	if hs, ok := o.spec.forwardedResponse[r.Value]; ok {
+		return hs
+	}
+	return responseHeaders(r.Value)
+}
+
+func responseHeaders(r *openapi3.Response) []string {
+	out := canonical(ForwardedResponseHeaders)
+	if r == nil {
+		return out
+	}
+	for name := range r.Headers {
+		out = append(out, http.CanonicalHeaderKey(name))
+	}
+	sort.Strings(out[len(ForwardedResponseHeaders):])
+	return out
+}
+
+func canonical(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = http.CanonicalHeaderKey(n)
 	}
 	return out
+}
+
+// compileForwarding computes, once, the header parameters of each operation and the headers
+// forwarded of each answer.
+func (s *Spec) compileForwarding() {
+	s.headerParameters = map[*openapi3.Operation][]string{}
+	s.forwardedResponse = map[*openapi3.Response][]string{nil: responseHeaders(nil)}
+	for _, item := range s.doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			o := &Operation{spec: s, route: &routers.Route{PathItem: item, Operation: op}}
+			s.headerParameters[op] = o.headerParameters()
+			if op.Responses == nil {
+				continue
+			}
+			for _, r := range op.Responses.Map() {
+				if r.Value != nil {
+					s.forwardedResponse[r.Value] = responseHeaders(r.Value)
+				}
+			}
+		}
+	}
 }
 
 func (o *Operation) eachParameter(in string, f func(*openapi3.Parameter)) {
