@@ -60,3 +60,48 @@ func TestLoggerLines(t *testing.T) {
 		t.Errorf("want three redactions and the path: %s", got.String())
 	}
 }
+
+// The remembered children of a metric vector are the vector's own: counts land under their labels.
+func TestLabelCache(t *testing.T) {
+	t.Parallel()
+	m := newMetrics()
+	m.requestsBy.with("GET", "/a", "200").Inc()
+	m.requestsBy.with("GET", "/a", "200").Inc()
+	m.requestsBy.with("GET", "/a", "500").Inc()
+	m.latencyBy.with("GET", "/a").Observe(0.1)
+	families, err := m.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, metric := range f.GetMetric() {
+			var labels []string
+			for _, l := range metric.GetLabel() {
+				labels = append(labels, l.GetValue())
+			}
+			key := f.GetName() + " " + strings.Join(labels, " ")
+			switch {
+			case metric.GetCounter() != nil:
+				got[key] = metric.GetCounter().GetValue()
+			case metric.GetHistogram() != nil:
+				got[key] = float64(metric.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	want := map[string]float64{
+		"paylinks_http_requests_total GET /a 200":       2,
+		"paylinks_http_requests_total GET /a 500":       1,
+		"paylinks_http_request_duration_seconds GET /a": 1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	for k := range got {
+		if strings.HasPrefix(k, "paylinks_http_") && want[k] == 0 {
+			t.Errorf("unexpected series %s", k)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,6 +22,9 @@ type metrics struct {
 	providerTime  *prometheus.HistogramVec
 	violations    *prometheus.CounterVec
 	replays       prometheus.Counter
+	// requestsBy and latencyBy are requests and latency with their children remembered.
+	requestsBy *labelCache[prometheus.Counter]
+	latencyBy  *labelCache[prometheus.Observer]
 }
 
 func newMetrics() *metrics {
@@ -47,6 +51,7 @@ func newMetrics() *metrics {
 			Name: "paylinks_idempotent_replays_total", Help: "Answers replayed for a repeated Idempotency-Key.",
 		}),
 	}
+	m.requestsBy, m.latencyBy = labelled(m.requests.WithLabelValues), labelled(m.latency.WithLabelValues)
 	m.registry.MustRegister(m.requests, m.latency, m.providerCalls, m.providerTime, m.violations, m.replays,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -54,11 +59,13 @@ func newMetrics() *metrics {
 
 // instrument counts and times every call to a provider.
 func (m *metrics) instrument(provider string, next http.RoundTripper) http.RoundTripper {
+	took := m.providerTime.WithLabelValues(provider)
+	calls := labelled(m.providerCalls.WithLabelValues)
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		start := time.Now()
 		markProviderCall(r.Context())
 		res, err := next.RoundTrip(r)
-		m.providerTime.WithLabelValues(provider).Observe(time.Since(start).Seconds())
+		took.Observe(time.Since(start).Seconds())
 		status := "error"
 		if err == nil {
 			status = statusLabel(res.StatusCode)
@@ -66,9 +73,31 @@ func (m *metrics) instrument(provider string, next http.RoundTripper) http.Round
 		} else {
 			markProviderFailure(r, err)
 		}
-		m.providerCalls.WithLabelValues(provider, methodLabel(r.Method), status).Inc()
+		calls.with(provider, methodLabel(r.Method), status).Inc()
 		return res, err
 	})
+}
+
+// labelCache remembers the child of a metric vector for each set of label values, which
+// WithLabelValues would hash and look up under a lock on every request. Label values here are
+// bounded (methods, routes, statuses, providers), so the cache is too.
+type labelCache[M any] struct {
+	get      func(...string) M
+	children sync.Map // [3]string → M
+}
+
+func labelled[M any](get func(...string) M) *labelCache[M] { return &labelCache[M]{get: get} }
+
+// with returns the child for up to three label values.
+func (c *labelCache[M]) with(values ...string) M {
+	var key [3]string
+	copy(key[:], values)
+	if m, ok := c.children.Load(key); ok {
+		return m.(M)
+	}
+	m := c.get(values...)
+	c.children.Store(key, m)
+	return m
 }
 
 // statusClientClosed is the status logged and counted for a request whose caller went away before
@@ -121,11 +150,16 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		elapsed := time.Since(start)
 		method := methodLabel(c.Request().Method)
-		s.metrics.requests.WithLabelValues(method, route, statusLabel(status)).Inc()
-		s.metrics.latency.WithLabelValues(method, route).Observe(elapsed.Seconds())
+		s.metrics.requestsBy.with(method, route, statusLabel(status)).Inc()
+		s.metrics.latencyBy.with(method, route).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelWarn
+		}
+		ctx := c.Request().Context()
+		h := s.log.Handler()
+		if !h.Enabled(ctx, level) {
+			return nil
 		}
 		attrs := []slog.Attr{
 			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
@@ -138,7 +172,11 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if status != answered {
 			attrs = append(attrs, slog.Int("answer_status", answered))
 		}
-		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+		// The handler directly: Logger.LogAttrs would also take the caller's program counter
+		// (runtime.Callers), which only a handler adding the source reads, and ours does not.
+		rec := slog.NewRecord(time.Now(), level, "request", 0)
+		rec.AddAttrs(attrs...)
+		_ = h.Handle(ctx, rec)
 		return nil
 	}
 }
