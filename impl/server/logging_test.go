@@ -68,7 +68,7 @@ func TestLabelCache(t *testing.T) {
 	m.requestsBy.with("GET", "/a", "200").Inc()
 	m.requestsBy.with("GET", "/a", "200").Inc()
 	m.requestsBy.with("GET", "/a", "500").Inc()
-	m.latencyBy.with("GET", "/a").Observe(0.1)
+	m.latencyBy.with("GET", "/a", "").Observe(0.1)
 	families, err := m.registry.Gather()
 	if err != nil {
 		t.Fatal(err)

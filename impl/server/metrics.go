@@ -79,24 +79,36 @@ func (m *metrics) instrument(provider string, next http.RoundTripper) http.Round
 }
 
 // labelCache remembers the child of a metric vector for each set of label values, which
-// WithLabelValues would hash and look up under a lock on every request. Label values here are
-// bounded (methods, routes, statuses, providers), so the cache is too.
+// WithLabelValues would hash and look up on every request. Label values here are bounded
+// (methods, routes, statuses, providers), so the cache is too. (A sync.Map would box the key: an
+// allocation per lookup.)
 type labelCache[M any] struct {
 	get      func(...string) M
-	children sync.Map // [3]string → M
+	mu       sync.RWMutex
+	children map[[3]string]M
 }
 
-func labelled[M any](get func(...string) M) *labelCache[M] { return &labelCache[M]{get: get} }
+func labelled[M any](get func(...string) M) *labelCache[M] {
+	return &labelCache[M]{get: get, children: map[[3]string]M{}}
+}
 
 // with returns the child for up to three label values.
-func (c *labelCache[M]) with(values ...string) M {
-	var key [3]string
-	copy(key[:], values)
-	if m, ok := c.children.Load(key); ok {
-		return m.(M)
+func (c *labelCache[M]) with(a, b, d string) M {
+	key := [3]string{a, b, d}
+	c.mu.RLock()
+	m, ok := c.children[key]
+	c.mu.RUnlock()
+	if ok {
+		return m
 	}
-	m := c.get(values...)
-	c.children.Store(key, m)
+	values := []string{a, b, d} // allocated here only: slicing key would move it to the heap
+	if d == "" {
+		values = values[:2] // a two-label vector
+	}
+	m = c.get(values...)
+	c.mu.Lock()
+	c.children[key] = m
+	c.mu.Unlock()
 	return m
 }
 
@@ -151,7 +163,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		elapsed := time.Since(start)
 		method := methodLabel(c.Request().Method)
 		s.metrics.requestsBy.with(method, route, statusLabel(status)).Inc()
-		s.metrics.latencyBy.with(method, route).Observe(elapsed.Seconds())
+		s.metrics.latencyBy.with(method, route, "").Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelWarn
