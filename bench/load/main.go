@@ -52,7 +52,7 @@ func main() {
 	flag.StringVar(&o.bin, "paylinks", "", "paylinks binary (default: go build ./cmd/paylinks)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "paylinks' log level (info logs every request, to /dev/null here)")
 	flag.Var(&o.env, "env", "KEY=VALUE added to the environment of paylinks serve (repeatable): e.g. GOGC=100")
-	flag.StringVar(&o.scenarios, "scenarios", "list,close", "scenarios to run, in order: list, list-page (?page=2), close")
+	flag.StringVar(&o.scenarios, "scenarios", "list,close", "scenarios to run, in order: list, list-page (?page=2), close, create")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -103,9 +103,14 @@ func upstreamHandler() http.Handler {
 		"path": "https://api.mijnklantportaal.nl/v1/payment-links", "per_page": 15, "prev_page_url": nil, "to": 15,
 	})
 	closed, _ := json.Marshal(link(1, "closed"))
+	var created atomic.Int64 // each create makes a link of its own, as a provider does
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/payment-links":
+			b, _ := json.Marshal(link(int(created.Add(1))+1000, "open"))
+			w.WriteHeader(http.StatusCreated)
+			w.Write(b)
 		case r.Method == http.MethodGet && r.URL.Path == "/v1/payment-links":
 			w.Write(page)
 		case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/v1/payment-links/"):
@@ -156,15 +161,18 @@ func waitUp(url string) error {
 
 // driver is a load generator: it sends requests on conns keep-alive connections for d.
 type driver interface {
-	load(base, method, path, key string, conns int, d time.Duration) result
+	load(base string, sc scenario, key string, conns int, d time.Duration) result
 }
 
-type scenario struct{ name, method, path string }
+// scenario is one request sent again and again; a body is sent as JSON.
+type scenario struct{ name, method, path, body string }
 
 var scenarios = map[string]scenario{
-	"list":      {"list (15 links)", http.MethodGet, "/providers/mijnklantportaal/payment-links"},
-	"list-page": {"list ?page=2", http.MethodGet, "/providers/mijnklantportaal/payment-links?page=2"},
-	"close":     {"close", http.MethodDelete, "/providers/mijnklantportaal/payment-links/plk_00000000000001"},
+	"list":      {"list (15 links)", http.MethodGet, "/providers/mijnklantportaal/payment-links", ""},
+	"list-page": {"list ?page=2", http.MethodGet, "/providers/mijnklantportaal/payment-links?page=2", ""},
+	"close":     {"close", http.MethodDelete, "/providers/mijnklantportaal/payment-links/plk_00000000000001", ""},
+	// A create: through paylinks, the events engine then watches the new link (a row in its store).
+	"create": {"create", http.MethodPost, "/providers/mijnklantportaal/payment-links", `{"description":"Contribution costs","amount":"12.95"}`},
 }
 
 func run(o options) error {
@@ -194,7 +202,7 @@ func run(o options) error {
 	for _, n := range strings.Split(o.scenarios, ",") {
 		sc, ok := scenarios[strings.TrimSpace(n)]
 		if !ok {
-			return fmt.Errorf("-scenarios: unknown %q (list, list-page, close)", n)
+			return fmt.Errorf("-scenarios: unknown %q (list, list-page, close, create)", n)
 		}
 		scs = append(scs, sc)
 	}
@@ -262,10 +270,10 @@ func run(o options) error {
 				var plain, pay result
 				for range rounds {
 					plain = plain.add(measure(plainCmd.Process.Pid, func() result {
-						return d.load("http://"+plainAddr, sc.method, sc.path, "", o.conns, o.duration/time.Duration(rounds))
+						return d.load("http://"+plainAddr, sc, "", o.conns, o.duration/time.Duration(rounds))
 					}))
 					pay = pay.add(measure(pl.Process.Pid, func() result {
-						return d.load("http://"+plAddr, sc.method, sc.path, "bench-key", o.conns, o.duration/time.Duration(rounds))
+						return d.load("http://"+plAddr, sc, "bench-key", o.conns, o.duration/time.Duration(rounds))
 					}))
 				}
 				if plain.errors > 0 || pay.errors > 0 {
@@ -428,7 +436,7 @@ func (r result) add(o result) result {
 type goDriver struct{}
 
 // load sends requests from conns workers for d and counts answered requests per second.
-func (goDriver) load(base, method, path, key string, conns int, d time.Duration) result {
+func (goDriver) load(base string, sc scenario, key string, conns int, d time.Duration) result {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}, Timeout: 10 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -441,7 +449,14 @@ func (goDriver) load(base, method, path, key string, conns int, d time.Duration)
 	for w := range conns {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				req, _ := http.NewRequest(method, base+path, nil)
+				var body io.Reader
+				if sc.body != "" {
+					body = strings.NewReader(sc.body)
+				}
+				req, _ := http.NewRequest(sc.method, base+sc.path, body)
+				if sc.body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				if key != "" {
 					req.Header.Set("Authorization", "Bearer "+key)
 				}
@@ -451,7 +466,7 @@ func (goDriver) load(base, method, path, key string, conns int, d time.Duration)
 					_, _ = io.Copy(io.Discard, res.Body)
 					res.Body.Close()
 				}
-				if err != nil || res.StatusCode != 200 {
+				if err != nil || res.StatusCode/100 != 2 {
 					errs.Add(1)
 					mu.Lock()
 					if first == "" {

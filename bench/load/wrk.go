@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,28 +21,37 @@ type wrkDriver struct {
 	dir     string // where the request scripts are written
 }
 
-// wrkScript sets the method: wrk has no flag for it.
-func (w wrkDriver) script(method string) (string, error) {
-	if method == "" || method == "GET" {
+// script writes the request script: wrk has no flag for the method or a body.
+func (w wrkDriver) script(sc scenario) (string, error) {
+	if sc.method == "" || sc.method == "GET" && sc.body == "" {
 		return "", nil
 	}
-	for _, r := range method {
+	for _, r := range sc.method {
 		if r < 'A' || r > 'Z' {
-			return "", fmt.Errorf("method %q: letters only", method)
+			return "", fmt.Errorf("method %q: letters only", sc.method)
 		}
 	}
-	path := filepath.Join(w.dir, "wrk-"+strings.ToLower(method)+".lua")
-	return path, os.WriteFile(path, []byte(fmt.Sprintf("wrk.method = %q\n", method)), 0o600)
+	lua := fmt.Sprintf("wrk.method = %q\n", sc.method)
+	if sc.body != "" {
+		lua += fmt.Sprintf("wrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", sc.body)
+	}
+	f, err := os.CreateTemp(w.dir, "wrk-*.lua")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = f.WriteString(lua)
+	return f.Name(), err
 }
 
-func (w wrkDriver) load(base, method, path, key string, conns int, d time.Duration) result {
+func (w wrkDriver) load(base string, sc scenario, key string, conns int, d time.Duration) result {
 	secs := int(d.Round(time.Second) / time.Second) // wrk takes whole seconds
 	args := []string{"-t", strconv.Itoa(min(w.threads, conns)), "-c", strconv.Itoa(conns), "-d", fmt.Sprintf("%ds", max(secs, 1)),
 		"--latency", "--timeout", "10s"}
 	if key != "" {
 		args = append(args, "-H", "Authorization: Bearer "+key)
 	}
-	script, err := w.script(method)
+	script, err := w.script(sc)
 	if err != nil {
 		return result{errors: 1, firstError: err.Error()}
 	}
@@ -52,7 +60,10 @@ func (w wrkDriver) load(base, method, path, key string, conns int, d time.Durati
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(max(secs, 1))*time.Second+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, w.bin, append(args, base+path)...).CombinedOutput()
+	if script != "" {
+		defer os.Remove(script)
+	}
+	out, err := exec.CommandContext(ctx, w.bin, append(args, base+sc.path)...).CombinedOutput()
 	if err != nil {
 		return result{errors: 1, firstError: fmt.Sprintf("wrk: %v: %s", err, bytes.TrimSpace(out))}
 	}
