@@ -198,21 +198,19 @@ const createOperation = "CreatePaymentLink"
 // The answer was read whole to validate it: keeping a copy costs nothing more than its size.
 func (s *Server) watchCreated(c echo.Context, kit kits.Kit, body io.Reader, buf []byte) error {
 	var kept bytes.Buffer
-	if _, err := io.CopyBuffer(io.MultiWriter(c.Response(), &kept), body, buf); err != nil {
+	if _, err := io.CopyBuffer(&kept, body, buf); err != nil {
 		return err
 	}
-	linkID := kit.CreatedLinkID(kept.Bytes())
-	if paylink.CheckLinkID(linkID) != nil {
+	// The link is recorded before the caller has its answer, as a create through the unified API
+	// is. If the store is down, the answer still goes out (the link exists at the provider) and the
+	// error is logged: the link's events are then not told.
+	if linkID := kit.CreatedLinkID(kept.Bytes()); paylink.CheckLinkID(linkID) != nil {
 		s.log.Warn("events: a link created through the passthrough has no id to watch; its events are not told", "provider", kit.Name)
-		return nil
+	} else if err := s.events.Watch(context.WithoutCancel(c.Request().Context()), paylink.NewID(kit.Name, linkID)); err != nil {
+		s.log.Error("events: could not watch a link created through the passthrough; its events are not told", "link", string(paylink.NewID(kit.Name, linkID)), "error", err.Error())
 	}
-	id := paylink.NewID(kit.Name, linkID)
-	// The caller has the link: its answer is not held back for the store, which only loses the
-	// link's events if it is down now (logged, to re-create or re-check by hand).
-	if err := s.events.Watch(context.WithoutCancel(c.Request().Context()), id); err != nil {
-		s.log.Error("events: could not watch a link created through the passthrough; its events are not told", "link", string(id), "error", err.Error())
-	}
-	return nil
+	_, err := c.Response().Write(kept.Bytes())
+	return err
 }
 
 // forwardedPath decodes each segment of the escaped path once. It returns the decoded path, to
