@@ -24,7 +24,7 @@ const endpointNotFound = "Check the id: 'paylinks webhooks endpoints list' shows
 const maxRotationOverlap = 7 * 24 * time.Hour
 
 // webhooksCmd is the group of everything webhook: the merchant's endpoints paylinks delivers to
-// (and, later, the providers' webhooks paylinks receives).
+// and the providers' webhooks paylinks receives (webhooks register).
 func (c *cli) webhooksCmd() *cobra.Command {
 	webhooks := c.group(&cobra.Command{
 		Use:   "webhooks",
