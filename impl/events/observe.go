@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/paylinks/paylinks/impl/events/store"
@@ -178,12 +179,63 @@ func (s *Service) nextPoll(st store.LinkState, now time.Time) time.Time {
 
 // Watch registers a link paylinks was told about (or created) for polling: its first poll
 // observes it (emitting created if paylinks has never seen it). A link already known is left as is,
-// unless it stopped being watched without being terminal.
+// unless it stopped being watched without being terminal. It returns once the link is stored.
+// Concurrent calls are grouped into one transaction (one fsync for many creates).
 func (s *Service) Watch(ctx context.Context, id paylink.ID) error {
 	provider, _, err := id.Parse()
 	if err != nil {
 		return paylink.Invalid("linkId", err.Error())
 	}
-	now := s.now().UTC()
-	return s.st.Watch(ctx, string(id), provider, now, now, terminalStatuses)
+	return s.watches.do(ctx, store.WatchedLink{LinkID: string(id), Provider: provider})
+}
+
+// watchGroup is a group commit of Watch: the first caller to find no write running writes the
+// links queued meanwhile, in batches, until none is left; the others wait for their batch.
+type watchGroup struct {
+	s       *Service
+	mu      sync.Mutex
+	writing bool
+	queue   []watchCall
+}
+
+type watchCall struct {
+	link store.WatchedLink
+	done chan error
+}
+
+// maxWatchBatch bounds the links one transaction writes.
+const maxWatchBatch = 256
+
+func (g *watchGroup) do(ctx context.Context, l store.WatchedLink) error {
+	call := watchCall{link: l, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, call)
+	if !g.writing {
+		g.writing = true
+		for len(g.queue) > 0 {
+			n := min(len(g.queue), maxWatchBatch)
+			batch := g.queue[:n:n]
+			g.queue = g.queue[n:]
+			g.mu.Unlock()
+			g.write(ctx, batch)
+			g.mu.Lock()
+		}
+		g.writing = false
+	}
+	g.mu.Unlock()
+	return <-call.done
+}
+
+// write stores one batch and tells each of its callers the outcome.
+func (g *watchGroup) write(ctx context.Context, batch []watchCall) {
+	links := make([]store.WatchedLink, len(batch))
+	for i, c := range batch {
+		links[i] = c.link
+	}
+	now := g.s.now().UTC()
+	// The writer's own caller may give up; the others' links are still written.
+	err := g.s.st.Watch(context.WithoutCancel(ctx), links, now, now, terminalStatuses)
+	for _, c := range batch {
+		c.done <- err
+	}
 }

@@ -3,6 +3,8 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,5 +50,37 @@ func TestPurgePastTheRetention(t *testing.T) {
 				t.Fatalf("seen again after the purge: %v, want no event", types(again))
 			}
 		})
+	}
+}
+
+// Concurrent Watch calls (creates through the passthrough) are grouped into transactions: each
+// returns once its own link is stored, and every link is polled.
+func TestConcurrentWatchesAreAllStored(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := paylink.NewID("hub2", fmt.Sprintf("pl_%02d", i))
+			if err := e.svc.Watch(ctx, id); err != nil {
+				errs <- err
+				return
+			}
+			// Stored when Watch returns.
+			if st, err := e.svc.Store().LinkState(ctx, string(id)); err != nil || st.NextPollAt.IsZero() {
+				errs <- fmt.Errorf("%s after Watch: %+v %v", id, st, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := e.svc.Watch(ctx, "nonsense"); err == nil {
+		t.Error("an id that is not a paylinks id was watched")
 	}
 }

@@ -132,6 +132,7 @@ type Service struct {
 	dispatcher *Dispatcher
 	inbox      *Inbox
 	janitor    *janitor
+	watches    *watchGroup
 }
 
 // Open makes a Service: it parses the schedules, opens the store (running its migrations) and
@@ -213,6 +214,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	s.dispatcher = newDispatcher(s)
 	s.inbox = newInbox(s, inboxSchedule)
 	s.janitor = &janitor{s: s, lifecycle: newLifecycle()}
+	s.watches = &watchGroup{s: s}
 	return s, nil
 }
 

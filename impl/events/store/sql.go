@@ -243,19 +243,24 @@ func fanOut(ctx context.Context, tx *sql.Tx, ev Event, eps []Endpoint, now time.
 }
 
 // Watch implements Store.
-func (s *SQL) Watch(ctx context.Context, linkID, provider string, now, next time.Time, terminal []string) error {
-	args := []any{linkID, provider, ms(now), ms(next)}
-	for _, t := range terminal {
-		args = append(args, t)
-	}
+func (s *SQL) Watch(ctx context.Context, links []WatchedLink, now, next time.Time, terminal []string) error {
 	notTerminal := ""
 	if len(terminal) > 0 {
 		notTerminal = ` AND link_state.status NOT IN (` + placeholders(5, len(terminal)) + `)`
 	}
+	q := `INSERT INTO link_state (link_id, provider, watched_at, next_poll_at, updated_at) VALUES ($1, $2, $3, $4, $3)
+			ON CONFLICT (link_id) DO UPDATE SET next_poll_at = $4, updated_at = $3 WHERE link_state.next_poll_at IS NULL` + notTerminal
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO link_state (link_id, provider, watched_at, next_poll_at, updated_at) VALUES ($1, $2, $3, $4, $3)
-			ON CONFLICT (link_id) DO UPDATE SET next_poll_at = $4, updated_at = $3 WHERE link_state.next_poll_at IS NULL`+notTerminal, args...)
-		return err
+		for _, l := range links {
+			args := []any{l.LinkID, l.Provider, ms(now), ms(next)}
+			for _, t := range terminal {
+				args = append(args, t)
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

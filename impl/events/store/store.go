@@ -204,6 +204,11 @@ type Change struct {
 	Refs   []string
 }
 
+// WatchedLink is a link to watch: its paylinks id and its provider.
+type WatchedLink struct {
+	LinkID, Provider string
+}
+
 // PollClaim asks for due links to poll.
 type PollClaim struct {
 	Owner    string
@@ -237,9 +242,9 @@ type Store interface {
 	// (dropping dedup conflicts) and one pending delivery per enabled endpoint that matches each
 	// inserted event. It returns the events actually inserted. decide may run more than once.
 	Transition(ctx context.Context, linkID, provider string, now time.Time, decide func(cur LinkState) (Change, error)) ([]Event, error)
-	// Watch registers a link for polling at next unless it is already known; a known link that is
-	// not terminal and not watched is watched again from next.
-	Watch(ctx context.Context, linkID, provider string, now, next time.Time, terminal []string) error
+	// Watch registers links for polling at next, in one transaction, each unless it is already
+	// known; a known link that is not terminal and not watched is watched again from next.
+	Watch(ctx context.Context, links []WatchedLink, now, next time.Time, terminal []string) error
 	// LinkState returns what is stored of the link.
 	LinkState(ctx context.Context, linkID string) (LinkState, error)
 

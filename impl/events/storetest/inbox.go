@@ -249,8 +249,8 @@ func testRefsAndOpenLinks(t *testing.T, open Opener) {
 		t.Errorf("refs leak across providers: %v", got)
 	}
 	terminal := []string{"completed", "expired", "closed"}
-	must(t, s.Watch(ctx, "hub2_w", "hub2", t0.Add(3*time.Second), t0.Add(3*time.Second), terminal))
-	must(t, s.Watch(ctx, "telness_x", "telness", t0.Add(4*time.Second), t0, terminal))
+	must(t, s.Watch(ctx, []store.WatchedLink{{LinkID: "hub2_w", Provider: "hub2"}}, t0.Add(3*time.Second), t0.Add(3*time.Second), terminal))
+	must(t, s.Watch(ctx, []store.WatchedLink{{LinkID: "telness_x", Provider: "telness"}}, t0.Add(4*time.Second), t0, terminal))
 	ls, err := s.OpenLinks(ctx, "hub2", terminal, 10)
 	must(t, err)
 	var ids []string

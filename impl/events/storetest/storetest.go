@@ -581,14 +581,16 @@ func testPolls(t *testing.T, open Opener) {
 	ctx := context.Background()
 	a, b := opened(t, open), opened(t, open)
 	terminal := []string{"completed", "expired", "closed"}
+	// Thirty links in one call (one transaction), as concurrent creates are grouped.
+	var links []store.WatchedLink
 	for i := 0; i < 30; i++ {
-		must(t, a.Watch(ctx, fmt.Sprintf("l%02d", i), "telness", t0, t0.Add(time.Second), terminal))
+		links = append(links, store.WatchedLink{LinkID: fmt.Sprintf("l%02d", i), Provider: "telness"})
 	}
+	must(t, a.Watch(ctx, links, t0, t0.Add(time.Second), terminal))
 	// A terminal link is not watched again; an already watched one keeps its schedule.
 	_, err := a.Transition(ctx, "done", "telness", t0, emit("done", "closed", t0))
 	must(t, err)
-	must(t, a.Watch(ctx, "done", "telness", t0, t0, terminal))
-	must(t, a.Watch(ctx, "l00", "telness", t0, t0.Add(time.Hour), terminal))
+	must(t, a.Watch(ctx, []store.WatchedLink{{LinkID: "done", Provider: "telness"}, {LinkID: "l00", Provider: "telness"}}, t0, t0.Add(time.Hour), terminal))
 	if st, _ := a.LinkState(ctx, "done"); !st.NextPollAt.IsZero() {
 		t.Fatal("a terminal link was watched again")
 	}
