@@ -206,8 +206,11 @@ func (s *Server) watchCreated(c echo.Context, kit kits.Kit, body io.Reader, buf 
 	// error is logged: the link's events are then not told.
 	if linkID := kit.CreatedLinkID(kept.Bytes()); paylink.CheckLinkID(linkID) != nil {
 		s.log.Warn("events: a link created through the passthrough has no id to watch; its events are not told", "provider", kit.Name)
-	} else if err := s.events.Watch(context.WithoutCancel(c.Request().Context()), paylink.NewID(kit.Name, linkID)); err != nil {
-		s.log.Error("events: could not watch a link created through the passthrough; its events are not told", "link", string(paylink.NewID(kit.Name, linkID)), "error", err.Error())
+	} else {
+		id := paylink.NewID(kit.Name, linkID)
+		if err := s.events.Watch(context.WithoutCancel(c.Request().Context()), id); err != nil {
+			s.log.Error("events: could not watch a link created through the passthrough; its events are not told", "link", string(id), "error", err.Error())
+		}
 	}
 	_, err := c.Response().Write(kept.Bytes())
 	return err
