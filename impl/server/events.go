@@ -56,7 +56,7 @@ const SandboxPollSchedule = "1s:10m,30s:1h,10m:24h,1h"
 var sandboxRecheckBudget = store.Rate{Per: 1 << 20, Every: time.Second, Burst: 1 << 20}
 
 // openEvents opens the event store and engine the server feeds and serves.
-func (s *Server) openEvents(live bool) error {
+func (s *Server) openEvents() error {
 	ec := s.cfg.Events
 	dir := ec.DataDir
 	if dir == "" && ec.DatabaseURL == "" {
@@ -70,7 +70,7 @@ func (s *Server) openEvents(live bool) error {
 		DataDir:       dir,
 		DatabaseURL:   ec.DatabaseURL,
 		SecretsKey:    ec.SecretsKey,
-		AllowPrivate:  ec.AllowPrivate || !live,
+		AllowPrivate:  ec.AllowPrivate || !s.live,
 		PollSchedule:  ec.PollSchedule,
 		RetrySchedule: ec.RetrySchedule,
 		Logger:        s.log,
@@ -85,7 +85,7 @@ func (s *Server) openEvents(live bool) error {
 	if ec.DeliveryTimeout > 0 {
 		cfg.Delivery.Timeout, cfg.Delivery.LeaseFor = ec.DeliveryTimeout, 4*ec.DeliveryTimeout
 	}
-	if !live {
+	if !s.live {
 		// Sandboxes have no rate limits to respect and answer in process: poll them as fast as the
 		// schedule says, and by default every second at first, so a payment made on a checkout
 		// page shows at once.
@@ -120,7 +120,7 @@ func (s *Server) openEvents(live bool) error {
 	if s.tempDir != "" {
 		s.log.Warn("events are kept in a temporary directory and lost when the server stops: set a data directory")
 	}
-	if live && !svc.Encrypts() {
+	if s.live && !svc.Encrypts() {
 		s.log.Warn("PAYLINKS_SECRETS_KEY is not set: webhook secrets are stored unencrypted")
 	}
 	return nil
@@ -151,7 +151,7 @@ func (s *Server) removeTempDir() {
 
 // renderLink renders a link exactly as GET /v1/payment-links/{id} answers it: data.link of events.
 func (s *Server) renderLink(l paylink.Link) (json.RawMessage, error) {
-	return json.Marshal(markedLink(l, false, s.modes()))
+	return json.Marshal(markedLink(l, false, s.linkModes))
 }
 
 // record tells the events engine what the unified API just saw of a link (source api). The

@@ -76,7 +76,8 @@ func (s *Server) inboundProviders() ([]inbound.Provider, error) {
 
 // openInbound makes the service that receives provider webhooks and registers paylinks at the
 // providers; the events engine (already open) resolves what it keeps.
-func (s *Server) openInbound(provs []inbound.Provider) error {
+func (s *Server) openInbound() error {
+	provs := s.inboundSides
 	cfg := inbound.Config{Events: s.events, Providers: provs, Registrars: map[string]inbound.Registrar{}, EnvSecrets: s.cfg.Inbound.Secrets,
 		PublicURL: s.cfg.PublicURL, AllowPrivate: s.cfg.Events.AllowPrivate, Logger: s.log}
 	for _, kit := range s.cfg.Kits {

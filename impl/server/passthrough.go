@@ -79,7 +79,7 @@ func (s *Server) passthrough(c echo.Context) error {
 	// by paylinks, as on the unified API: never dropped silently.
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		var keys []string
-		for _, h := range []string{"Idempotency-Key", "X-Idempotency-Key"} {
+		for _, h := range idempotencyKeyHeaders {
 			if v := r.Header.Get(h); v != "" && !op.DeclaresHeader(h) {
 				keys = append(keys, v)
 			}
@@ -93,6 +93,9 @@ func (s *Server) passthrough(c echo.Context) error {
 	}
 	return fw.serve(s)(c)
 }
+
+// idempotencyKeyHeaders are the headers a caller may send its idempotency key in.
+var idempotencyKeyHeaders = []string{"Idempotency-Key", "X-Idempotency-Key"}
 
 // forward is one validated request on its way to the provider.
 type forward struct {
@@ -140,7 +143,7 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 		}
 		// The retry layer takes an idempotency key as making a call safe to repeat: only keys the
 		// operation documents are passed on, scoped by the caller since one credential serves all.
-		for _, h := range []string{"Idempotency-Key", "X-Idempotency-Key"} {
+		for _, h := range idempotencyKeyHeaders {
 			if v := out.Header.Get(h); v != "" {
 				out.Header.Set(h, providerIdempotencyKey(ctx, v))
 			}

@@ -179,6 +179,10 @@ type Server struct {
 	inbound  *inbound.Service
 	// inboundSides are the providers' inbound sides, whose resolvers the events engine runs.
 	inboundSides []inbound.Provider
+	// linkModes are the providers' modes (live or sandbox), by name, fixed once they are wired.
+	linkModes map[string]api.ProviderInfoMode
+	// sandboxHooks makes the sandboxes' webhook calls (sandboxWebhookClient), one pool for all.
+	sandboxHooks *http.Client
 	tempDir      string // a data directory made for this server, removed by Close
 	closeOnce    sync.Once
 	// streams ends the event streams when the server drains.
@@ -287,6 +291,7 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	var sims []sandbox.Simulator
 	var domain []paylink.Provider
+	s.sandboxHooks = s.sandboxWebhookClient()
 	for i, kit := range cfg.Kits {
 		pc := cfg.Providers[kit.Name]
 		if s.live && pc.BaseURL == "" && !sandboxed[kit.Name] {
@@ -303,9 +308,8 @@ func New(cfg Config) (_ *Server, err error) {
 		s.providers[kit.Name] = p
 		domain = append(domain, p.adapter)
 	}
-	live := s.live
 	switch {
-	case live && len(s.keys) == 0:
+	case s.live && len(s.keys) == 0:
 		return nil, errors.New("a real provider is configured but no API key: set PAYLINKS_API_KEYS so the proxy is not open to anyone")
 	case len(s.keys) == 0:
 		s.SandboxMode = true
@@ -321,13 +325,14 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.client = client
+	s.linkModes = s.modes()
 	if s.inboundSides, err = s.inboundProviders(); err != nil {
 		return nil, err
 	}
-	if err := s.openEvents(live); err != nil {
+	if err := s.openEvents(); err != nil {
 		return nil, err
 	}
-	if err := s.openInbound(s.inboundSides); err != nil {
+	if err := s.openInbound(); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -405,7 +410,7 @@ func (s *Server) wire(kit kits.Kit, pc ProviderConfig, clock *sandbox.Clock, see
 	if pc.BaseURL == "" {
 		p.mode = api.ProviderInfoModeSandbox
 		p.sim = kit.NewSandbox(sandbox.Config{Clock: clock, Seed: seed, CheckoutBase: s.cfg.PublicURL + "/sandbox/checkout",
-			WebhookClient: s.sandboxWebhookClient()})
+			WebhookClient: s.sandboxHooks})
 		// The sandbox answers in process, but at the URL callers can reach it on, so the URLs it
 		// hands out (page links) work from outside.
 		pc.BaseURL = s.cfg.PublicURL + "/sandbox/" + kit.Name
@@ -488,7 +493,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	}
 	// Idempotency wraps validation, so what is stored is the answer that was validated and sent.
 	v1 := e.Group("/v1", limit, s.authenticate, s.bounded, s.idempotent, s.validateUnified(spec))
-	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.modes(), events: s.events, inbound: s.inbound, log: s.log, noProvider: s.unknownProvider, live: s.live, linkWebhooks: s.linkWebhooks()}, nil))
+	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.linkModes, events: s.events, inbound: s.inbound, log: s.log, noProvider: s.unknownProvider, live: s.live, linkWebhooks: s.linkWebhooks()}, nil))
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	// The event stream replaces its generated route: it is validated by its handler and its answer
 	// never ends, so it cannot be buffered for answer validation.
@@ -775,7 +780,9 @@ func plainRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 func lowerMediaType(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header
-		if ct := h.Get(echo.HeaderContentType); ct != "" {
+		// A lower-case media type without parameters or spaces (application/json) is already
+		// what ParseMediaType and FormatMediaType would make of it.
+		if ct := h.Get(echo.HeaderContentType); ct != "" && strings.ContainsAny(ct, "ABCDEFGHIJKLMNOPQRSTUVWXYZ; \t") {
 			if mt, params, err := mime.ParseMediaType(ct); err == nil {
 				if canon := mime.FormatMediaType(mt, params); canon != "" && canon != ct {
 					h.Set(echo.HeaderContentType, canon)
