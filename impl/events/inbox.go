@@ -241,13 +241,12 @@ func (s *Service) refsOf(l paylink.Link) []string {
 // Inbox resolves the provider webhooks kept in the store: it claims due messages (leases: one
 // instance resolves a message), hands each to its provider's Resolver and records the outcome:
 // done, or tried again on the InboxConfig.RetrySchedule, or failed once it is exhausted. Resolved
-// messages are purged after InboxRetention.
+// messages are purged after InboxRetention (Service.Purge).
 type Inbox struct {
 	s *Service
 	lifecycle
-	wake      chan struct{}
-	retries   RetrySchedule
-	lastPurge time.Time
+	wake    chan struct{}
+	retries RetrySchedule
 }
 
 func newInbox(s *Service, retries RetrySchedule) *Inbox {
@@ -269,7 +268,6 @@ func (b *Inbox) start() {
 func (b *Inbox) RunOnce(ctx context.Context) (int, error) {
 	s, cfg := b.s, b.s.cfg.Inbox
 	now := s.now().UTC()
-	b.purge(ctx, now)
 	msgs, err := s.st.ClaimInbox(ctx, store.InboxClaim{Owner: s.owner, Now: now, LeaseFor: cfg.LeaseFor, Limit: cfg.Batch})
 	if err != nil || len(msgs) == 0 {
 		return 0, err
@@ -316,17 +314,4 @@ func (b *Inbox) resolve(ctx context.Context, m store.InboxMessage) error {
 	}
 	s.metrics.resolutions.WithLabelValues(m.Provider, outcome).Inc()
 	return nil
-}
-
-// purge deletes resolved messages past InboxRetention, at most once an hour per instance.
-func (b *Inbox) purge(ctx context.Context, now time.Time) {
-	if !b.lastPurge.IsZero() && now.Sub(b.lastPurge) < time.Hour {
-		return
-	}
-	b.lastPurge = now
-	if n, err := b.s.st.PurgeInbox(ctx, now.Add(-InboxRetention)); err != nil {
-		b.s.log.Warn("events: purging resolved provider webhooks", "err", err)
-	} else if n > 0 {
-		b.s.log.Info("events: purged resolved provider webhooks", "count", n)
-	}
 }

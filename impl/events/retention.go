@@ -30,12 +30,19 @@ func (j *janitor) start() {
 // Purge deletes the events made before now minus the retention whose deliveries are all
 // finished (delivered, failed or canceled), their deliveries and attempts, and the refs of
 // finished links last seen before then; link states are kept, so a link seen again is not new.
+// Provider webhooks resolved more than InboxRetention ago go too, whatever the retention.
 // It returns how many events it deleted. With a negative Config.Retention it keeps everything.
 func (s *Service) Purge(ctx context.Context) (int, error) {
+	now := s.now().UTC()
+	if n, err := s.st.PurgeInbox(ctx, now.Add(-InboxRetention)); err != nil {
+		s.log.Warn("events: purging resolved provider webhooks", "err", err)
+	} else if n > 0 {
+		s.log.Info("events: purged resolved provider webhooks", "count", n)
+	}
 	if s.cfg.Retention < 0 {
 		return 0, nil
 	}
-	before := s.now().UTC().Add(-s.cfg.Retention)
+	before := now.Add(-s.cfg.Retention)
 	total := 0
 	for {
 		n, err := s.st.PurgeEvents(ctx, before, terminalStatuses, purgeBatch)

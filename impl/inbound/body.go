@@ -115,7 +115,7 @@ func JSONDrift(s *openapi3.Schema, body []byte) []string {
 	return CheckSchema(s, v)
 }
 
-// Schema returns a component schema of a curated spec (its gen package's GetSwagger), or nil.
+// Schema returns a component schema of a curated spec (its gen package's GetSpec), or nil.
 func Schema(spec func() (*openapi3.T, error), name string) *openapi3.Schema {
 	doc, err := spec()
 	if err != nil || doc.Components == nil {

@@ -328,7 +328,7 @@ func (c *Client) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	}
 
 	page := ListPage{}
-	more := sure > q.Limit || cut || (len(all) > q.Limit)
+	more := cut || len(all) > q.Limit // sure ≤ len(all)
 	emit := all[:min(sure, q.Limit)]
 	included := make(map[ID]bool, len(emit))
 	for _, cand := range emit {

@@ -65,10 +65,7 @@ func (o *Operation) headerParameters() []string {
 // an answer of that status: ForwardedResponseHeaders and the headers the operation documents for
 // it (or for its default answer). The slice is shared: do not modify it.
 func (o *Operation) ResponseHeaders(status int) []string {
-	r := o.route.Operation.Responses.Status(status)
-	if r == nil {
-		r = o.route.Operation.Responses.Default()
-	}
+	r := documentedAnswer(o, status)
 	if r == nil || r.Value == nil {
 		return o.spec.forwardedResponse[nil]
 	}

@@ -250,12 +250,13 @@ func (s *SQL) Watch(ctx context.Context, links []WatchedLink, now, next time.Tim
 	}
 	q := `INSERT INTO link_state (link_id, provider, watched_at, next_poll_at, updated_at) VALUES ($1, $2, $3, $4, $3)
 			ON CONFLICT (link_id) DO UPDATE SET next_poll_at = $4, updated_at = $3 WHERE link_state.next_poll_at IS NULL` + notTerminal
+	args := []any{"", "", ms(now), ms(next)}
+	for _, t := range terminal {
+		args = append(args, t)
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, l := range links {
-			args := []any{l.LinkID, l.Provider, ms(now), ms(next)}
-			for _, t := range terminal {
-				args = append(args, t)
-			}
+			args[0], args[1] = l.LinkID, l.Provider
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}

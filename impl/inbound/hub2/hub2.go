@@ -145,14 +145,18 @@ func VerifySignature(header string, body []byte, secrets []string) (string, erro
 	if err != nil {
 		return "", inbound.Malformed(err.Error())
 	}
+	macs := make([][]byte, len(secrets))
+	for i, secret := range secrets {
+		macs[i] = inbound.HMACSHA256(secret, body)
+	}
 	matched := ""
 	for _, name := range []string{"s1", "s0"} {
 		d, ok := sigs[name]
 		if !ok {
 			continue
 		}
-		for _, secret := range secrets {
-			if hmac.Equal(d, inbound.HMACSHA256(secret, body)) && matched == "" {
+		for _, mac := range macs {
+			if hmac.Equal(d, mac) && matched == "" {
 				matched = name
 			}
 		}

@@ -71,8 +71,10 @@ var (
 
 // New returns MijnKlantportaal's inbound side. Without deps.BaseURL it cannot register.
 func New(deps inbound.Deps) (inbound.Provider, error) {
-	p := &Provider{schema: inbound.Schema(api.GetSpec, "WebhookDelivery")}
-	for _, v := range inbound.Schema(api.GetSpec, "WebhookEventType").Enum {
+	doc, err := api.GetSpec() // parsed once for both schemas
+	spec := func() (*openapi3.T, error) { return doc, err }
+	p := &Provider{schema: inbound.Schema(spec, "WebhookDelivery")}
+	for _, v := range inbound.Schema(spec, "WebhookEventType").Enum {
 		if s, ok := v.(string); ok {
 			p.kinds = append(p.kinds, s)
 		}

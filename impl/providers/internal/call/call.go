@@ -14,7 +14,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"time"
 
@@ -46,8 +45,7 @@ func HTTPClient(d Doer) Doer {
 // BaseURL refuses a base URL that is not an absolute http(s) URL, so a typo fails when the adapter
 // is made rather than on its first call.
 func BaseURL(provider, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if !HTTPURL(raw) {
 		return fmt.Errorf("%s: BaseURL %q is not an absolute http(s) URL", provider, raw)
 	}
 	return nil
