@@ -219,6 +219,11 @@ func (g *Guard) writeOnce(ctx context.Context, key, fingerprint string, res *Res
 	if res == nil {
 		return g.Store.Release(ctx, key)
 	}
+	if ttl <= 0 {
+		// Its day is over while it waited to be written (at Close): nothing to keep, and a
+		// non-positive expiry would keep it in Redis for good.
+		return nil
+	}
 	return g.Store.Save(ctx, key, fingerprint, *res, ttl)
 }
 

@@ -259,3 +259,33 @@ func TestMemoryBound(t *testing.T) {
 		t.Errorf("claim of a running request: %v, want it kept (ErrInFlight)", err)
 	}
 }
+
+// savesStore counts the saves that reach it.
+type savesStore struct {
+	*Memory
+	saves atomic.Int32
+}
+
+func (s *savesStore) Save(ctx context.Context, key, fp string, res Response, ttl time.Duration) error {
+	s.saves.Add(1)
+	return s.Memory.Save(ctx, key, fp, res, ttl)
+}
+
+// An answer whose day ran out while it waited to be written is not saved (at Close the time left
+// is computed; a non-positive TTL would keep a Redis record for good).
+func TestExpiredPendingAnswerIsNotSaved(t *testing.T) {
+	st := &savesStore{Memory: NewMemory()}
+	g := &Guard{Store: st}
+	if err := g.writeOnce(context.Background(), "k", "fp", &Response{Status: 201}, -time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.writeOnce(context.Background(), "k2", "fp", &Response{Status: 201}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.saves.Load(); n != 0 {
+		t.Errorf("%d saves of expired answers", n)
+	}
+	if err := g.writeOnce(context.Background(), "k3", "fp", &Response{Status: 201}, time.Hour); err != nil || st.saves.Load() != 1 {
+		t.Errorf("a live answer: %v, %d saves", err, st.saves.Load())
+	}
+}
