@@ -13,15 +13,15 @@ import (
 	"unsafe"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/valyala/fastjson"
 )
 
 // The fast path for answer bodies.
 //
 // kin-openapi validates a value decoded into map[string]any: for a 15-link page that is ~500
 // allocations and most of the proxy's CPU. Answers are nearly always valid, so each response
-// schema is compiled once (in New) into a tree of checks that runs over a fastjson parse of the
-// body, which reuses its memory between calls. The fast path only ever says "valid"; whenever it
+// schema is compiled once (in New) into a tree of checks that a single pass over the body's bytes
+// runs as it reads them (scan.go): the JSON syntax and the schema are checked together, nothing is
+// decoded but the strings a check reads, and nothing is allocated. The fast path only ever says "valid"; whenever it
 // does not (a violation, or anything it does not model exactly), the body goes through
 // kin-openapi as before, which decides and words the violations. So the fast path must never
 // accept what kin-openapi refuses; it may refuse what kin-openapi accepts (that only costs time).
@@ -280,114 +280,6 @@ func componentNames(m openapi3.Schemas) []string {
 	return names
 }
 
-var parsers fastjson.ParserPool
-
-// accepts reports whether body is JSON that kin-openapi would find valid against the schema. False
-// means "not shown valid": the caller asks kin-openapi.
-func (k *check) accepts(body []byte) bool {
-	// encoding/json, which the slow path decodes with, replaces invalid UTF-8 and unpaired
-	// surrogate escapes with U+FFFD, which fastjson does not: leave such bodies to the slow path.
-	if !utf8.Valid(body) || escapeTrouble(body) {
-		return false
-	}
-	// Parse first: it stops at fastjson.MaxDepth, so the validator after it (which has no depth
-	// limit of its own, and recurses) never sees a deeply nested body.
-	p := parsers.Get()
-	defer parsers.Put(p)
-	v, err := p.ParseBytes(body)
-	if err != nil || fastjson.ValidateBytes(body) != nil {
-		return false
-	}
-	return k.valid(v)
-}
-
-// escapeTrouble reports whether a body with escapes has a string that fastjson's validator lets
-// through but encoding/json refuses or rewrites: a raw control character in a string that also
-// holds an escape (fastjson checks only the part after the last escape), or a \uD800-\uDFFF
-// escape. Bodies without a backslash, the usual case, cost one IndexByte.
-func escapeTrouble(body []byte) bool {
-	if bytes.IndexByte(body, '\\') < 0 {
-		return false
-	}
-	in := false
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case !in:
-			in = c == '"'
-		case c == '"':
-			in = false
-		case c == '\\':
-			if rest := body[i:]; len(rest) >= 4 && rest[1] == 'u' && (rest[2] == 'd' || rest[2] == 'D') {
-				switch rest[3] {
-				case '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', 'A', 'B', 'C', 'D', 'E', 'F':
-					return true
-				}
-			}
-			i++ // the escaped character
-		case c < 0x20:
-			return true
-		}
-	}
-	return false
-}
-
-func (k *check) valid(v *fastjson.Value) bool {
-	t := v.Type()
-	if t == fastjson.TypeNull {
-		return k.nullable
-	}
-	if k.anything {
-		return plainJSON(v)
-	}
-	if len(k.anyOf) > 0 {
-		ok := false
-		for _, a := range k.anyOf {
-			if a.valid(v) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	for _, a := range k.allOf {
-		if !a.valid(v) {
-			return false
-		}
-	}
-	if k.enum != nil {
-		if t != fastjson.TypeString {
-			return false
-		}
-		s := v.GetStringBytes()
-		found := false
-		for _, e := range k.enum {
-			if string(s) == e {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	switch t {
-	case fastjson.TypeTrue, fastjson.TypeFalse:
-		return k.types&tBoolean != 0
-	case fastjson.TypeString:
-		return k.types&tString != 0 && k.validString(v.GetStringBytes())
-	case fastjson.TypeNumber:
-		return k.types&(tNumber|tInteger) != 0 && k.validNumber(v)
-	case fastjson.TypeArray:
-		return k.types&tArray != 0 && k.validArray(v)
-	case fastjson.TypeObject:
-		return k.types&tObject != 0 && k.validObject(v)
-	}
-	return false
-}
-
 func (k *check) validString(s []byte) bool {
 	if k.minLength != 0 || k.maxLength != nil {
 		// kin-openapi counts runes (its UTF-16 correction never applies to decoded text).
@@ -413,11 +305,6 @@ func (k *check) validString(s []byte) bool {
 	return true
 }
 
-func (k *check) validNumber(v *fastjson.Value) bool {
-	f, err := number(v)
-	return err == nil && k.validFloat(f)
-}
-
 // validFloat checks a number against a number or integer schema.
 func (k *check) validFloat(f float64) bool {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
@@ -436,93 +323,6 @@ func (k *check) validFloat(f float64) bool {
 	}
 	if k.max != nil && (f > *k.max || (k.exclMax && f == *k.max)) {
 		return false
-	}
-	return true
-}
-
-func (k *check) validArray(v *fastjson.Value) bool {
-	items, _ := v.Array()
-	n := uint64(len(items))
-	if n < k.minItems || (k.maxItems != nil && n > *k.maxItems) {
-		return false
-	}
-	for _, it := range items {
-		if k.items != nil && !k.items.valid(it) || k.items == nil && !plainJSON(it) {
-			return false
-		}
-	}
-	return true
-}
-
-// number reads a number value as encoding/json decodes it: from its text, an error beyond float64.
-func number(v *fastjson.Value) (float64, error) {
-	var buf [32]byte
-	return strconv.ParseFloat(string(v.MarshalTo(buf[:0])), 64)
-}
-
-// plainJSON checks a value no schema constrains the way encoding/json would decode it: only a
-// number can fail there (one beyond float64's range), so kin-openapi would refuse the body.
-func plainJSON(v *fastjson.Value) bool {
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		_, err := number(v)
-		return err == nil
-	case fastjson.TypeArray:
-		items, _ := v.Array()
-		for _, it := range items {
-			if !plainJSON(it) {
-				return false
-			}
-		}
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		ok := true
-		o.Visit(func(_ []byte, val *fastjson.Value) { ok = ok && plainJSON(val) })
-		return ok
-	}
-	return true
-}
-
-func (k *check) validObject(v *fastjson.Value) bool {
-	if !k.hasObjectChecks {
-		return plainJSON(v)
-	}
-	o, _ := v.Object()
-	if k.maxProperties != nil && uint64(o.Len()) > *k.maxProperties {
-		return false // duplicate keys count twice here: stricter than kin-openapi, never looser
-	}
-	ok := true
-	var seen uint64
-	o.Visit(func(key []byte, val *fastjson.Value) {
-		if !ok {
-			return
-		}
-		if p, i := k.property(key); p != nil {
-			if i < 64 {
-				seen |= 1 << i
-			}
-			ok = p.valid(val)
-			return
-		}
-		switch {
-		case k.noAdditional:
-			ok = false
-		case k.additional != nil:
-			ok = k.additional.valid(val)
-		default:
-			ok = plainJSON(val)
-		}
-	})
-	if !ok {
-		return false
-	}
-	if k.requiredMask != 0 || len(k.required) == 0 {
-		return seen&k.requiredMask == k.requiredMask
-	}
-	for _, name := range k.required {
-		if o.Get(name) == nil {
-			return false
-		}
 	}
 	return true
 }
