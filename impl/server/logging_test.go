@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"go.opentelemetry.io/otel/trace"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The logger's lines are what slog's own JSON handler writes, levels included, but for the
@@ -104,4 +107,70 @@ func TestLabelCache(t *testing.T) {
 			t.Errorf("unexpected series %s", k)
 		}
 	}
+}
+
+// The request line observe writes directly is byte for byte what NewLogger's handler writes of the
+// same record: the fast path changes the cost of the line, never the line.
+func TestRequestLineIsSlogs(t *testing.T) {
+	t.Parallel()
+	var direct, viaSlog bytes.Buffer
+	jd := NewLogger(&direct, slog.LevelDebug).Handler().(*jsonLogger)
+	js := NewLogger(&viaSlog, slog.LevelDebug).Handler().(*jsonLogger)
+	traced := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:  trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7}, TraceFlags: trace.FlagsSampled,
+	}))
+	odd := "\x00\x1f<>&\"\\\n\r\t\u2028\u2029\x7f\xff é 😀 \xe2\x80"
+	amsterdam, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		amsterdam = time.FixedZone("CET", 3600)
+	}
+	lines := []requestLine{
+		{id: "req_1", method: "GET", route: "/providers/:provider/*", path: "/providers/mijnklantportaal/payment-links", status: 200, answered: 200, durationMS: 1.5},
+		{id: "req_2", method: "DELETE", route: "unmatched", path: "/x", status: 499, answered: 204, durationMS: 0},
+		{id: odd, method: odd, route: odd, path: odd, status: 500, answered: 500, durationMS: 0.001},
+		{id: "", method: "PATCH", route: "/v1/x", path: "/v1/x", status: 201, answered: 201, durationMS: 123456.789},
+		{id: "r", method: "GET", route: "/", path: "/", status: 200, answered: 200, durationMS: 1e21},
+		{id: "r", method: "GET", route: "/", path: "/", status: 200, answered: 200, durationMS: 1e-7},
+	}
+	for _, ctx := range []context.Context{context.Background(), traced} {
+		for _, when := range []time.Time{time.Now(), time.Date(2026, 3, 29, 2, 30, 0, 120000, amsterdam), time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)} {
+			for _, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn} {
+				for _, l := range lines {
+					direct.Reset()
+					viaSlog.Reset()
+					if err := jd.writeRequest(ctx, when, level, l); err != nil {
+						t.Fatal(err)
+					}
+					if err := js.Handle(ctx, l.record(when, level)); err != nil {
+						t.Fatal(err)
+					}
+					if direct.String() != viaSlog.String() {
+						t.Errorf("direct\n%s\nslog\n%s", direct.String(), viaSlog.String())
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkRequestLine: the request line written directly against the same line through the
+// handler (the path a logger other than NewLogger's takes).
+func BenchmarkRequestLine(b *testing.B) {
+	jl := NewLogger(io.Discard, slog.LevelInfo).Handler().(*jsonLogger)
+	l := requestLine{id: "req_0123456789abcdef01234567", method: "GET", route: "/providers/:provider/*",
+		path: "/providers/mijnklantportaal/payment-links", status: 200, answered: 200, durationMS: 1.234}
+	ctx := context.Background()
+	b.Run("direct", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = jl.writeRequest(ctx, time.Now(), slog.LevelInfo, l)
+		}
+	})
+	b.Run("slog", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = jl.Handle(ctx, l.record(time.Now(), slog.LevelInfo))
+		}
+	})
 }

@@ -173,22 +173,34 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if !h.Enabled(ctx, level) {
 			return nil
 		}
-		attrs := []slog.Attr{
-			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
-			slog.String("method", c.Request().Method),
-			slog.String("route", route),
-			slog.String("path", c.Request().URL.Path),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		line := requestLine{
+			id: c.Response().Header().Get(echo.HeaderXRequestID), method: c.Request().Method, route: route,
+			path: c.Request().URL.Path, status: status, answered: answered, durationMS: float64(elapsed.Microseconds()) / 1000,
 		}
-		if status != answered {
-			attrs = append(attrs, slog.Int("answer_status", answered))
+		if jl, ok := h.(*jsonLogger); ok {
+			_ = jl.writeRequest(ctx, time.Now(), level, line)
+			return nil
 		}
-		// The handler directly: Logger.LogAttrs would also take the caller's program counter
-		// (runtime.Callers), which only a handler adding the source reads, and ours does not.
-		rec := slog.NewRecord(time.Now(), level, "request", 0)
-		rec.AddAttrs(attrs...)
-		_ = h.Handle(ctx, rec)
+		_ = h.Handle(ctx, line.record(time.Now(), level))
 		return nil
 	}
+}
+
+// record is the request line as a record, for a handler other than NewLogger's.
+func (l requestLine) record(t time.Time, level slog.Level) slog.Record {
+	// Logged through the handler directly: Logger.LogAttrs would also take the caller's program
+	// counter (runtime.Callers), which only a handler adding the source reads.
+	rec := slog.NewRecord(t, level, "request", 0)
+	rec.AddAttrs(
+		slog.String("request_id", l.id),
+		slog.String("method", l.method),
+		slog.String("route", l.route),
+		slog.String("path", l.path),
+		slog.Int("status", l.status),
+		slog.Float64("duration_ms", l.durationMS),
+	)
+	if l.answered != l.status {
+		rec.AddAttrs(slog.Int("answer_status", l.answered))
+	}
+	return rec
 }
