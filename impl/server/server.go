@@ -492,8 +492,9 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 		return err
 	}
 	// Idempotency wraps validation, so what is stored is the answer that was validated and sent.
-	v1 := e.Group("/v1", limit, s.authenticate, s.bounded, s.idempotent, s.validateUnified(spec))
-	api.RegisterHandlers(v1Router{v1}, api.NewStrictHandler(&unified{client: s.client, modes: s.linkModes, events: s.events, inbound: s.inbound, log: s.log, noProvider: s.unknownProvider, live: s.live, linkWebhooks: s.linkWebhooks()}, nil))
+	v1mw := []echo.MiddlewareFunc{limit, s.authenticate, s.bounded, s.idempotent, s.validateUnified(spec)}
+	v1 := e.Group("/v1", v1mw...)
+	api.RegisterHandlers(v1Router{e, v1mw}, api.NewStrictHandler(&unified{client: s.client, modes: s.linkModes, events: s.events, inbound: s.inbound, log: s.log, noProvider: s.unknownProvider, live: s.live, linkWebhooks: s.linkWebhooks()}, nil))
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	// The event stream replaces its generated route: it is validated by its handler and its answer
 	// never ends, so it cannot be buffered for answer validation.
@@ -503,8 +504,9 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	e.POST("/webhooks/:provider", s.receiveWebhook)
 	e.POST("/webhooks/:provider/:kind", s.receiveWebhook)
 
-	pass := e.Group("/providers", limit, s.authenticate, s.bounded)
-	pass.Any("/:provider/*", s.passthrough)
+	passmw := []echo.MiddlewareFunc{limit, s.authenticate, s.bounded}
+	e.Group("/providers", passmw...) // what matches no provider's path: authenticated, then 404
+	e.Any("/providers/:provider/*", chain(s.passthrough, passmw...))
 
 	switch {
 	case len(sims) > 0 && !s.live:
@@ -521,12 +523,25 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	return nil
 }
 
-// v1Router registers the generated routes under the /v1 group without repeating the prefix the
-// spec's paths already carry.
-type v1Router struct{ g *echo.Group }
+// v1Router registers the generated routes, which carry their /v1 prefix, behind the /v1 group's
+// middleware, chained once (chain).
+type v1Router struct {
+	e  *echo.Echo
+	mw []echo.MiddlewareFunc
+}
 
 func (r v1Router) route(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.g.Add(method, strings.TrimPrefix(path, "/v1"), h, m...)
+	return r.e.Add(method, path, chain(h, append(r.mw[:len(r.mw):len(r.mw)], m...)...))
+}
+
+// chain wraps h in the middleware once, in the order Echo applies a group's (the first outermost).
+// Echo's groups and routes with middleware of their own wrap the handler again on every request:
+// a closure per middleware per request.
+func chain(h echo.HandlerFunc, m ...echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(m) - 1; i >= 0; i-- {
+		h = m[i](h)
+	}
+	return h
 }
 func (r v1Router) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
 	return r.route(http.MethodConnect, p, h, m...)

@@ -87,11 +87,12 @@ func redactCredentials(request, header http.Header, body []byte) (out []byte, ch
 			if bytes.Contains(body, []byte(v)) {
 				body, changed = bytes.ReplaceAll(body, []byte(v), redacted), true
 			}
-			for k, hv := range header {
+			for _, hv := range header {
 				for i := range hv {
-					hv[i] = strings.ReplaceAll(hv[i], v, string(redacted))
+					if strings.Contains(hv[i], v) {
+						hv[i] = strings.ReplaceAll(hv[i], v, string(redacted)) // in place: the map holds the slice
+					}
 				}
-				header[k] = hv
 			}
 		}
 	}
@@ -113,7 +114,7 @@ func credentialHeader(name string) bool {
 // containsFold reports whether s contains the lower-case ASCII word, ignoring case.
 func containsFold(s, word string) bool {
 	for i := 0; i+len(word) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(word)], word) {
+		if s[i]|0x20 == word[0] && strings.EqualFold(s[i:i+len(word)], word) {
 			return true
 		}
 	}
