@@ -231,7 +231,7 @@ func TestRetryRules(t *testing.T) {
 	telnessCreate := `{"provider":"telness","providerOptions":{"telness":{"orderId":"ord_1"}}}`
 	key := map[string]string{"Idempotency-Key": "retry-key-1"}
 	// Telness gets the caller's key scoped by the caller (one credential serves every caller).
-	scoped := providerIdempotencyKey(context.WithValue(context.Background(), callerKey, callerID("key")), "retry-key-1")
+	scoped := providerIdempotencyKey(context.WithValue(context.Background(), requestStateKey{}, &requestState{caller: callerID("key")}), "retry-key-1")
 	tests := []struct {
 		name, provider   string
 		upstream         http.HandlerFunc

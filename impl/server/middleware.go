@@ -171,8 +171,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 // that started finishes and its answer is stored even if the caller has gone.
 func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.HandlerFunc) error {
 	r := c.Request()
-	caller, _ := c.Get(string(callerKey)).(string)
-	scope := idempotency.Fingerprint("key", caller, []byte(key))
+	scope := idempotency.Fingerprint("key", callerOf(r.Context()), []byte(key))
 	fp := idempotency.Fingerprint(r.Method, r.URL.Path, body)
 	callerCtx := callerContext(c)
 	res, replayed, err := s.guard.Do(callerCtx, scope, fp, func() (idempotency.Response, bool) {
@@ -269,13 +268,10 @@ func markProviderFailure(r *http.Request, err error) {
 	}
 }
 
-// callerCtxEchoKey holds, in the echo context, the request's context as the caller gave it: done when
-// the caller goes away, unlike the context bounded hands on.
-const callerCtxEchoKey = "paylinks.callerCtx"
-
+// callerContext is the request's context as the caller gave it (see requestState).
 func callerContext(c echo.Context) context.Context {
-	if ctx, ok := c.Get(callerCtxEchoKey).(context.Context); ok {
-		return ctx
+	if st := stateOf(c.Request().Context()); st != nil && st.callerCtx != nil {
+		return st.callerCtx
 	}
 	return c.Request().Context()
 }
@@ -287,8 +283,12 @@ func callerContext(c echo.Context) context.Context {
 func (s *Server) bounded(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		c.Set(callerCtxEchoKey, r.Context())
 		ctx := r.Context()
+		if st := stateOf(ctx); st != nil {
+			st.callerCtx = ctx
+		} else {
+			ctx = context.WithValue(ctx, requestStateKey{}, &requestState{callerCtx: ctx})
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			ctx = context.WithoutCancel(ctx)
 		}

@@ -749,17 +749,37 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !known {
 			return errUnauthorized
 		}
-		c.Set(string(callerKey), caller)
-		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), callerKey, caller)))
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), requestStateKey{}, &requestState{caller: caller})))
 		return next(c)
 	}
 }
 
-// callerKey holds who is calling (a hash of the API key, never the key) in the echo and request
-// contexts: idempotency keys are scoped by it.
-const callerKey = callerCtxKey("paylinks.caller")
+// requestState is what the middleware of an API request learns of it, kept once in the request's
+// context (one value, one allocation) from authenticate on.
+type requestState struct {
+	// caller is who is calling (a hash of the API key, never the key): idempotency keys are
+	// scoped by it.
+	caller string
+	// callerCtx is the request's context as the caller gave it (bounded): done when the caller
+	// goes away, unlike the context bounded hands on.
+	callerCtx context.Context
+}
 
-type callerCtxKey string
+type requestStateKey struct{}
+
+// stateOf is the request's state, or nil before authenticate.
+func stateOf(ctx context.Context) *requestState {
+	st, _ := ctx.Value(requestStateKey{}).(*requestState)
+	return st
+}
+
+// callerOf is who is calling, or "" before authenticate.
+func callerOf(ctx context.Context) string {
+	if st := stateOf(ctx); st != nil {
+		return st.caller
+	}
+	return ""
+}
 
 func callerID(apiKey string) string {
 	sum := sha256.Sum256([]byte("paylinks caller\x00" + apiKey))
@@ -772,8 +792,7 @@ func providerIdempotencyKey(ctx context.Context, key string) string {
 	if key == "" {
 		return ""
 	}
-	caller, _ := ctx.Value(callerKey).(string)
-	sum := sha256.Sum256([]byte(caller + "\x00" + key))
+	sum := sha256.Sum256([]byte(callerOf(ctx) + "\x00" + key))
 	return hex.EncodeToString(sum[:])
 }
 
