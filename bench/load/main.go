@@ -51,6 +51,7 @@ func main() {
 	flag.IntVar(&o.wrkThreads, "wrk-threads", 2, "wrk threads (-t)")
 	flag.StringVar(&o.bin, "paylinks", "", "paylinks binary (default: go build ./cmd/paylinks)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "paylinks' log level (info logs every request, to /dev/null here)")
+	flag.BoolVar(&o.plainTimeouts, "plain-timeouts", false, "give the plain proxy's server the timeouts paylinks' has (read header, read, write, idle), which cost CPU per request")
 	flag.Var(&o.env, "env", "KEY=VALUE added to the environment of paylinks serve (repeatable): e.g. GOGC=100")
 	flag.StringVar(&o.scenarios, "scenarios", "list,close", "scenarios to run, in order: list, list-page (?page=2), close, create")
 	flag.Parse()
@@ -67,6 +68,7 @@ type options struct {
 	wrkThreads          int
 	logLevel, scenarios string
 	env                 envFlag
+	plainTimeouts       bool
 }
 
 type envFlag []string
@@ -136,7 +138,13 @@ func servePlain(addr, upstream string) {
 		// Profiles of the plain proxy, to compare with paylinks' (PAYLINKS_PPROF_ADDR).
 		go func() { _ = http.ListenAndServe(addr, http.DefaultServeMux) }()
 	}
-	_ = http.ListenAndServe(addr, http.StripPrefix("/providers/mijnklantportaal", rp))
+	srv := &http.Server{Addr: addr, Handler: http.StripPrefix("/providers/mijnklantportaal", rp)}
+	if os.Getenv("PLAIN_SERVER_TIMEOUTS") != "" {
+		// As paylinks serve sets them (its write timeout depends on its configuration; the cost
+		// is in setting a deadline per request, not in its length).
+		srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = 10*time.Second, 30*time.Second, 60*time.Second, 120*time.Second
+	}
+	_ = srv.ListenAndServe()
 }
 
 func freeAddr() string {
@@ -236,6 +244,9 @@ func run(o options) error {
 		return err
 	}
 	plainCmd := exec.Command(self, "plain", plainAddr, upstream+"/v1")
+	if o.plainTimeouts {
+		plainCmd.Env = append(os.Environ(), "PLAIN_SERVER_TIMEOUTS=1")
+	}
 	if err := start(plainCmd); err != nil {
 		return err
 	}
@@ -298,8 +309,12 @@ func run(o options) error {
 	if o.runs > 1 {
 		printMedians(os.Stdout, all)
 	}
-	fmt.Printf("(%d connections, %s per proxy, scenario and driver in %d alternating rounds; paylinks log level %s; %s)\n",
-		o.conns, o.duration, rounds, o.logLevel, time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	plainServer := "no server timeouts"
+	if o.plainTimeouts {
+		plainServer = "paylinks' server timeouts"
+	}
+	fmt.Printf("(%d connections, %s per proxy, scenario and driver in %d alternating rounds; paylinks log level %s; plain proxy with %s; %s)\n",
+		o.conns, o.duration, rounds, o.logLevel, plainServer, time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	return nil
 }
 
