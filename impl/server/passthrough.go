@@ -119,12 +119,13 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 			ctx, cancel = context.WithTimeout(ctx, f.p.http.Timeout)
 			defer cancel()
 		}
-		out, err := http.NewRequestWithContext(ctx, r.Method, f.target, bytes.NewReader(f.body))
+		var body io.Reader = http.NoBody
+		if len(f.body) > 0 {
+			body = bytes.NewReader(f.body)
+		}
+		out, err := http.NewRequestWithContext(ctx, r.Method, f.target, body)
 		if err != nil {
 			return err
-		}
-		if len(f.body) == 0 {
-			out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 		}
 		for _, h := range validation.ForwardedRequestHeaders {
 			if vs := r.Header.Values(h); len(vs) > 0 {
@@ -224,6 +225,14 @@ func (s *Server) watchCreated(c echo.Context, kit kits.Kit, body io.Reader, buf 
 // into exactly what was validated. A segment that decodes to a dot segment, or holds "/" or other
 // characters that would change the URL, is refused.
 func forwardedPath(raw string) (decoded, escaped string, err error) {
+	if plainPath(raw) {
+		return raw, raw, nil
+	}
+	return decodePath(raw)
+}
+
+// decodePath is forwardedPath's long way, segment by segment.
+func decodePath(raw string) (decoded, escaped string, err error) {
 	segs := strings.Split(strings.TrimPrefix(raw, "/"), "/")
 	var dec, esc strings.Builder
 	for i, seg := range segs {
@@ -244,6 +253,30 @@ func forwardedPath(raw string) (decoded, escaped string, err error) {
 		esc.WriteString("/" + url.PathEscape(d))
 	}
 	return dec.String(), esc.String(), nil
+}
+
+// plainPath reports whether forwardedPath would return raw itself, twice: no percent-encoding, and
+// every segment an acceptable link id that escaping leaves as it is (the usual path, without the
+// allocations of decoding and escaping it). Anything else takes forwardedPath's long way, which
+// also words the errors.
+func plainPath(raw string) bool {
+	rest, ok := strings.CutPrefix(raw, "/")
+	if !ok || strings.IndexByte(raw, '%') >= 0 {
+		return false
+	}
+	for i := 0; ; i++ {
+		seg, after, more := strings.Cut(rest, "/")
+		if seg == "" && !more && i > 0 {
+			return true // a trailing slash, kept
+		}
+		if paylink.CheckLinkID(seg) != nil || url.PathEscape(seg) != seg {
+			return false
+		}
+		if !more {
+			return true
+		}
+		rest = after
+	}
 }
 
 // copyBuffers saves io.Copy a 32 KiB allocation per answer (the client's body does not implement
