@@ -20,6 +20,7 @@ type Command struct {
 		addr, publicURL, mode, logLevel string
 		dataDir, metricsAddr            string
 		providerTimeout, drainGrace     time.Duration
+		logFlush                        time.Duration
 		retries, maxHeaderBytes         int
 		maxBodyBytes                    int64
 		failOpen                        bool
@@ -47,6 +48,7 @@ func (c *Command) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics on this address instead of on --addr (PAYLINKS_METRICS_ADDR)")
 	fs.DurationVar(&f.drainGrace, "drain-grace", d.DrainGrace, "on SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes (PAYLINKS_DRAIN_GRACE)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (PAYLINKS_LOG_LEVEL)")
+	fs.DurationVar(&f.logFlush, "log-flush", d.LogFlush, "how long request log lines may wait to be written together (0: each at once; PAYLINKS_LOG_FLUSH)")
 	fs.Uint64Var(&f.sandboxSeed, "sandbox-seed", 0, "seed of the sandboxes' ids (0: a random seed kept in the data directory)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory of the event database and the sandboxes' seed (PAYLINKS_DATA_DIR; default $XDG_DATA_HOME/paylinks or ~/.local/share/paylinks)")
 }
@@ -84,9 +86,14 @@ func (c *Command) Configure(fs *pflag.FlagSet, getenv func(string) string, logs 
 			cfg.DrainGrace = f.drainGrace
 		case "log-level":
 			level = f.logLevel
+		case "log-flush":
+			cfg.LogFlush = f.logFlush
 		}
 	})
 	cfg.SandboxSeed = f.sandboxSeed
+	if cfg.LogFlush < 0 || cfg.LogFlush > maxLogFlush {
+		return fmt.Errorf("--log-flush %s: give a duration from 0 (each line at once) to %s", cfg.LogFlush, maxLogFlush)
+	}
 	lvl, err := ParseLevel(level)
 	if err != nil {
 		return err

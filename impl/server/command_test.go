@@ -110,6 +110,10 @@ func TestCommandConfigureRefuses(t *testing.T) {
 		{"profiles on an empty host", map[string]string{"PAYLINKS_PPROF_ADDR": ":6060"}, nil, "loopback address only"},
 		{"profiles on a public name", map[string]string{"PAYLINKS_PPROF_ADDR": "example.com:6060"}, nil, "loopback address only"},
 		{"profiles without a port", map[string]string{"PAYLINKS_PPROF_ADDR": "127.0.0.1"}, nil, "give host:port"},
+		{"bad log flush variable", map[string]string{"PAYLINKS_LOG_FLUSH": "soon"}, nil, `PAYLINKS_LOG_FLUSH="soon"`},
+		{"log flush variable too long", map[string]string{"PAYLINKS_LOG_FLUSH": "1m"}, nil, `to 10s`},
+		{"log flush flag too long", nil, []string{"--log-flush", "11s"}, `--log-flush 11s`},
+		{"negative log flush flag", nil, []string{"--log-flush=-1s"}, `--log-flush -1s`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

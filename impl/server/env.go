@@ -26,7 +26,7 @@ import (
 //	PAYLINKS_PROVIDER_WEBHOOKS, PAYLINKS_<PROVIDER>_WEBHOOK_SECRETS, PAYLINKS_<PROVIDER>_WEBHOOK_EVENTS
 //	                                   provider webhooks in
 //	PAYLINKS_SANDBOX_PROVIDERS         in a live deployment, the unconfigured providers to run on their sandbox ("all" or a list)
-//	PAYLINKS_METRICS_KEY, PAYLINKS_METRICS_ADDR, PAYLINKS_DRAIN_GRACE, PAYLINKS_IDEMPOTENCY_MEMORY_BYTES,
+//	PAYLINKS_METRICS_KEY, PAYLINKS_METRICS_ADDR, PAYLINKS_DRAIN_GRACE, PAYLINKS_LOG_FLUSH, PAYLINKS_IDEMPOTENCY_MEMORY_BYTES,
 //	PAYLINKS_MAX_PROVIDER_ANSWER_BYTES (see the README)
 func FromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
@@ -52,6 +52,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v := getenv("PAYLINKS_DRAIN_GRACE"); v != "" {
 		if cfg.DrainGrace, err = time.ParseDuration(v); err != nil || cfg.DrainGrace < 0 {
 			return cfg, fmt.Errorf("PAYLINKS_DRAIN_GRACE=%q: give a duration such as 5s (0 to stop at once)", v)
+		}
+	}
+	// Request lines wait at most this long to be written together: a write per line was most of
+	// a request's logging cost (bench/README.md).
+	cfg.LogFlush = 100 * time.Millisecond
+	if v := getenv("PAYLINKS_LOG_FLUSH"); v != "" {
+		if cfg.LogFlush, err = time.ParseDuration(v); err != nil || cfg.LogFlush < 0 || cfg.LogFlush > maxLogFlush {
+			return cfg, fmt.Errorf("PAYLINKS_LOG_FLUSH=%q: give a duration from 0 (each line at once) to %s", v, maxLogFlush)
 		}
 	}
 	if cfg.IdempotencyMemoryBytes, err = envBytes(getenv, "PAYLINKS_IDEMPOTENCY_MEMORY_BYTES"); err != nil {

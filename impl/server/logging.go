@@ -43,16 +43,88 @@ type jsonLogger struct {
 	out *lockedWriter
 }
 
-// lockedWriter serialises the handler's writes and writeRequest's: one Write per line.
+// lockedWriter serialises the handler's writes and writeRequest's. While hold runs, request lines
+// at info wait in held (up to the flush interval, or maxHeld bytes) and go out in one write; any
+// other line first writes out those held, then itself, so the order of lines is kept.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu      sync.Mutex
+	w       io.Writer
+	held    []byte
+	holding int // hold calls running
 }
+
+// maxLogFlush bounds how long a request line may be held; maxHeld how many bytes.
+const (
+	maxLogFlush = 10 * time.Second
+	maxHeld     = 32 << 10
+)
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.flushLocked(); err != nil {
+		return 0, err
+	}
 	return l.w.Write(p)
+}
+
+// writeHeld writes p, or holds it while hold runs.
+func (l *lockedWriter) writeHeld(p []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holding == 0 {
+		_, err := l.w.Write(p)
+		return err
+	}
+	l.held = append(l.held, p...)
+	if len(l.held) >= maxHeld {
+		return l.flushLocked()
+	}
+	return nil
+}
+
+func (l *lockedWriter) flushLocked() error {
+	if len(l.held) == 0 {
+		return nil
+	}
+	_, err := l.w.Write(l.held)
+	l.held = l.held[:0]
+	return err
+}
+
+// hold has request lines held and written every interval, until the function it returns is
+// called (once or more), which writes the lines still held.
+func (l *lockedWriter) hold(every time.Duration) (stop func()) {
+	l.mu.Lock()
+	l.holding++
+	l.mu.Unlock()
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				l.mu.Lock()
+				_ = l.flushLocked()
+				l.mu.Unlock()
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			<-finished
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.holding--
+			_ = l.flushLocked()
+		})
+	}
 }
 
 var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -64,7 +136,7 @@ type requestLine struct {
 	durationMS              float64
 }
 
-// writeRequest writes the request line at time t and level, with the trace_id and span_id of ctx as
+// writeRequest writes the request line at time t and level (held, below warn, while hold runs), with the trace_id and span_id of ctx as
 // telemetry.LogHandler adds them. The attribute names are none of secretKeys.
 func (h *jsonLogger) writeRequest(ctx context.Context, t time.Time, level slog.Level, l requestLine) error {
 	bp := lineBuffers.Get().(*[]byte)
@@ -99,7 +171,12 @@ func (h *jsonLogger) writeRequest(ctx context.Context, t time.Time, level slog.L
 		b = append(b, '"')
 	}
 	b = append(b, "}\n"...)
-	_, err := h.out.Write(b)
+	var err error
+	if level < slog.LevelWarn {
+		err = h.out.writeHeld(b)
+	} else {
+		_, err = h.out.Write(b)
+	}
 	*bp = b
 	lineBuffers.Put(bp)
 	return err

@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +175,115 @@ func BenchmarkRequestLine(b *testing.B) {
 			_ = jl.Handle(ctx, l.record(time.Now(), slog.LevelInfo))
 		}
 	})
+}
+
+// While hold runs, request lines at info wait and go out together; any other line first writes
+// out those held, then itself; what is still held when hold ends is written then.
+func TestRequestLinesHeld(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	lg := NewLogger(&out, slog.LevelInfo)
+	jl := lg.Handler().(*jsonLogger)
+	ctx, now := context.Background(), time.Now()
+	line := func(id string, status int) requestLine {
+		return requestLine{id: id, method: "GET", route: "/", path: "/", status: status, answered: status}
+	}
+	lines := func() string {
+		var ids []string
+		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var m map[string]any
+			if l != "" && json.Unmarshal([]byte(l), &m) == nil {
+				id, _ := m["request_id"].(string)
+				if id == "" {
+					id, _ = m["msg"].(string)
+				}
+				ids = append(ids, id)
+			}
+		}
+		return strings.Join(ids, " ")
+	}
+
+	stop := jl.out.hold(time.Hour) // no tick in this test
+	_ = jl.writeRequest(ctx, now, slog.LevelInfo, line("r1", 200))
+	_ = jl.writeRequest(ctx, now, slog.LevelInfo, line("r2", 200))
+	if got := lines(); got != "" {
+		t.Fatalf("written while held: %q", got)
+	}
+	lg.Info("other")
+	if got := lines(); got != "r1 r2 other" {
+		t.Fatalf("lines %q, want the held ones first", got)
+	}
+	_ = jl.writeRequest(ctx, now, slog.LevelInfo, line("r3", 200))
+	_ = jl.writeRequest(ctx, now, slog.LevelWarn, line("r4", 502)) // at warn: at once, after r3
+	if got := lines(); got != "r1 r2 other r3 r4" {
+		t.Fatalf("lines %q after a warning", got)
+	}
+	_ = jl.writeRequest(ctx, now, slog.LevelInfo, line("r5", 200))
+	stop()
+	if got := lines(); got != "r1 r2 other r3 r4 r5" {
+		t.Fatalf("lines %q after hold ended", got)
+	}
+	_ = jl.writeRequest(ctx, now, slog.LevelInfo, line("r6", 200))
+	if got := lines(); !strings.HasSuffix(got, " r6") {
+		t.Fatalf("lines %q: not written at once when not held", got)
+	}
+
+	// The interval, and the size bound.
+	out.Reset()
+	stop = jl.out.hold(20 * time.Millisecond)
+	defer func() { stop() }() // the last one
+	_ = jl.writeRequest(ctx, now, slog.LevelInfo, line("t1", 200))
+	for deadline := time.Now().Add(5 * time.Second); lines() != "t1"; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a held line was not written within its interval")
+		}
+	}
+	stop()
+	out.Reset()
+	stop = jl.out.hold(time.Hour)
+	n := 0
+	for ; out.Len() == 0 && n < 1000; n++ {
+		_ = jl.writeRequest(ctx, now, slog.LevelInfo, line(strings.Repeat("x", 100), 200))
+	}
+	if out.Len() == 0 || n*200 > 2*maxHeld {
+		t.Fatalf("%d lines held, %d bytes written: the size bound did not write them", n, out.Len())
+	}
+}
+
+// Serve holds request lines (LogFlush) and writes the last ones before it returns: none is lost at
+// shutdown.
+func TestServeWritesHeldLinesAtShutdown(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Addr: ln.Addr().String(), Logger: NewLogger(&out, slog.LevelInfo), LogFlush: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	url := "http://" + ln.Addr().String()
+	waitReady(t, url)
+	for range 5 {
+		res, err := http.Get(url + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	requests := func() int { return strings.Count(out.String(), `"route":"/healthz"`) }
+	if n := requests(); n != 0 {
+		t.Fatalf("%d request lines written while held for an hour", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := requests(); n != 5 {
+		t.Fatalf("%d request lines after Serve returned, want 5:\n%s", n, out.String())
+	}
 }

@@ -98,6 +98,10 @@ type Config struct {
 	CursorKey              []byte
 	SandboxSeed            uint64
 	ShutdownTimeout        time.Duration
+	// LogFlush is how long the request lines of a Logger made by NewLogger may wait while Serve
+	// runs, to be written several at once (at most maxLogFlush; 0: each line at once). Lines at
+	// warn and above, and every other line, are written at once, after the lines held.
+	LogFlush time.Duration
 	// DrainGrace is how long, once Serve's context is done, /readyz answers 503 while requests are
 	// still served, so that a load balancer stops sending new ones before the listener closes.
 	DrainGrace time.Duration
@@ -609,6 +613,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	defer s.Close()
+	if jl, ok := s.log.Handler().(*jsonLogger); ok && s.cfg.LogFlush > 0 {
+		// Stopped (before Close, deferred earlier) when Serve returns: the lines still held are
+		// written then, none lost at shutdown.
+		defer jl.out.hold(min(s.cfg.LogFlush, maxLogFlush))()
+	}
 	var ms *http.Server
 	if s.cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
