@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -316,6 +319,46 @@ func TestCallerRequestID(t *testing.T) {
 		got := h.Get(echo.HeaderXRequestID)
 		if (got == tt.id) != tt.kept || got == "" {
 			t.Errorf("caller id %.40q: answered with %.40q, kept %v", tt.id, got, tt.kept)
+		}
+	}
+}
+
+// A client that opens a connection and sends its request's headers slowly, or never finishes them,
+// does not hold the connection for good: the server closes it once the header timeout (10 s) has
+// passed, whatever the client keeps sending.
+func TestSlowHeadersAreCutOff(t *testing.T) {
+	t.Parallel()
+	url, stop, done := serveUntilStopped(t, Config{})
+	defer func() {
+		stop()
+		<-done
+	}()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// A header line a second, never the blank line that ends them.
+	closed := make(chan time.Duration, 1)
+	go func() {
+		buf := make([]byte, 1)
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, _ = conn.Read(buf) // returns when the server closes (or at the deadline)
+		closed <- time.Since(start)
+	}()
+	for i := 0; ; i++ {
+		select {
+		case took := <-closed:
+			if took < 9*time.Second || took > 25*time.Second {
+				t.Fatalf("connection closed after %s, want about the 10 s header timeout", took)
+			}
+			return
+		case <-time.After(time.Second):
+			_, _ = conn.Write([]byte("X-Slow-" + strconv.Itoa(i) + ": 1\r\n"))
 		}
 	}
 }
