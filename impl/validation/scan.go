@@ -214,19 +214,11 @@ func (s *scanner) object(k *check) bool {
 			if !s.value(next) {
 				return false
 			}
-			s.space()
-			if s.i >= len(s.b) {
+			if more, ok := s.after('}'); !ok {
 				return false
+			} else if !more {
+				break
 			}
-			if s.b[s.i] == ',' {
-				s.i++
-				continue
-			}
-			if s.b[s.i] != '}' {
-				return false
-			}
-			s.i++
-			break
 		}
 	}
 	s.depth--
@@ -264,19 +256,11 @@ func (s *scanner) array(k *check) bool {
 				return false
 			}
 			n++
-			s.space()
-			if s.i >= len(s.b) {
+			if more, ok := s.after(']'); !ok {
 				return false
+			} else if !more {
+				break
 			}
-			if s.b[s.i] == ',' {
-				s.i++
-				continue
-			}
-			if s.b[s.i] != ']' {
-				return false
-			}
-			s.i++
-			break
 		}
 	}
 	s.depth--
@@ -289,6 +273,24 @@ const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
 )
+
+// after reads what follows an element of an array or object: a comma (more to come) or the
+// closer (the end); anything else is not JSON.
+func (s *scanner) after(closer byte) (more, ok bool) {
+	s.space()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return true, true
+	case closer:
+		s.i++
+		return false, true
+	}
+	return false, false
+}
 
 // stringByte marks the bytes that end the plain run of a string: the quote, the backslash and
 // the control characters (which JSON does not allow raw).
