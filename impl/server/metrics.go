@@ -129,11 +129,23 @@ func methodLabel(m string) string {
 
 // statusLabel bounds the status label to the three-digit codes HTTP has.
 func statusLabel(status int) string {
-	if status < 100 || status > 999 {
+	switch {
+	case status < 100 || status > 999:
 		return "other"
+	case status < 100+len(statusLabels):
+		return statusLabels[status-100]
 	}
 	return strconv.Itoa(status)
 }
+
+// statusLabels are the labels of the statuses HTTP defines, made once (strconv.Itoa allocates
+// for numbers of three digits).
+var statusLabels = func() (l [500]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(100 + i)
+	}
+	return l
+}()
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -167,7 +168,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 // out the change (answered 2xx). Not stored, so that a retry with the same key runs again: 4xx
 // answers given before any provider call (a caller that fixes its body and retries must not get
 // idempotency_conflict), other 5xx answers (the provider was down), and no answer at all.
-// The request runs on the context bounded gave it, which the caller cannot cancel: a provider call
+// The request runs on the context admit gave it, which the caller cannot cancel: a provider call
 // that started finishes and its answer is stored even if the caller has gone.
 func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.HandlerFunc) error {
 	r := c.Request()
@@ -276,26 +277,33 @@ func callerContext(c echo.Context) context.Context {
 	return c.Request().Context()
 }
 
-// bounded gives every API request a deadline of requestBudget. A request that may change something
+// admit authenticates an API request (as authenticate does) and bounds it, with one copy of the
+// request: it runs with a deadline of budget (none when 0), and a request that may change something
 // at a provider (any method but GET and HEAD) runs on a context the caller cannot cancel: once
 // started, its provider calls finish within their own timeouts and their outcome is logged, and
 // stored under its Idempotency-Key, even if the caller has gone.
-func (s *Server) bounded(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		ctx := r.Context()
-		if st := stateOf(ctx); st != nil {
+func (s *Server) admit(budget time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			caller, err := s.authenticated(r)
+			if err != nil {
+				return err
+			}
+			st := &requestState{caller: caller}
+			ctx := context.WithValue(r.Context(), requestStateKey{}, st)
 			st.callerCtx = ctx
-		} else {
-			ctx = context.WithValue(ctx, requestStateKey{}, &requestState{callerCtx: ctx})
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				ctx = context.WithoutCancel(ctx)
+			}
+			if budget > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, budget)
+				defer cancel()
+			}
+			c.SetRequest(r.WithContext(ctx))
+			return next(c)
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			ctx = context.WithoutCancel(ctx)
-		}
-		ctx, cancel := context.WithTimeout(ctx, s.requestBudget)
-		defer cancel()
-		c.SetRequest(r.WithContext(ctx))
-		return next(c)
 	}
 }
 

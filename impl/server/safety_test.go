@@ -49,6 +49,26 @@ func TestMetricsLabelsAreBounded(t *testing.T) {
 	}
 }
 
+// TestStatusLabels: every three-digit status is its own label, anything else one value.
+func TestStatusLabels(t *testing.T) {
+	for status, want := range map[int]string{100: "100", 200: "200", 499: "499", 599: "599", 600: "600", 999: "999", 99: "other", 1000: "other", -1: "other"} {
+		if got := statusLabel(status); got != want {
+			t.Errorf("statusLabel(%d) = %q, want %q", status, got, want)
+		}
+	}
+}
+
+// TestProviderCallsAreBoundedWhileWaitingForHeaders: a call's own deadline (the provider's timeout)
+// bounds the wait for an answer's headers; a provider given more than 30 s still has to start its
+// answer within 30 s.
+func TestProviderCallsAreBoundedWhileWaitingForHeaders(t *testing.T) {
+	for call, want := range map[time.Duration]time.Duration{0: responseHeaderTimeout, 10 * time.Second: 0, responseHeaderTimeout: 0, 2 * time.Minute: responseHeaderTimeout} {
+		if got := newTransport(call).ResponseHeaderTimeout; got != want {
+			t.Errorf("provider timeout %v: header timeout %v, want %v", call, got, want)
+		}
+	}
+}
+
 // TestMetricsCanBeProtected puts /metrics behind a key, or on a listener of its own.
 func TestMetricsCanBeProtected(t *testing.T) {
 	t.Parallel()

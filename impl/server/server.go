@@ -407,7 +407,7 @@ func (s *Server) wire(kit kits.Kit, pc ProviderConfig, clock *sandbox.Clock, see
 	for k, v := range pc.Credentials {
 		creds[k] = v
 	}
-	var base http.RoundTripper = newTransport()
+	var base http.RoundTripper // the provider's own transport (newTransport) unless a sandbox or a test's
 	if s.cfg.transport != nil {
 		base = s.cfg.transport
 	}
@@ -438,6 +438,9 @@ func (s *Server) wire(kit kits.Kit, pc ProviderConfig, clock *sandbox.Clock, see
 	timeout := pc.Timeout
 	if timeout <= 0 {
 		timeout = s.cfg.ProviderTimeout
+	}
+	if base == nil {
+		base = newTransport(timeout)
 	}
 	p.http = &http.Client{
 		Timeout: timeout,
@@ -496,7 +499,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 		return err
 	}
 	// Idempotency wraps validation, so what is stored is the answer that was validated and sent.
-	v1mw := []echo.MiddlewareFunc{limit, s.authenticate, s.bounded, s.idempotent, s.validateUnified(spec)}
+	v1mw := []echo.MiddlewareFunc{limit, s.admit(s.requestBudget), s.idempotent, s.validateUnified(spec)}
 	v1 := e.Group("/v1", v1mw...)
 	api.RegisterHandlers(v1Router{e, v1mw}, api.NewStrictHandler(&unified{client: s.client, modes: s.linkModes, events: s.events, inbound: s.inbound, log: s.log, noProvider: s.unknownProvider, live: s.live, linkWebhooks: s.linkWebhooks()}, nil))
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
@@ -508,7 +511,9 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	e.POST("/webhooks/:provider", s.receiveWebhook)
 	e.POST("/webhooks/:provider/:kind", s.receiveWebhook)
 
-	passmw := []echo.MiddlewareFunc{limit, s.authenticate, s.bounded}
+	// No budget: the passthrough's only work bound by its context is its one provider call, and
+	// forward gives that call its deadline (the provider's timeout, shorter than the budget).
+	passmw := []echo.MiddlewareFunc{limit, s.admit(0)}
 	e.Group("/providers", passmw...) // what matches no provider's path: authenticated, then 404
 	e.Any("/providers/:provider/*", chain(s.passthrough, passmw...))
 
@@ -753,24 +758,33 @@ func (s *Server) readyz(c echo.Context) error {
 // time and never logged.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token, ok := bearer(c.Request().Header.Get("Authorization"))
-		caller, known := s.caller(token)
-		if !ok || !known {
-			return errUnauthorized
+		caller, err := s.authenticated(c.Request())
+		if err != nil {
+			return err
 		}
 		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), requestStateKey{}, &requestState{caller: caller})))
 		return next(c)
 	}
 }
 
+// authenticated is who sends r (callerID of its key), or errUnauthorized.
+func (s *Server) authenticated(r *http.Request) (string, error) {
+	token, ok := bearer(r.Header.Get("Authorization"))
+	caller, known := s.caller(token)
+	if !ok || !known {
+		return "", errUnauthorized
+	}
+	return caller, nil
+}
+
 // requestState is what the middleware of an API request learns of it, kept once in the request's
-// context (one value, one allocation) from authenticate on.
+// context (one value, one allocation) from authenticate or admit on.
 type requestState struct {
 	// caller is who is calling (a hash of the API key, never the key): idempotency keys are
 	// scoped by it.
 	caller string
-	// callerCtx is the request's context as the caller gave it (bounded): done when the caller
-	// goes away, unlike the context bounded hands on.
+	// callerCtx is the request's context as the caller gave it (admit): done when the caller
+	// goes away, unlike the context admit hands on.
 	callerCtx context.Context
 }
 

@@ -13,9 +13,11 @@ import (
 )
 
 // newTransport is the connection pool to real providers: keep-alive, bounded idle connections,
-// and timeouts on every phase.
-func newTransport() *http.Transport {
-	return &http.Transport{
+// and timeouts on every phase. Every call has a deadline of call (the provider's timeout, retries
+// included); the wait for an answer's headers gets a timer of its own only when that deadline is
+// further than responseHeaderTimeout (a timer per call, for nothing, otherwise).
+func newTransport(call time.Duration) *http.Transport {
+	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -23,10 +25,16 @@ func newTransport() *http.Transport {
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+	if call <= 0 || call > responseHeaderTimeout {
+		t.ResponseHeaderTimeout = responseHeaderTimeout
+	}
+	return t
 }
+
+// responseHeaderTimeout is the longest a provider may take to start its answer.
+const responseHeaderTimeout = 30 * time.Second
 
 // maxRetryWait is the longest a retry waits; a provider asking for more (Retry-After) gets its
 // answer passed on instead, so the caller decides.
