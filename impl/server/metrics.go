@@ -172,7 +172,8 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			// handler made, which is logged beside it (a create may still have made its link).
 			status = statusClientClosed
 		}
-		elapsed := time.Since(start)
+		now := time.Now()
+		elapsed := now.Sub(start)
 		method := methodLabel(c.Request().Method)
 		s.metrics.requestsBy.with(method, route, statusLabel(status)).Inc()
 		s.metrics.latencyBy.with(method, route, "").Observe(elapsed.Seconds())
@@ -190,10 +191,10 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			path: c.Request().URL.Path, status: status, answered: answered, durationMS: float64(elapsed.Microseconds()) / 1000,
 		}
 		if jl, ok := h.(*jsonLogger); ok {
-			_ = jl.writeRequest(ctx, time.Now(), level, line)
+			_ = jl.writeRequest(ctx, now, level, line)
 			return nil
 		}
-		_ = h.Handle(ctx, line.record(time.Now(), level))
+		_ = h.Handle(ctx, line.record(now, level))
 		return nil
 	}
 }

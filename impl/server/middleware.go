@@ -175,6 +175,7 @@ func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.Hand
 	scope := idempotency.Fingerprint("key", callerOf(r.Context()), []byte(key))
 	fp := idempotency.Fingerprint(r.Method, r.URL.Path, body)
 	callerCtx := callerContext(c)
+	st := stateOf(r.Context())
 	res, replayed, err := s.guard.Do(callerCtx, scope, fp, func() (idempotency.Response, bool) {
 		calls := &providerCalls{}
 		rec := &recorder{header: c.Response().Header().Clone()}
@@ -183,8 +184,13 @@ func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.Hand
 			c.Response().Writer = w
 			c.Response().Committed = false
 			c.SetRequest(r)
+			if st != nil {
+				st.calls.Store(nil)
+			}
 		}()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), providerCallsKey{}, calls)))
+		if st != nil {
+			st.calls.Store(calls)
+		}
 		c.Response().Writer = rec
 		if err := next(c); err != nil {
 			c.Error(err)
@@ -229,13 +235,19 @@ func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.Hand
 }
 
 // providerCalls records whether a request called a provider, and whether a provider carried out
-// a change for it (the provider transports mark them).
+// a change for it (the provider transports mark them), while guarded runs it.
 type providerCalls struct{ made, acted atomic.Bool }
 
-type providerCallsKey struct{}
+// callsOf is the bookkeeping of the guarded run ctx belongs to, or nil.
+func callsOf(ctx context.Context) *providerCalls {
+	if st := stateOf(ctx); st != nil {
+		return st.calls.Load()
+	}
+	return nil
+}
 
 func markProviderCall(ctx context.Context) {
-	if p, ok := ctx.Value(providerCallsKey{}).(*providerCalls); ok {
+	if p := callsOf(ctx); p != nil {
 		p.made.Store(true)
 	}
 }
@@ -246,7 +258,7 @@ func markProviderAnswer(ctx context.Context, method string, status int) {
 	if status/100 != 2 || method == http.MethodGet || method == http.MethodHead {
 		return
 	}
-	if p, ok := ctx.Value(providerCallsKey{}).(*providerCalls); ok {
+	if p := callsOf(ctx); p != nil {
 		p.acted.Store(true)
 	}
 }
@@ -264,7 +276,7 @@ func markProviderFailure(r *http.Request, err error) {
 	if errors.As(err, &oe) && oe.Op == "dial" {
 		return
 	}
-	if p, ok := r.Context().Value(providerCallsKey{}).(*providerCalls); ok {
+	if p := callsOf(r.Context()); p != nil {
 		p.acted.Store(true)
 	}
 }
@@ -313,17 +325,22 @@ type violationNotes struct {
 	vs []validation.Violation
 }
 
-type notesKey struct{}
-
-func withViolationNotes(ctx context.Context) (context.Context, *violationNotes) {
-	n := &violationNotes{}
-	return context.WithValue(ctx, notesKey{}, n), n
+// noteViolations keeps violations of an answer for the request's own answer (forward reads them).
+func noteViolations(ctx context.Context, vs []validation.Violation) {
+	if st := stateOf(ctx); st != nil {
+		st.notes.mu.Lock()
+		st.notes.vs = append(st.notes.vs, vs...)
+		st.notes.mu.Unlock()
+	}
 }
 
-func noteViolations(ctx context.Context, vs []validation.Violation) {
-	if n, ok := ctx.Value(notesKey{}).(*violationNotes); ok {
-		n.mu.Lock()
-		n.vs = append(n.vs, vs...)
-		n.mu.Unlock()
+// notedViolations are the violations noted for the request so far.
+func notedViolations(ctx context.Context) []validation.Violation {
+	st := stateOf(ctx)
+	if st == nil {
+		return nil
 	}
+	st.notes.mu.Lock()
+	defer st.notes.mu.Unlock()
+	return st.notes.vs
 }

@@ -110,7 +110,7 @@ type forward struct {
 func (f forward) serve(s *Server) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		ctx, notes := withViolationNotes(validation.WithOperation(r.Context(), f.op))
+		ctx := validation.WithOperation(r.Context(), f.op)
 		// The transport is called directly, without http.Client: the client would only add a timer
 		// goroutine for its timeout and redirect bookkeeping, and redirects are passed on, never
 		// followed. The body is read to its end before this function returns, so the deadline covers it.
@@ -178,8 +178,8 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 			// Known (the answer was read to validate it): say so, rather than sending it chunked.
 			h.Set(echo.HeaderContentLength, strconv.FormatInt(res.ContentLength, 10))
 		}
-		if len(notes.vs) > 0 {
-			h.Add(violationsHeader, summary(notes.vs))
+		if vs := notedViolations(ctx); len(vs) > 0 {
+			h.Add(violationsHeader, summary(vs))
 		}
 		c.Response().WriteHeader(res.StatusCode)
 		buf := copyBuffers.Get().(*[]byte)

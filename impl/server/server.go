@@ -471,7 +471,9 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Pre(plainRequestID, lowerMediaType)
+	// No Pre middleware: with any, Echo makes a closure more per request (routing happens inside
+	// one); nothing here needs to run before routing.
+	e.Use(plainRequestID, lowerMediaType)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
 	e.Use(s.traceRequests()) // before observe, so that its log line has the trace id
 	e.Use(s.observe)
@@ -786,6 +788,10 @@ type requestState struct {
 	// callerCtx is the request's context as the caller gave it (admit): done when the caller
 	// goes away, unlike the context admit hands on.
 	callerCtx context.Context
+	// calls is the bookkeeping of the provider calls of the run guarded is making (nil outside one).
+	calls atomic.Pointer[providerCalls]
+	// notes are the violations of providers' answers let through in report mode.
+	notes violationNotes
 }
 
 type requestStateKey struct{}
