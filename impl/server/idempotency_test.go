@@ -3,12 +3,17 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/paylinks/paylinks/impl/idempotency"
 	"github.com/paylinks/paylinks/impl/internal/redistest"
@@ -300,5 +305,38 @@ func TestIdempotencyMemoryMetrics(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^paylinks_idempotency_memory_bytes [1-9]`).MatchString(m) {
 		t.Error("no paylinks_idempotency_memory_bytes")
+	}
+}
+
+// TestGuardedRecordsCallsOnAnyRoute: a keyed request run by guarded on a route without admit (no
+// request state yet) still has its provider calls recorded, so a 502 given after the provider made
+// the change is kept and replayed, never run again.
+func TestGuardedRecordsCallsOnAnyRoute(t *testing.T) {
+	srv, err := New(Config{Logger: NewLogger(io.Discard, slog.LevelError)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	runs := 0
+	run := func(c echo.Context) error {
+		runs++
+		ctx := c.Request().Context()
+		markProviderCall(ctx)
+		markProviderAnswer(ctx, http.MethodPost, http.StatusCreated)
+		return c.String(http.StatusBadGateway, "the provider's answer broke its spec")
+	}
+	e := echo.New()
+	for i := range 2 {
+		rec := httptest.NewRecorder()
+		c := e.NewContext(httptest.NewRequest(http.MethodPost, "/anywhere", nil), rec)
+		if err := srv.guarded(c, "key-1", nil, run); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != http.StatusBadGateway || (i == 1) != (rec.Header().Get("Idempotent-Replayed") == "true") {
+			t.Errorf("request %d: %d, replayed %q", i+1, rec.Code, rec.Header().Get("Idempotent-Replayed"))
+		}
+	}
+	if runs != 1 {
+		t.Errorf("the request ran %d times, want once: the provider had made the change", runs)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,6 +177,13 @@ func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.Hand
 	fp := idempotency.Fingerprint(r.Method, r.URL.Path, body)
 	callerCtx := callerContext(c)
 	st := stateOf(r.Context())
+	if st == nil {
+		// Every route that takes keys is behind admit; one that is not still has its provider
+		// calls recorded, or a create the provider made could be made again on a retry.
+		st = &requestState{callerCtx: callerCtx}
+		r = r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st))
+		c.SetRequest(r)
+	}
 	res, replayed, err := s.guard.Do(callerCtx, scope, fp, func() (idempotency.Response, bool) {
 		calls := &providerCalls{}
 		rec := &recorder{header: c.Response().Header().Clone()}
@@ -184,13 +192,9 @@ func (s *Server) guarded(c echo.Context, key string, body []byte, next echo.Hand
 			c.Response().Writer = w
 			c.Response().Committed = false
 			c.SetRequest(r)
-			if st != nil {
-				st.calls.Store(nil)
-			}
+			st.calls.Store(nil)
 		}()
-		if st != nil {
-			st.calls.Store(calls)
-		}
+		st.calls.Store(calls)
 		c.Response().Writer = rec
 		if err := next(c); err != nil {
 			c.Error(err)
@@ -342,5 +346,5 @@ func notedViolations(ctx context.Context) []validation.Violation {
 	}
 	st.notes.mu.Lock()
 	defer st.notes.mu.Unlock()
-	return st.notes.vs
+	return slices.Clone(st.notes.vs)
 }

@@ -324,45 +324,51 @@ func TestCallerRequestID(t *testing.T) {
 }
 
 // TestSlowBodiesAreCutOff: a caller that sends its headers and then its body a byte a second
-// (slowloris on the body) is cut off at the 30 s read timeout, not held for as long as it likes.
+// (slowloris on the body) is cut off at the 30 s read timeout, not held for as long as it likes,
+// on the unified API and on the passthrough alike.
 func TestSlowBodiesAreCutOff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits 30 s for the read timeout")
 	}
 	t.Parallel()
 	url, stop, done := serveUntilStopped(t, Config{})
-	defer func() {
+	t.Cleanup(func() {
 		stop()
 		<-done
-	}()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	start := time.Now()
-	head := "POST /v1/payment-links HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + DemoAPIKey +
-		"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
-	if _, err := conn.Write([]byte(head)); err != nil {
-		t.Fatal(err)
-	}
-	answered := make(chan time.Duration, 1)
-	go func() {
-		buf := make([]byte, 1)
-		_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
-		_, _ = conn.Read(buf) // an answer or the close (or the deadline)
-		answered <- time.Since(start)
-	}()
-	for {
-		select {
-		case took := <-answered:
-			if took < 28*time.Second || took > 45*time.Second {
-				t.Fatalf("answered or closed after %s, want about the 30 s read timeout", took)
+	})
+	for _, path := range []string{"/v1/payment-links", "/providers/mijnklantportaal/payment-links"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+			if err != nil {
+				t.Fatal(err)
 			}
-			return
-		case <-time.After(time.Second):
-			_, _ = conn.Write([]byte(" "))
-		}
+			defer conn.Close()
+			start := time.Now()
+			head := "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + DemoAPIKey +
+				"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+			if _, err := conn.Write([]byte(head)); err != nil {
+				t.Fatal(err)
+			}
+			answered := make(chan time.Duration, 1)
+			go func() {
+				buf := make([]byte, 1)
+				_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+				_, _ = conn.Read(buf) // an answer or the close (or the deadline)
+				answered <- time.Since(start)
+			}()
+			for {
+				select {
+				case took := <-answered:
+					if took < 28*time.Second || took > 45*time.Second {
+						t.Fatalf("answered or closed after %s, want about the 30 s read timeout", took)
+					}
+					return
+				case <-time.After(time.Second):
+					_, _ = conn.Write([]byte(" "))
+				}
+			}
+		})
 	}
 }
 
