@@ -91,8 +91,8 @@ func (c *Command) Configure(fs *pflag.FlagSet, getenv func(string) string, logs 
 		}
 	})
 	cfg.SandboxSeed = f.sandboxSeed
-	if cfg.LogFlush < 0 || cfg.LogFlush > maxLogFlush {
-		return fmt.Errorf("--log-flush %s: give a duration from 0 (each line at once) to %s", cfg.LogFlush, maxLogFlush)
+	if err := checkLogFlush(cfg.LogFlush); err != nil {
+		return fmt.Errorf("--log-flush %s: %w", cfg.LogFlush, err)
 	}
 	lvl, err := ParseLevel(level)
 	if err != nil {

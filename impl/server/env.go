@@ -58,8 +58,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	// a request's logging cost (bench/README.md).
 	cfg.LogFlush = 100 * time.Millisecond
 	if v := getenv("PAYLINKS_LOG_FLUSH"); v != "" {
-		if cfg.LogFlush, err = time.ParseDuration(v); err != nil || cfg.LogFlush < 0 || cfg.LogFlush > maxLogFlush {
-			return cfg, fmt.Errorf("PAYLINKS_LOG_FLUSH=%q: give a duration from 0 (each line at once) to %s", v, maxLogFlush)
+		if cfg.LogFlush, err = time.ParseDuration(v); err != nil || checkLogFlush(cfg.LogFlush) != nil {
+			return cfg, fmt.Errorf("PAYLINKS_LOG_FLUSH=%q: %w", v, errLogFlush)
 		}
 	}
 	if cfg.IdempotencyMemoryBytes, err = envBytes(getenv, "PAYLINKS_IDEMPOTENCY_MEMORY_BYTES"); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -58,6 +59,17 @@ const (
 	maxLogFlush = 10 * time.Second
 	maxHeld     = 32 << 10
 )
+
+// errLogFlush is a log flush interval out of its range.
+var errLogFlush = fmt.Errorf("give a duration from 0 (each line at once) to %s", maxLogFlush)
+
+// checkLogFlush checks a log flush interval (Config.LogFlush) read from a variable or a flag.
+func checkLogFlush(d time.Duration) error {
+	if d < 0 || d > maxLogFlush {
+		return errLogFlush
+	}
+	return nil
+}
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()

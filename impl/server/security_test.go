@@ -339,34 +339,11 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 	for _, path := range []string{"/v1/payment-links", "/providers/mijnklantportaal/payment-links"} {
 		t.Run(path, func(t *testing.T) {
 			t.Parallel()
-			conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			start := time.Now()
 			head := "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + DemoAPIKey +
 				"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
-			if _, err := conn.Write([]byte(head)); err != nil {
-				t.Fatal(err)
-			}
-			answered := make(chan time.Duration, 1)
-			go func() {
-				buf := make([]byte, 1)
-				_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
-				_, _ = conn.Read(buf) // an answer or the close (or the deadline)
-				answered <- time.Since(start)
-			}()
-			for {
-				select {
-				case took := <-answered:
-					if took < 28*time.Second || took > 45*time.Second {
-						t.Fatalf("answered or closed after %s, want about the 30 s read timeout", took)
-					}
-					return
-				case <-time.After(time.Second):
-					_, _ = conn.Write([]byte(" "))
-				}
+			took := sendSlowly(t, url, head, func(int) string { return " " }, 45*time.Second)
+			if took < 28*time.Second || took > 45*time.Second {
+				t.Fatalf("answered or closed after %s, want about the 30 s read timeout", took)
 			}
 		})
 	}
@@ -382,32 +359,40 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 		stop()
 		<-done
 	}()
+	// A header line a second, never the blank line that ends them.
+	took := sendSlowly(t, url, "GET /healthz HTTP/1.1\r\nHost: x\r\n", func(i int) string { return "X-Slow-" + strconv.Itoa(i) + ": 1\r\n" }, 25*time.Second)
+	if took < 9*time.Second || took > 25*time.Second {
+		t.Fatalf("connection closed after %s, want about the 10 s header timeout", took)
+	}
+}
+
+// sendSlowly sends head to the server at url, then more(i) once a second, and returns how long after
+// the start the server answered or closed the connection (at most limit + 15 s: then the client
+// gave up).
+func sendSlowly(t *testing.T, url, head string, more func(i int) string, limit time.Duration) time.Duration {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	start := time.Now()
-	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n")); err != nil {
+	if _, err := conn.Write([]byte(head)); err != nil {
 		t.Fatal(err)
 	}
-	// A header line a second, never the blank line that ends them.
-	closed := make(chan time.Duration, 1)
+	answered := make(chan time.Duration, 1)
 	go func() {
 		buf := make([]byte, 1)
-		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-		_, _ = conn.Read(buf) // returns when the server closes (or at the deadline)
-		closed <- time.Since(start)
+		_ = conn.SetReadDeadline(start.Add(limit + 15*time.Second))
+		_, _ = conn.Read(buf) // an answer or the close (or the deadline)
+		answered <- time.Since(start)
 	}()
 	for i := 0; ; i++ {
 		select {
-		case took := <-closed:
-			if took < 9*time.Second || took > 25*time.Second {
-				t.Fatalf("connection closed after %s, want about the 10 s header timeout", took)
-			}
-			return
+		case took := <-answered:
+			return took
 		case <-time.After(time.Second):
-			_, _ = conn.Write([]byte("X-Slow-" + strconv.Itoa(i) + ": 1\r\n"))
+			_, _ = conn.Write([]byte(more(i)))
 		}
 	}
 }
