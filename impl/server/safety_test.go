@@ -597,3 +597,61 @@ func TestPassthroughForwardsOneContentType(t *testing.T) {
 		}
 	}
 }
+
+// panicking is a provider transport that panics, as a bug below a handler would.
+type panicking struct{}
+
+func (panicking) RoundTrip(*http.Request) (*http.Response, error) { panic("a bug below the handler") }
+
+// TestEveryAnswerIsIdentifiedLoggedAndCounted: the global middleware (request id, request line,
+// metrics, panic recovery) runs for what no route handles (404, 405) and for a handler that panics,
+// which answers a 500 problem while the server goes on serving.
+func TestEveryAnswerIsIdentifiedLoggedAndCounted(t *testing.T) {
+	t.Parallel()
+	ts := start(t, Config{APIKeys: []string{"k"}, transport: panicking{}, Providers: map[string]ProviderConfig{
+		"mijnklantportaal": {BaseURL: "http://upstream.test/v1", Credentials: map[string]string{"token": "t"}}}})
+	for _, tt := range []struct {
+		method, path, key, id string
+		status                int
+		route                 string
+	}{
+		{"GET", "/nowhere", "", "", 404, "unmatched"},
+		{"GET", "/webhooks/hub2", "", "caller-1", 405, "/webhooks/:provider"},
+		{"GET", "/providers/mijnklantportaal/payment-links", "k", "", 500, "/providers/:provider/*"},
+		{"GET", "/providers/mijnklantportaal/payment-links", "k", "<not plain>", 500, "/providers/:provider/*"},
+	} {
+		ts.logs.Reset()
+		status, h, body := ts.raw(t, tt.method, tt.path, tt.key, "", map[string]string{"X-Request-Id": tt.id})
+		id := h.Get("X-Request-Id")
+		switch {
+		case status != tt.status:
+			t.Errorf("%s %s: %d %s, want %d", tt.method, tt.path, status, body, tt.status)
+		case tt.id == "caller-1" && id != tt.id:
+			t.Errorf("%s %s: request id %q, want the caller's %q", tt.method, tt.path, id, tt.id)
+		case tt.id != "caller-1" && !strings.HasPrefix(id, "req_"):
+			t.Errorf("%s %s: request id %q, want one of ours", tt.method, tt.path, id)
+		}
+		if status == 500 {
+			if p := problemOf(t, h, body); p["requestId"] != id || strings.Contains(body, "a bug") {
+				t.Errorf("panic answered %s, want a problem with request id %s and no detail of the panic", body, id)
+			}
+		}
+		line := fmt.Sprintf(`"request_id":%q,"method":%q,"route":%q,"path":%q,"status":%d`, id, tt.method, tt.route, tt.path, tt.status)
+		if !strings.Contains(ts.logs.String(), line) {
+			t.Errorf("%s %s: no request line %s in\n%s", tt.method, tt.path, line, ts.logs.String())
+		}
+	}
+	metrics := ts.get(t, "/metrics")
+	for _, want := range []string{
+		`paylinks_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`paylinks_http_requests_total{method="GET",route="/webhooks/:provider",status="405"} 1`,
+		`paylinks_http_requests_total{method="GET",route="/providers/:provider/*",status="500"} 2`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("not counted: %s\n%s", want, grep(metrics, "paylinks_http_requests_total"))
+		}
+	}
+	if ts.get(t, "/healthz") == "" {
+		t.Error("the server stopped serving after a panic")
+	}
+}

@@ -473,11 +473,13 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	e.HTTPErrorHandler = s.handleError
 	// No Pre middleware: with any, Echo makes a closure more per request (routing happens inside
 	// one); nothing here needs to run before routing.
-	e.Use(plainRequestID, lowerMediaType)
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
-	e.Use(s.traceRequests()) // before observe, so that its log line has the trace id
-	e.Use(s.observe)
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
+	useBuiltOnce(e,
+		plainRequestID, lowerMediaType,
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
+		s.traceRequests(), // before observe, so that its log line has the trace id
+		s.observe,
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
+	)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
@@ -827,6 +829,18 @@ func providerIdempotencyKey(ctx context.Context, key string) string {
 
 // plainRequestID keeps a caller's X-Request-Id only if it is short and plain (letters, digits,
 // ".", "_", "-"), so that it cannot forge log lines or bloat every answer; otherwise a new one is made.
+// useBuiltOnce installs mws as Echo's global middleware, in order, with their chain built once.
+// Echo wraps each request's handler in its global middleware anew (a closure per middleware per
+// request); this chain is built at start and ends in the handler the router found for the
+// request (c.Handler(), route middleware included), which is what Echo would have wrapped.
+func useBuiltOnce(e *echo.Echo, mws ...echo.MiddlewareFunc) {
+	h := func(c echo.Context) error { return c.Handler()(c) }
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	e.Use(func(echo.HandlerFunc) echo.HandlerFunc { return h })
+}
+
 func plainRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header
