@@ -85,6 +85,7 @@ func (e *Error) Error() string {
 type Spec struct {
 	doc    *openapi3.T
 	router routers.Router
+	routes fastRoutes // the router restated for plain paths (nil: the router finds all)
 	// fast holds the compiled fast-path check of every response body schema (nil: not modelled).
 	fast map[*openapi3.Schema]*check
 	// requests holds the compiled fast-path check of every operation's requests (nil: not modelled).
@@ -123,7 +124,7 @@ func New(doc *openapi3.T) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spec{doc: doc, router: r, fast: map[*openapi3.Schema]*check{}, requests: map[*openapi3.Operation]*requestCheck{}}
+	s := &Spec{doc: doc, router: r, routes: compileRoutes(doc), fast: map[*openapi3.Schema]*check{}, requests: map[*openapi3.Operation]*requestCheck{}}
 	s.compileFastPaths()
 	s.compileForwarding()
 	return s, nil
@@ -222,6 +223,9 @@ func (s *Spec) Find(r *http.Request) (*Operation, error) {
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 		// The router forgives a trailing slash; the spec's paths have none.
 		return nil, &Error{Kind: NoRoute, Violations: []Violation{{Field: "path", Reason: "no operation at " + p}}}
+	}
+	if route, params, ok := s.routes.find(r.Method, r.URL); ok {
+		return &Operation{spec: s, route: route, params: params, req: r}, nil
 	}
 	route, params, err := s.router.FindRoute(r)
 	if err == nil && !emptyParam(params) {
