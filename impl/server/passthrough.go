@@ -55,7 +55,7 @@ func (s *Server) passthrough(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if vs := append(op.CheckQuery(query), op.CheckBody(r.Header.Get(echo.HeaderContentType), body)...); len(vs) > 0 {
+	if vs := append(op.CheckQuery(query), op.CheckBody(headerValue(r.Header, echo.HeaderContentType), body)...); len(vs) > 0 {
 		// Refused in both modes: report mode passes on what breaks the spec, never what the spec
 		// cannot describe.
 		s.metrics.violations.WithLabelValues(p.kit.Name, op.ID(), "request").Inc()
@@ -73,14 +73,14 @@ func (s *Server) passthrough(c echo.Context) error {
 	target.Path = strings.TrimSuffix(p.baseURL.Path, "/") + rest
 	target.RawPath = strings.TrimSuffix(p.baseURL.EscapedPath(), "/") + escaped
 	target.RawQuery = rawQuery
-	fw := forward{p: p, op: op, target: target.String(), body: body}
+	fw := forward{p: p, op: op, target: target, body: body}
 
 	// An idempotency key the operation does not take (the provider does not honour it) is honoured
 	// by paylinks, as on the unified API: never dropped silently.
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		var keys []string
 		for _, h := range idempotencyKeyHeaders {
-			if v := r.Header.Get(h); v != "" && !op.DeclaresHeader(h) {
+			if v := headerValue(r.Header, h); v != "" && !op.DeclaresHeader(h) {
 				keys = append(keys, v)
 			}
 		}
@@ -101,7 +101,7 @@ var idempotencyKeyHeaders = []string{"Idempotency-Key", "X-Idempotency-Key"}
 type forward struct {
 	p      *provider
 	op     *validation.Operation
-	target string
+	target url.URL // the provider's URL of the request: built, so it is not written out and parsed again
 	body   []byte
 }
 
@@ -123,19 +123,22 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 		if len(f.body) > 0 {
 			body = bytes.NewReader(f.body)
 		}
-		out, err := http.NewRequestWithContext(ctx, r.Method, f.target, body)
+		out, err := http.NewRequestWithContext(ctx, r.Method, "", body)
 		if err != nil {
 			return err
 		}
+		target := f.target
+		out.URL, out.Host = &target, strings.TrimSuffix(target.Host, ":") // as NewRequest would have it
+		// The forwarded headers' names are canonical (TestHeaderNamesReadDirectlyAreCanonical).
 		for _, h := range validation.ForwardedRequestHeaders {
-			if vs := r.Header.Values(h); len(vs) > 0 {
-				out.Header[http.CanonicalHeaderKey(h)] = append([]string(nil), vs...)
+			if vs := r.Header[h]; len(vs) > 0 {
+				out.Header[h] = append([]string(nil), vs...)
 			}
 		}
 		// Single-valued headers go once, with the value validated (the first): a second
 		// Content-Type could have the provider read the body as something else.
-		if v := r.Header.Get(echo.HeaderContentType); v != "" {
-			out.Header.Set(echo.HeaderContentType, v)
+		if v := headerValue(r.Header, echo.HeaderContentType); v != "" {
+			out.Header[echo.HeaderContentType] = []string{v}
 		}
 		for _, h := range f.op.HeaderParameters() { // canonical names
 			if vs := r.Header[h]; len(vs) > 0 && vs[0] != "" {
@@ -145,11 +148,11 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 		// The retry layer takes an idempotency key as making a call safe to repeat: only keys the
 		// operation documents are passed on, scoped by the caller since one credential serves all.
 		for _, h := range idempotencyKeyHeaders {
-			if v := out.Header.Get(h); v != "" {
-				out.Header.Set(h, providerIdempotencyKey(ctx, v))
+			if v := headerValue(out.Header, h); v != "" {
+				out.Header[h] = []string{providerIdempotencyKey(ctx, v)}
 			}
 		}
-		out.Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
+		out.Header[echo.HeaderXRequestID] = []string{headerValue(c.Response().Header(), echo.HeaderXRequestID)}
 		if err := f.p.adapter.Authorize(ctx, out); err != nil {
 			return err
 		}

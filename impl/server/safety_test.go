@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/paylinks/paylinks/impl/kits"
 	"github.com/paylinks/paylinks/impl/paylink"
+	"github.com/paylinks/paylinks/impl/validation"
 )
 
 // TestMediaTypesAreCaseInsensitive sends JSON bodies labelled with upper- and mixed-case media
@@ -653,5 +656,18 @@ func TestEveryAnswerIsIdentifiedLoggedAndCounted(t *testing.T) {
 	}
 	if ts.get(t, "/healthz") == "" {
 		t.Error("the server stopped serving after a panic")
+	}
+}
+
+// The header names the request path reads without canonicalising them (headerValue, direct map
+// access) are canonical: else a caller's header would silently be missed.
+func TestHeaderNamesReadDirectlyAreCanonical(t *testing.T) {
+	for _, names := range [][]string{validation.ForwardedRequestHeaders, idempotencyKeyHeaders,
+		{echo.HeaderXRequestID, echo.HeaderContentType, echo.HeaderAuthorization}} {
+		for _, name := range names {
+			if c := http.CanonicalHeaderKey(name); c != name {
+				t.Errorf("%q is read as it is, but a request's header is %q", name, c)
+			}
+		}
 	}
 }

@@ -474,8 +474,7 @@ func (s *Server) routes(sims []sandbox.Simulator) error {
 	// No Pre middleware: with any, Echo makes a closure more per request (routing happens inside
 	// one); nothing here needs to run before routing.
 	useBuiltOnce(e,
-		plainRequestID, lowerMediaType,
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
+		requestID, lowerMediaType,
 		s.traceRequests(), // before observe, so that its log line has the trace id
 		s.observe,
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
@@ -773,7 +772,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 
 // authenticated is who sends r (callerID of its key), or errUnauthorized.
 func (s *Server) authenticated(r *http.Request) (string, error) {
-	token, ok := bearer(r.Header.Get("Authorization"))
+	token, ok := bearer(headerValue(r.Header, echo.HeaderAuthorization))
 	caller, known := s.caller(token)
 	if !ok || !known {
 		return "", errUnauthorized
@@ -827,8 +826,6 @@ func providerIdempotencyKey(ctx context.Context, key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// plainRequestID keeps a caller's X-Request-Id only if it is short and plain (letters, digits,
-// ".", "_", "-"), so that it cannot forge log lines or bloat every answer; otherwise a new one is made.
 // useBuiltOnce installs mws as Echo's global middleware, in order, with their chain built once.
 // Echo wraps each request's handler in its global middleware anew (a closure per middleware per
 // request); this chain is built at start and ends in the handler the router found for the
@@ -841,14 +838,29 @@ func useBuiltOnce(e *echo.Echo, mws ...echo.MiddlewareFunc) {
 	e.Use(func(echo.HandlerFunc) echo.HandlerFunc { return h })
 }
 
-func plainRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+// requestID gives each request its id, in the answer's X-Request-Id (where the request line, the
+// problems, traces and the provider call read it): the caller's own if it is short and plain
+// (letters, digits, ".", "_", "-"), so that it cannot forge log lines or bloat every answer;
+// otherwise a new one. Echo's RequestID middleware does this but for the check, which took a
+// middleware of its own in front of it.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		h := c.Request().Header
-		if id := h.Get(echo.HeaderXRequestID); id != "" && !plainID(id) {
-			h.Del(echo.HeaderXRequestID)
+		id := headerValue(c.Request().Header, echo.HeaderXRequestID)
+		if id == "" || !plainID(id) {
+			id = newRequestID()
 		}
+		c.Response().Header()[echo.HeaderXRequestID] = []string{id}
 		return next(c)
 	}
+}
+
+// headerValue is http.Header.Get for a name written in canonical form (as every constant name
+// here is), without Get's canonicalisation of the name on each call of the request path.
+func headerValue(h http.Header, canonical string) string {
+	if vs := h[canonical]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
 
 // lowerMediaType writes the Content-Type's media type in lower case: media types are
@@ -859,7 +871,7 @@ func lowerMediaType(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Request().Header
 		// A lower-case media type without parameters or spaces (application/json) is already
 		// what ParseMediaType and FormatMediaType would make of it.
-		if ct := h.Get(echo.HeaderContentType); ct != "" && strings.ContainsAny(ct, "ABCDEFGHIJKLMNOPQRSTUVWXYZ; \t") {
+		if ct := headerValue(h, echo.HeaderContentType); ct != "" && strings.ContainsAny(ct, "ABCDEFGHIJKLMNOPQRSTUVWXYZ; \t") {
 			if mt, params, err := mime.ParseMediaType(ct); err == nil {
 				if canon := mime.FormatMediaType(mt, params); canon != "" && canon != ct {
 					h.Set(echo.HeaderContentType, canon)

@@ -110,7 +110,7 @@ func safeToRetry(r *http.Request) bool {
 	switch {
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return true
-	case r.Header.Get("X-Idempotency-Key") != "" || r.Header.Get("Idempotency-Key") != "":
+	case headerValue(r.Header, "X-Idempotency-Key") != "" || headerValue(r.Header, "Idempotency-Key") != "":
 		return true
 	}
 	return false

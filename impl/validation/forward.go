@@ -271,7 +271,7 @@ func escapePointer(k string) string {
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
 }
 
-// ForwardedRequestHeaders are the caller's headers a proxy passes on to a provider, besides
+// ForwardedRequestHeaders are the caller's headers (canonical names) a proxy passes on to a provider, besides
 // Content-Type and the header parameters of the operation (single-valued: passed on once, as
 // validated): everything else (method overrides, client addresses, cookies, the caller's own
 // credentials) stays with the proxy.
