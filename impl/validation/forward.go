@@ -99,11 +99,13 @@ func canonical(names []string) []string {
 // forwarded of each answer.
 func (s *Spec) compileForwarding() {
 	s.headerParameters = map[*openapi3.Operation][]string{}
+	s.answers = map[*openapi3.Operation]*answers{}
 	s.forwardedResponse = map[*openapi3.Response][]string{nil: responseHeaders(nil)}
 	for _, item := range s.doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			o := &Operation{spec: s, route: &routers.Route{PathItem: item, Operation: op}}
 			s.headerParameters[op] = o.headerParameters()
+			s.answers[op] = compileAnswers(op.Responses)
 			if op.Responses == nil {
 				continue
 			}

@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+
 	"github.com/paylinks/paylinks/gen/mollie"
 )
 
@@ -107,5 +110,35 @@ func routesAgree(t *testing.T, all map[string]*Spec, target string, u *url.URL) 
 				t.Fatalf("%s: %s %q: fast table found %s %v, the router %s %v", name, method, target, route.Path, params, want.Path, wantParams)
 			}
 		}
+	}
+}
+
+// The answers read once from the spec are those kin-openapi's Responses.Status and Default find,
+// for every operation of the curated specs and every status.
+func TestDocumentedAnswersAreKinOpenAPIs(t *testing.T) {
+	t.Parallel()
+	for name, s := range routeSpecs(t) {
+		for path, item := range s.doc.Paths.Map() {
+			for method, op := range item.Operations() {
+				o := &Operation{spec: s, route: &routers.Route{PathItem: item, Operation: op}}
+				for status := -1; status <= 1000; status++ {
+					want := op.Responses.Status(status)
+					if want == nil {
+						want = op.Responses.Default()
+					}
+					if got := documentedAnswer(o, status); got != want {
+						t.Fatalf("%s: %s %s, status %d: %p, kin-openapi finds %p", name, method, path, status, got, want)
+					}
+					if o.Documents(status) != (want != nil) {
+						t.Fatalf("%s: %s %s, status %d: Documents %v", name, method, path, status, o.Documents(status))
+					}
+				}
+			}
+		}
+	}
+	// Keys Responses.Status never looks up are not taken for a status.
+	a := compileAnswers(openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{}), openapi3.WithName("0201", &openapi3.Response{}), openapi3.WithName("2xx", &openapi3.Response{}), openapi3.WithName("4XX", &openapi3.Response{})))
+	if a.status(201) != nil || a.status(202) != nil || a.status(200) == nil || a.status(404) == nil || a.status(4) != nil {
+		t.Errorf("answers %+v", a)
 	}
 }

@@ -96,6 +96,8 @@ type Spec struct {
 	// headers a proxy forwards of each answer (see Operation.HeaderParameters and ResponseHeaders).
 	headerParameters  map[*openapi3.Operation][]string
 	forwardedResponse map[*openapi3.Response][]string
+	// answers holds each operation's documented answers by status (see documentedAnswer).
+	answers map[*openapi3.Operation]*answers
 }
 
 // unsecuredRoute returns the route with its operation's security requirements emptied:
@@ -181,8 +183,7 @@ func (o *Operation) ID() string { return o.route.Operation.OperationID }
 
 // Documents reports whether the operation documents the status (or has a default response).
 func (o *Operation) Documents(status int) bool {
-	r := o.route.Operation.Responses
-	return r.Status(status) != nil || r.Default() != nil
+	return documentedAnswer(o, status) != nil
 }
 
 // DeclaresHeader reports whether the operation documents a header parameter of that name.
@@ -314,11 +315,14 @@ var responseOptions = &openapi3filter.Options{
 
 // documentedAnswer is the answer the operation documents for the status (or its default one).
 func documentedAnswer(op *Operation, status int) *openapi3.ResponseRef {
-	ref := op.route.Operation.Responses.Status(status)
-	if ref == nil {
-		ref = op.route.Operation.Responses.Default()
+	a := op.spec.answers[op.route.Operation]
+	if a == nil { // an operation added to the document after New
+		a = compileAnswers(op.route.Operation.Responses)
 	}
-	return ref
+	if ref := a.status(status); ref != nil {
+		return ref
+	}
+	return a.def
 }
 
 // onlyContentType reports whether an answer documents no header but Content-Type, which
