@@ -69,9 +69,15 @@ func (s *Server) passthrough(c echo.Context) error {
 		}
 		c.Response().Header().Add(violationsHeader, summary(validation.ViolationsOf(verr)))
 	}
+	// The provider's URL, as http.NewRequest would have parsed it from its text: RawPath only
+	// where the path is escaped otherwise than by default, no empty port.
 	target := *p.baseURL
+	target.Host = strings.TrimSuffix(target.Host, ":")
 	target.Path = strings.TrimSuffix(p.baseURL.Path, "/") + rest
-	target.RawPath = strings.TrimSuffix(p.baseURL.EscapedPath(), "/") + escaped
+	target.RawPath = ""
+	if raw := strings.TrimSuffix(p.baseURL.EscapedPath(), "/") + escaped; raw != target.EscapedPath() {
+		target.RawPath = raw
+	}
 	target.RawQuery = rawQuery
 	fw := forward{p: p, op: op, target: target, body: body}
 
@@ -128,7 +134,7 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 			return err
 		}
 		target := f.target
-		out.URL, out.Host = &target, strings.TrimSuffix(target.Host, ":") // as NewRequest would have it
+		out.URL, out.Host = &target, target.Host
 		// The forwarded headers' names are canonical (TestHeaderNamesReadDirectlyAreCanonical).
 		for _, h := range validation.ForwardedRequestHeaders {
 			if vs := r.Header[h]; len(vs) > 0 {

@@ -671,3 +671,40 @@ func TestHeaderNamesReadDirectlyAreCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestPassthroughSendsThePathAsValidated: the provider gets the path escaped as it was validated
+// (a reserved character in an id stays escaped, a plain id goes as it is), and the request id
+// the caller's answer carries.
+func TestPassthroughSendsThePathAsValidated(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, answer(200, "application/json", mkpLink))
+	ts := start(t, Config{APIKeys: []string{"key"}, Providers: map[string]ProviderConfig{
+		"mijnklantportaal": {BaseURL: up.URL + "/v1", Credentials: map[string]string{"token": "tok"}},
+	}})
+	for _, tt := range []struct{ sent, want string }{
+		{"plk_1", "/v1/payment-links/plk_1"},
+		{"a;b", "/v1/payment-links/a%3Bb"},
+		{"a%3Bb", "/v1/payment-links/a%3Bb"},
+		{"a,b", "/v1/payment-links/a%2Cb"},
+		{"a:b@c!$&'()*+=", "/v1/payment-links/a:b@c%21$&%27%28%29%2A+="},
+		{"%61b", "/v1/payment-links/ab"},
+	} {
+		before := len(up.requests())
+		status, h, body := ts.raw(t, "GET", "/providers/mijnklantportaal/payment-links/"+tt.sent, "key", "", nil)
+		if status != 200 {
+			t.Errorf("GET %s: %d %s", tt.sent, status, body)
+			continue
+		}
+		seen := up.requests()
+		if len(seen) != before+1 {
+			t.Fatalf("GET %s: %d provider calls, want 1", tt.sent, len(seen)-before)
+		}
+		got := seen[len(seen)-1]
+		if got.RequestURI != tt.want {
+			t.Errorf("GET %s: the provider got %s, want %s", tt.sent, got.RequestURI, tt.want)
+		}
+		if id := h.Get("X-Request-Id"); id == "" || got.Header.Get("X-Request-Id") != id {
+			t.Errorf("GET %s: the provider got request id %q, the caller %q", tt.sent, got.Header.Get("X-Request-Id"), id)
+		}
+	}
+}

@@ -107,11 +107,13 @@ func retrying(next http.RoundTripper, max int) http.RoundTripper {
 }
 
 func safeToRetry(r *http.Request) bool {
-	switch {
-	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return true
-	case headerValue(r.Header, "X-Idempotency-Key") != "" || headerValue(r.Header, "Idempotency-Key") != "":
-		return true
+	}
+	for _, h := range idempotencyKeyHeaders {
+		if headerValue(r.Header, h) != "" {
+			return true
+		}
 	}
 	return false
 }
