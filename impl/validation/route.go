@@ -83,29 +83,25 @@ func compileRoutes(doc *openapi3.T) fastRoutes {
 func (t fastRoutes) find(method string, u *url.URL) (route *routers.Route, params map[string]string, ok bool) {
 	root := t[method]
 	p := u.Path
-	if root == nil || u.RawPath != "" || u.Opaque != "" || u.Fragment != "" || u.User != nil || len(p) < 2 || p[0] != '/' || !plainPath(p) {
+	if root == nil || u.RawPath != "" || u.Opaque != "" || u.Fragment != "" || u.User != nil || len(p) < 2 || p[0] != '/' || !escapedAsItIs(p) {
 		return nil, nil, false
 	}
 	var values [8]string
-	n, vals := root.match(p[1:], values[:0])
-	if n == nil || len(vals) != len(n.names) {
+	n, vals := root.walk(p[1:], false, values[:0])
+	if n == nil {
 		return nil, nil, false
 	}
 	params = make(map[string]string, len(vals))
 	for i, v := range vals {
-		if v == "" || v == "." || v == ".." {
-			return nil, nil, false // the router would match it too, and Find refuses it
-		}
 		params[n.names[i]] = v
+	}
+	if emptyParam(params) {
+		return nil, nil, false // the router would match it too, and Find refuses it
 	}
 	return n.route, params, true
 }
 
-// match walks the rest of the path (without its leading '/'); done tells a path used up.
-func (n *segmentNode) match(rest string, vals []string) (*segmentNode, []string) {
-	return n.walk(rest, rest == "", vals)
-}
-
+// walk matches the rest of the path (without its leading '/') from n; done tells a path used up.
 func (n *segmentNode) walk(rest string, done bool, vals []string) (*segmentNode, []string) {
 	if done {
 		if n.route != nil {
@@ -132,8 +128,9 @@ func (n *segmentNode) walk(rest string, done bool, vals []string) (*segmentNode,
 	return nil, nil
 }
 
-// plainPath reports a path that URL escaping leaves as it is (url.URL.EscapedPath is the path).
-func plainPath(p string) bool {
+// escapedAsItIs reports a path that URL escaping leaves as it is (url.URL.EscapedPath is the
+// path). Unlike the passthrough's plainPath it says nothing of the segments' values.
+func escapedAsItIs(p string) bool {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		switch {
