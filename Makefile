@@ -3,13 +3,22 @@
 GO ?= go
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: help run test generate check-generated lint bench bench-wrk bench-load fuzz
+.PHONY: help run build install test generate check-generated lint bench bench-wrk bench-load fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 run: ## Run the proxy on the embedded sandboxes (zero configuration)
 	$(GO) run ./cmd/paylinks serve --addr $(ADDR)
+
+# CGO_ENABLED=0: every dependency is pure Go (SQLite included), and without cgo the binary is
+# static, so it runs on any Linux of its architecture (a distroless or scratch image too); with cgo,
+# the standard library's net and os/user would link it against the C library.
+build: ## Build a static ./paylinks (no C library needed where it runs)
+	CGO_ENABLED=0 $(GO) build -trimpath -o paylinks ./cmd/paylinks
+
+install: ## Install a static paylinks on your PATH ($$GOBIN or $$GOPATH/bin)
+	CGO_ENABLED=0 $(GO) install -trimpath ./cmd/paylinks
 
 test: ## Run every test with the race detector
 	$(GO) test -race -count=1 -timeout 30m ./...

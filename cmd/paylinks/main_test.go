@@ -2,32 +2,61 @@ package main
 
 import (
 	"bufio"
+	"debug/elf"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// build compiles the binary once for the tests of this file.
+var built struct {
+	once sync.Once
+	dir  string // removed by TestMain
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// build compiles the binary once for the tests of this package, as `make build` does (static,
+// without cgo).
 func build(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "paylinks")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "paylinks-bin-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "paylinks")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", built.bin, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
 }
 
 // command runs the binary with only the given environment (and PATH, for the shells). HOME is the
-// test's temporary directory, so serve keeps its data there.
+// binary's temporary directory (removed after the tests), so serve keeps its data there.
 func command(bin string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "GOGC=100", "HOME=" + filepath.Dir(bin)}, env...)
@@ -156,4 +185,36 @@ func TestBinary(t *testing.T) {
 			t.Errorf("serve exited %d after SIGTERM, want 0", code)
 		}
 	})
+}
+
+// TestTheBinaryIsStatic holds what the README says of the binary: built as `make build` does, it
+// needs no C library where it runs (no program interpreter, no shared library), and no dependency
+// outside the standard library needs cgo, so the static build leaves nothing out (a driver with a
+// cgo and a pure-Go build would otherwise change behaviour with CGO_ENABLED).
+func TestTheBinaryIsStatic(t *testing.T) {
+	t.Parallel()
+	bin := build(t)
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Skipf("not an ELF executable on this system: %v", err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("the binary names a program interpreter: it is dynamically linked")
+		}
+	}
+	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
+		t.Errorf("the binary needs shared libraries %v (%v)", libs, err)
+	}
+
+	list := exec.Command("go", "list", "-deps", "-f", "{{if and (not .Standard) .CgoFiles}}{{.ImportPath}}{{end}}", ".")
+	list.Env = append(os.Environ(), "CGO_ENABLED=1")
+	out, err := list.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	if cgo := strings.Fields(string(out)); len(cgo) > 0 {
+		t.Errorf("dependencies with cgo files (built differently, or not at all, without cgo): %v", cgo)
+	}
 }
