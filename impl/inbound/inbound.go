@@ -162,6 +162,15 @@ func (k Keyring) For(kind string) []string {
 	return append(out, k.all...)
 }
 
+// All returns every secret of the keyring, whatever its kind.
+func (k Keyring) All() []string {
+	out := append([]string(nil), k.all...)
+	for _, secrets := range k.byKind {
+		out = append(out, secrets...)
+	}
+	return out
+}
+
 // Empty reports whether the keyring holds no secret at all.
 func (k Keyring) Empty() bool { return len(k.all) == 0 && len(k.byKind) == 0 }
 

@@ -232,6 +232,21 @@ func (s *Service) keyring(ctx context.Context, p Provider) (Keyring, error) {
 	return k, nil
 }
 
+// HeldSecrets returns the secrets paylinks keeps to verify a provider's webhooks (from the
+// environment, and stored at registration, the previous ones included), so that they can be kept
+// out of what paylinks shows. A provider that sends no webhooks has none.
+func (s *Service) HeldSecrets(ctx context.Context, provider string) ([]string, error) {
+	p, ok := s.providers[provider]
+	if !ok {
+		return nil, nil
+	}
+	k, err := s.keyring(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return k.All(), nil
+}
+
 // Status is how one provider's webhooks reach paylinks (GET /v1/provider-webhooks). It holds no
 // secret.
 type Status struct {

@@ -554,3 +554,89 @@ func TestMollieWebhooksEndToEnd(t *testing.T) {
 		t.Errorf("%d completed events", n)
 	}
 }
+
+// The passthrough shows MijnKlantportaal's webhook records, but not the secrets paylinks keeps to
+// verify them (stored at registration, or given in the environment): "secrets are kept by paylinks
+// and never shown" holds there too. A record a caller made for itself keeps its secret, and the
+// records keep every other field. If the kept secrets cannot be read, nothing is passed on.
+func TestPassthroughShowsNoSecretPaylinksKeeps(t *testing.T) {
+	t.Parallel()
+	lp := newLiveProviders(t)
+	const envSecret = "env-secret-for-every-type-0123"
+	// No events endpoint: with the store closed below, nothing waits to commit a delivery.
+	ts := start(t, Config{APIKeys: []string{"k"}, Providers: lp.cfg, Events: EventsConfig{AllowPrivate: true, PollSchedule: "1h"},
+		Inbound: InboundConfig{Secrets: map[string]string{"mijnklantportaal": envSecret}}})
+	c := ts.client(t, "k")
+	register(t, c, "mijnklantportaal")
+	own := lp.mkpAPI.Add("payment-link-paid", "https://merchant.example/hooks", "merchants-own-secret-4567")
+	lp.mkpAPI.Add("payment-link-created", "https://other.example/hooks", envSecret)
+	var kept []string
+	for _, r := range lp.mkpAPI.Records() {
+		if strings.HasPrefix(r.Url, ts.URL+"/webhooks/") {
+			kept = append(kept, r.Secret)
+		}
+	}
+	if len(kept) != 3 {
+		t.Fatalf("%d records registered, want 3", len(kept))
+	}
+	kept = append(kept, envSecret)
+
+	paths := []string{"/providers/mijnklantportaal/webhooks"}
+	for _, r := range lp.mkpAPI.Records() {
+		paths = append(paths, "/providers/mijnklantportaal/webhooks/"+r.Id)
+	}
+	shown := ""
+	for _, path := range paths {
+		status, _, b := ts.raw(t, http.MethodGet, path, "k", "", nil)
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, status, b)
+		}
+		for _, s := range kept {
+			if strings.Contains(b, s) {
+				t.Errorf("%s shows a secret paylinks keeps: %s", path, b)
+			}
+		}
+		var page struct {
+			Data []map[string]any `json:"data"`
+		}
+		records := []map[string]any{}
+		if path == paths[0] {
+			if err := json.Unmarshal([]byte(b), &page); err != nil {
+				t.Fatal(err)
+			}
+			records = page.Data
+		} else {
+			var r map[string]any
+			if err := json.Unmarshal([]byte(b), &r); err != nil {
+				t.Fatal(err)
+			}
+			records = append(records, r)
+		}
+		for _, r := range records {
+			if r["id"] == nil || r["url"] == nil || r["type"] == nil {
+				t.Errorf("%s: a record lost its fields: %v", path, r)
+			}
+			if r["id"] == own.Id {
+				shown, _ = r["secret"].(string)
+			} else if r["secret"] != "[redacted]" {
+				t.Errorf("%s: record %v: secret %v, want [redacted]", path, r["id"], r["secret"])
+			}
+		}
+	}
+	if shown != own.Secret {
+		t.Errorf("the caller's own record shows secret %q, want %q", shown, own.Secret)
+	}
+
+	link := createLink(t, c, "mijnklantportaal", "")
+	if err := ts.Events().Store().Close(); err != nil {
+		t.Fatal(err)
+	}
+	status, _, b := ts.raw(t, http.MethodGet, paths[0], "k", "", nil)
+	if status != http.StatusServiceUnavailable || strings.Contains(b, "mkpSecret") || !strings.Contains(b, "webhook secrets") {
+		t.Errorf("with the store closed: %d %s, want 503 and nothing of the answer", status, b)
+	}
+	// Answers whose schema names no secret (a link's) are passed on without reading the secrets.
+	if status, _, b := ts.raw(t, http.MethodGet, "/providers/mijnklantportaal/payment-links/"+link.ProviderLinkId, "k", "", nil); status != http.StatusOK {
+		t.Errorf("a link with the store closed: %d %s, want 200", status, b)
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -171,6 +172,11 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 			return paylink.TransportError(f.p.kit.Name, err)
 		}
 		defer res.Body.Close()
+		if f.op.AnswersMayHoldSecrets() {
+			if err := s.redactHeldSecrets(ctx, f.p.kit.Name, res); err != nil {
+				return err
+			}
+		}
 		if s.cfg.Mode == Enforce && !f.op.Documents(res.StatusCode) {
 			// Only an outage the spec does not describe gets here unvalidated (a 5xx, often an HTML
 			// page of a gateway): it is not the provider's documented answer, so the caller gets the
@@ -199,6 +205,54 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 		_, err = io.CopyBuffer(c.Response(), res.Body, *buf)
 		return err
 	}
+}
+
+// redactHeldSecrets keeps the webhook secrets paylinks holds for the provider out of an answer
+// whose schema names a secret (MijnKlantportaal lists its webhook records with their secrets):
+// every JSON string equal to one is replaced by "[redacted]", so that "secrets are kept by
+// paylinks and never shown" holds through the passthrough too. A secret paylinks does not keep (a
+// webhook a caller registered for itself through the passthrough) is passed on as the provider
+// gave it. If the secrets cannot be read, nothing of the answer is passed on (503).
+func (s *Server) redactHeldSecrets(ctx context.Context, provider string, res *http.Response) error {
+	if s.inbound == nil {
+		return nil
+	}
+	held, err := s.inbound.HeldSecrets(ctx, provider)
+	if err != nil {
+		s.log.ErrorContext(ctx, "passthrough: the provider's webhook secrets could not be read to keep them out of an answer; it was not passed on", "provider", provider, "error", err.Error())
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "The answer may hold webhook secrets paylinks keeps, and they could not be read to keep them out of it; nothing of it was passed on. Retry later.")
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	body, err := io.ReadAll(res.Body) // in memory already: the transport read it to validate it
+	if err != nil {
+		return paylink.TransportError(provider, err)
+	}
+	for _, secret := range held {
+		for _, quoted := range jsonStrings(secret) {
+			body = bytes.ReplaceAll(body, quoted, redactedJSON)
+		}
+	}
+	res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	return nil
+}
+
+var redactedJSON = []byte(`"[redacted]"`)
+
+// jsonStrings are the ways a JSON encoder writes s: with <, > and & escaped (Go's default) and as
+// they are.
+func jsonStrings(s string) [][]byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	plain := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	escaped, _ := json.Marshal(s)
+	if bytes.Equal(plain, escaped) {
+		return [][]byte{plain}
+	}
+	return [][]byte{plain, escaped}
 }
 
 // createOperation is the operationId every curated spec gives the create of a payment link

@@ -100,12 +100,14 @@ func canonical(names []string) []string {
 func (s *Spec) compileForwarding() {
 	s.headerParameters = map[*openapi3.Operation][]string{}
 	s.answers = map[*openapi3.Operation]*answers{}
+	s.secretAnswers = map[*openapi3.Operation]bool{}
 	s.forwardedResponse = map[*openapi3.Response][]string{nil: responseHeaders(nil)}
 	for _, item := range s.doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			o := &Operation{spec: s, route: &routers.Route{PathItem: item, Operation: op}}
 			s.headerParameters[op] = o.headerParameters()
 			s.answers[op] = compileAnswers(op.Responses)
+			s.secretAnswers[op] = answersNameSecrets(op.Responses)
 			if op.Responses == nil {
 				continue
 			}
@@ -116,6 +118,64 @@ func (s *Spec) compileForwarding() {
 			}
 		}
 	}
+}
+
+// AnswersMayHoldSecrets reports whether an answer of the operation documents a property whose
+// name says it holds a secret ("secret", "webhookSecret", "client_secret"…), at any depth: such
+// answers are the ones a proxy must check for the secrets it keeps (a provider's webhook records
+// list their secrets).
+func (o *Operation) AnswersMayHoldSecrets() bool {
+	if v, ok := o.spec.secretAnswers[o.route.Operation]; ok {
+		return v
+	}
+	return answersNameSecrets(o.route.Operation.Responses) // an operation New did not see
+}
+
+func answersNameSecrets(rs *openapi3.Responses) bool {
+	if rs == nil {
+		return false
+	}
+	seen := map[*openapi3.Schema]bool{}
+	for _, r := range rs.Map() {
+		if r == nil || r.Value == nil {
+			continue
+		}
+		for _, mt := range r.Value.Content {
+			if mt != nil && schemaNamesSecret(mt.Schema, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// schemaNamesSecret walks a schema (once each: schemas may refer to themselves) for a property
+// named like a secret.
+func schemaNamesSecret(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) bool {
+	if ref == nil || ref.Value == nil || seen[ref.Value] {
+		return false
+	}
+	s := ref.Value
+	seen[s] = true
+	for name, p := range s.Properties {
+		if containsFold(name, "secret") || schemaNamesSecret(p, seen) {
+			return true
+		}
+	}
+	if schemaNamesSecret(s.Items, seen) || schemaNamesSecret(s.Not, seen) {
+		return true
+	}
+	if s.AdditionalProperties.Schema != nil && schemaNamesSecret(s.AdditionalProperties.Schema, seen) {
+		return true
+	}
+	for _, list := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
+		for _, sub := range list {
+			if schemaNamesSecret(sub, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (o *Operation) eachParameter(in string, f func(*openapi3.Parameter)) {

@@ -98,6 +98,8 @@ type Spec struct {
 	forwardedResponse map[*openapi3.Response][]string
 	// answers holds each operation's documented answers by status (see documentedAnswer).
 	answers map[*openapi3.Operation]*answers
+	// secretAnswers are the operations whose answers document a property named like a secret.
+	secretAnswers map[*openapi3.Operation]bool
 }
 
 // unsecuredRoute returns the route with its operation's security requirements emptied:
