@@ -11,14 +11,18 @@ help: ## List the targets
 run: ## Run the proxy on the embedded sandboxes (zero configuration)
 	$(GO) run ./cmd/paylinks serve --addr $(ADDR)
 
-# CGO_ENABLED=0: every dependency is pure Go (SQLite included), and without cgo the binary is
-# static, so it runs on any Linux of its architecture (a distroless or scratch image too); with cgo,
-# the standard library's net and os/user would link it against the C library.
-build: ## Build a static ./paylinks (no C library needed where it runs)
-	CGO_ENABLED=0 $(GO) build -trimpath -o paylinks ./cmd/paylinks
+# A static binary: every dependency is pure Go (SQLite included), and without cgo the binary needs
+# no C library where it runs; with cgo, the standard library's net and os/user would link it against
+# the C library. -buildmode=exe, since a GOFLAGS of -buildmode=pie would make it dynamic again.
+BIN ?= paylinks
+STATIC := CGO_ENABLED=0
+STATIC_FLAGS := -trimpath -buildmode=exe
 
-install: ## Install a static paylinks on your PATH ($$GOBIN or $$GOPATH/bin)
-	CGO_ENABLED=0 $(GO) install -trimpath ./cmd/paylinks
+build: ## Build a static binary, ./paylinks (BIN=path to put it elsewhere)
+	$(STATIC) $(GO) build $(STATIC_FLAGS) -o $(BIN) ./cmd/paylinks
+
+install: ## Install a static paylinks in GOBIN (default: GOPATH/bin)
+	$(STATIC) $(GO) install $(STATIC_FLAGS) ./cmd/paylinks
 
 test: ## Run every test with the race detector
 	$(GO) test -race -count=1 -timeout 30m ./...

@@ -218,7 +218,7 @@ func run(o options) error {
 	bin := o.bin
 	if bin == "" {
 		bin = filepath.Join(tmp, "paylinks")
-		build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/paylinks")
+		build := exec.Command("go", "build", "-trimpath", "-buildmode=exe", "-o", bin, "./cmd/paylinks")
 		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build: static
 		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build: %v\n%s", err, out)

@@ -627,13 +627,30 @@ func TestPassthroughShowsNoSecretPaylinksKeeps(t *testing.T) {
 		t.Errorf("the caller's own record shows secret %q, want %q", shown, own.Secret)
 	}
 
+	// A record a caller creates through the passthrough is answered with its secret: paylinks does
+	// not keep it.
+	status, _, b := ts.raw(t, http.MethodPost, "/providers/mijnklantportaal/webhooks", "k", `{"url":"https://merchant.example/created","type":"payment-link-expired"}`, map[string]string{"Content-Type": "application/json"})
+	var created struct{ Secret string }
+	if err := json.Unmarshal([]byte(b), &created); status != http.StatusCreated || err != nil || !strings.HasPrefix(created.Secret, "mkpSecret") {
+		t.Errorf("create through the passthrough: %d %s, want 201 with its secret", status, b)
+	}
+
 	link := createLink(t, c, "mijnklantportaal", "")
 	if err := ts.Events().Store().Close(); err != nil {
 		t.Fatal(err)
 	}
-	status, _, b := ts.raw(t, http.MethodGet, paths[0], "k", "", nil)
-	if status != http.StatusServiceUnavailable || strings.Contains(b, "mkpSecret") || !strings.Contains(b, "webhook secrets") {
-		t.Errorf("with the store closed: %d %s, want 503 and nothing of the answer", status, b)
+	calls, creates := len(lp.mkpAPI.Authorizations()), lp.mkpAPI.Creates()
+	for _, req := range []struct{ method, path, body string }{
+		{http.MethodGet, paths[0], ""},
+		{http.MethodPost, "/providers/mijnklantportaal/webhooks", `{"url":"https://merchant.example/later","type":"payment-link-paid"}`},
+	} {
+		status, _, b := ts.raw(t, req.method, req.path, "k", req.body, map[string]string{"Content-Type": "application/json"})
+		if status != http.StatusServiceUnavailable || strings.Contains(b, "mkpSecret") || !strings.Contains(b, "nothing was sent") {
+			t.Errorf("%s %s with the store closed: %d %s, want 503 and nothing of an answer", req.method, req.path, status, b)
+		}
+	}
+	if len(lp.mkpAPI.Authorizations()) != calls || lp.mkpAPI.Creates() != creates {
+		t.Error("a request was sent to the provider although its answer could not have been redacted")
 	}
 	// Answers whose schema names no secret (a link's) are passed on without reading the secrets.
 	if status, _, b := ts.raw(t, http.MethodGet, "/providers/mijnklantportaal/payment-links/"+link.ProviderLinkId, "k", "", nil); status != http.StatusOK {

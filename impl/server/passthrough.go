@@ -126,6 +126,15 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 			ctx, cancel = context.WithTimeout(ctx, f.p.http.Timeout)
 			defer cancel()
 		}
+		// The secrets paylinks keeps are read before anything is sent: if they cannot be, nothing
+		// was done at the provider (a webhook record created, a secret shown once and lost).
+		var held map[string]bool
+		if f.op.AnswersMayHoldSecrets() {
+			var err error
+			if held, err = s.heldSecrets(ctx, f.p.kit.Name); err != nil {
+				return err
+			}
+		}
 		var body io.Reader = http.NoBody
 		if len(f.body) > 0 {
 			body = bytes.NewReader(f.body)
@@ -172,8 +181,8 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 			return paylink.TransportError(f.p.kit.Name, err)
 		}
 		defer res.Body.Close()
-		if f.op.AnswersMayHoldSecrets() {
-			if err := s.redactHeldSecrets(ctx, f.p.kit.Name, res); err != nil {
+		if len(held) > 0 {
+			if err := redactHeld(f.p.kit.Name, res, held); err != nil {
 				return err
 			}
 		}
@@ -207,32 +216,36 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 	}
 }
 
-// redactHeldSecrets keeps the webhook secrets paylinks holds for the provider out of an answer
-// whose schema names a secret (MijnKlantportaal lists its webhook records with their secrets):
-// every JSON string equal to one is replaced by "[redacted]", so that "secrets are kept by
-// paylinks and never shown" holds through the passthrough too. A secret paylinks does not keep (a
-// webhook a caller registered for itself through the passthrough) is passed on as the provider
-// gave it. If the secrets cannot be read, nothing of the answer is passed on (503).
-func (s *Server) redactHeldSecrets(ctx context.Context, provider string, res *http.Response) error {
+// heldSecrets returns the webhook secrets paylinks keeps for the provider, for an answer whose
+// schema names a secret (MijnKlantportaal lists its webhook records with their secrets; Hub2
+// answers a subscription with its own): "secrets are kept by paylinks and never shown" holds
+// through the passthrough too. A secret paylinks does not keep (a webhook a caller registered for
+// itself through the passthrough) is passed on as the provider gave it.
+func (s *Server) heldSecrets(ctx context.Context, provider string) (map[string]bool, error) {
 	if s.inbound == nil {
-		return nil
+		return nil, nil
 	}
-	held, err := s.inbound.HeldSecrets(ctx, provider)
+	secrets, err := s.inbound.HeldSecrets(ctx, provider)
 	if err != nil {
-		s.log.ErrorContext(ctx, "passthrough: the provider's webhook secrets could not be read to keep them out of an answer; it was not passed on", "provider", provider, "error", err.Error())
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "The answer may hold webhook secrets paylinks keeps, and they could not be read to keep them out of it; nothing of it was passed on. Retry later.")
+		s.log.ErrorContext(ctx, "passthrough: the provider's webhook secrets could not be read to keep them out of the answer; the request was not sent", "provider", provider, "error", err.Error())
+		return nil, echo.NewHTTPError(http.StatusServiceUnavailable, "The answer may hold webhook secrets paylinks keeps, and they could not be read to keep them out of it; nothing was sent to the provider. Retry later.")
 	}
-	if len(held) == 0 {
-		return nil
+	held := make(map[string]bool, len(secrets))
+	for _, secret := range secrets {
+		held[secret] = true
 	}
+	return held, nil
+}
+
+// redactHeld replaces in the answer every JSON string whose value is a held secret.
+func redactHeld(provider string, res *http.Response, held map[string]bool) error {
 	body, err := io.ReadAll(res.Body) // in memory already: the transport read it to validate it
 	if err != nil {
 		return paylink.TransportError(provider, err)
 	}
-	for _, secret := range held {
-		for _, quoted := range jsonStrings(secret) {
-			body = bytes.ReplaceAll(body, quoted, redactedJSON)
-		}
+	body, changed := redactJSONStrings(body, held)
+	if changed {
+		delete(res.Header, "Etag") // it names the provider's body, not this one
 	}
 	res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	return nil
@@ -240,19 +253,44 @@ func (s *Server) redactHeldSecrets(ctx context.Context, provider string, res *ht
 
 var redactedJSON = []byte(`"[redacted]"`)
 
-// jsonStrings are the ways a JSON encoder writes s: with <, > and & escaped (Go's default) and as
-// they are.
-func jsonStrings(s string) [][]byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	plain := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-	escaped, _ := json.Marshal(s)
-	if bytes.Equal(plain, escaped) {
-		return [][]byte{plain}
+// redactJSONStrings replaces each string of a JSON text whose value is one of held by
+// "[redacted]", however the provider escaped it (`a\/b`, `\u0061`, `\u003C`). The answer was
+// validated as JSON, so its strings are found by their quotes; a text cut short is left as it is.
+func redactJSONStrings(body []byte, held map[string]bool) ([]byte, bool) {
+	var out []byte
+	last := 0
+	for i := 0; i < len(body); i++ {
+		if body[i] != '"' {
+			continue
+		}
+		j, escaped := i+1, false
+		for j < len(body) && body[j] != '"' {
+			if body[j] == '\\' {
+				j++
+				escaped = true
+			}
+			j++
+		}
+		if j >= len(body) {
+			break
+		}
+		var match bool
+		if escaped {
+			var v string
+			match = json.Unmarshal(body[i:j+1], &v) == nil && held[v]
+		} else {
+			match = held[string(body[i+1:j])]
+		}
+		if match {
+			out = append(append(out, body[last:i]...), redactedJSON...)
+			last = j + 1
+		}
+		i = j
 	}
-	return [][]byte{plain, escaped}
+	if out == nil {
+		return body, false
+	}
+	return append(out, body[last:]...), true
 }
 
 // createOperation is the operationId every curated spec gives the create of a payment link
