@@ -67,6 +67,25 @@ type Service struct {
 	mu      sync.Mutex
 	logged  map[string]bool // assumptions and missing secrets already logged
 	regLock sync.Mutex      // one registration at a time per instance
+
+	keysMu  sync.Mutex
+	keys    map[string]storedKeys // by provider
+	keysGen uint64                // counts forgetKeys: a read begun before one is not kept
+}
+
+// The stored secrets are read from the store at most once per keysFor, and again, at most once per
+// keysAgain, when a call fails to verify with them: a stranger's flood of badly signed calls costs
+// the store a read a second, and a secret stored by a registration on another instance verifies
+// calls a second later at most (one made on this instance, at once).
+const (
+	keysFor   = 10 * time.Second
+	keysAgain = time.Second
+)
+
+// storedKeys is a provider's keyring as last read, and when that read began.
+type storedKeys struct {
+	keys Keyring
+	read time.Time
 }
 
 // New checks the configuration (the env secrets parse) and returns a Service.
@@ -81,7 +100,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	s := &Service{cfg: cfg, providers: map[string]Provider{}, env: map[string]Keyring{}, log: cfg.Logger, logged: map[string]bool{}}
+	s := &Service{cfg: cfg, providers: map[string]Provider{}, env: map[string]Keyring{}, log: cfg.Logger, logged: map[string]bool{}, keys: map[string]storedKeys{}}
 	for _, p := range cfg.Providers {
 		s.providers[p.Name()] = p
 	}
@@ -146,13 +165,20 @@ func (s *Service) Receive(ctx context.Context, provider, kind string, header htt
 		s.count(provider, "too_large", "")
 		return Receipt{}, &Refusal{Status: http.StatusRequestEntityTooLarge, Result: "too_large", Reason: fmt.Sprintf("webhook bodies are limited to %d bytes", s.cfg.MaxBody)}
 	}
-	keys, err := s.keyring(ctx, p)
+	keys, _, err := s.keyring(ctx, p, keysFor)
 	if err != nil {
 		s.count(provider, "error", "")
 		return Receipt{}, err
 	}
 	call := Call{Kind: kind, Header: header, Body: raw}
 	acc, err := p.Verify(call, keys)
+	if r := (*Refusal)(nil); errors.As(err, &r) && r.Result == "bad_signature" {
+		// Perhaps signed with a secret stored since the keys were read (on another instance).
+		if again, read, kerr := s.keyring(ctx, p, keysAgain); kerr == nil && read {
+			keys = again
+			acc, err = p.Verify(call, keys)
+		}
+	}
 	if err != nil {
 		var r *Refusal
 		if !errors.As(err, &r) {
@@ -209,9 +235,44 @@ func (s *Service) once(key string, f func()) {
 	}
 }
 
-// keyring gathers the provider's secrets: from the environment and from the subscriptions stored
-// at registration (read each time, so a registration on another instance counts at once).
-func (s *Service) keyring(ctx context.Context, p Provider) (Keyring, error) {
+// keyring returns the provider's secrets: from the environment and from the subscriptions stored
+// at registration, read from the store unless they were read less than maxAge ago (0: read now).
+// read tells whether they were read by this call.
+func (s *Service) keyring(ctx context.Context, p Provider, maxAge time.Duration) (k Keyring, read bool, err error) {
+	now := time.Now()
+	s.keysMu.Lock()
+	gen := s.keysGen
+	last, ok := s.keys[p.Name()]
+	if ok && now.Sub(last.read) < maxAge {
+		s.keysMu.Unlock()
+		return last.keys, false, nil
+	}
+	if ok {
+		// Claimed: the calls that come while this one reads use the keys as they were.
+		s.keys[p.Name()] = storedKeys{keys: last.keys, read: now}
+	}
+	s.keysMu.Unlock()
+	if k, err = s.readKeyring(ctx, p); err != nil {
+		return k, false, err
+	}
+	s.keysMu.Lock()
+	if s.keysGen == gen { // else new secrets were stored while this read: the next call reads them
+		s.keys[p.Name()] = storedKeys{keys: k, read: now}
+	}
+	s.keysMu.Unlock()
+	return k, true, nil
+}
+
+// forgetKeys has the next call read the provider's stored secrets (this instance stored new ones).
+func (s *Service) forgetKeys(provider string) {
+	s.keysMu.Lock()
+	delete(s.keys, provider)
+	s.keysGen++
+	s.keysMu.Unlock()
+}
+
+// readKeyring reads the provider's secrets: from the environment and from the store.
+func (s *Service) readKeyring(ctx context.Context, p Provider) (Keyring, error) {
 	k := Keyring{}
 	env := s.env[p.Name()]
 	k.Add("", env.all...)
@@ -240,7 +301,7 @@ func (s *Service) HeldSecrets(ctx context.Context, provider string) ([]string, e
 	if !ok {
 		return nil, nil
 	}
-	k, err := s.keyring(ctx, p)
+	k, _, err := s.keyring(ctx, p, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -439,7 +500,9 @@ func (s *Service) register(ctx context.Context, info ProviderInfo, afresh bool) 
 	var infos []SubscriptionInfo
 	for _, sub := range subs {
 		if sub.Outcome != Existing {
-			if serr := s.cfg.Events.SaveProviderWebhook(ctx, sub.Webhook, RotationWindow); serr != nil {
+			serr := s.cfg.Events.SaveProviderWebhook(ctx, sub.Webhook, RotationWindow)
+			s.forgetKeys(info.Name)
+			if serr != nil {
 				return s.status(info, infos), serr
 			}
 			s.log.InfoContext(ctx, "provider webhook subscription stored", "provider", info.Name, "name", sub.Webhook.Name, "url", sub.Webhook.URL, "outcome", sub.Outcome)

@@ -3,15 +3,20 @@ package inbound_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,7 +53,20 @@ func (l *logs) count(s string) int {
 	return strings.Count(l.buf.String(), s)
 }
 
+// countingStore counts the reads of the stored provider secrets.
+type countingStore struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (c *countingStore) ProviderWebhooks(ctx context.Context, provider string) ([]store.ProviderWebhook, error) {
+	c.reads.Add(1)
+	return c.Store.ProviderWebhooks(ctx, provider)
+}
+
 type env struct {
+	cfg     inbound.Config // as given to inbound.New
+	store   *countingStore
 	events  *events.Service
 	in      *inbound.Service
 	logs    *logs
@@ -75,13 +93,18 @@ func newEnv(t *testing.T, cfg inbound.Config) *env {
 	t.Helper()
 	l := &logs{}
 	log := slog.New(slog.NewTextHandler(l, nil))
-	svc, err := events.Open(context.Background(), events.Config{DataDir: t.TempDir(), Logger: log,
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "paylinks.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counting := &countingStore{Store: st}
+	svc, err := events.Open(context.Background(), events.Config{Store: counting, Logger: log,
 		RenderLink: func(l paylink.Link) (json.RawMessage, error) { return json.Marshal(l.ID) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	e := &env{events: svc, logs: l, mkpAPI: &inboundtest.MKP{Fallback: http.NotFoundHandler(), PerPage: 2}, hub2API: &inboundtest.Hub2{Fallback: http.NotFoundHandler()}}
+	e := &env{store: counting, events: svc, logs: l, mkpAPI: &inboundtest.MKP{Fallback: http.NotFoundHandler(), PerPage: 2}, hub2API: &inboundtest.Hub2{Fallback: http.NotFoundHandler()}}
 	mkpSrv, hub2Srv := httptest.NewServer(e.mkpAPI), httptest.NewServer(e.hub2API)
 	t.Cleanup(mkpSrv.Close)
 	t.Cleanup(hub2Srv.Close)
@@ -114,6 +137,7 @@ func newEnv(t *testing.T, cfg inbound.Config) *env {
 	if e.in, err = inbound.New(cfg); err != nil {
 		t.Fatal(err)
 	}
+	e.cfg = cfg
 	return e
 }
 
@@ -217,9 +241,11 @@ func TestReceive(t *testing.T) {
 	if n := e.logs.count("verified under an assumption"); n != 1 {
 		t.Errorf("assumption logged %d times", n)
 	}
-	// A store that is down is not a refusal: the provider must retry.
+	// A store that is down is not a refusal: the provider must retry. (The secrets were read less
+	// than a second ago: the inbox is what fails.)
 	e.events.Close()
-	if _, err := e.receive("hub2", "", sig(hub2Body, "current-secret"), `{"id":"evt_9"}`); err == nil || statusOf(err) != 0 {
+	later := strings.Replace(hub2Body, "evt_1", "evt_9", 1)
+	if _, err := e.receive("hub2", "", sig(later, "current-secret"), later); err == nil || statusOf(err) != 0 {
 		t.Errorf("store down: %v", err)
 	}
 }
@@ -385,5 +411,68 @@ func TestUnreadableBodiesAreCounted(t *testing.T) {
 	}
 	if e.counted(t, "hub2", "malformed", "") != 1 {
 		t.Error("a body that breaks off is not counted as malformed")
+	}
+}
+
+func hub2Signed(body, secret string) http.Header {
+	return http.Header{"Hub2-Signature": {"s1=" + hex.EncodeToString(inbound.HMACSHA256(secret, []byte(body)))}}
+}
+
+// A stranger's flood of badly signed calls reads the stored secrets about once a second, not once a
+// call; well-signed calls still verify, and a registration on this instance counts at once.
+func TestBadlySignedCallsReadTheSecretsOnceASecond(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, inbound.Config{})
+	ctx := context.Background()
+	// Read (nothing stored yet), then registered here: the new secret verifies the very next call.
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "guess"), hub2Body); statusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("before registering: %v", err)
+	}
+	if _, err := e.in.Register(ctx, []string{"hub2"}); err != nil {
+		t.Fatal(err)
+	}
+	secret := e.hub2API.Webhooks()[0].Secret
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, secret), hub2Body); err != nil {
+		t.Fatalf("signed with the secret just registered: %v", err)
+	}
+
+	before, start := e.store.reads.Load(), time.Now()
+	const calls = 300
+	for i := range calls {
+		body := strings.Replace(hub2Body, "evt_1", fmt.Sprintf("evt_x%d", i), 1)
+		if _, err := e.receive("hub2", "", hub2Signed(body, "forged"), body); statusOf(err) != http.StatusUnauthorized {
+			t.Fatalf("forged call %d: %v", i, err)
+		}
+	}
+	reads, allowed := e.store.reads.Load()-before, 1+int64(time.Since(start)/time.Second)
+	if reads > allowed {
+		t.Errorf("%d badly signed calls read the stored secrets %d times in %v, want at most %d", calls, reads, time.Since(start).Round(time.Millisecond), allowed)
+	}
+	body := strings.Replace(hub2Body, "evt_1", "evt_after", 1)
+	if _, err := e.receive("hub2", "", hub2Signed(body, secret), body); err != nil {
+		t.Fatalf("a well-signed call after the flood: %v", err)
+	}
+}
+
+// A secret another instance stored (its own registration) verifies calls here a second later at
+// most, although the secrets were read just before.
+func TestASecretStoredElsewhereCountsWithinASecond(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, inbound.Config{})
+	ctx := context.Background()
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "guess"), hub2Body); statusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("before registering: %v", err)
+	}
+	other, err := inbound.New(e.cfg) // another instance: the same providers and store
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Register(ctx, []string{"hub2"}); err != nil {
+		t.Fatal(err)
+	}
+	secret := e.hub2API.Webhooks()[0].Secret
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, secret), hub2Body); err != nil {
+		t.Fatalf("signed with a secret stored elsewhere a second ago: %v", err)
 	}
 }
