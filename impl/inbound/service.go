@@ -76,16 +76,21 @@ type Service struct {
 // The stored secrets are read from the store at most once per keysFor, and again, at most once per
 // keysAgain, when a call fails to verify with them: a stranger's flood of badly signed calls costs
 // the store a read a second, and a secret stored by a registration on another instance verifies
-// calls a second later at most (one made on this instance, at once).
+// the calls that come a second or more after the last read (one made on this instance, at once);
+// a call signed with it sooner is refused, and the provider retries it.
 const (
 	keysFor   = 10 * time.Second
 	keysAgain = time.Second
 )
 
-// storedKeys is a provider's keyring as last read, and when that read began.
+// keysReadTimeout bounds a read of the stored secrets.
+const keysReadTimeout = 5 * time.Second
+
+// storedKeys is a provider's keyring as last read, when that read began, and when the last read
+// (perhaps still going on, or failed) began.
 type storedKeys struct {
-	keys Keyring
-	read time.Time
+	keys        Keyring
+	good, tried time.Time
 }
 
 // New checks the configuration (the env secrets parse) and returns a Service.
@@ -174,7 +179,12 @@ func (s *Service) Receive(ctx context.Context, provider, kind string, header htt
 	acc, err := p.Verify(call, keys)
 	if r := (*Refusal)(nil); errors.As(err, &r) && r.Result == "bad_signature" {
 		// Perhaps signed with a secret stored since the keys were read (on another instance).
-		if again, read, kerr := s.keyring(ctx, p, keysAgain); kerr == nil && read {
+		again, read, kerr := s.keyring(ctx, p, keysAgain)
+		if kerr != nil {
+			s.count(provider, "error", "")
+			return Receipt{}, kerr
+		}
+		if read {
 			keys = again
 			acc, err = p.Verify(call, keys)
 		}
@@ -236,28 +246,34 @@ func (s *Service) once(key string, f func()) {
 }
 
 // keyring returns the provider's secrets: from the environment and from the subscriptions stored
-// at registration, read from the store unless they were read less than maxAge ago (0: read now).
-// read tells whether they were read by this call.
+// at registration. The stored ones are read again when the last good read began maxAge ago or
+// more, but not within keysAgain of the last attempt (another call is reading, or has just failed
+// to: the keys as they were are used meanwhile), nor by a caller who hung up (the read goes on
+// without the call's cancellation, bounded by keysReadTimeout). read tells whether this call read
+// them; an error is the store's (the call is then answered 500, and the provider retries).
 func (s *Service) keyring(ctx context.Context, p Provider, maxAge time.Duration) (k Keyring, read bool, err error) {
 	now := time.Now()
+	name := p.Name()
 	s.keysMu.Lock()
 	gen := s.keysGen
-	last, ok := s.keys[p.Name()]
-	if ok && now.Sub(last.read) < maxAge {
+	last, cached := s.keys[name]
+	if cached && (now.Sub(last.good) < maxAge || now.Sub(last.tried) < keysAgain) {
 		s.keysMu.Unlock()
 		return last.keys, false, nil
 	}
-	if ok {
-		// Claimed: the calls that come while this one reads use the keys as they were.
-		s.keys[p.Name()] = storedKeys{keys: last.keys, read: now}
+	if cached {
+		last.tried = now // claimed: the calls that come while this one reads use the keys as they were
+		s.keys[name] = last
 	}
 	s.keysMu.Unlock()
-	if k, err = s.readKeyring(ctx, p); err != nil {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keysReadTimeout)
+	defer cancel()
+	if k, err = s.readKeyring(rctx, p); err != nil {
 		return k, false, err
 	}
 	s.keysMu.Lock()
-	if s.keysGen == gen { // else new secrets were stored while this read: the next call reads them
-		s.keys[p.Name()] = storedKeys{keys: k, read: now}
+	if s.keysGen == gen { // else new secrets were stored during this read: the next call reads them
+		s.keys[name] = storedKeys{keys: k, good: now, tried: now}
 	}
 	s.keysMu.Unlock()
 	return k, true, nil
@@ -301,7 +317,7 @@ func (s *Service) HeldSecrets(ctx context.Context, provider string) ([]string, e
 	if !ok {
 		return nil, nil
 	}
-	k, _, err := s.keyring(ctx, p, 0)
+	k, err := s.readKeyring(ctx, p) // as they are now, whatever the cache holds
 	if err != nil {
 		return nil, err
 	}

@@ -53,15 +53,36 @@ func (l *logs) count(s string) int {
 	return strings.Count(l.buf.String(), s)
 }
 
-// countingStore counts the reads of the stored provider secrets.
+// countingStore counts the reads of the stored provider secrets, and runs a hook once after one.
 type countingStore struct {
 	store.Store
 	reads atomic.Int64
+
+	mu    sync.Mutex
+	after func() // run once, after the next read, before it returns
 }
 
 func (c *countingStore) ProviderWebhooks(ctx context.Context, provider string) ([]store.ProviderWebhook, error) {
 	c.reads.Add(1)
-	return c.Store.ProviderWebhooks(ctx, provider)
+	out, err := c.Store.ProviderWebhooks(ctx, provider)
+	c.mu.Lock()
+	f := c.after
+	c.after = nil
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return out, err
+}
+
+// holdNextRead has the next read of the stored secrets wait, once done, until release is closed;
+// reading is closed when it waits.
+func (c *countingStore) holdNextRead() (reading, release chan struct{}) {
+	reading, release = make(chan struct{}), make(chan struct{})
+	c.mu.Lock()
+	c.after = func() { close(reading); <-release }
+	c.mu.Unlock()
+	return reading, release
 }
 
 type env struct {
@@ -241,12 +262,17 @@ func TestReceive(t *testing.T) {
 	if n := e.logs.count("verified under an assumption"); n != 1 {
 		t.Errorf("assumption logged %d times", n)
 	}
-	// A store that is down is not a refusal: the provider must retry. (The secrets were read less
-	// than a second ago: the inbox is what fails.)
+	// A store that is down is not a refusal: the provider must retry. The secrets were read less
+	// than a second ago: the inbox is what fails; a second later, a call the keys read then do not
+	// verify reads them again, and that fails.
 	e.events.Close()
 	later := strings.Replace(hub2Body, "evt_1", "evt_9", 1)
 	if _, err := e.receive("hub2", "", sig(later, "current-secret"), later); err == nil || statusOf(err) != 0 {
 		t.Errorf("store down: %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := e.receive("hub2", "", sig(later, "a-secret-stored-elsewhere"), later); err == nil || statusOf(err) != 0 {
+		t.Errorf("store down, the secrets read again: %v, want an error that is not a refusal", err)
 	}
 }
 
@@ -474,5 +500,84 @@ func TestASecretStoredElsewhereCountsWithinASecond(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, secret), hub2Body); err != nil {
 		t.Fatalf("signed with a secret stored elsewhere a second ago: %v", err)
+	}
+}
+
+// While one call reads the stored secrets, the others use the keys as they were, without reading;
+// a caller who hung up does not stop the read, so the next call has the new keys.
+func TestOneReadOfTheSecretsAtATime(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, inbound.Config{})
+	ctx := context.Background()
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "guess"), hub2Body); statusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("first call: %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	reading, release := e.store.holdNextRead()
+	done := make(chan error)
+	go func() {
+		_, err := e.receive("hub2", "", hub2Signed(hub2Body, "forged"), hub2Body)
+		done <- err
+	}()
+	<-reading
+	before := e.store.reads.Load()
+	for i := range 20 {
+		body := strings.Replace(hub2Body, "evt_1", fmt.Sprintf("evt_y%d", i), 1)
+		if _, err := e.receive("hub2", "", hub2Signed(body, "forged"), body); statusOf(err) != http.StatusUnauthorized {
+			t.Fatalf("forged call %d: %v", i, err)
+		}
+	}
+	if n := e.store.reads.Load() - before; n != 0 {
+		t.Errorf("20 calls read the secrets %d times while a read was going on, want 0", n)
+	}
+	close(release)
+	if err := <-done; statusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("the reading call: %v", err)
+	}
+
+	other, err := inbound.New(e.cfg) // another instance
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Register(ctx, []string{"hub2"}); err != nil {
+		t.Fatal(err)
+	}
+	secret := e.hub2API.Webhooks()[0].Secret
+	time.Sleep(1100 * time.Millisecond)
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := e.in.Receive(gone, "hub2", "", hub2Signed(hub2Body, "forged"), strings.NewReader(hub2Body)); statusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("a forged call whose caller hung up: %v", err)
+	}
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, secret), hub2Body); err != nil {
+		t.Errorf("signed with the secret stored elsewhere, read by the call before: %v", err)
+	}
+}
+
+// A registration here while a read of the secrets is going on is not lost to that read's older
+// answer: the next call reads the new secret.
+func TestARegistrationDuringAReadCounts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, inbound.Config{})
+	ctx := context.Background()
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "guess"), hub2Body); statusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("first call: %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	reading, release := e.store.holdNextRead()
+	done := make(chan error)
+	go func() {
+		_, err := e.receive("hub2", "", hub2Signed(hub2Body, "forged"), hub2Body)
+		done <- err
+	}()
+	<-reading // that read's answer has no secret
+	if _, err := e.in.Register(ctx, []string{"hub2"}); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	<-done
+	secret := e.hub2API.Webhooks()[0].Secret
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, secret), hub2Body); err != nil {
+		t.Errorf("signed with the secret registered during a read: %v", err)
 	}
 }

@@ -627,6 +627,19 @@ func TestPassthroughShowsNoSecretPaylinksKeeps(t *testing.T) {
 		t.Errorf("the caller's own record shows secret %q, want %q", shown, own.Secret)
 	}
 
+	// A secret stored while the provider lists its records (a registration on another instance)
+	// is not shown either.
+	lp.mkpAPI.OnList = func() {
+		lp.mkpAPI.OnList = nil
+		rec := lp.mkpAPI.Add("payment-link-paid", ts.URL+"/webhooks/mijnklantportaal/payment-link-paid", "storedDuringTheList-0123")
+		if err := ts.Events().SaveProviderWebhook(context.Background(), events.ProviderWebhook{Provider: "mijnklantportaal", Name: rec.Type, RemoteID: rec.Id, URL: rec.Url, Secret: rec.Secret, CreatedAt: time.Now(), UpdatedAt: time.Now()}, 0); err != nil {
+			t.Error(err)
+		}
+	}
+	if status, _, b := ts.raw(t, http.MethodGet, paths[0], "k", "", nil); status != http.StatusOK || strings.Contains(b, "storedDuringTheList") {
+		t.Errorf("a secret stored during the list: %d %s, want it redacted", status, b)
+	}
+
 	// A record a caller creates through the passthrough is answered with its secret: paylinks does
 	// not keep it.
 	status, _, b := ts.raw(t, http.MethodPost, "/providers/mijnklantportaal/webhooks", "k", `{"url":"https://merchant.example/created","type":"payment-link-expired"}`, map[string]string{"Content-Type": "application/json"})

@@ -128,11 +128,12 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 		}
 		// The secrets paylinks keeps are read before anything is sent: if they cannot be, nothing
 		// was done at the provider (a webhook record created, a secret shown once and lost).
+		mayHold := f.op.AnswersMayHoldSecrets()
 		var held map[string]bool
-		if f.op.AnswersMayHoldSecrets() {
+		if mayHold {
 			var err error
 			if held, err = s.heldSecrets(ctx, f.p.kit.Name); err != nil {
-				return err
+				return echo.NewHTTPError(http.StatusServiceUnavailable, "The answer may hold webhook secrets paylinks keeps, and they could not be read to keep them out of it; nothing was sent to the provider. Retry later.")
 			}
 		}
 		var body io.Reader = http.NoBody
@@ -181,9 +182,21 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 			return paylink.TransportError(f.p.kit.Name, err)
 		}
 		defer res.Body.Close()
-		if len(held) > 0 {
-			if err := redactHeld(f.p.kit.Name, res, held); err != nil {
-				return err
+		if mayHold {
+			// And again: a registration (here or on another instance) may have stored a secret
+			// while the provider answered. A read that fails now stops an answer that changed
+			// nothing; one of a request that may have done something goes with the first read's.
+			after, err := s.heldSecrets(ctx, f.p.kit.Name)
+			if err != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				return echo.NewHTTPError(http.StatusServiceUnavailable, "The answer may hold webhook secrets paylinks keeps, and they could not be read to keep them out of it; it was not passed on. Retry later.")
+			}
+			for secret := range after {
+				held[secret] = true
+			}
+			if len(held) > 0 {
+				if err := redactHeld(f.p.kit.Name, res, held); err != nil {
+					return err
+				}
 			}
 		}
 		if s.cfg.Mode == Enforce && !f.op.Documents(res.StatusCode) {
@@ -223,12 +236,12 @@ func (f forward) serve(s *Server) echo.HandlerFunc {
 // itself through the passthrough) is passed on as the provider gave it.
 func (s *Server) heldSecrets(ctx context.Context, provider string) (map[string]bool, error) {
 	if s.inbound == nil {
-		return nil, nil
+		return map[string]bool{}, nil
 	}
 	secrets, err := s.inbound.HeldSecrets(ctx, provider)
 	if err != nil {
-		s.log.ErrorContext(ctx, "passthrough: the provider's webhook secrets could not be read to keep them out of the answer; the request was not sent", "provider", provider, "error", err.Error())
-		return nil, echo.NewHTTPError(http.StatusServiceUnavailable, "The answer may hold webhook secrets paylinks keeps, and they could not be read to keep them out of it; nothing was sent to the provider. Retry later.")
+		s.log.ErrorContext(ctx, "passthrough: the provider's webhook secrets could not be read to keep them out of an answer", "provider", provider, "error", err.Error())
+		return nil, err
 	}
 	held := make(map[string]bool, len(secrets))
 	for _, secret := range secrets {

@@ -24,6 +24,9 @@ type MKP struct {
 	PerPage  int
 	// Fail, when set, answers every records request with this status (an ApiError body).
 	Fail int
+	// OnList, when set, runs as a list of the records begins (before it reads them): a record
+	// added then is listed.
+	OnList func()
 
 	mu      sync.Mutex
 	records []mkpapi.WebhookRecord
@@ -69,6 +72,9 @@ func (m *MKP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/webhooks" && !strings.HasPrefix(r.URL.Path, "/webhooks/") {
 		m.Fallback.ServeHTTP(w, r)
 		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/webhooks" && m.OnList != nil {
+		m.OnList()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
