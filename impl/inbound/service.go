@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/paylinks/paylinks/impl/events"
 	"github.com/paylinks/paylinks/impl/events/netguard"
@@ -68,29 +69,34 @@ type Service struct {
 	logged  map[string]bool // assumptions and missing secrets already logged
 	regLock sync.Mutex      // one registration at a time per instance
 
-	keysMu  sync.Mutex
-	keys    map[string]storedKeys // by provider
-	keysGen uint64                // counts forgetKeys: a read begun before one is not kept
+	keysMu   sync.Mutex
+	keys     map[string]storedKeys // by provider
+	keysGen  map[string]uint64     // by provider, counts forgetKeys: a read begun before one is not kept
+	keysRead singleflight.Group    // one read of a provider's stored secrets at a time
 }
 
 // The stored secrets are read from the store at most once per keysFor, and again, at most once per
 // keysAgain, when a call fails to verify with them: a stranger's flood of badly signed calls costs
 // the store a read a second, and a secret stored by a registration on another instance verifies
-// the calls that come a second or more after the last read (one made on this instance, at once);
-// a call signed with it sooner is refused, and the provider retries it.
-const (
-	keysFor   = 10 * time.Second
-	keysAgain = time.Second
+// the calls that come a second or more after this instance last tried to read them (one made on
+// this instance, at once); a call signed with it sooner is refused. Keys read more than keysUsable
+// ago are not used: while the store cannot be read, calls are answered 500 and the provider retries.
+var (
+	keysFor         = 10 * time.Second // vars for the tests (export_test.go)
+	keysAgain       = time.Second
+	keysUsable      = time.Minute
+	keysReadTimeout = 5 * time.Second
 )
 
-// keysReadTimeout bounds a read of the stored secrets.
-const keysReadTimeout = 5 * time.Second
+// errKeysUnread answers calls while the stored secrets could not be read a moment ago.
+var errKeysUnread = errors.New("provider webhook secrets: the store could not be read a moment ago")
 
-// storedKeys is a provider's keyring as last read, when that read began, and when the last read
-// (perhaps still going on, or failed) began.
+// storedKeys is a provider's keyring as last read and when that read began (zero: never), when
+// the last read began (perhaps failed), and whether one is going on.
 type storedKeys struct {
 	keys        Keyring
 	good, tried time.Time
+	reading     bool
 }
 
 // New checks the configuration (the env secrets parse) and returns a Service.
@@ -105,7 +111,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	s := &Service{cfg: cfg, providers: map[string]Provider{}, env: map[string]Keyring{}, log: cfg.Logger, logged: map[string]bool{}, keys: map[string]storedKeys{}}
+	s := &Service{cfg: cfg, providers: map[string]Provider{}, env: map[string]Keyring{}, log: cfg.Logger, logged: map[string]bool{}, keys: map[string]storedKeys{}, keysGen: map[string]uint64{}}
 	for _, p := range cfg.Providers {
 		s.providers[p.Name()] = p
 	}
@@ -170,7 +176,7 @@ func (s *Service) Receive(ctx context.Context, provider, kind string, header htt
 		s.count(provider, "too_large", "")
 		return Receipt{}, &Refusal{Status: http.StatusRequestEntityTooLarge, Result: "too_large", Reason: fmt.Sprintf("webhook bodies are limited to %d bytes", s.cfg.MaxBody)}
 	}
-	keys, _, err := s.keyring(ctx, p, keysFor)
+	keys, at, err := s.keyring(ctx, p, keysFor, false)
 	if err != nil {
 		s.count(provider, "error", "")
 		return Receipt{}, err
@@ -179,12 +185,12 @@ func (s *Service) Receive(ctx context.Context, provider, kind string, header htt
 	acc, err := p.Verify(call, keys)
 	if r := (*Refusal)(nil); errors.As(err, &r) && r.Result == "bad_signature" {
 		// Perhaps signed with a secret stored since the keys were read (on another instance).
-		again, read, kerr := s.keyring(ctx, p, keysAgain)
+		again, againAt, kerr := s.keyring(ctx, p, keysAgain, true)
 		if kerr != nil {
 			s.count(provider, "error", "")
 			return Receipt{}, kerr
 		}
-		if read {
+		if againAt.After(at) { // read since: verify again
 			keys = again
 			acc, err = p.Verify(call, keys)
 		}
@@ -247,43 +253,77 @@ func (s *Service) once(key string, f func()) {
 
 // keyring returns the provider's secrets: from the environment and from the subscriptions stored
 // at registration. The stored ones are read again when the last good read began maxAge ago or
-// more, but not within keysAgain of the last attempt (another call is reading, or has just failed
-// to: the keys as they were are used meanwhile), nor by a caller who hung up (the read goes on
-// without the call's cancellation, bounded by keysReadTimeout). read tells whether this call read
-// them; an error is the store's (the call is then answered 500, and the provider retries).
-func (s *Service) keyring(ctx context.Context, p Provider, maxAge time.Duration) (k Keyring, read bool, err error) {
-	now := time.Now()
+// more, but not within keysAgain of the last attempt: meanwhile the keys as they were are used
+// (if read less than keysUsable ago; else the call fails), unless the caller would rather wait for
+// a read going on. A read is shared by the calls that want one while it goes on, and goes on if
+// they hang up (bounded by keysReadTimeout). at is when the read of the keys returned began.
+func (s *Service) keyring(ctx context.Context, p Provider, maxAge time.Duration, wait bool) (k Keyring, at time.Time, err error) {
 	name := p.Name()
+	now := time.Now()
 	s.keysMu.Lock()
-	gen := s.keysGen
-	last, cached := s.keys[name]
-	if cached && (now.Sub(last.good) < maxAge || now.Sub(last.tried) < keysAgain) {
+	e, gen := s.keys[name], s.keysGen[name]
+	usable := !e.good.IsZero() && now.Sub(e.good) < keysUsable
+	switch {
+	case !e.good.IsZero() && now.Sub(e.good) < maxAge:
 		s.keysMu.Unlock()
-		return last.keys, false, nil
-	}
-	if cached {
-		last.tried = now // claimed: the calls that come while this one reads use the keys as they were
-		s.keys[name] = last
+		return e.keys, e.good, nil
+	case (e.reading && !wait || !e.reading && now.Sub(e.tried) < keysAgain) && usable:
+		s.keysMu.Unlock()
+		return e.keys, e.good, nil
+	case e.reading: // nothing usable: wait for that read
+	case now.Sub(e.tried) < keysAgain:
+		s.keysMu.Unlock()
+		return Keyring{}, time.Time{}, errKeysUnread
+	default:
+		e.tried, e.reading = now, true
+		s.keys[name] = e
 	}
 	s.keysMu.Unlock()
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keysReadTimeout)
+	select {
+	// Keyed by the generation too: a read begun before this instance stored new secrets is not joined.
+	case r := <-s.keysRead.DoChan(fmt.Sprintf("%s/%d", name, gen), func() (any, error) { return s.readShared(p, gen) }):
+		if r.Err != nil {
+			return Keyring{}, time.Time{}, r.Err
+		}
+		got := r.Val.(readKeys)
+		return got.keys, got.at, nil
+	case <-ctx.Done():
+		return Keyring{}, time.Time{}, fmt.Errorf("provider webhook secrets: %w", ctx.Err())
+	}
+}
+
+// readShared reads the provider's secrets for every call waiting, and keeps them unless this
+// instance stored new ones since the generation gen.
+func (s *Service) readShared(p Provider, gen uint64) (readKeys, error) {
+	name, start := p.Name(), time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), keysReadTimeout)
 	defer cancel()
-	if k, err = s.readKeyring(rctx, p); err != nil {
-		return k, false, err
-	}
+	k, err := s.readKeyring(ctx, p)
 	s.keysMu.Lock()
-	if s.keysGen == gen { // else new secrets were stored during this read: the next call reads them
-		s.keys[name] = storedKeys{keys: k, good: now, tried: now}
+	defer s.keysMu.Unlock()
+	if s.keysGen[name] != gen {
+		return readKeys{k, start}, err // forgotten meanwhile: the entry is a newer read's
 	}
-	s.keysMu.Unlock()
-	return k, true, nil
+	e := s.keys[name]
+	e.reading = false
+	if err == nil {
+		e.keys, e.good = k, start
+	}
+	s.keys[name] = e
+	return readKeys{k, start}, err
+}
+
+// readKeys is a keyring and when its read began.
+type readKeys struct {
+	keys Keyring
+	at   time.Time
 }
 
 // forgetKeys has the next call read the provider's stored secrets (this instance stored new ones).
 func (s *Service) forgetKeys(provider string) {
 	s.keysMu.Lock()
-	delete(s.keys, provider)
-	s.keysGen++
+	delete(s.keys, provider) // a read going on keeps going, and is then not kept
+	s.keysGen[provider]++
 	s.keysMu.Unlock()
 }
 

@@ -56,7 +56,8 @@ func (l *logs) count(s string) int {
 // countingStore counts the reads of the stored provider secrets, and runs a hook once after one.
 type countingStore struct {
 	store.Store
-	reads atomic.Int64
+	reads     atomic.Int64
+	failReads atomic.Bool // reads of the provider webhooks fail; the rest works
 
 	mu    sync.Mutex
 	after func() // run once, after the next read, before it returns
@@ -64,6 +65,9 @@ type countingStore struct {
 
 func (c *countingStore) ProviderWebhooks(ctx context.Context, provider string) ([]store.ProviderWebhook, error) {
 	c.reads.Add(1)
+	if c.failReads.Load() {
+		return nil, errors.New("cannot read the provider webhooks today")
+	}
 	out, err := c.Store.ProviderWebhooks(ctx, provider)
 	c.mu.Lock()
 	f := c.after
@@ -503,8 +507,9 @@ func TestASecretStoredElsewhereCountsWithinASecond(t *testing.T) {
 	}
 }
 
-// While one call reads the stored secrets, the others use the keys as they were, without reading;
-// a caller who hung up does not stop the read, so the next call has the new keys.
+// While one call reads the stored secrets, the others that fail to verify wait for that read and
+// use it, without reading again; a caller who hung up does not stop the read, so the next call
+// has the new keys.
 func TestOneReadOfTheSecretsAtATime(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, inbound.Config{})
@@ -514,25 +519,27 @@ func TestOneReadOfTheSecretsAtATime(t *testing.T) {
 	}
 	time.Sleep(1100 * time.Millisecond)
 	reading, release := e.store.holdNextRead()
-	done := make(chan error)
-	go func() {
-		_, err := e.receive("hub2", "", hub2Signed(hub2Body, "forged"), hub2Body)
-		done <- err
-	}()
+	results := make(chan error, 21)
+	forge := func(i int) {
+		body := strings.Replace(hub2Body, "evt_1", fmt.Sprintf("evt_y%d", i), 1)
+		_, err := e.receive("hub2", "", hub2Signed(body, "forged"), body)
+		results <- err
+	}
+	go forge(0)
 	<-reading
 	before := e.store.reads.Load()
-	for i := range 20 {
-		body := strings.Replace(hub2Body, "evt_1", fmt.Sprintf("evt_y%d", i), 1)
-		if _, err := e.receive("hub2", "", hub2Signed(body, "forged"), body); statusOf(err) != http.StatusUnauthorized {
-			t.Fatalf("forged call %d: %v", i, err)
+	for i := 1; i <= 20; i++ {
+		go forge(i)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	for range 21 {
+		if err := <-results; statusOf(err) != http.StatusUnauthorized {
+			t.Fatalf("a forged call: %v", err)
 		}
 	}
 	if n := e.store.reads.Load() - before; n != 0 {
 		t.Errorf("20 calls read the secrets %d times while a read was going on, want 0", n)
-	}
-	close(release)
-	if err := <-done; statusOf(err) != http.StatusUnauthorized {
-		t.Fatalf("the reading call: %v", err)
 	}
 
 	other, err := inbound.New(e.cfg) // another instance
@@ -546,8 +553,8 @@ func TestOneReadOfTheSecretsAtATime(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := e.in.Receive(gone, "hub2", "", hub2Signed(hub2Body, "forged"), strings.NewReader(hub2Body)); statusOf(err) != http.StatusUnauthorized {
-		t.Fatalf("a forged call whose caller hung up: %v", err)
+	if _, err := e.in.Receive(gone, "hub2", "", hub2Signed(hub2Body, "forged"), strings.NewReader(hub2Body)); err == nil {
+		t.Fatal("a forged call whose caller hung up was accepted")
 	}
 	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, secret), hub2Body); err != nil {
 		t.Errorf("signed with the secret stored elsewhere, read by the call before: %v", err)
@@ -579,5 +586,30 @@ func TestARegistrationDuringAReadCounts(t *testing.T) {
 	secret := e.hub2API.Webhooks()[0].Secret
 	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, secret), hub2Body); err != nil {
 		t.Errorf("signed with the secret registered during a read: %v", err)
+	}
+}
+
+// Secrets read too long ago are not used while the store cannot be read: the calls are answered
+// 500, and the provider retries (a secret since replaced, or a previous one past its window, is
+// not accepted for as long as the store is unreadable).
+func TestSecretsReadLongAgoAreNotUsed(t *testing.T) { // not parallel: it sets the package's times
+	defer inbound.SetKeyTimes(100*time.Millisecond, 1500*time.Millisecond)()
+	e := newEnv(t, inbound.Config{EnvSecrets: map[string]string{"hub2": "env-secret"}})
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "env-secret"), hub2Body); err != nil {
+		t.Fatal(err)
+	}
+	e.store.failReads.Store(true)
+	time.Sleep(1100 * time.Millisecond) // past the fresh time and the once-a-second limit
+	for i, want := range []string{"the read fails", "keys 1.1 s old, usable"} {
+		body := strings.Replace(hub2Body, "evt_1", fmt.Sprintf("evt_z%d", i), 1)
+		_, err := e.receive("hub2", "", hub2Signed(body, "env-secret"), body)
+		if (i == 0) != (err != nil) || statusOf(err) != 0 {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the keys are 1.6 s old now; the last read failed 0.5 s ago
+	body := strings.Replace(hub2Body, "evt_1", "evt_z9", 1)
+	if _, err := e.receive("hub2", "", hub2Signed(body, "env-secret"), body); err == nil || statusOf(err) != 0 {
+		t.Errorf("keys past their usable time: %v, want an error that is not a refusal", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -238,7 +239,11 @@ func (s *Server) heldSecrets(ctx context.Context, provider string) (map[string]b
 	if s.inbound == nil {
 		return map[string]bool{}, nil
 	}
-	secrets, err := s.inbound.HeldSecrets(ctx, provider)
+	// Its own time: the second read comes after the provider's answer, which may have used most of
+	// the call's.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	secrets, err := s.inbound.HeldSecrets(rctx, provider)
 	if err != nil {
 		s.log.ErrorContext(ctx, "passthrough: the provider's webhook secrets could not be read to keep them out of an answer", "provider", provider, "error", err.Error())
 		return nil, err
