@@ -253,35 +253,42 @@ func (s *Service) once(key string, f func()) {
 
 // keyring returns the provider's secrets: from the environment and from the subscriptions stored
 // at registration. The stored ones are read again when the last good read began maxAge ago or
-// more, but not within keysAgain of the last attempt: meanwhile the keys as they were are used
-// (if read less than keysUsable ago; else the call fails), unless the caller would rather wait for
-// a read going on. A read is shared by the calls that want one while it goes on, and goes on if
-// they hang up (bounded by keysReadTimeout). at is when the read of the keys returned began.
+// more, but not within keysAgain of the last attempt. Meanwhile a first check (wait false) uses the
+// keys as they were, if read less than keysUsable ago; a check again (wait true) waits for a read
+// going on, and fails (500) if the last attempt did. A read is shared by the calls that want one
+// while it goes on, and goes on if they hang up (bounded by keysReadTimeout). at is when the read
+// of the keys returned began.
 func (s *Service) keyring(ctx context.Context, p Provider, maxAge time.Duration, wait bool) (k Keyring, at time.Time, err error) {
 	name := p.Name()
 	now := time.Now()
 	s.keysMu.Lock()
-	e, gen := s.keys[name], s.keysGen[name]
+	e := s.keys[name]
 	usable := !e.good.IsZero() && now.Sub(e.good) < keysUsable
+	lastFailed := e.good.Before(e.tried)
+	var ch <-chan singleflight.Result
 	switch {
 	case !e.good.IsZero() && now.Sub(e.good) < maxAge:
 		s.keysMu.Unlock()
 		return e.keys, e.good, nil
-	case (e.reading && !wait || !e.reading && now.Sub(e.tried) < keysAgain) && usable:
+	case e.reading && usable && !wait:
 		s.keysMu.Unlock()
 		return e.keys, e.good, nil
-	case e.reading: // nothing usable: wait for that read
+	case e.reading:
+		ch = s.readKeys(p) // joined
 	case now.Sub(e.tried) < keysAgain:
 		s.keysMu.Unlock()
+		if usable && (!wait || !lastFailed) {
+			return e.keys, e.good, nil
+		}
 		return Keyring{}, time.Time{}, errKeysUnread
 	default:
 		e.tried, e.reading = now, true
 		s.keys[name] = e
+		ch = s.readKeys(p)
 	}
 	s.keysMu.Unlock()
 	select {
-	// Keyed by the generation too: a read begun before this instance stored new secrets is not joined.
-	case r := <-s.keysRead.DoChan(fmt.Sprintf("%s/%d", name, gen), func() (any, error) { return s.readShared(p, gen) }):
+	case r := <-ch:
 		if r.Err != nil {
 			return Keyring{}, time.Time{}, r.Err
 		}
@@ -292,15 +299,25 @@ func (s *Service) keyring(ctx context.Context, p Provider, maxAge time.Duration,
 	}
 }
 
+// readKeys starts the read of the provider's stored secrets, or joins the one going on; keysMu is
+// held (DoChan does not wait). The key names the generation: a read begun before this instance
+// stored new secrets is not joined.
+func (s *Service) readKeys(p Provider) <-chan singleflight.Result {
+	gen := s.keysGen[p.Name()]
+	key := fmt.Sprintf("%s/%d", p.Name(), gen)
+	return s.keysRead.DoChan(key, func() (any, error) { return s.readShared(p, key, gen) })
+}
+
 // readShared reads the provider's secrets for every call waiting, and keeps them unless this
 // instance stored new ones since the generation gen.
-func (s *Service) readShared(p Provider, gen uint64) (readKeys, error) {
+func (s *Service) readShared(p Provider, key string, gen uint64) (readKeys, error) {
 	name, start := p.Name(), time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), keysReadTimeout)
 	defer cancel()
 	k, err := s.readKeyring(ctx, p)
 	s.keysMu.Lock()
 	defer s.keysMu.Unlock()
+	s.keysRead.Forget(key) // with reading cleared below, under keysMu: a later call starts a new read
 	if s.keysGen[name] != gen {
 		return readKeys{k, start}, err // forgotten meanwhile: the entry is a newer read's
 	}

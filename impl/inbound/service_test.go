@@ -593,23 +593,33 @@ func TestARegistrationDuringAReadCounts(t *testing.T) {
 // 500, and the provider retries (a secret since replaced, or a previous one past its window, is
 // not accepted for as long as the store is unreadable).
 func TestSecretsReadLongAgoAreNotUsed(t *testing.T) { // not parallel: it sets the package's times
-	defer inbound.SetKeyTimes(100*time.Millisecond, 1500*time.Millisecond)()
+	defer inbound.SetKeyTimes(100*time.Millisecond, 3*time.Second)()
 	e := newEnv(t, inbound.Config{EnvSecrets: map[string]string{"hub2": "env-secret"}})
 	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "env-secret"), hub2Body); err != nil {
 		t.Fatal(err)
 	}
 	e.store.failReads.Store(true)
-	time.Sleep(1100 * time.Millisecond) // past the fresh time and the once-a-second limit
-	for i, want := range []string{"the read fails", "keys 1.1 s old, usable"} {
+	signed := func(i int, secret string) error {
 		body := strings.Replace(hub2Body, "evt_1", fmt.Sprintf("evt_z%d", i), 1)
-		_, err := e.receive("hub2", "", hub2Signed(body, "env-secret"), body)
-		if (i == 0) != (err != nil) || statusOf(err) != 0 {
-			t.Errorf("%s: %v", want, err)
-		}
+		_, err := e.receive("hub2", "", hub2Signed(body, secret), body)
+		return err
 	}
-	time.Sleep(500 * time.Millisecond) // the keys are 1.6 s old now; the last read failed 0.5 s ago
-	body := strings.Replace(hub2Body, "evt_1", "evt_z9", 1)
-	if _, err := e.receive("hub2", "", hub2Signed(body, "env-secret"), body); err == nil || statusOf(err) != 0 {
+	time.Sleep(1100 * time.Millisecond) // past the fresh time and the once-a-second limit
+	if err := signed(0, "env-secret"); err == nil || statusOf(err) != 0 {
+		t.Errorf("the call that reads, and fails: %v, want an error that is not a refusal", err)
+	}
+	if err := signed(1, "env-secret"); err != nil {
+		t.Errorf("keys 1.1 s old, usable: %v", err)
+	}
+	// A call the keys read last do not verify cannot be checked again: 500, not 401.
+	if err := signed(2, "a-secret-registered-elsewhere"); err == nil || statusOf(err) != 0 {
+		t.Errorf("not verified, the last read failed: %v, want an error that is not a refusal", err)
+	}
+	time.Sleep(2 * time.Second) // the keys are over 3 s old now
+	if err := signed(3, "env-secret"); err == nil || statusOf(err) != 0 {
+		t.Errorf("the call that reads again, and fails: %v", err)
+	}
+	if err := signed(4, "env-secret"); err == nil || statusOf(err) != 0 {
 		t.Errorf("keys past their usable time: %v, want an error that is not a refusal", err)
 	}
 }
