@@ -49,7 +49,7 @@ func main() {
 	flag.StringVar(&o.drivers, "driver", "go", "load generator(s): go, wrk, or both (go,wrk)")
 	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
 	flag.IntVar(&o.wrkThreads, "wrk-threads", 2, "wrk threads (-t)")
-	flag.StringVar(&o.bin, "paylinks", "", "paylinks binary (default: a static build of ./cmd/paylinks, as make build)")
+	flag.StringVar(&o.bin, "paylinks", "", "paylinks binary (default: make build, static)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "paylinks' log level (info logs every request, to /dev/null here)")
 	flag.BoolVar(&o.plainTimeouts, "plain-timeouts", false, "give the plain proxy's server the timeouts paylinks' has (read header, read, write, idle), which cost CPU per request")
 	flag.Var(&o.env, "env", "KEY=VALUE added to the environment of paylinks serve (repeatable): e.g. GOGC=100")
@@ -218,10 +218,8 @@ func run(o options) error {
 	bin := o.bin
 	if bin == "" {
 		bin = filepath.Join(tmp, "paylinks")
-		build := exec.Command("go", "build", "-trimpath", "-buildmode=exe", "-o", bin, "./cmd/paylinks")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build: static
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build: %v\n%s", err, out)
+		if out, err := exec.Command("make", "-s", "build", "BIN="+bin).CombinedOutput(); err != nil {
+			return fmt.Errorf("make build: %v\n%s", err, out)
 		}
 	}
 	self, err := os.Executable()

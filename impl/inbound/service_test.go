@@ -444,6 +444,28 @@ func TestUnreadableBodiesAreCounted(t *testing.T) {
 	}
 }
 
+// refusedOnce sends a call no secret verifies, which has the stored secrets read (none yet).
+func (e *env) refusedOnce(t *testing.T) {
+	t.Helper()
+	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "guess"), hub2Body); statusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("a call no secret verifies: %v", err)
+	}
+}
+
+// registerElsewhere registers at Hub2 from another instance (the same providers and store) and
+// returns the secret it stored.
+func (e *env) registerElsewhere(t *testing.T) string {
+	t.Helper()
+	other, err := inbound.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Register(context.Background(), []string{"hub2"}); err != nil {
+		t.Fatal(err)
+	}
+	return e.hub2API.Webhooks()[0].Secret
+}
+
 func hub2Signed(body, secret string) http.Header {
 	return http.Header{"Hub2-Signature": {"s1=" + hex.EncodeToString(inbound.HMACSHA256(secret, []byte(body)))}}
 }
@@ -455,9 +477,7 @@ func TestBadlySignedCallsReadTheSecretsOnceASecond(t *testing.T) {
 	e := newEnv(t, inbound.Config{})
 	ctx := context.Background()
 	// Read (nothing stored yet), then registered here: the new secret verifies the very next call.
-	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "guess"), hub2Body); statusOf(err) != http.StatusUnauthorized {
-		t.Fatalf("before registering: %v", err)
-	}
+	e.refusedOnce(t)
 	if _, err := e.in.Register(ctx, []string{"hub2"}); err != nil {
 		t.Fatal(err)
 	}
@@ -489,18 +509,8 @@ func TestBadlySignedCallsReadTheSecretsOnceASecond(t *testing.T) {
 func TestASecretStoredElsewhereCountsWithinASecond(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, inbound.Config{})
-	ctx := context.Background()
-	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "guess"), hub2Body); statusOf(err) != http.StatusUnauthorized {
-		t.Fatalf("before registering: %v", err)
-	}
-	other, err := inbound.New(e.cfg) // another instance: the same providers and store
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Register(ctx, []string{"hub2"}); err != nil {
-		t.Fatal(err)
-	}
-	secret := e.hub2API.Webhooks()[0].Secret
+	e.refusedOnce(t)
+	secret := e.registerElsewhere(t)
 	time.Sleep(1100 * time.Millisecond)
 	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, secret), hub2Body); err != nil {
 		t.Fatalf("signed with a secret stored elsewhere a second ago: %v", err)
@@ -514,9 +524,7 @@ func TestOneReadOfTheSecretsAtATime(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, inbound.Config{})
 	ctx := context.Background()
-	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "guess"), hub2Body); statusOf(err) != http.StatusUnauthorized {
-		t.Fatalf("first call: %v", err)
-	}
+	e.refusedOnce(t)
 	time.Sleep(1100 * time.Millisecond)
 	reading, release := e.store.holdNextRead()
 	results := make(chan error, 21)
@@ -542,14 +550,7 @@ func TestOneReadOfTheSecretsAtATime(t *testing.T) {
 		t.Errorf("20 calls read the secrets %d times while a read was going on, want 0", n)
 	}
 
-	other, err := inbound.New(e.cfg) // another instance
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Register(ctx, []string{"hub2"}); err != nil {
-		t.Fatal(err)
-	}
-	secret := e.hub2API.Webhooks()[0].Secret
+	secret := e.registerElsewhere(t)
 	time.Sleep(1100 * time.Millisecond)
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
@@ -567,9 +568,7 @@ func TestARegistrationDuringAReadCounts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, inbound.Config{})
 	ctx := context.Background()
-	if _, err := e.receive("hub2", "", hub2Signed(hub2Body, "guess"), hub2Body); statusOf(err) != http.StatusUnauthorized {
-		t.Fatalf("first call: %v", err)
-	}
+	e.refusedOnce(t)
 	time.Sleep(1100 * time.Millisecond)
 	reading, release := e.store.holdNextRead()
 	done := make(chan error)
